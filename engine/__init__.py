@@ -1,0 +1,5 @@
+"""zkmargin engine: the ZKPM-1 portfolio margin model in exact fixed point.
+
+The engine is the reference implementation the circuit is tested against: every
+integer it produces must be reproduced bit for bit by ``circuits/``.
+"""

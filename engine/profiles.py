@@ -1,0 +1,49 @@
+"""Circuit profiles: the one place that fixes the shapes (A, k, d).
+
+A profile fixes the number of asset slots ``A``, position slots ``k`` per account
+and the depth ``d`` of the 4-ary instrument tree (capacity 4**d instruments).
+Engine, circuit builder, prover and contracts all read profiles from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.errors import InputError
+from engine.fixedpoint import MAX_ASSETS
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    assets: int  # A
+    slots: int  # k
+    depth: int  # d (4-ary tree)
+
+    @property
+    def capacity(self) -> int:
+        """Number of instrument ids the tree can hold (4**d)."""
+        return 4**self.depth
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.assets <= MAX_ASSETS:
+            raise ValueError(f"profile {self.name}: A must be in 1..{MAX_ASSETS}")
+        if self.slots < 1 or self.depth < 1:
+            raise ValueError(f"profile {self.name}: k and d must be positive")
+
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile("test", assets=2, slots=4, depth=2),
+        Profile("demo", assets=4, slots=8, depth=3),
+        Profile("standard", assets=4, slots=16, depth=5),
+    )
+}
+
+
+def get_profile(name: str) -> Profile:
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise InputError("profile", f"unknown profile {name!r}; known: {', '.join(PROFILES)}") from None

@@ -1,0 +1,9 @@
+"""zkmargin CLI commands: engine (filled in by the engine work)."""
+
+from __future__ import annotations
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    """Attach this module's commands to the main group."""
