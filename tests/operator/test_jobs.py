@@ -1,0 +1,104 @@
+"""The durable job log: idempotent inserts, guarded transitions, crash recovery."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from zkmargin.jobs import JobLog
+
+
+@pytest.fixture()
+def log(tmp_path: Path) -> JobLog:
+    jl = JobLog(tmp_path / "jobs.sqlite")
+    yield jl
+    jl.close()
+
+
+def test_snapshot_is_recorded_once(log: JobLog) -> None:
+    a = log.add_snapshot("s1", "q1.json", 7, 123)
+    b = log.add_snapshot("s1", "other.json", 8, 456)
+    assert a == b
+    assert (a.epoch, a.market_root, a.state) == (7, 123, "new")
+    log.set_snapshot_state("s1", "posted", post_tx="0xabc")
+    snap = log.snapshot("s1")
+    assert snap is not None and snap.state == "posted" and snap.post_tx == "0xabc"
+    with pytest.raises(ValueError):
+        log.set_snapshot_state("s1", "weird")
+
+
+def test_jobs_are_idempotent_and_ordered(log: JobLog) -> None:
+    log.add_snapshot("s1", "q.json", 1, 1)
+    assert log.add_jobs("s1", "liquidate", [(5, 2, 100), (3, 3, 2**90)]) == 2
+    assert log.add_jobs("s1", "liquidate", [(5, 2, 100), (9, 2, 1)]) == 1
+    jobs = log.jobs("s1")
+    assert [j.account_id for j in jobs] == [3, 5, 9]
+    assert jobs[0].shortfall == 2**90  # big integers survive as text
+    assert log.counts()["pending"] == 3
+
+
+def test_transition_is_guarded(log: JobLog) -> None:
+    log.add_snapshot("s1", "q.json", 1, 1)
+    log.add_jobs("s1", "liquidate", [(1, 2, 0)])
+    (job,) = log.jobs()
+    assert log.transition(job, "proving")
+    # a stale view of the job (still 'pending') cannot move it again
+    assert not log.transition(job, "proving")
+    (job,) = log.jobs()
+    assert job.state == "proving" and job.attempts == 1
+    assert log.transition(job, "proved", bundle='{"p": 1}')
+    (job,) = log.jobs()
+    assert log.transition(job, "submitted", tx_hash="0x01")
+    (job,) = log.jobs()
+    assert (job.state, job.bundle, job.tx_hash) == ("submitted", '{"p": 1}', "0x01")
+    with pytest.raises(ValueError):
+        log.transition(job, "nowhere")
+
+
+def test_recover_requeues_only_proving(log: JobLog) -> None:
+    log.add_snapshot("s1", "q.json", 1, 1)
+    log.add_jobs("s1", "liquidate", [(1, 2, 0), (2, 2, 0), (3, 2, 0)])
+    j1, j2, _ = log.jobs()
+    log.transition(j1, "proving")
+    log.transition(j2, "proving")
+    (j2,) = log.jobs(state="proving")[1:]
+    log.transition(j2, "proved", bundle="{}")
+    assert log.recover() == 1
+    assert log.counts() == {
+        "pending": 2,
+        "proving": 0,
+        "proved": 1,
+        "submitted": 0,
+        "confirmed": 0,
+        "failed": 0,
+    }
+
+
+def test_committed_state_survives_sigkill(tmp_path: Path) -> None:
+    """A writer killed with SIGKILL right after a transition leaves that transition durable."""
+    db = tmp_path / "jobs.sqlite"
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        from zkmargin.jobs import JobLog
+        log = JobLog({str(db)!r})
+        log.add_snapshot("s", "q.json", 1, 1)
+        log.add_jobs("s", "liquidate", [(1, 2, 0), (2, 2, 0)])
+        job = log.jobs()[0]
+        log.transition(job, "proving")
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == -9, proc.stderr
+    log = JobLog(db)
+    try:
+        assert log.counts()["proving"] == 1
+        assert log.recover() == 1
+        assert log.counts()["pending"] == 2
+    finally:
+        log.close()

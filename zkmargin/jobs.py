@@ -1,0 +1,233 @@
+"""The operator's durable job log (SQLite).
+
+One row per (snapshot, account) proof job, moving through
+
+    pending -> proving -> proved -> submitted -> confirmed
+    any active state -> failed (with the reason)
+
+and one row per market snapshot (``new`` -> ``posted`` -> ``done``). Every state
+change is one committed transaction, so a crash (even SIGKILL) loses at most the
+work in flight: on restart ``proving`` jobs go back to ``pending`` (the proof is
+simply made again) and ``submitted`` jobs are reconciled against the chain by the
+transaction hash recorded *before* the transaction was broadcast, so no
+liquidation is ever sent twice.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+JOB_STATES = ("pending", "proving", "proved", "submitted", "confirmed", "failed")
+SNAPSHOT_STATES = ("new", "posted", "done")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS snapshots (
+    snapshot_id TEXT PRIMARY KEY,      -- sha256 of the snapshot file
+    source      TEXT NOT NULL,         -- file it came from
+    epoch       INTEGER NOT NULL,
+    market_root TEXT NOT NULL,
+    state       TEXT NOT NULL CHECK (state IN ('new', 'posted', 'done')),
+    post_tx     TEXT,                  -- postMarket tx hash, recorded before broadcast
+    accounts    INTEGER NOT NULL DEFAULT 0,
+    created_at  REAL NOT NULL,
+    updated_at  REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS jobs (
+    snapshot_id TEXT NOT NULL REFERENCES snapshots(snapshot_id),
+    account_id  TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('liquidate', 'attest')),
+    state       TEXT NOT NULL CHECK (state IN
+                ('pending', 'proving', 'proved', 'submitted', 'confirmed', 'failed')),
+    status      INTEGER NOT NULL,      -- engine status the job was created for
+    shortfall   TEXT NOT NULL,
+    bundle      TEXT,                  -- proof bundle JSON once proved
+    tx_hash     TEXT,                  -- recorded before broadcast
+    reason      TEXT,                  -- why it failed
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    created_at  REAL NOT NULL,
+    updated_at  REAL NOT NULL,
+    PRIMARY KEY (snapshot_id, account_id, kind)
+);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
+"""
+
+
+@dataclass(frozen=True)
+class Job:
+    snapshot_id: str
+    account_id: int
+    kind: str
+    state: str
+    status: int
+    shortfall: int
+    bundle: str | None
+    tx_hash: str | None
+    reason: str | None
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    snapshot_id: str
+    source: str
+    epoch: int
+    market_root: int
+    state: str
+    post_tx: str | None
+    accounts: int
+
+
+class JobLog:
+    """SQLite-backed job log; safe to reopen after a crash."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, one transaction per change.
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # ----------------------------------------------------------- snapshots
+
+    def snapshot(self, snapshot_id: str) -> Snapshot | None:
+        row = self._db.execute(
+            "SELECT snapshot_id, source, epoch, market_root, state, post_tx, accounts "
+            "FROM snapshots WHERE snapshot_id = ?",
+            (snapshot_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return Snapshot(row[0], row[1], int(row[2]), int(row[3]), row[4], row[5], int(row[6]))
+
+    def add_snapshot(self, snapshot_id: str, source: str, epoch: int, market_root: int) -> Snapshot:
+        """Record a snapshot once; a second call with the same id returns the stored one."""
+        now = time.time()
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO snapshots "
+                "(snapshot_id, source, epoch, market_root, state, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, 'new', ?, ?)",
+                (snapshot_id, source, epoch, str(market_root), now, now),
+            )
+        snap = self.snapshot(snapshot_id)
+        assert snap is not None
+        return snap
+
+    def set_snapshot_state(
+        self, snapshot_id: str, state: str, *, post_tx: str | None = None, accounts: int | None = None
+    ) -> None:
+        if state not in SNAPSHOT_STATES:
+            raise ValueError(f"unknown snapshot state {state!r}")
+        with self._tx() as db:
+            db.execute(
+                "UPDATE snapshots SET state = ?, post_tx = COALESCE(?, post_tx), "
+                "accounts = COALESCE(?, accounts), updated_at = ? WHERE snapshot_id = ?",
+                (state, post_tx, accounts, time.time(), snapshot_id),
+            )
+
+    def snapshots(self) -> list[Snapshot]:
+        rows = self._db.execute("SELECT snapshot_id FROM snapshots ORDER BY epoch, created_at").fetchall()
+        return [s for (sid,) in rows if (s := self.snapshot(sid)) is not None]
+
+    # ---------------------------------------------------------------- jobs
+
+    def add_jobs(self, snapshot_id: str, kind: str, items: list[tuple[int, int, int]]) -> int:
+        """Create jobs (account_id, status, shortfall) in state ``pending``; existing
+        jobs are left as they are (idempotent). Returns how many were new."""
+        now = time.time()
+        with self._tx() as db:
+            before = db.total_changes
+            db.executemany(
+                "INSERT OR IGNORE INTO jobs (snapshot_id, account_id, kind, state, status, shortfall, "
+                "created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
+                [(snapshot_id, str(a), kind, s, str(sh), now, now) for a, s, sh in items],
+            )
+            return db.total_changes - before
+
+    def jobs(self, snapshot_id: str | None = None, state: str | None = None) -> list[Job]:
+        sql = (
+            "SELECT snapshot_id, account_id, kind, state, status, shortfall, bundle, tx_hash, reason, "
+            "attempts FROM jobs WHERE 1 = 1"
+        )
+        args: list[object] = []
+        if snapshot_id is not None:
+            sql += " AND snapshot_id = ?"
+            args.append(snapshot_id)
+        if state is not None:
+            sql += " AND state = ?"
+            args.append(state)
+        sql += " ORDER BY created_at, CAST(account_id AS INTEGER), kind"
+        return [
+            Job(r[0], int(r[1]), r[2], r[3], int(r[4]), int(r[5]), r[6], r[7], r[8], int(r[9]))
+            for r in self._db.execute(sql, args).fetchall()
+        ]
+
+    def transition(
+        self,
+        job: Job,
+        new_state: str,
+        *,
+        expect: str | None = None,
+        bundle: str | None = None,
+        tx_hash: str | None = None,
+        reason: str | None = None,
+    ) -> bool:
+        """Move ``job`` to ``new_state`` if it is still in ``expect`` (default: its
+        current state). Returns False when another writer moved it first."""
+        if new_state not in JOB_STATES:
+            raise ValueError(f"unknown job state {new_state!r}")
+        expected = expect if expect is not None else job.state
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE jobs SET state = ?, bundle = COALESCE(?, bundle), tx_hash = COALESCE(?, tx_hash), "
+                "reason = ?, attempts = attempts + (CASE WHEN ? = 'proving' THEN 1 ELSE 0 END), "
+                "updated_at = ? WHERE snapshot_id = ? AND account_id = ? AND kind = ? AND state = ?",
+                (
+                    new_state,
+                    bundle,
+                    tx_hash,
+                    reason,
+                    new_state,
+                    time.time(),
+                    job.snapshot_id,
+                    str(job.account_id),
+                    job.kind,
+                    expected,
+                ),
+            )
+            return cur.rowcount == 1
+
+    def recover(self) -> int:
+        """After a crash: jobs caught in ``proving`` go back to ``pending``.
+        (``submitted`` jobs keep their tx hash and are reconciled by the operator.)"""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE jobs SET state = 'pending', updated_at = ? WHERE state = 'proving'", (time.time(),)
+            )
+            return cur.rowcount
+
+    def counts(self) -> dict[str, int]:
+        out = dict.fromkeys(JOB_STATES, 0)
+        for state, n in self._db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state"):
+            out[state] = int(n)
+        return out
