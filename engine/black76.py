@@ -43,7 +43,7 @@ def norm_cdf(x: ArrayLike) -> FloatArray:
 
 def _d1(
     forward: FloatArray, strike: FloatArray, t_years: FloatArray, vol: FloatArray
-) -> tuple[FloatArray, FloatArray, FloatArray]:
+) -> tuple[NDArray[np.bool_], FloatArray, FloatArray]:
     """(live mask, d1, sigma*sqrt(T)); d1 is a harmless 0 where the option is not live."""
     live = (t_years > 0.0) & (vol > 0.0)
     sd = vol * np.sqrt(np.where(live, t_years, 1.0))

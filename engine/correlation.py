@@ -123,7 +123,7 @@ def nearest_correlation(m: ArrayLike, tol: float = 1e-12, max_iter: int = 1000) 
         correction = x - r
         y_next = x.copy()
         np.fill_diagonal(y_next, 1.0)
-        moved = np.linalg.norm(y_next - y, "fro") / max(np.linalg.norm(y, "fro"), 1e-300)
+        moved = float(np.linalg.norm(y_next - y, "fro")) / max(float(np.linalg.norm(y, "fro")), 1e-300)
         y = y_next
         if moved < tol:
             break

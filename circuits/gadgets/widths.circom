@@ -1,0 +1,55 @@
+pragma circom 2.1.0;
+
+// Bit widths of ZKPM-1 (spec section 1 bounds), as functions of the profile.
+// Every range check in MarginCheck takes its width from here; docs/circuit.md
+// derives each one. "x has B bits (signed)" means -2^B <= x < 2^B.
+
+// ceil(log2(n)) for n >= 1: the smallest b with 2^b >= n.
+function clog2(n) {
+    var b = 0;
+    while ((1 << b) < n) { b++; }
+    return b;
+}
+
+function maxOf(a, b) { if (a > b) { return a; } return b; }
+
+// ---- section 1 input bounds (strict: |x| < 2^B unless noted)
+function Q_BITS() { return 48; }        // |q| < 2^48
+function CASH_BITS() { return 80; }     // |cash| < 2^80
+function VALUE_BITS() { return 48; }    // |M|, |RA[s]|, c_long, c_short < 2^48
+function DELTA_BITS() { return 24; }    // |delta| <= 16 * 10^6 < 2^24
+function SPOT_BITS() { return 48; }     // 0 <= S < 2^48
+function DEPTH_BITS() { return 64; }    // 0 < D < 2^64
+function KAPPA_BITS() { return 32; }    // 0 <= kappa < 2^32
+function RHO_BITS() { return 20; }      // |rho| <= 10^6 < 2^20
+function ID_BITS() { return 64; }       // account_id, nonce < 2^64
+function SCALE() { return 1000000; }
+function SCALE_LOG_FLOOR() { return 19; }   // 2^19 <= 10^6
+function SCALE2_LOG_FLOOR() { return 39; }  // 2^39 <= 10^12
+
+// |sum_j q_j * x_j| over k slots, x in {RA[s], M, charge}: each term < 2^96.
+function sumBits(k) { return Q_BITS() + VALUE_BITS() + clog2(k); }
+// |fdiv(sum, 10^6)|, also bounds W[a] and fdiv(value_sum, 10^6) and SC.
+function lossBits(k) { return sumBits(k) - SCALE_LOG_FLOOR(); }
+// |sum_{a,b} rho[a][b] W[a] W[b]|: A^2 terms, each < 2^20 * 2^(2 lossBits).
+function corrSumBits(A, k) { return 2 * lossBits(k) + RHO_BITS() + clog2(A * A); }
+// |X| = |fdiv(corrSum, 10^6)|.
+function xBits(A, k) { return corrSumBits(A, k) - SCALE_LOG_FLOOR(); }
+// R = isqrt(max(0, X)) < 2^ceil(xBits / 2).
+function rootBits(A, k) { return (xBits(A, k) + 1) \ 2; }
+// |ND[a]| = |sum q * delta| < k * 2^48 * 2^24.
+function ndBits(k) { return Q_BITS() + DELTA_BITS() + clog2(k); }
+// N[a] = fdiv(|ND| * S, 10^12) < 2^(ndBits + 48 - 39).
+function notionalBits(k) { return ndBits(k) + SPOT_BITS() - SCALE2_LOG_FLOOR(); }
+// kappa * N^2 < 2^(32 + 2 notionalBits).
+function lqNumBits(k) { return KAPPA_BITS() + 2 * notionalBits(k); }
+// fdiv(kappa N^2, 10^6) and LQ = fdiv(that, D) (D >= 1) are below 2^lqBits.
+function lqBits(k) { return lqNumBits(k) - SCALE_LOG_FLOOR(); }
+// IM = R + sum_a LQ[a] + SC: A + 2 terms.
+function imBits(A, k) {
+    return maxOf(maxOf(rootBits(A, k), lqBits(k)), lossBits(k)) + clog2(A + 2);
+}
+// |E| = |cash + fdiv(value_sum, 10^6)|.
+function equityBits(k) { return maxOf(CASH_BITS(), lossBits(k)) + 1; }
+// Operands of the status comparisons (E, MM, IM) are all below 2^cmpBits.
+function cmpBits(A, k) { return maxOf(equityBits(k), imBits(A, k)); }

@@ -1,0 +1,460 @@
+"""Spec section 3 for many accounts at once, with numpy, bit-identical to ``compute_margin``.
+
+The work splits in two stages.
+
+1. Slot sums (the heavy part, ``n x k x 16`` products): the scenario sums, net
+   deltas, position values and static charges are batched matrix products of
+   ``int64`` arrays. Their terms reach ``2**96`` and their sums ``2**100``, so
+   each product is done exactly in 24-bit limbs: with ``x = xh * 2**24 + xl``
+   (``0 <= xl < 2**24``) every partial product is below ``2**48`` and a sum of
+   ``k`` of them stays far below ``2**63``. The result is kept as the pair
+   ``(hi, lo)`` with ``value = hi * 2**48 + lo`` and ``0 <= lo < 2**48``, which
+   compares lexicographically, so the per-asset minimum over scenarios (and the
+   first scenario attaining it) is found on ``int64`` arrays. A chunk whose float
+   bound ``sum_j |q_j| * max|V_j|`` proves the plain ``int64`` product cannot
+   overflow takes a one-product fast path instead; both paths give the same pair.
+2. Per-asset and per-account formulas (``n x A`` values): ``W``, ``X``, ``R``,
+   ``N``, ``LQ``, ``IM``, ``MM``, ``E`` on object arrays of Python ints, exact at
+   any size (``X`` alone reaches about ``2**210``).
+
+Floats appear only in the overflow bound of the fast path, never in a margin number.
+The limb arithmetic needs the section-1 bounds (``|q|``, ``|M|``, ``|RA|``,
+``|delta|``, ``c`` below ``2**48``); ``AccountBatch`` and ``MarketTables`` check them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from engine.errors import InputError
+from engine.fixedpoint import N_SCENARIOS, SCALE, fdiv
+from engine.margin import (
+    STATUS_HEALTHY,
+    STATUS_INSOLVENT,
+    STATUS_LIQUIDATABLE,
+    STATUS_RESTRICTED,
+    MarginResult,
+)
+from engine.model import Account, Market, RiskParams
+
+I64 = NDArray[np.int64]
+Obj = NDArray[np.object_]
+
+LIMB_BITS = 24
+_LIMB_MASK = (1 << LIMB_BITS) - 1
+PAIR_BITS = 2 * LIMB_BITS  # value = hi * 2**48 + lo
+_PAIR_MASK = (1 << PAIR_BITS) - 1
+#: Every operand of the limb products must satisfy |x| < OPERAND_LIMIT.
+OPERAND_LIMIT = 1 << PAIR_BITS
+#: Largest number of terms per sum the limb products allow (keeps every sum < 2**62).
+MAX_TERMS = 1 << 12
+#: A plain int64 product is used when the float bound of every sum is below this.
+_FAST_LIMIT = float(1 << 61)
+DEFAULT_CHUNK = 4096
+
+
+# ----------------------------------------------------------------- exact int64 products
+
+
+def _split(x: I64) -> tuple[I64, I64]:
+    """x = hi * 2**24 + lo with 0 <= lo < 2**24 (hi by arithmetic shift: a floor)."""
+    return x >> LIMB_BITS, x & _LIMB_MASK
+
+
+def _normalise(t2: I64, t1: I64, t0: I64) -> tuple[I64, I64]:
+    """t2 * 2**48 + t1 * 2**24 + t0 as (hi, lo) with 0 <= lo < 2**48."""
+    t1 = t1 + (t0 >> LIMB_BITS)
+    hi = t2 + (t1 >> LIMB_BITS)
+    lo = ((t1 & _LIMB_MASK) << LIMB_BITS) | (t0 & _LIMB_MASK)
+    return hi, lo
+
+
+def _pair_of_int64(x: I64) -> tuple[I64, I64]:
+    return x >> PAIR_BITS, x & _PAIR_MASK
+
+
+def exact_matmul(lhs: I64, rhs: I64, bound: float | None = None) -> tuple[I64, I64]:
+    """``lhs @ rhs`` exactly, as ``(hi, lo)`` with ``value = hi * 2**48 + lo``.
+
+    Operands are ``int64`` with ``|x| < 2**48``; the contracted dimension has at
+    most ``MAX_TERMS`` entries. ``bound``, if given, is a float upper bound of
+    ``sum |lhs| * |rhs|`` over every output entry; below ``2**61`` the plain
+    ``int64`` product is exact and used.
+    """
+    if lhs.shape[-1] > MAX_TERMS:
+        raise ValueError(f"exact_matmul: at most {MAX_TERMS} terms per sum")
+    if bound is not None and bound < _FAST_LIMIT:
+        return _pair_of_int64(lhs @ rhs)
+    lh, ll = _split(lhs)
+    rh, rl = _split(rhs)
+    t2 = lh @ rh
+    t1 = np.concatenate((lh, ll), axis=-1) @ np.concatenate((rl, rh), axis=-2)
+    t0 = ll @ rl
+    return _normalise(t2, t1, t0)
+
+
+def pair_to_int(hi: I64, lo: I64) -> Obj:
+    """Exact Python ints ``hi * 2**48 + lo`` as an object array."""
+    return hi.astype(object) * (1 << PAIR_BITS) + lo.astype(object)
+
+
+def pair_min(hi: I64, lo: I64) -> tuple[I64, I64, I64]:
+    """Minimum over the last axis of ``(hi, lo)`` pairs and the first index attaining it."""
+    hmin = hi.min(axis=-1, keepdims=True)
+    cand = np.where(hi == hmin, lo, np.int64(OPERAND_LIMIT))
+    idx = cand.argmin(axis=-1)
+    return hmin[..., 0], np.take_along_axis(cand, idx[..., None], axis=-1)[..., 0], idx
+
+
+# ------------------------------------------------------------------------ inputs
+
+
+def _check_operand_bound(field: str, values: I64) -> None:
+    if values.size and int(np.abs(values).max()) >= OPERAND_LIMIT:
+        at = np.unravel_index(int(np.abs(values).argmax()), values.shape)
+        raise InputError(f"{field}{list(map(int, at))}", f"|value| must be < 2**48, got {int(values[at])}")
+
+
+@dataclass(frozen=True)
+class MarketTables:
+    """The instrument rows of a market as dense arrays indexed by instrument id."""
+
+    present: NDArray[np.bool_]  # (cap,)
+    asset: I64  # (cap,)
+    mark: I64
+    delta: I64
+    c_long: I64
+    c_short: I64
+    ra: I64  # (cap, 16)
+    ra_absmax: NDArray[np.float64]  # (cap,) max_s |RA[s]|, for the fast-path bound
+
+    @classmethod
+    def from_market(cls, market: Market) -> MarketTables:
+        cap = market.profile.capacity
+        present = np.zeros(cap, dtype=bool)
+        asset = np.zeros(cap, dtype=np.int64)
+        scalars = np.zeros((4, cap), dtype=np.int64)
+        ra = np.zeros((cap, N_SCENARIOS), dtype=np.int64)
+        for iid, row in market.rows.items():
+            if not 0 <= iid < cap:
+                raise InputError(f"market.rows[{iid}]", f"instrument id must be in 0..{cap - 1}")
+            values = (row.mark, row.delta, row.c_long, row.c_short, *row.ra)
+            if any(abs(v) >= OPERAND_LIMIT for v in values):
+                raise InputError(f"market.rows[{iid}]", "mark, delta, RA and charges must be < 2**48")
+            present[iid] = True
+            asset[iid] = row.asset
+            scalars[:, iid] = values[:4]
+            ra[iid] = row.ra
+        return cls(
+            present=present,
+            asset=asset,
+            mark=scalars[0],
+            delta=scalars[1],
+            c_long=scalars[2],
+            c_short=scalars[3],
+            ra=ra,
+            ra_absmax=np.abs(ra).max(axis=1).astype(np.float64),
+        )
+
+
+@dataclass(frozen=True)
+class AccountBatch:
+    """Slots and cash of ``n`` accounts with ``k`` slots each.
+
+    ``cash`` is an object array of Python ints (``|cash| < 2**80`` exceeds int64).
+    """
+
+    ids: I64  # (n, k)
+    q: I64  # (n, k)
+    cash: Obj  # (n,)
+
+    def __post_init__(self) -> None:
+        if self.ids.shape != self.q.shape or self.ids.ndim != 2:
+            raise InputError("batch", f"ids {self.ids.shape} and q {self.q.shape} must both be (n, k)")
+        if self.cash.shape != (self.ids.shape[0],):
+            raise InputError("batch.cash", f"must have shape ({self.ids.shape[0]},)")
+        if self.ids.shape[1] > MAX_TERMS // 2:
+            raise InputError("batch", f"at most {MAX_TERMS // 2} slots per account")
+        _check_operand_bound("batch.q", self.q)
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    @property
+    def slots(self) -> int:
+        return int(self.ids.shape[1])
+
+    @classmethod
+    def from_arrays(cls, ids: object, q: object, cash: Sequence[int] | Obj) -> AccountBatch:
+        return cls(
+            ids=np.ascontiguousarray(ids, dtype=np.int64),
+            q=np.ascontiguousarray(q, dtype=np.int64),
+            cash=np.array([int(c) for c in cash], dtype=object),
+        )
+
+    @classmethod
+    def from_accounts(cls, accounts: Sequence[Account]) -> AccountBatch:
+        """Pack accounts that all have the same number of slots."""
+        n = len(accounts)
+        k = len(accounts[0].slots) if n else 0
+        for i, acc in enumerate(accounts):
+            if len(acc.slots) != k:
+                raise InputError(f"accounts[{i}].slots", f"has {len(acc.slots)} slots, expected {k}")
+        try:
+            ids = np.fromiter((s.instrument_id for a in accounts for s in a.slots), np.int64, n * k)
+            q = np.fromiter((s.q for a in accounts for s in a.slots), np.int64, n * k)
+        except OverflowError:
+            for i, acc in enumerate(accounts):
+                for j, s in enumerate(acc.slots):
+                    if abs(s.q) >= OPERAND_LIMIT:
+                        raise InputError(f"accounts[{i}].slots[{j}].q", "|q| must be < 2**48") from None
+            raise InputError("accounts", "an instrument id does not fit in int64") from None
+        cash = np.empty(n, dtype=object)
+        cash[:] = [a.cash for a in accounts]
+        return cls(ids=ids.reshape(n, k), q=q.reshape(n, k), cash=cash)
+
+
+# ----------------------------------------------------------------------- result
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Section-3 numbers for ``n`` accounts; field meanings as in ``MarginResult``.
+
+    Object arrays hold exact Python ints. The scenario sums are kept as the
+    ``int64`` pair ``scenario_hi * 2**48 + scenario_lo``.
+    """
+
+    scenario_hi: I64  # (n, A, 16)
+    scenario_lo: I64  # (n, A, 16)
+    min_sum: Obj  # (n, A)
+    worst_scenario: I64  # (n, A)
+    W: Obj  # (n, A)
+    X_sum: Obj  # (n,)
+    X: Obj
+    R: Obj
+    ND: Obj  # (n, A)
+    N_num: Obj
+    N: Obj
+    LQ_num: Obj
+    LQ_den: tuple[int, ...]  # (A,) same for every account
+    LQ: Obj  # (n, A)
+    SC_sum: Obj  # (n,)
+    SC: Obj
+    IM: Obj
+    MM_num: Obj
+    MM: Obj
+    value_sum: Obj
+    E: Obj
+    status: NDArray[np.int8]
+    shortfall: Obj
+
+    def __len__(self) -> int:
+        return int(self.status.shape[0])
+
+    def row(self, i: int) -> MarginResult:
+        """Account ``i`` as the ``MarginResult`` that ``compute_margin`` returns."""
+        sums = pair_to_int(self.scenario_hi[i], self.scenario_lo[i])
+        scenario_sums = tuple(tuple(int(x) for x in r) for r in sums)
+
+        def ints(a: Obj) -> tuple[int, ...]:
+            return tuple(int(x) for x in a[i])
+
+        return MarginResult(
+            scenario_sums=scenario_sums,
+            L=tuple(tuple(fdiv(x, SCALE) for x in r) for r in scenario_sums),
+            min_sum=ints(self.min_sum),
+            worst_scenario=ints(self.worst_scenario),
+            W=ints(self.W),
+            X_sum=int(self.X_sum[i]),
+            X=int(self.X[i]),
+            R=int(self.R[i]),
+            ND=ints(self.ND),
+            N_num=ints(self.N_num),
+            N=ints(self.N),
+            LQ_num=ints(self.LQ_num),
+            LQ_den=self.LQ_den,
+            LQ=ints(self.LQ),
+            SC_sum=int(self.SC_sum[i]),
+            SC=int(self.SC[i]),
+            IM=int(self.IM[i]),
+            MM_num=int(self.MM_num[i]),
+            MM=int(self.MM[i]),
+            value_sum=int(self.value_sum[i]),
+            E=int(self.E[i]),
+            status=int(self.status[i]),
+            shortfall=int(self.shortfall[i]),
+        )
+
+
+# ------------------------------------------------------------------ computation
+
+
+@dataclass
+class _SlotSums:
+    """Stage-1 outputs, filled chunk by chunk; every value is an (hi, lo) pair."""
+
+    scen_hi: I64
+    scen_lo: I64
+    min_hi: I64
+    min_lo: I64
+    worst: I64
+    nd_hi: I64
+    nd_lo: I64
+    val_hi: I64
+    val_lo: I64
+    sc_hi: I64
+    sc_lo: I64
+
+    @classmethod
+    def empty(cls, n: int, n_assets: int) -> _SlotSums:
+        def z(*shape: int) -> I64:
+            return np.zeros(shape, dtype=np.int64)
+
+        return cls(
+            z(n, n_assets, N_SCENARIOS),
+            z(n, n_assets, N_SCENARIOS),
+            *(z(n, n_assets) for _ in range(5)),
+            *(z(n) for _ in range(4)),
+        )
+
+
+def _check_ids(tables: MarketTables, ids: I64, q: I64, offset: int) -> I64:
+    """Ids of held slots must name present rows; empty slots are mapped to id 0."""
+    cap = tables.present.shape[0]
+    in_range = (ids >= 0) & (ids < cap)
+    ok = in_range & tables.present[np.where(in_range, ids, 0)]
+    bad = (q != 0) & ~ok
+    if bad.any():
+        i, j = (int(v) for v in np.argwhere(bad)[0])
+        raise InputError(
+            f"accounts[{offset + i}].slots[{j}].instrument_id",
+            f"instrument {int(ids[i, j])} is not in the market",
+        )
+    return np.where(q != 0, ids, 0)
+
+
+def _slot_sums_chunk(
+    tables: MarketTables, n_assets: int, ids: I64, q: I64, out: _SlotSums, lo: int, hi: int
+) -> None:
+    """Stage 1 for accounts ``lo..hi-1``."""
+    ids = _check_ids(tables, ids, q, lo)
+    asset = tables.asset[ids]
+    onehot = asset[:, None, :] == np.arange(n_assets)[None, :, None]  # (c, A, k)
+    q_by_asset = np.where(onehot, q[:, None, :], 0)
+    qabs = np.abs(q).astype(np.float64)
+
+    # scenario sums and net deltas share the left operand: (c, A, k) @ (c, k, 16 + 1)
+    rhs = np.concatenate((tables.ra[ids], tables.delta[ids][:, :, None]), axis=2)
+    per_slot_max = np.maximum(tables.ra_absmax[ids], np.abs(tables.delta[ids]).astype(np.float64))
+    bound = float((qabs * per_slot_max).sum(axis=1).max(initial=0.0))
+    s_hi, s_lo = exact_matmul(q_by_asset, rhs, bound)
+    out.scen_hi[lo:hi] = s_hi[:, :, :N_SCENARIOS]
+    out.scen_lo[lo:hi] = s_lo[:, :, :N_SCENARIOS]
+    out.nd_hi[lo:hi] = s_hi[:, :, N_SCENARIOS]
+    out.nd_lo[lo:hi] = s_lo[:, :, N_SCENARIOS]
+    m_hi, m_lo, worst = pair_min(s_hi[:, :, :N_SCENARIOS], s_lo[:, :, :N_SCENARIOS])
+    out.min_hi[lo:hi], out.min_lo[lo:hi], out.worst[lo:hi] = m_hi, m_lo, worst
+
+    # value: q . M ; static charge: [q+ | q-] . [c_long ; c_short]
+    marks, cl, cs = tables.mark[ids], tables.c_long[ids], tables.c_short[ids]
+    big = np.maximum(np.abs(marks), np.maximum(cl, cs)).astype(np.float64)
+    bound2 = float((qabs * big).sum(axis=1).max(initial=0.0))
+    v_hi, v_lo = exact_matmul(q[:, None, :], marks[:, :, None], bound2)
+    q_split = np.concatenate((np.maximum(q, 0), np.maximum(-q, 0)), axis=1)
+    c_hi, c_lo = exact_matmul(q_split[:, None, :], np.concatenate((cl, cs), axis=1)[:, :, None], bound2)
+    out.val_hi[lo:hi], out.val_lo[lo:hi] = v_hi[:, 0, 0], v_lo[:, 0, 0]
+    out.sc_hi[lo:hi], out.sc_lo[lo:hi] = c_hi[:, 0, 0], c_lo[:, 0, 0]
+
+
+def _isqrt_nonneg(x: Obj) -> Obj:
+    out = np.empty(x.shape, dtype=object)
+    out[:] = [math.isqrt(v) if v > 0 else 0 for v in x]
+    return out
+
+
+def _column(values: Sequence[int]) -> Obj:
+    out = np.empty(len(values), dtype=object)
+    out[:] = [int(v) for v in values]
+    return out
+
+
+def compute_margins(
+    market: Market,
+    params: RiskParams,
+    batch: AccountBatch,
+    *,
+    tables: MarketTables | None = None,
+    chunk: int = DEFAULT_CHUNK,
+) -> BatchResult:
+    """Section 3 for every account of ``batch``; ``.row(i)`` equals ``compute_margin``.
+
+    ``tables`` may be passed to reuse the dense row arrays across calls.
+    """
+    n_assets = market.profile.assets
+    tables = tables or MarketTables.from_market(market)
+    n = len(batch)
+    st = _SlotSums.empty(n, n_assets)
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        _slot_sums_chunk(tables, n_assets, batch.ids[lo:hi], batch.q[lo:hi], st, lo, hi)
+
+    scale = SCALE
+    min_sum = pair_to_int(st.min_hi, st.min_lo)
+    W = np.maximum(-(min_sum // scale), 0)
+    rho = np.array([[int(v) for v in r] for r in params.rho], dtype=object)
+    X_sum = ((W @ rho) * W).sum(axis=1) if n else np.zeros(0, dtype=object)
+    X = X_sum // scale
+    R = _isqrt_nonneg(X)
+
+    ND = pair_to_int(st.nd_hi, st.nd_lo)
+    spots = _column([market.assets[a].spot for a in range(n_assets)])
+    N_num = np.abs(ND) * spots
+    N = N_num // (scale * scale)
+    LQ_num = _column(params.kappa[:n_assets]) * N * N
+    LQ_den = tuple(market.assets[a].depth * scale for a in range(n_assets))
+    LQ = LQ_num // _column(LQ_den)
+
+    SC_sum = pair_to_int(st.sc_hi, st.sc_lo)
+    SC = SC_sum // scale
+    IM = R + LQ.sum(axis=1) + SC
+    MM_num = IM * int(params.mm_factor)
+    MM = MM_num // scale
+    value_sum = pair_to_int(st.val_hi, st.val_lo)
+    E = batch.cash + value_sum // scale
+
+    status = np.full(n, STATUS_HEALTHY, dtype=np.int8)
+    status[E < IM] = STATUS_RESTRICTED
+    status[E < MM] = STATUS_LIQUIDATABLE
+    status[E < 0] = STATUS_INSOLVENT
+
+    return BatchResult(
+        scenario_hi=st.scen_hi,
+        scenario_lo=st.scen_lo,
+        min_sum=min_sum,
+        worst_scenario=st.worst,
+        W=W,
+        X_sum=X_sum,
+        X=X,
+        R=R,
+        ND=ND,
+        N_num=N_num,
+        N=N,
+        LQ_num=LQ_num,
+        LQ_den=LQ_den,
+        LQ=LQ,
+        SC_sum=SC_sum,
+        SC=SC,
+        IM=IM,
+        MM_num=MM_num,
+        MM=MM,
+        value_sum=value_sum,
+        E=E,
+        status=status,
+        shortfall=np.maximum(MM - E, 0),
+    )

@@ -1,0 +1,410 @@
+"""Instrument rows and the asset table from oracle quotes (spec section 4).
+
+The engine derives every public integer of a market here: for each instrument its
+mark ``M``, delta, the 16 scenario value changes ``RA[s]`` and the static charges,
+and for each asset its spot and depth. Computation is in float64, vectorised over
+all instruments x 16 scenarios; the results are rounded to ``int`` x ``SCALE``.
+
+Rounding: every value ``x`` becomes ``round(x * SCALE)`` where ``x * SCALE`` is the
+float64 product and the rounding is half-to-even (Python ``round`` on a float and
+``numpy.rint`` both round ties to the even integer). ``RA[s]`` is rounded from the
+float value change, not taken as a difference of rounded values.
+
+Choices the spec leaves open (see also :mod:`engine.scenarios`):
+
+* Asset index = position in ``quotes``; unused asset slots are
+  ``AssetEntry(spot=0, depth=1)``.
+* Spot: value = spot. Perp: value = its mark (default the spot); in a scenario the
+  perp moves by the same absolute amount as the spot, ``mark + (S' - S)``, so its
+  ``RA`` equals the spot's and is consistent with delta 1.
+* Options: Black-76, forward = spot, zero rate, ``T = days / 365`` (ACT/365) from
+  ``as_of`` to expiry, implied vol = the instrument's ``vol`` or the asset's ATM vol.
+  ``T <= 0`` (expired, or expiring on ``as_of``) is valued at intrinsic value, also in
+  every scenario. The vol-shock ``t`` is the whole number of days to expiry.
+* Scan range: ``sigma_eff = max(sigma_a, forecast_a)`` where ``forecast_a`` is
+  ``config.forecast[name]`` when given, else :func:`engine.volatility.forecast_vol`
+  of the quote's ``history`` when it has one (at least 30 closes), else absent.
+* Static charges per unit, as fractions of the asset's spot: spot long
+  ``config.haircut[name]`` (default 0.02), spot short ``config.borrow[name]``
+  (default 0.02), perp long and short ``perp_charge``, option long 0, option short
+  ``short_option_min``. Every fraction must lie in [0, 1].
+* ``epoch`` must be an integer in ``0 <= epoch < 2**64``.
+* The returned ``rows`` mapping is ordered by ``instrument_id``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from engine.black76 import DAYS_PER_YEAR, black76_delta, black76_price
+from engine.errors import InputError
+from engine.fixedpoint import (
+    DELTA_MAX,
+    DEPTH_LIMIT,
+    ID_LIMIT,
+    SCALE,
+    SPOT_LIMIT,
+    VALUE_LIMIT,
+)
+from engine.model import AssetEntry, AssetQuote, InstrumentRow, InstrumentSpec, Market, RowConfig
+from engine.profiles import Profile
+from engine.scenarios import check_row_config, scan_range, scenario_spots, scenario_vols, scenario_weights
+from engine.volatility import forecast_vol
+
+FloatArray = NDArray[np.float64]
+DEFAULT_HAIRCUT = 0.02
+DEFAULT_BORROW = 0.02
+KINDS = ("spot", "perp", "call", "put")
+_SPOT, _PERP, _CALL, _PUT = range(4)
+
+
+# ------------------------------------------------------------------ rounding
+
+
+def to_fixed(x: float) -> int:
+    """``round(x * SCALE)``, half-to-even on the float64 product."""
+    return round(x * SCALE)
+
+
+def _rint(x: FloatArray) -> FloatArray:
+    """Array version of :func:`to_fixed`, still as floats (exact integers below 2**53)."""
+    return np.asarray(np.rint(x * SCALE), dtype=np.float64)
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _positive(field: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(field, f"must be a number, got {type(value).__name__} {value!r}")
+    v = float(value)
+    if not (math.isfinite(v) and v > 0.0):
+        raise InputError(field, f"must be finite and > 0, got {value!r}")
+    return v
+
+
+def _fraction(field: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(field, f"must be a number, got {type(value).__name__} {value!r}")
+    v = float(value)
+    if not (math.isfinite(v) and 0.0 <= v <= 1.0):
+        raise InputError(field, f"must satisfy 0 <= fraction <= 1, got {value!r}")
+    return v
+
+
+def _check_quotes(quotes: Sequence[AssetQuote], max_assets: int) -> dict[str, int]:
+    """Validate the quotes (at most ``max_assets``); return asset name -> index."""
+    if len(quotes) > max_assets:
+        raise InputError("quotes", f"at most A = {max_assets} assets in this profile, got {len(quotes)}")
+    index: dict[str, int] = {}
+    for a, q in enumerate(quotes):
+        f = f"quotes[{a}]"
+        if not isinstance(q.name, str) or not q.name:
+            raise InputError(f"{f}.name", "must be a non-empty string")
+        if q.name in index:
+            raise InputError(f"{f}.name", f"duplicate asset name {q.name!r} (also quotes[{index[q.name]}])")
+        index[q.name] = a
+        spot = _positive(f"{f}.spot", q.spot)
+        if not 0 < to_fixed(spot) < SPOT_LIMIT:
+            raise InputError(f"{f}.spot", f"must satisfy 0 < spot x SCALE < 2**48, got {spot!r}")
+        _positive(f"{f}.vol", q.vol)
+        depth = _positive(f"{f}.depth", q.depth)
+        if not 0 < to_fixed(depth) < DEPTH_LIMIT:
+            raise InputError(f"{f}.depth", f"must satisfy 0 < depth x SCALE < 2**64, got {depth!r}")
+    return index
+
+
+def _check_charges(config: RowConfig) -> None:
+    _fraction("config.perp_charge", config.perp_charge)
+    _fraction("config.short_option_min", config.short_option_min)
+    for table, name in ((config.haircut, "haircut"), (config.borrow, "borrow")):
+        for asset, value in table.items():
+            _fraction(f"config.{name}[{asset}]", value)
+    for asset, value in config.forecast.items():
+        v = value
+        if isinstance(v, bool) or not isinstance(v, int | float) or not (math.isfinite(v) and v >= 0.0):
+            raise InputError(f"config.forecast[{asset}]", f"must be finite and >= 0, got {value!r}")
+
+
+# ------------------------------------------------------------- asset inputs
+
+
+def effective_vol(quote: AssetQuote, config: RowConfig, field: str = "quote") -> float:
+    """``sigma_eff = max(sigma_a, forecast_a)`` (see the module docstring)."""
+    forecast = config.forecast.get(quote.name)
+    if forecast is None and quote.history:
+        try:
+            forecast = forecast_vol(quote.history)
+        except InputError as err:
+            raise InputError(f"{field}.history", err.message) from None
+    return quote.vol if forecast is None else max(quote.vol, float(forecast))
+
+
+def asset_scan_ranges(quotes: Sequence[AssetQuote], config: RowConfig) -> tuple[float, ...]:
+    """Scan range ``m_a`` of every quoted asset, in quote order."""
+    return tuple(scan_range(effective_vol(q, config, f"quotes[{a}]"), config) for a, q in enumerate(quotes))
+
+
+# -------------------------------------------------------- instrument arrays
+
+
+@dataclass(frozen=True)
+class _Instruments:
+    """Validated instruments as parallel arrays (one entry per instrument)."""
+
+    ids: tuple[int, ...]
+    asset: NDArray[np.int64]
+    kind: NDArray[np.int64]
+    spot: FloatArray
+    strike: FloatArray  # options; the spot elsewhere (unused)
+    t_years: FloatArray  # options; 0 elsewhere (unused)
+    days: FloatArray  # options; 0 elsewhere (unused)
+    vol: FloatArray  # options; 0 elsewhere (unused)
+    mark: FloatArray  # perp mark; the spot elsewhere
+
+
+def _check_instrument(
+    i: int, spec: InstrumentSpec, index: Mapping[str, int], capacity: int
+) -> tuple[int, int, dt.date | None]:
+    """Validate one instrument; return (asset index, kind code, expiry)."""
+    f = f"instruments[{i}]"
+    iid = spec.instrument_id
+    if isinstance(iid, bool) or not isinstance(iid, int) or not 0 <= iid < capacity:
+        raise InputError(
+            f"{f}.instrument_id", f"must be an integer with 0 <= id < 4**d = {capacity}, got {iid!r}"
+        )
+    if spec.asset not in index:
+        raise InputError(f"{f}.asset", f"unknown asset {spec.asset!r}; quoted: {', '.join(index) or 'none'}")
+    if spec.kind not in KINDS:
+        raise InputError(f"{f}.kind", f"must be one of {', '.join(KINDS)}, got {spec.kind!r}")
+    kind = KINDS.index(spec.kind)
+    expiry: dt.date | None = None
+    if kind in (_CALL, _PUT):
+        if spec.strike is None:
+            raise InputError(f"{f}.strike", "an option needs a strike > 0")
+        _positive(f"{f}.strike", spec.strike)
+        if not isinstance(spec.expiry, dt.date):
+            raise InputError(f"{f}.expiry", f"an option needs an expiry date, got {spec.expiry!r}")
+        expiry = spec.expiry.date() if isinstance(spec.expiry, dt.datetime) else spec.expiry
+        if spec.vol is not None:
+            _positive(f"{f}.vol", spec.vol)
+    else:
+        for name in ("strike", "expiry", "vol"):
+            if getattr(spec, name) is not None:
+                raise InputError(f"{f}.{name}", f"only options have a {name}; {spec.kind} must leave it None")
+    if spec.mark is not None:
+        if kind != _PERP:
+            raise InputError(f"{f}.mark", f"only a perp takes a mark price; {spec.kind} must leave it None")
+        _positive(f"{f}.mark", spec.mark)
+    return index[spec.asset], kind, expiry
+
+
+def _instrument_arrays(
+    quotes: Sequence[AssetQuote],
+    index: Mapping[str, int],
+    instruments: Sequence[InstrumentSpec],
+    as_of: dt.date,
+    capacity: int,
+) -> _Instruments:
+    n = len(instruments)
+    asset = np.zeros(n, dtype=np.int64)
+    kind = np.zeros(n, dtype=np.int64)
+    strike, t_years, days, vol, mark = (np.zeros(n) for _ in range(5))
+    seen: dict[int, int] = {}
+    for i, spec in enumerate(instruments):
+        a, k, expiry = _check_instrument(i, spec, index, capacity)
+        if spec.instrument_id in seen:
+            raise InputError(
+                f"instruments[{i}].instrument_id",
+                f"duplicate id {spec.instrument_id} (also instruments[{seen[spec.instrument_id]}])",
+            )
+        seen[spec.instrument_id] = i
+        q = quotes[a]
+        asset[i], kind[i] = a, k
+        strike[i] = q.spot if spec.strike is None else spec.strike
+        mark[i] = q.spot if spec.mark is None else spec.mark
+        if expiry is not None:
+            d = (expiry - as_of).days
+            days[i] = max(d, 0)
+            t_years[i] = d / DAYS_PER_YEAR
+            vol[i] = q.vol if spec.vol is None else spec.vol
+    spots = np.array([q.spot for q in quotes], dtype=np.float64)
+    return _Instruments(
+        ids=tuple(seen),
+        asset=asset,
+        kind=kind,
+        spot=spots[asset] if n else np.zeros(0),
+        strike=strike,
+        t_years=t_years,
+        days=days,
+        vol=vol,
+        mark=mark,
+    )
+
+
+# ---------------------------------------------------------------- valuation
+
+
+def _values(kind: ArrayLike, base_spot: ArrayLike, spot: ArrayLike, strike: ArrayLike,
+            t_years: ArrayLike, vol: ArrayLike, mark: ArrayLike) -> FloatArray:  # fmt: skip
+    """Value of one unit at ``spot``/``vol`` (all arguments broadcast together)."""
+    k = np.asarray(kind)
+    option = black76_price(spot, strike, t_years, vol, k == _CALL)
+    linear = np.where(k == _PERP, np.asarray(mark) + (np.asarray(spot) - np.asarray(base_spot)), spot)
+    return np.asarray(np.where((k == _CALL) | (k == _PUT), option, linear), dtype=np.float64)
+
+
+def _float_rows(
+    ins: _Instruments, m: FloatArray, haircut: FloatArray, borrow: FloatArray, config: RowConfig
+) -> dict[str, FloatArray]:
+    """Real-valued mark, delta, RA (n x 16) and charges of every instrument.
+
+    ``m``, ``haircut`` and ``borrow`` are per asset index.
+    """
+    k2, s2, x2, t2 = ins.kind[:, None], ins.spot[:, None], ins.strike[:, None], ins.t_years[:, None]
+    base = _values(ins.kind, ins.spot, ins.spot, ins.strike, ins.t_years, ins.vol, ins.mark)
+    shocked_spot = scenario_spots(ins.spot, m[ins.asset])
+    shocked_vol = scenario_vols(ins.vol, ins.days, config)
+    shocked = _values(k2, s2, shocked_spot, x2, t2, shocked_vol, ins.mark[:, None])
+    ra = (shocked - base[:, None]) * scenario_weights(config.w_ext)
+    is_option = (ins.kind == _CALL) | (ins.kind == _PUT)
+    option_delta = black76_delta(ins.spot, ins.strike, ins.t_years, ins.vol, ins.kind == _CALL)
+    long_frac = np.select(
+        [ins.kind == _SPOT, ins.kind == _PERP], [haircut[ins.asset], config.perp_charge], 0.0
+    )
+    short_frac = np.select(
+        [ins.kind == _SPOT, ins.kind == _PERP],
+        [borrow[ins.asset], config.perp_charge],
+        config.short_option_min,
+    )
+    return {
+        "mark": base,
+        "delta": np.where(is_option, option_delta, 1.0),
+        "ra": ra,
+        "c_long": ins.spot * long_frac,
+        "c_short": ins.spot * short_frac,
+    }
+
+
+_LIMITS: dict[str, tuple[float, str]] = {
+    # name: (exclusive limit on |x| of the rounded integer, text); delta is inclusive.
+    "mark": (VALUE_LIMIT, "|M| x SCALE < 2**48"),
+    "ra": (VALUE_LIMIT, "|RA[s]| x SCALE < 2**48"),
+    "c_long": (VALUE_LIMIT, "0 <= c_long x SCALE < 2**48"),
+    "c_short": (VALUE_LIMIT, "0 <= c_short x SCALE < 2**48"),
+    "delta": (DELTA_MAX + 1, "|delta| <= 16 x SCALE"),
+}
+
+
+def _round_checked(values: dict[str, FloatArray]) -> dict[str, NDArray[np.int64]]:
+    """Round every array half-to-even x SCALE; InputError on the first value out of bounds."""
+    out: dict[str, NDArray[np.int64]] = {}
+    for name, (limit, text) in _LIMITS.items():
+        r = _rint(values[name])
+        bad = ~np.isfinite(r) | (np.abs(r) >= limit)
+        if bad.any():
+            i, *rest = np.argwhere(bad)[0]
+            field = f"instruments[{i}].{name}" + (f"[{rest[0]}]" if rest else "")
+            raise InputError(field, f"must satisfy {text}, got {values[name][tuple(np.argwhere(bad)[0])]!r}")
+        out[name] = r.astype(np.int64)
+    return out
+
+
+def _asset_tables(
+    quotes: Sequence[AssetQuote], config: RowConfig
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Per asset index: scan range, haircut, borrow."""
+    m = np.array(asset_scan_ranges(quotes, config), dtype=np.float64)
+    haircut = np.array([config.haircut.get(q.name, DEFAULT_HAIRCUT) for q in quotes], dtype=np.float64)
+    borrow = np.array([config.borrow.get(q.name, DEFAULT_BORROW) for q in quotes], dtype=np.float64)
+    return m, haircut, borrow
+
+
+def build_rows(
+    profile: Profile,
+    quotes: Sequence[AssetQuote],
+    instruments: Sequence[InstrumentSpec],
+    config: RowConfig,
+    as_of: dt.date,
+) -> dict[int, InstrumentRow]:
+    """Instrument rows (spec section 2) keyed and ordered by ``instrument_id``.
+
+    Validates quotes, config and instruments first (InputError naming the field and
+    the bound), then reprices every instrument in all 16 scenarios at once.
+    """
+    index = _check_quotes(quotes, profile.assets)
+    check_row_config(config)
+    _check_charges(config)
+    ins = _instrument_arrays(quotes, index, instruments, as_of, profile.capacity)
+    m, haircut, borrow = _asset_tables(quotes, config)
+    if not ins.ids:
+        return {}
+    fixed = _round_checked(_float_rows(ins, m, haircut, borrow, config))
+    ra = fixed["ra"].tolist()
+    marks, deltas = fixed["mark"].tolist(), fixed["delta"].tolist()
+    c_long, c_short = fixed["c_long"].tolist(), fixed["c_short"].tolist()
+    assets = ins.asset.tolist()
+    rows = {
+        iid: InstrumentRow(
+            instrument_id=iid,
+            asset=assets[i],
+            mark=marks[i],
+            delta=deltas[i],
+            ra=tuple(ra[i]),
+            c_long=c_long[i],
+            c_short=c_short[i],
+        )
+        for i, iid in enumerate(ins.ids)
+    }
+    return dict(sorted(rows.items()))
+
+
+def build_asset_table(profile: Profile, quotes: Sequence[AssetQuote]) -> tuple[AssetEntry, ...]:
+    """The asset table: quoted assets in order, then ``AssetEntry(0, 1)`` up to A."""
+    _check_quotes(quotes, profile.assets)
+    used = [AssetEntry(spot=to_fixed(q.spot), depth=to_fixed(q.depth)) for q in quotes]
+    return tuple(used + [AssetEntry(spot=0, depth=1)] * (profile.assets - len(quotes)))
+
+
+def build_market(
+    profile: Profile,
+    epoch: int,
+    quotes: Sequence[AssetQuote],
+    instruments: Sequence[InstrumentSpec],
+    config: RowConfig,
+    as_of: dt.date,
+) -> Market:
+    """A complete market snapshot for ``epoch`` (spec sections 2 and 4)."""
+    if isinstance(epoch, bool) or not isinstance(epoch, int) or not 0 <= epoch < ID_LIMIT:
+        raise InputError("epoch", f"must be an integer with 0 <= epoch < 2**64, got {epoch!r}")
+    rows = build_rows(profile, quotes, instruments, config, as_of)
+    return Market(
+        profile=profile,
+        epoch=epoch,
+        assets=build_asset_table(profile, quotes),
+        rows=rows,
+        asset_names=tuple(q.name for q in quotes),
+        instrument_names={
+            spec.instrument_id: spec.name for spec in sorted(instruments, key=lambda s: s.instrument_id)
+        },
+    )
+
+
+def value_at_spots(spec: InstrumentSpec, quote: AssetQuote, as_of: dt.date, spots: ArrayLike) -> FloatArray:
+    """Value of one unit of ``spec`` if its asset's spot were ``spots`` (vol unchanged).
+
+    Full repricing with the same rules as the rows (for liquidation prices and
+    what-if checks); ``spots`` must be positive.
+    """
+    index = _check_quotes([quote], 1)
+    ins = _instrument_arrays([quote], index, [spec], as_of, ID_LIMIT)
+    s = np.asarray(spots, dtype=np.float64)
+    if np.any(~np.isfinite(s) | (s <= 0.0)):
+        raise InputError("spots", "every spot must be finite and > 0")
+    return _values(ins.kind[0], ins.spot[0], s, ins.strike[0], ins.t_years[0], ins.vol[0], ins.mark[0])

@@ -1,0 +1,145 @@
+"""Generate a local powers-of-tau file with snarkjs, showing progress.
+
+Steps: ``powersoftau new`` -> one ``contribute`` with fresh entropy -> ``beacon``
+-> ``prepare phase2``. The result is single-party: whoever ran it could keep the
+toxic waste, so it serves development and tests only, never production keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import shutil
+import subprocess
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from prover.errors import ProverError
+from prover.toolchain import Toolchain, strip_ansi
+
+BEACON_ITERATIONS_EXP = 10
+# Measured on 2 cores: prepare phase2 takes ~60 s at 2^12 and roughly doubles per power.
+_PREPARE_SECONDS_AT_12 = 60.0
+
+
+def estimate_seconds(power: int) -> float:
+    """Rough wall time of a whole generation at ``power`` (prepare phase2 dominates)."""
+    prepare = _PREPARE_SECONDS_AT_12 * 2.0 ** (power - 12)
+    return max(5.0, prepare * 1.15)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    args: tuple[str, ...]
+    weight: float  # share of the total time, for the overall bar
+
+
+def plan(power: int, folder: Path, final: Path) -> list[Step]:
+    """The four snarkjs invocations that make ``final``."""
+    p0, p1, pb = (folder / n for n in ("pot_0000.ptau", "pot_0001.ptau", "pot_beacon.ptau"))
+    entropy = secrets.token_hex(32)
+    beacon = secrets.token_hex(32)
+    return [
+        Step("new", ("powersoftau", "new", "bn128", str(power), str(p0), "-v"), 0.02),
+        Step(
+            "contribute",
+            ("powersoftau", "contribute", str(p0), str(p1), "--name=zkmargin local dev", f"-e={entropy}", "-v"),
+            0.07,
+        ),
+        Step(
+            "beacon",
+            ("powersoftau", "beacon", str(p1), str(pb), beacon, str(BEACON_ITERATIONS_EXP), "-n=zkmargin dev beacon", "-v"),
+            0.07,
+        ),
+        Step("prepare phase2", ("powersoftau", "prepare", "phase2", str(pb), str(final), "-v"), 0.84),
+    ]
+
+
+def _run_streaming(cmd: list[str], cwd: Path, on_line: Callable[[str], None]) -> tuple[int, list[str]]:
+    """Run ``cmd``; feed each output line to ``on_line``; return exit code and the output tail."""
+    tail: deque[str] = deque(maxlen=20)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
+    )
+    assert proc.stdout is not None
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            line = strip_ansi(raw).strip()
+            if line:
+                tail.append(line)
+                on_line(line)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    code = proc.wait()
+    reader.join(timeout=5)
+    return code, list(tail)
+
+
+def generate_ptau(power: int, final: Path, tools: Toolchain, console: Console | None = None) -> dict[str, object]:
+    """Make a prepared ptau of ``power`` at ``final`` (written in a temp folder, then renamed).
+
+    Returns a record (power, per-step seconds, sha256) also saved as ``final`` + ``.json``.
+    """
+    staging = final.parent / f".tmp-pot{power}-{secrets.token_hex(4)}"
+    staging.mkdir(parents=True)
+    out = staging / final.name
+    timings: dict[str, float] = {}
+    try:
+        steps = plan(power, staging, out)
+        with _progress(console) as progress:
+            overall = progress.add_task(f"ptau 2^{power}", total=1.0, detail="")
+            done = 0.0
+            for step in steps:
+                task = progress.add_task(f"  {step.name}", total=None, detail="")
+
+                def show(line: str, task_id: int = task) -> None:
+                    progress.update(task_id, detail=line[-70:])
+
+                started = time.perf_counter()
+                code, tail = _run_streaming(tools.snarkjs_cmd(*step.args), tools.root, show)
+                timings[step.name] = round(time.perf_counter() - started, 3)
+                if code != 0 or any("[ERROR]" in line for line in tail):
+                    raise ProverError(f"ptau generation ({step.name}) failed: " + " | ".join(tail[-5:]))
+                progress.update(task, total=1.0, completed=1.0, detail=f"{timings[step.name]:.1f} s")
+                done += step.weight
+                progress.update(overall, completed=done)
+        digest = hashlib.sha256(out.read_bytes()).hexdigest()
+        out.rename(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    record: dict[str, object] = {
+        "power": power,
+        "single_party": True,
+        "note": "locally generated, single-party: development only",
+        "seconds": timings,
+        "sha256": digest,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    final.with_name(final.name + ".json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
+    return record
+
+
+def _progress(console: Console | None) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(bar_width=24),
+        TimeElapsedColumn(),
+        TextColumn("[dim]{task.fields[detail]}"),
+        console=console or Console(stderr=True),
+        transient=False,
+        disable=console is None,
+    )
