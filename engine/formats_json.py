@@ -126,7 +126,9 @@ def as_int(path: str, value: object) -> int:
     hint = ""
     if isinstance(value, float | str):
         hint = " (integers are fixed point x 10**6: 1.5 is written 1500000)"
-    raise InputError(path, f"must be an integer (JSON integer or decimal string), got {json_type(value)}{hint}")
+    raise InputError(
+        path, f"must be an integer (JSON integer or decimal string), got {json_type(value)}{hint}"
+    )
 
 
 def as_real(path: str, value: object) -> float:

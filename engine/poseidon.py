@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from operator import mul
 
 from engine.fixedpoint import FIELD_P
@@ -81,7 +81,7 @@ def _mat_inv(m: Sequence[Sequence[int]]) -> list[list[int]]:
     return [row[n:] for row in aug]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _schedule(t: int) -> _FastSchedule:
     """Derive the optimised constants for width ``t`` from the plain ones."""
     constants, mds = poseidon_parameters(t)

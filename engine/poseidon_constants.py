@@ -29,7 +29,7 @@ circomlibjs), so those checks are not repeated here.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 
 from engine.fixedpoint import FIELD_P
 
@@ -126,7 +126,7 @@ def partial_rounds(t: int) -> int:
     return N_ROUNDS_P[t - MIN_WIDTH]
 
 
-@lru_cache(maxsize=None)
+@cache
 def poseidon_parameters(t: int) -> tuple[tuple[int, ...], tuple[tuple[int, ...], ...]]:
     """``(round_constants, mds)`` for width ``t``.
 

@@ -186,7 +186,11 @@ def markets(draw: st.DrawFn, profile: Profile, mode: Mode = "any", max_rows: int
         if a not in active:
             assets.append(AssetEntry(spot=0, depth=1))
         elif m == "extreme":
-            assets.append(AssetEntry(spot=draw(unsigned_below(SPOT_LIMIT, 1)), depth=draw(unsigned_below(DEPTH_LIMIT, 1))))
+            assets.append(
+                AssetEntry(
+                    spot=draw(unsigned_below(SPOT_LIMIT, 1)), depth=draw(unsigned_below(DEPTH_LIMIT, 1))
+                )
+            )
         else:
             spot = draw(st.sampled_from([10**-2, 1, 150, 3_000, 60_000, 100_000]))
             spot = round(spot * SCALE * draw(st.floats(0.5, 2.0)))

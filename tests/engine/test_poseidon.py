@@ -36,7 +36,13 @@ def circomlibjs_hashes(vectors: list[list[int]], impl: str = "wasm") -> list[int
     """Hash each vector with circomlibjs through the node helper."""
     request = json.dumps({"impl": impl, "inputs": [[str(x) for x in xs] for xs in vectors]})
     done = subprocess.run(
-        ["node", str(HELPER)], input=request, capture_output=True, text=True, cwd=ROOT, timeout=120, check=True
+        ["node", str(HELPER)],
+        input=request,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        check=True,
     )
     return [int(h) for h in json.loads(done.stdout)]
 
@@ -48,7 +54,9 @@ def random_vectors(seed: int) -> list[list[int]]:
     vectors = []
     for n in range(1, MAX_INPUTS + 1):
         vectors.append([rng.randrange(FIELD_P) for _ in range(n)])
-        vectors.append([rng.choice(edges) if rng.random() < 0.5 else rng.randrange(FIELD_P) for _ in range(n)])
+        vectors.append(
+            [rng.choice(edges) if rng.random() < 0.5 else rng.randrange(FIELD_P) for _ in range(n)]
+        )
     return vectors
 
 
@@ -169,7 +177,7 @@ def test_accepts_largest_field_element() -> None:
 
 @needs_node
 def test_every_width_equals_circomlibjs() -> None:
-    vectors = random_vectors(seed=20261121) + [[1, 2], [0], [0] * 16]
+    vectors = [*random_vectors(seed=20261121), [1, 2], [0], [0] * 16]
     assert [poseidon(xs) for xs in vectors] == circomlibjs_hashes(vectors)
 
 

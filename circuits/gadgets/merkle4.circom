@@ -1,0 +1,34 @@
+pragma circom 2.1.0;
+
+include "circomlib/circuits/poseidon.circom";
+include "quad_place.circom";
+
+// Merkle4Root(d): the root of a 4-ary Poseidon tree of depth d reached from
+// `leaf` with the leaf index given by its base-4 digits, least significant
+// (leaf level) first, each digit as two bits, and per level the 3 siblings in
+// index order. Node = Poseidon4(c0, c1, c2, c3) (spec section 5).
+// Precondition: every digitBits[l][i] is a bit (the caller gets them from a
+// Num2Bits(2 d) of the leaf index, which also proves index < 4^d).
+// Cost: d * (7 + Poseidon4 ~ 300) constraints.
+template Merkle4Root(d) {
+    signal input leaf;
+    signal input digitBits[d][2];
+    signal input siblings[d][3];
+    signal output root;
+
+    component place[d];
+    component node[d];
+    for (var l = 0; l < d; l++) {
+        place[l] = QuadPlace();
+        if (l == 0) {
+            place[l].cur <== leaf;
+        } else {
+            place[l].cur <== node[l - 1].out;
+        }
+        place[l].sib <== siblings[l];
+        place[l].b <== digitBits[l];
+        node[l] = Poseidon(4);
+        node[l].inputs <== place[l].c;
+    }
+    root <== node[d - 1].out;
+}

@@ -1,0 +1,216 @@
+"""The quotes format (``zkmargin/quotes@1``) and the row-building settings.
+
+A quotes file carries the oracle's view of one day: per asset its spot, ATM
+volatility, depth and optional daily closes, and the listed instruments. The row
+settings (:class:`engine.model.RowConfig`) live in the params file and are copied
+into every market file next to the quotes, so the rows can be recomputed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any, cast
+
+from engine.errors import InputError
+from engine.formats_json import Obj, as_date, as_int, as_real, as_str, check_format, format_tag
+from engine.model import AssetQuote, InstrumentKind, InstrumentSpec, RowConfig
+from engine.profiles import Profile
+from engine.scenarios import check_row_config
+from engine.validate import INSTRUMENT_KINDS, validate_quotes
+
+#: Real-valued RowConfig settings, in the order they are written.
+ROW_SCALARS = (
+    "z",
+    "h_days",
+    "m_min",
+    "m_max",
+    "v_up",
+    "v_dn",
+    "v_floor",
+    "w_ext",
+    "perp_charge",
+    "short_option_min",
+)
+#: Per-asset RowConfig settings.
+ROW_PER_ASSET = ("haircut", "borrow", "forecast")
+
+
+@dataclass(frozen=True)
+class QuotesFile:
+    """A parsed quotes file: the day, the asset quotes (in asset-index order) and instruments."""
+
+    as_of: dt.date
+    assets: tuple[AssetQuote, ...]
+    instruments: tuple[InstrumentSpec, ...]
+
+    @property
+    def asset_names(self) -> tuple[str, ...]:
+        return tuple(q.name for q in self.assets)
+
+
+# -------------------------------------------------------------------- reading
+
+
+def _asset(path: str, value: Any) -> AssetQuote:
+    o = Obj(path, value)
+    history: tuple[float, ...] = ()
+    if o.has("history"):
+        history = tuple(as_real(p, v) for p, v in o.items("history"))
+    else:
+        o.skip("history")
+    quote = AssetQuote(
+        name=o.get("name", as_str),
+        spot=o.get("spot", as_real),
+        vol=o.get("vol", as_real),
+        depth=o.get("depth", as_real),
+        history=history,
+    )
+    o.done()
+    return quote
+
+
+def _kind(path: str, value: Any) -> InstrumentKind:
+    text = as_str(path, value)
+    if text not in INSTRUMENT_KINDS:
+        raise InputError(path, f"must be one of {', '.join(INSTRUMENT_KINDS)}, got {text!r}")
+    return cast(InstrumentKind, text)
+
+
+def _instrument(path: str, value: Any) -> InstrumentSpec:
+    o = Obj(path, value)
+    spec = InstrumentSpec(
+        instrument_id=o.get("id", as_int),
+        name=o.get("name", as_str),
+        asset=o.get("asset", as_str),
+        kind=o.get("kind", _kind),
+        strike=o.opt("strike", as_real),
+        expiry=o.opt("expiry", as_date),
+        vol=o.opt("vol", as_real),
+        mark=o.opt("mark", as_real),
+    )
+    o.done()
+    return spec
+
+
+def read_quotes_body(o: Obj) -> QuotesFile:
+    """``as_of``, ``assets`` and ``instruments`` of an object (a quotes file or a market's source)."""
+    return QuotesFile(
+        as_of=o.get("as_of", as_date),
+        assets=tuple(_asset(p, v) for p, v in o.items("assets")),
+        instruments=tuple(_instrument(p, v) for p, v in o.items("instruments")),
+    )
+
+
+def load_quotes_doc(data: dict[str, Any], profile: Profile, root: str = "quotes") -> QuotesFile:
+    """Parse and validate a quotes document against ``profile`` (asset count, id range)."""
+    o = Obj(root, data)
+    check_format(o, "quotes")
+    quotes = read_quotes_body(o)
+    o.done()
+    validate_quotes(quotes.as_of, quotes.assets, quotes.instruments, profile, field=root)
+    return quotes
+
+
+def _per_asset(path: str, value: Any, names: Sequence[str] | None) -> dict[str, float]:
+    o = Obj(path, value)
+    out: dict[str, float] = {}
+    for key in list(o.data):
+        if names is not None and key not in names:
+            raise InputError(o.sub(key), f"unknown asset {key!r}; quoted assets: {', '.join(names)}")
+        out[key] = o.get(key, as_real)
+    o.done()
+    return out
+
+
+def read_row_config(path: str, value: Any, names: Sequence[str] | None = None) -> RowConfig:
+    """A ``RowConfig`` object; absent keys take the spec defaults. Per-asset maps are
+    checked against ``names`` when given."""
+    o = Obj(path, value)
+    kwargs: dict[str, Any] = {}
+    for key in ROW_SCALARS:
+        v = o.opt(key, as_real)
+        if v is not None:
+            kwargs[key] = v
+    for key in ROW_PER_ASSET:
+        if o.has(key):
+            kwargs[key] = _per_asset(o.sub(key), o.raw(key), names)
+        else:
+            o.skip(key)
+    o.done()
+    config = RowConfig(**kwargs)
+    validate_row_config(config, path)
+    return config
+
+
+def validate_row_config(config: RowConfig, path: str) -> None:
+    """Ranges of the row settings (spec section 4); errors are named under ``path``."""
+    try:
+        check_row_config(config)
+    except InputError as err:
+        raise InputError(path + err.field.removeprefix("config"), err.message) from None
+    for name in ("perp_charge", "short_option_min"):
+        v = getattr(config, name)
+        if not 0.0 <= v <= 1.0:
+            raise InputError(f"{path}.{name}", f"must satisfy 0 <= {name} <= 1 (fraction of spot), got {v}")
+    for name in ("haircut", "borrow"):
+        for asset, v in getattr(config, name).items():
+            if not 0.0 <= v <= 1.0:
+                raise InputError(
+                    f"{path}.{name}.{asset}", f"must satisfy 0 <= {name} <= 1 (fraction of spot), got {v}"
+                )
+    for asset, v in config.forecast.items():
+        if not v >= 0.0:
+            raise InputError(f"{path}.forecast.{asset}", f"a volatility forecast must be >= 0, got {v}")
+
+
+# -------------------------------------------------------------------- writing
+
+
+def dump_asset_quote(q: AssetQuote) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": q.name, "spot": q.spot, "vol": q.vol, "depth": q.depth}
+    if q.history:
+        out["history"] = list(q.history)
+    return out
+
+
+def dump_instrument(spec: InstrumentSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": spec.instrument_id,
+        "name": spec.name,
+        "asset": spec.asset,
+        "kind": spec.kind,
+    }
+    if spec.strike is not None:
+        out["strike"] = spec.strike
+    if spec.expiry is not None:
+        out["expiry"] = spec.expiry.isoformat()
+    if spec.vol is not None:
+        out["vol"] = spec.vol
+    if spec.mark is not None:
+        out["mark"] = spec.mark
+    return out
+
+
+def dump_quotes_body(quotes: QuotesFile) -> dict[str, Any]:
+    return {
+        "as_of": quotes.as_of.isoformat(),
+        "assets": [dump_asset_quote(q) for q in quotes.assets],
+        "instruments": [dump_instrument(s) for s in quotes.instruments],
+    }
+
+
+def dump_quotes(quotes: QuotesFile) -> dict[str, Any]:
+    return {"format": format_tag("quotes"), **dump_quotes_body(quotes)}
+
+
+def dump_row_config(config: RowConfig) -> dict[str, Any]:
+    out: dict[str, Any] = {key: getattr(config, key) for key in ROW_SCALARS}
+    for key in ROW_PER_ASSET:
+        mapping: Mapping[str, float] = getattr(config, key)
+        out[key] = dict(mapping)
+    return out
+
+
+assert set(ROW_SCALARS) | set(ROW_PER_ASSET) == {f.name for f in fields(RowConfig)}
