@@ -74,28 +74,52 @@ def _normalise(t2: I64, t1: I64, t0: I64) -> tuple[I64, I64]:
     return hi, lo
 
 
-def _pair_of_int64(x: I64) -> tuple[I64, I64]:
-    return x >> PAIR_BITS, x & _PAIR_MASK
+def limb_products(x: I64, y: I64) -> tuple[I64, I64, I64]:
+    """Elementwise ``x * y`` as ``t2 * 2**48 + t1 * 2**24 + t0``, every ``|t| <= 2**49``.
 
-
-def exact_matmul(lhs: I64, rhs: I64, bound: float | None = None) -> tuple[I64, I64]:
-    """``lhs @ rhs`` exactly, as ``(hi, lo)`` with ``value = hi * 2**48 + lo``.
-
-    Operands are ``int64`` with ``|x| < 2**48``; the contracted dimension has at
-    most ``MAX_TERMS`` entries. ``bound``, if given, is a float upper bound of
-    ``sum |lhs| * |rhs|`` over every output entry; below ``2**61`` the plain
-    ``int64`` product is exact and used.
+    ``x`` and ``y`` (broadcast together) must satisfy ``|v| < 2**48``.
     """
-    if lhs.shape[-1] > MAX_TERMS:
-        raise ValueError(f"exact_matmul: at most {MAX_TERMS} terms per sum")
-    if bound is not None and bound < _FAST_LIMIT:
-        return _pair_of_int64(lhs @ rhs)
-    lh, ll = _split(lhs)
-    rh, rl = _split(rhs)
-    t2 = lh @ rh
-    t1 = np.concatenate((lh, ll), axis=-1) @ np.concatenate((rl, rh), axis=-2)
-    t0 = ll @ rl
-    return _normalise(t2, t1, t0)
+    xh, xl = _split(x)
+    yh, yl = _split(y)
+    return xh * yh, xh * yl + xl * yh, xl * yl
+
+
+def exact_dot(x: I64, y: I64) -> tuple[I64, I64]:
+    """``sum(x * y)`` over the last axis, exactly, as an ``(hi, lo)`` pair.
+
+    At most ``MAX_TERMS`` terms; operands below ``2**48`` in magnitude.
+    """
+    if x.shape[-1] > MAX_TERMS:
+        raise ValueError(f"exact_dot: at most {MAX_TERMS} terms per sum")
+    t2, t1, t0 = limb_products(x, y)
+    return _normalise(t2.sum(axis=-1), t1.sum(axis=-1), t0.sum(axis=-1))
+
+
+def exact_grouped_dot(q: I64, values: I64, group: I64, n_groups: int) -> tuple[I64, I64]:
+    """Per group ``g``: ``sum over j with group[:, j] == g of q[:, j] * values[:, j, :]``.
+
+    ``q`` and ``group`` are ``(n, k)``, ``values`` is ``(n, k, p)``; the result is an
+    ``(hi, lo)`` pair of shape ``(n, n_groups, p)``, exact. The slots of each row are
+    sorted by group, the limb products summed cumulatively along the slots (each
+    partial sum stays below ``k * 2**49``), and each group's sum is the difference
+    of the cumulative sums at its two ends.
+    """
+    n, k = q.shape
+    if k > MAX_TERMS:
+        raise ValueError(f"exact_grouped_dot: at most {MAX_TERMS} terms per sum")
+    order = np.argsort(group, axis=1, kind="stable")
+    qs = np.take_along_axis(q, order, axis=1)
+    vs = np.take_along_axis(values, order[:, :, None], axis=1)
+    ends = (group[:, :, None] <= np.arange(n_groups)[None, None, :]).sum(axis=1)  # (n, G)
+    starts = np.concatenate((np.zeros((n, 1), dtype=ends.dtype), ends[:, :-1]), axis=1)
+    sums = []
+    for t in limb_products(qs[:, :, None], vs):
+        cum = np.zeros((n, k + 1, t.shape[2]), dtype=np.int64)
+        np.cumsum(t, axis=1, out=cum[:, 1:])
+        sums.append(
+            np.take_along_axis(cum, ends[:, :, None], axis=1) - np.take_along_axis(cum, starts[:, :, None], axis=1)
+        )
+    return _normalise(*sums)
 
 
 def pair_to_int(hi: I64, lo: I64) -> Obj:
@@ -344,16 +368,9 @@ def _slot_sums_chunk(
 ) -> None:
     """Stage 1 for accounts ``lo..hi-1``."""
     ids = _check_ids(tables, ids, q, lo)
-    asset = tables.asset[ids]
-    onehot = asset[:, None, :] == np.arange(n_assets)[None, :, None]  # (c, A, k)
-    q_by_asset = np.where(onehot, q[:, None, :], 0)
-    qabs = np.abs(q).astype(np.float64)
-
-    # scenario sums and net deltas share the left operand: (c, A, k) @ (c, k, 16 + 1)
-    rhs = np.concatenate((tables.ra[ids], tables.delta[ids][:, :, None]), axis=2)
-    per_slot_max = np.maximum(tables.ra_absmax[ids], np.abs(tables.delta[ids]).astype(np.float64))
-    bound = float((qabs * per_slot_max).sum(axis=1).max(initial=0.0))
-    s_hi, s_lo = exact_matmul(q_by_asset, rhs, bound)
+    # scenario sums and net deltas per asset: RA[0..15] and delta as 17 columns
+    values = np.concatenate((tables.ra[ids], tables.delta[ids][:, :, None]), axis=2)
+    s_hi, s_lo = exact_grouped_dot(q, values, tables.asset[ids], n_assets)
     out.scen_hi[lo:hi] = s_hi[:, :, :N_SCENARIOS]
     out.scen_lo[lo:hi] = s_lo[:, :, :N_SCENARIOS]
     out.nd_hi[lo:hi] = s_hi[:, :, N_SCENARIOS]
@@ -361,15 +378,12 @@ def _slot_sums_chunk(
     m_hi, m_lo, worst = pair_min(s_hi[:, :, :N_SCENARIOS], s_lo[:, :, :N_SCENARIOS])
     out.min_hi[lo:hi], out.min_lo[lo:hi], out.worst[lo:hi] = m_hi, m_lo, worst
 
-    # value: q . M ; static charge: [q+ | q-] . [c_long ; c_short]
-    marks, cl, cs = tables.mark[ids], tables.c_long[ids], tables.c_short[ids]
-    big = np.maximum(np.abs(marks), np.maximum(cl, cs)).astype(np.float64)
-    bound2 = float((qabs * big).sum(axis=1).max(initial=0.0))
-    v_hi, v_lo = exact_matmul(q[:, None, :], marks[:, :, None], bound2)
+    # value: q . M ; static charge: [q+ | q-] . [c_long | c_short]
+    v_hi, v_lo = exact_dot(q, tables.mark[ids])
     q_split = np.concatenate((np.maximum(q, 0), np.maximum(-q, 0)), axis=1)
-    c_hi, c_lo = exact_matmul(q_split[:, None, :], np.concatenate((cl, cs), axis=1)[:, :, None], bound2)
-    out.val_hi[lo:hi], out.val_lo[lo:hi] = v_hi[:, 0, 0], v_lo[:, 0, 0]
-    out.sc_hi[lo:hi], out.sc_lo[lo:hi] = c_hi[:, 0, 0], c_lo[:, 0, 0]
+    c_hi, c_lo = exact_dot(q_split, np.concatenate((tables.c_long[ids], tables.c_short[ids]), axis=1))
+    out.val_hi[lo:hi], out.val_lo[lo:hi] = v_hi, v_lo
+    out.sc_hi[lo:hi], out.sc_lo[lo:hi] = c_hi, c_lo
 
 
 def _isqrt_nonneg(x: Obj) -> Obj:

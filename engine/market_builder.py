@@ -120,7 +120,8 @@ def _check_quotes(quotes: Sequence[AssetQuote], max_assets: int) -> dict[str, in
     return index
 
 
-def _check_charges(config: RowConfig) -> None:
+def _check_config_tables(config: RowConfig) -> None:
+    """Charge fractions in [0, 1]; forecasts finite and >= 0."""
     _fraction("config.perp_charge", config.perp_charge)
     _fraction("config.short_option_min", config.short_option_min)
     for table, name in ((config.haircut, "haircut"), (config.borrow, "borrow")):
@@ -251,8 +252,15 @@ def _instrument_arrays(
 # ---------------------------------------------------------------- valuation
 
 
-def _values(kind: ArrayLike, base_spot: ArrayLike, spot: ArrayLike, strike: ArrayLike,
-            t_years: ArrayLike, vol: ArrayLike, mark: ArrayLike) -> FloatArray:  # fmt: skip
+def _values(
+    kind: ArrayLike,
+    base_spot: ArrayLike,
+    spot: ArrayLike,
+    strike: ArrayLike,
+    t_years: ArrayLike,
+    vol: ArrayLike,
+    mark: ArrayLike,
+) -> FloatArray:
     """Value of one unit at ``spot``/``vol`` (all arguments broadcast together)."""
     k = np.asarray(kind)
     option = black76_price(spot, strike, t_years, vol, k == _CALL)
@@ -340,7 +348,7 @@ def build_rows(
     """
     index = _check_quotes(quotes, profile.assets)
     check_row_config(config)
-    _check_charges(config)
+    _check_config_tables(config)
     ins = _instrument_arrays(quotes, index, instruments, as_of, profile.capacity)
     m, haircut, borrow = _asset_tables(quotes, config)
     if not ins.ids:

@@ -44,7 +44,8 @@ class _FastSchedule:
     first_full: tuple[tuple[int, ...], ...]  # constants of the first R_F/2 rounds
     first_mds: tuple[Matrix, ...]  # their matrices (the last one absorbs P_0)
     partial_scalars: tuple[int, ...]  # per partial round: the constant on element 0
-    sparse_row: tuple[tuple[int, ...], ...]  # per partial round: first row of S
+    sparse_corner: int  # S[0][0], the same in every partial round (M[0][0])
+    sparse_row: tuple[tuple[int, ...], ...]  # per partial round: S[0][1..]
     sparse_col: tuple[tuple[int, ...], ...]  # per partial round: S[1..][0]
     last_full: tuple[tuple[int, ...], ...]  # constants of the last R_F/2 rounds
     mds: Matrix
@@ -111,7 +112,7 @@ def _schedule(t: int) -> _FastSchedule:
     w_hat = first_col_tail  # A_hat_{r+1} @ w
     for _ in range(n_p):
         v_hat = _vec_mat(v_hat, m_hat_inv)
-        sparse_row.append((mds[0][0], *v_hat))
+        sparse_row.append(tuple(v_hat))
         sparse_col.append(tuple(w_hat))
         w_hat = _mat_vec(m_hat, w_hat)
     sparse_row.reverse()
@@ -127,6 +128,7 @@ def _schedule(t: int) -> _FastSchedule:
         first_full=tuple(tuple(rounds[r]) for r in range(half)),
         first_mds=(*([mds] * (half - 1)), pre_mds),
         partial_scalars=tuple(rounds[r][0] for r in range(half, half + n_p)),
+        sparse_corner=mds[0][0],
         sparse_row=tuple(sparse_row),
         sparse_col=tuple(sparse_col),
         last_full=tuple(tuple(rounds[r]) for r in range(half + n_p, N_ROUNDS_F + n_p)),
@@ -163,13 +165,16 @@ def poseidon(inputs: Sequence[int]) -> int:
     p = FIELD_P
     for constants, mds in zip(sched.first_full, sched.first_mds, strict=True):
         state = _full_round(state, constants, mds)
+    # Partial rounds; elements 1.. are left unreduced here (they only grow by one
+    # product per round and are reduced once at the end), which saves t - 1 mods a round.
+    corner = sched.sparse_corner
+    x0, rest = state[0], state[1:]
     for scalar, row, col in zip(sched.partial_scalars, sched.sparse_row, sched.sparse_col, strict=True):
-        x0 = pow(state[0] + scalar, 5, p)
-        rest = state[1:]
-        state = [
-            (row[0] * x0 + sum(map(mul, row[1:], rest))) % p,
-            *[(w * x0 + x) % p for w, x in zip(col, rest, strict=True)],
-        ]
+        x0 = pow(x0 + scalar, 5, p)
+        new0 = (corner * x0 + sum(map(mul, row, rest))) % p
+        rest = [w * x0 + x for w, x in zip(col, rest, strict=True)]
+        x0 = new0
+    state = [x0, *(x % p for x in rest)]
     for constants in sched.last_full:
         state = _full_round(state, constants, sched.mds)
     return state[0]

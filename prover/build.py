@@ -203,7 +203,7 @@ def build_circuit(
         if existing is not None and not force:
             return existing
         if echo:
-            echo(f"compiling {spec.label}: {spec.template}{spec.args} (key {key[:12]})")
+            echo(f"compiling {spec.label}: {spec.template}({', '.join(map(str, spec.args))}) (key {key[:12]})")
         staging = final.parent / f".tmp-{key}-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)

@@ -189,4 +189,3 @@ def _resolve(
         final = local_path(needed, base)
         generate_ptau(needed, final, tools or find_toolchain(), console)
         return PtauChoice(path=final, power=needed, source="generated")
-

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from prover.errors import ProverError
 from prover.toolchain import Toolchain, strip_ansi
@@ -53,12 +53,29 @@ def plan(power: int, folder: Path, final: Path) -> list[Step]:
         Step("new", ("powersoftau", "new", "bn128", str(power), str(p0), "-v"), 0.02),
         Step(
             "contribute",
-            ("powersoftau", "contribute", str(p0), str(p1), "--name=zkmargin local dev", f"-e={entropy}", "-v"),
+            (
+                "powersoftau",
+                "contribute",
+                str(p0),
+                str(p1),
+                "--name=zkmargin local dev",
+                f"-e={entropy}",
+                "-v",
+            ),
             0.07,
         ),
         Step(
             "beacon",
-            ("powersoftau", "beacon", str(p1), str(pb), beacon, str(BEACON_ITERATIONS_EXP), "-n=zkmargin dev beacon", "-v"),
+            (
+                "powersoftau",
+                "beacon",
+                str(p1),
+                str(pb),
+                beacon,
+                str(BEACON_ITERATIONS_EXP),
+                "-n=zkmargin dev beacon",
+                "-v",
+            ),
             0.07,
         ),
         Step("prepare phase2", ("powersoftau", "prepare", "phase2", str(pb), str(final), "-v"), 0.84),
@@ -88,7 +105,9 @@ def _run_streaming(cmd: list[str], cwd: Path, on_line: Callable[[str], None]) ->
     return code, list(tail)
 
 
-def generate_ptau(power: int, final: Path, tools: Toolchain, console: Console | None = None) -> dict[str, object]:
+def generate_ptau(
+    power: int, final: Path, tools: Toolchain, console: Console | None = None
+) -> dict[str, object]:
     """Make a prepared ptau of ``power`` at ``final`` (written in a temp folder, then renamed).
 
     Returns a record (power, per-step seconds, sha256) also saved as ``final`` + ``.json``.
@@ -105,7 +124,7 @@ def generate_ptau(power: int, final: Path, tools: Toolchain, console: Console | 
             for step in steps:
                 task = progress.add_task(f"  {step.name}", total=None, detail="")
 
-                def show(line: str, task_id: int = task) -> None:
+                def show(line: str, task_id: TaskID = task) -> None:
                     progress.update(task_id, detail=line[-70:])
 
                 started = time.perf_counter()

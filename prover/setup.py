@@ -128,8 +128,12 @@ def _run_setup(
             "--name=zkmargin local setup",
             f"-e={secrets.token_hex(32)}",
         )
-        step("export verificationkey", "zkey", "export", "verificationkey", str(tmp["zkey"]), str(tmp["vkey"]))
-        step("export solidityverifier", "zkey", "export", "solidityverifier", str(tmp["zkey"]), str(tmp["sol"]))
+        step(
+            "export verificationkey", "zkey", "export", "verificationkey", str(tmp["zkey"]), str(tmp["vkey"])
+        )
+        step(
+            "export solidityverifier", "zkey", "export", "solidityverifier", str(tmp["zkey"]), str(tmp["sol"])
+        )
         vkey = load_vkey(tmp["vkey"])
         tmp["zkey"].rename(folder / ZKEY)
         tmp["vkey"].rename(folder / VKEY)

@@ -43,16 +43,34 @@ contract MarginGate {
         uint256[2] c;
     }
 
-    /// @notice What the gate knows about one account.
-    /// @param commitment The current commitment posted by the operator (0: unknown account).
-    /// @param shortfall The shortfall of the latest accepted proof for this commitment.
-    /// @param provenEpoch The market epoch of the latest accepted proof.
-    /// @param provenAt The block timestamp of the latest accepted proof.
-    /// @param paramsVersion The parameters version the latest accepted proof used.
-    /// @param status The status of the latest accepted proof.
+    /// @notice The latest accepted proof of one account, packed in one storage slot.
+    /// @param shortfall The proven shortfall, or SHORTFALL_OVERFLOW if it does not fit in
+    ///        96 bits (the exact value is then kept in `largeShortfall`).
+    /// @param provenEpoch The market epoch the proof used.
+    /// @param provenAt The block timestamp of acceptance.
+    /// @param paramsVersion The parameters version the proof used.
+    /// @param status The proven status (0..3).
     /// @param proven True once a proof was accepted for the current commitment.
     /// @param liquidationOpen True while a liquidation case is open for this account.
+    struct Record {
+        uint96 shortfall;
+        uint64 provenEpoch;
+        uint40 provenAt;
+        uint32 paramsVersion;
+        uint8 status;
+        bool proven;
+        bool liquidationOpen;
+    }
+
+    /// @notice An account: its current commitment (0: unknown) and its latest accepted proof.
     struct Account {
+        uint256 commitment;
+        Record record;
+    }
+
+    /// @notice What `statusOf` returns: the commitment and the latest accepted proof, with
+    ///         the exact shortfall.
+    struct AccountView {
         uint256 commitment;
         uint256 shortfall;
         uint64 provenEpoch;
@@ -68,7 +86,7 @@ contract MarginGate {
         uint64 epoch;
         uint64 postedAt;
         uint64 maxAge;
-        uint64 paramsVersion;
+        uint32 paramsVersion;
     }
 
     /// @notice The Groth16 verifier of this gate's circuit profile.
@@ -88,6 +106,11 @@ contract MarginGate {
     uint256 public paramsHash;
     Market internal market;
     mapping(uint256 => Account) internal accounts;
+    /// @dev Exact shortfalls that do not fit the 96-bit field of `Record`.
+    mapping(uint256 => uint256) internal largeShortfall;
+
+    /// @dev Marks a shortfall kept in `largeShortfall`.
+    uint96 internal constant SHORTFALL_OVERFLOW = type(uint96).max;
 
     /// @notice The caller lacks the role the function needs.
     error Unauthorized(address caller, Role required);
@@ -143,7 +166,7 @@ contract MarginGate {
     /// @notice Governance changed the maximum market age (seconds).
     event MaxMarketAgeSet(uint64 previous, uint64 maxAge);
     /// @notice Governance changed the parameters hash; `version` counts the changes.
-    event ParamsSet(uint256 previous, uint256 paramsHash, uint64 version);
+    event ParamsSet(uint256 previous, uint256 paramsHash, uint32 version);
     /// @notice The operator committed an account state.
     event AccountCommitted(uint256 indexed id, uint256 commitment);
     /// @notice A proof of an account's status was accepted.
@@ -245,7 +268,7 @@ contract MarginGate {
     /// @notice Set the risk-parameters hash (spec section 5), a nonzero field element.
     function setParams(uint256 newParamsHash) external only(Role.Governance) {
         _checkHash(newParamsHash);
-        uint64 version = market.paramsVersion + 1;
+        uint32 version = market.paramsVersion + 1;
         market.paramsVersion = version;
         emit ParamsSet(paramsHash, newParamsHash, version);
         paramsHash = newParamsHash;
@@ -269,11 +292,11 @@ contract MarginGate {
             _checkHash(commitment);
             Account storage acct = accounts[id];
             acct.commitment = commitment;
-            if (acct.proven || acct.liquidationOpen) {
-                bool wasOpen = acct.liquidationOpen;
-                acct.proven = false;
-                acct.liquidationOpen = false;
-                if (wasOpen) emit LiquidationClosed(id, true);
+            Record memory rec = acct.record;
+            if (rec.proven || rec.liquidationOpen) {
+                acct.record.proven = false;
+                acct.record.liquidationOpen = false;
+                if (rec.liquidationOpen) emit LiquidationClosed(id, true);
             }
             emit AccountCommitted(id, commitment);
         }
@@ -281,9 +304,9 @@ contract MarginGate {
 
     /// @notice Close the open liquidation case of account `id` without a new commitment.
     function closeLiquidation(uint256 id) external only(Role.Operator) {
-        Account storage acct = accounts[id];
-        if (!acct.liquidationOpen) revert NoOpenLiquidation(id);
-        acct.liquidationOpen = false;
+        Record storage rec = accounts[id].record;
+        if (!rec.liquidationOpen) revert NoOpenLiquidation(id);
+        rec.liquidationOpen = false;
         emit LiquidationClosed(id, false);
     }
 
@@ -297,7 +320,7 @@ contract MarginGate {
     function attest(uint256 id, Proof calldata proof, uint256[5] calldata publicSignals) external {
         uint64 epoch = _accept(id, proof, publicSignals);
         uint8 status = uint8(publicSignals[0]);
-        _record(accounts[id], status, publicSignals[1], epoch, false);
+        _record(id, status, publicSignals[1], epoch, false);
         emit Attested(id, status, publicSignals[1], epoch, msg.sender);
     }
 
@@ -310,29 +333,40 @@ contract MarginGate {
         if (claimed < SNARK_SCALAR_FIELD && claimed != STATUS_LIQUIDATABLE && claimed != STATUS_INSOLVENT) {
             revert NotLiquidatable(id, claimed);
         }
-        Account storage acct = accounts[id];
-        if (acct.liquidationOpen) revert LiquidationAlreadyOpen(id);
+        if (accounts[id].record.liquidationOpen) revert LiquidationAlreadyOpen(id);
         uint64 epoch = _accept(id, proof, publicSignals);
         uint8 status = uint8(claimed);
-        _record(acct, status, publicSignals[1], epoch, true);
+        _record(id, status, publicSignals[1], epoch, true);
         emit LiquidationOpened(id, status, publicSignals[1], epoch, msg.sender);
     }
 
     // ------------------------------------------------------------------ views
 
     /// @notice Everything the gate records about account `id`.
-    function statusOf(uint256 id) external view returns (Account memory) {
-        return accounts[id];
+    function statusOf(uint256 id) external view returns (AccountView memory) {
+        Account storage acct = accounts[id];
+        Record memory rec = acct.record;
+        uint256 shortfall = rec.shortfall == SHORTFALL_OVERFLOW ? largeShortfall[id] : rec.shortfall;
+        return AccountView({
+            commitment: acct.commitment,
+            shortfall: shortfall,
+            provenEpoch: rec.provenEpoch,
+            provenAt: rec.provenAt,
+            paramsVersion: rec.paramsVersion,
+            status: rec.status,
+            proven: rec.proven,
+            liquidationOpen: rec.liquidationOpen
+        });
     }
 
     /// @notice True if the latest accepted proof for the current commitment shows status 2 or 3,
     ///         used the latest market (still fresh) and the current parameters, and no
     ///         liquidation case is open.
     function isLiquidatable(uint256 id) external view returns (bool) {
-        Account storage acct = accounts[id];
+        Record memory rec = accounts[id].record;
         Market memory m = market;
-        return acct.proven && !acct.liquidationOpen && acct.status >= STATUS_LIQUIDATABLE
-            && acct.provenEpoch == m.epoch && acct.paramsVersion == m.paramsVersion && _isFresh(m);
+        return rec.proven && !rec.liquidationOpen && rec.status >= STATUS_LIQUIDATABLE
+            && rec.provenEpoch == m.epoch && rec.paramsVersion == m.paramsVersion && _isFresh(m);
     }
 
     /// @notice The latest market: root, epoch, posting time, and whether it is still fresh.
@@ -347,7 +381,7 @@ contract MarginGate {
     }
 
     /// @notice How many times governance has set the parameters hash.
-    function paramsVersion() external view returns (uint64) {
+    function paramsVersion() external view returns (uint32) {
         return market.paramsVersion;
     }
 
@@ -397,17 +431,23 @@ contract MarginGate {
         if (claimed != current) revert WrongParams(current, claimed);
     }
 
-    /// @dev Store an accepted proof's result; `openCase` opens a liquidation case.
-    function _record(Account storage acct, uint8 status, uint256 shortfall, uint64 epoch, bool openCase)
-        internal
-    {
-        acct.shortfall = shortfall;
-        acct.provenEpoch = epoch;
-        acct.provenAt = uint64(block.timestamp);
-        acct.paramsVersion = market.paramsVersion;
-        acct.status = status;
-        acct.proven = true;
-        if (openCase) acct.liquidationOpen = true;
+    /// @dev Store an accepted proof's result in one slot (plus one more for a shortfall of 96
+    ///      bits or more); `openCase` opens a liquidation case. An open case stays open when an
+    ///      attestation updates the record.
+    function _record(uint256 id, uint8 status, uint256 shortfall, uint64 epoch, bool openCase) internal {
+        Record storage rec = accounts[id].record;
+        uint96 packed = SHORTFALL_OVERFLOW;
+        if (shortfall < SHORTFALL_OVERFLOW) packed = uint96(shortfall);
+        else largeShortfall[id] = shortfall;
+        accounts[id].record = Record({
+            shortfall: packed,
+            provenEpoch: epoch,
+            provenAt: uint40(block.timestamp),
+            paramsVersion: market.paramsVersion,
+            status: status,
+            proven: true,
+            liquidationOpen: openCase || rec.liquidationOpen
+        });
     }
 
     function _isFresh(Market memory m) internal view returns (bool) {

@@ -22,6 +22,7 @@ function SPOT_BITS() { return 48; }     // 0 <= S < 2^48
 function DEPTH_BITS() { return 64; }    // 0 < D < 2^64
 function KAPPA_BITS() { return 32; }    // 0 <= kappa < 2^32
 function RHO_BITS() { return 20; }      // |rho| <= 10^6 < 2^20
+function MM_FACTOR_BITS() { return 20; } // 0 < mm_factor <= 10^6 < 2^20
 function ID_BITS() { return 64; }       // account_id, nonce < 2^64
 function SCALE() { return 1000000; }
 function SCALE_LOG_FLOOR() { return 19; }   // 2^19 <= 10^6

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.black76 import black76_delta, black76_price, delta, norm_cdf, price, year_fraction
+from engine.black76 import OptionKind, black76_delta, black76_price, delta, norm_cdf, price, year_fraction
 
 forwards = st.floats(min_value=1.0, max_value=1e5)
 moneyness = st.floats(min_value=0.3, max_value=3.0)
@@ -41,7 +41,8 @@ def test_put_call_parity(f: float, mny: float, t: float, v: float) -> None:
 def test_delta_matches_finite_difference(f: float, mny: float, t: float, v: float) -> None:
     k = f * mny
     h = 1e-4 * f
-    for kind in ("call", "put"):
+    kinds: tuple[OptionKind, ...] = ("call", "put")
+    for kind in kinds:
         fd = (price(kind, f + h, k, t, v) - price(kind, f - h, k, t, v)) / (2.0 * h)
         assert delta(kind, f, k, t, v) == pytest.approx(fd, abs=1e-5)
     d1 = (math.log(f / k) + 0.5 * v * v * t) / (v * math.sqrt(t))
@@ -82,7 +83,7 @@ def test_vectorised_matches_scalar_and_broadcasts() -> None:
     assert values.shape == deltas.shape == (2, 3)
     for i in range(2):
         for j in range(3):
-            kind = "call" if is_call[j] else "put"
+            kind: OptionKind = "call" if is_call[j] else "put"
             assert values[i, j] == price(kind, float(f[i, 0]), float(k[j]), 0.25, 0.6)
             assert deltas[i, j] == delta(kind, float(f[i, 0]), float(k[j]), 0.25, 0.6)
 

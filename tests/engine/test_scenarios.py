@@ -116,7 +116,7 @@ def test_scenario_spots_multiplicative_and_floored() -> None:
 )
 def test_bad_config_names_field(change: dict[str, float], field: str) -> None:
     with pytest.raises(InputError) as err:
-        check_row_config(dataclasses.replace(CFG, **change))
+        check_row_config(dataclasses.replace(CFG, **change))  # type: ignore[arg-type]
     assert err.value.field == field
 
 

@@ -1,0 +1,43 @@
+pragma circom 2.1.0;
+
+include "widths.circom";
+include "floor_div_const.circom";
+include "isqrt.circom";
+
+// CorrelatedRisk(A, k): spec section 3
+//   X = fdiv(sum_{a,b} rho[a][b] W[a] W[b], SCALE),   R = isqrt(max(0, X)).
+// Only the upper triangle of rho is used (the matrix is symmetric, and
+// params_hash binds exactly the upper triangle):
+//   sum = sum_a rho[a][a] W[a]^2 + 2 sum_{a<b} rho[a][b] W[a] W[b].
+// Preconditions: 0 <= W[a] < 2^lossBits(k) (WorstLoss output), |rho| <= 10^6
+// (bound by params_hash to governed, engine-validated parameters). Then
+// |sum| < 2^corrSumBits(A, k) <= 2^188 < p / 2: no wrap-around.
+// Outputs: X (signed, |X| < 2^xBits), R.
+template CorrelatedRisk(A, k) {
+    var TB = corrSumBits(A, k);
+    var XB = xBits(A, k);
+    signal input W[A];
+    signal input rho[A][A];
+    signal output X;
+    signal output R;
+
+    signal ww[A][A];
+    signal term[A][A];
+    var total = 0;
+    for (var a = 0; a < A; a++) {
+        for (var b = a; b < A; b++) {
+            ww[a][b] <== W[a] * W[b];
+            term[a][b] <== rho[a][b] * ww[a][b];
+            total += (a == b ? 1 : 2) * term[a][b];
+        }
+    }
+    component div = FloorDivConst(TB, SCALE());
+    div.n <== total;
+    X <== div.q;
+
+    signal xPos;
+    xPos <== X * (1 - div.qneg);
+    component root = ISqrt(XB);
+    root.x <== xPos;
+    R <== root.out;
+}

@@ -1,0 +1,101 @@
+"""JSON file formats of zkmargin: one import point for every loader and writer.
+
+Each ``load_*`` function reads a file, parses it strictly, validates every value
+and raises :class:`engine.errors.InputError` naming the JSON path of the bad value
+(the file name is appended to the message). Each ``dump_*`` function returns the
+JSON-ready ``dict``; write it with ``zkmargin.cli_support.write_json_atomic`` or
+:func:`engine.formats_json.dumps`. The formats are documented in
+``docs/formats.md``:
+
+====================  =========================  ==========================================
+kind                  loader                     writer
+====================  =========================  ==========================================
+quotes                :func:`load_quotes`        :func:`dump_quotes`
+params                :func:`load_params`        :func:`dump_params`
+market                :func:`load_market`        :func:`dump_market`
+account / accounts    :func:`load_accounts`      :func:`dump_account`, :func:`dump_accounts`
+report                :func:`load_report`        :func:`dump_report`
+calibration           (output only)              :func:`dump_calibration`
+====================  =========================  ==========================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from engine.errors import InputError
+from engine.formats_account import (
+    LabeledAccount,
+    dump_account,
+    dump_accounts,
+    load_accounts_doc,
+)
+from engine.formats_json import dumps, in_file, parse_json_text, read_json_file
+from engine.formats_market import MarketFile, dump_market, load_market_doc, make_market_file
+from engine.formats_params import FROM_CALIBRATION, ParamsFile, dump_params, dump_risk_params, load_params_doc
+from engine.formats_quotes import QuotesFile, dump_quotes, load_quotes_doc
+from engine.formats_report import dump_calibration, dump_report, load_report_doc
+from engine.model import Market
+from engine.profiles import Profile
+
+__all__ = [
+    "FROM_CALIBRATION",
+    "LabeledAccount",
+    "MarketFile",
+    "ParamsFile",
+    "QuotesFile",
+    "dump_account",
+    "dump_accounts",
+    "dump_calibration",
+    "dump_market",
+    "dump_params",
+    "dump_quotes",
+    "dump_report",
+    "dump_risk_params",
+    "dumps",
+    "load_accounts",
+    "load_market",
+    "load_params",
+    "load_quotes",
+    "load_report",
+    "make_market_file",
+    "parse_json_text",
+]
+
+T = TypeVar("T")
+PathLike = str | Path
+
+
+def _load(path: PathLike, root: str, parse: Callable[[dict[str, Any]], T]) -> T:
+    """Read ``path`` and run ``parse`` on it; every error names the file."""
+    try:
+        return parse(read_json_file(path, root))
+    except InputError as err:
+        raise in_file(err, path) from None
+
+
+def load_quotes(path: PathLike, profile: Profile) -> QuotesFile:
+    """A quotes file, validated against ``profile`` (asset count, instrument id range)."""
+    return _load(path, "quotes", lambda d: load_quotes_doc(d, profile))
+
+
+def load_params(path: PathLike) -> ParamsFile:
+    """A params file; resolve it against a market with :meth:`ParamsFile.resolve`."""
+    return _load(path, "params", load_params_doc)
+
+
+def load_market(path: PathLike) -> MarketFile:
+    """A market file, validated and with its hashes recomputed and checked."""
+    return _load(path, "market", load_market_doc)
+
+
+def load_accounts(path: PathLike, market: Market) -> list[LabeledAccount]:
+    """The accounts of an ``account`` or ``accounts`` file, canonical and checked against ``market``."""
+    return _load(path, "account", lambda d: load_accounts_doc(d, market))
+
+
+def load_report(path: PathLike) -> list[dict[str, Any]]:
+    """The account lines of a report file."""
+    return _load(path, "report", load_report_doc)

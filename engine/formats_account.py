@@ -1,0 +1,108 @@
+"""The account formats: one account (``zkmargin/account@1``) or many (``zkmargin/accounts@1``).
+
+An account is ``account_id``, ``nonce``, ``salt`` (a field element), ``cash`` (x 10**6)
+and a list of ``positions`` ``{"instrument_id", "q"}`` (``q`` x 10**6) in any order;
+loading turns the list into the profile's ``k`` canonical slots
+(:func:`engine.validate.canonicalize_positions`) and checks every bound and that
+every instrument is listed in the market. An optional ``label`` names the account
+for people (reports, tables); it is not committed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from engine.errors import InputError
+from engine.formats_json import Obj, as_int, as_str, check_format, emit_field, emit_int, format_tag
+from engine.model import Account, Market
+from engine.validate import canonicalize_positions, validate_account
+
+
+@dataclass(frozen=True)
+class LabeledAccount:
+    """An account and the human label it was given in its file (may be empty)."""
+
+    account: Account
+    label: str = ""
+
+    @property
+    def display_name(self) -> str:
+        return self.label or f"#{self.account.account_id}"
+
+
+def _position(path: str, value: Any) -> tuple[int, int]:
+    o = Obj(path, value)
+    pos = (o.get("instrument_id", as_int), o.get("q", as_int))
+    o.done()
+    return pos
+
+
+def read_account(o: Obj, market: Market) -> LabeledAccount:
+    """The account fields of ``o`` (the caller checks for leftovers with ``o.done()``)."""
+    label = o.opt("label", as_str) or ""
+    account_id = o.get("account_id", as_int)
+    nonce = o.get("nonce", as_int)
+    salt = o.get("salt", as_int)
+    cash = o.get("cash", as_int)
+    positions = [_position(p, v) for p, v in o.items("positions")]
+    slots = canonicalize_positions(positions, market.profile.slots, field=o.sub("positions"))
+    account = Account(account_id=account_id, nonce=nonce, salt=salt, cash=cash, slots=slots)
+    _check_listed(o, positions, market)
+    validate_account(account, market, field=o.path)
+    return LabeledAccount(account=account, label=label)
+
+
+def _check_listed(o: Obj, positions: list[tuple[int, int]], market: Market) -> None:
+    """Name an unlisted instrument by its place in the user's list (not the sorted slot)."""
+    for i, (iid, q) in enumerate(positions):
+        if q != 0 and iid not in market.rows:
+            raise InputError(
+                f"{o.sub('positions')}[{i}].instrument_id",
+                f"unknown instrument {iid}: not listed in the market (ids: {_id_summary(market)})",
+            )
+
+
+def _id_summary(market: Market) -> str:
+    ids = sorted(market.rows)
+    return ", ".join(str(i) for i in ids) if len(ids) <= 12 else f"{len(ids)} ids from {ids[0]} to {ids[-1]}"
+
+
+def load_accounts_doc(data: dict[str, Any], market: Market, root: str = "account") -> list[LabeledAccount]:
+    """Accounts of an account or accounts document (both kinds are accepted)."""
+    o = Obj(root, data)
+    kind = check_format(o, "account", "accounts")
+    if kind == "account":
+        one = read_account(o, market)
+        o.done()
+        return [one]
+    out: list[LabeledAccount] = []
+    for i, (_, value) in enumerate(o.items("accounts")):
+        entry = Obj(f"accounts[{i}]", value)
+        out.append(read_account(entry, market))
+        entry.done()
+    o.done()
+    return out
+
+
+def dump_account_body(acc: LabeledAccount) -> dict[str, Any]:
+    a = acc.account
+    out: dict[str, Any] = {"label": acc.label} if acc.label else {}
+    out.update(
+        {
+            "account_id": emit_int(a.account_id),
+            "nonce": emit_int(a.nonce),
+            "salt": emit_field(a.salt),
+            "cash": emit_int(a.cash),
+            "positions": [{"instrument_id": s.instrument_id, "q": emit_int(s.q)} for s in a.positions()],
+        }
+    )
+    return out
+
+
+def dump_account(acc: LabeledAccount) -> dict[str, Any]:
+    return {"format": format_tag("account"), **dump_account_body(acc)}
+
+
+def dump_accounts(accounts: list[LabeledAccount]) -> dict[str, Any]:
+    return {"format": format_tag("accounts"), "accounts": [dump_account_body(a) for a in accounts]}

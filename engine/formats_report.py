@@ -1,0 +1,119 @@
+"""Output formats: the margin report (``zkmargin/report@1``) and the calibration
+(``zkmargin/calibration@1``).
+
+The report lists, per account, the public outcome (status, shortfall), the
+commitment it belongs to and the section-3 numbers for people. Money values are
+fixed point x 10**6 like every other integer; ``ratio`` (E / MM) is a real number,
+``null`` when MM = 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from engine.calibration import Calibration
+from engine.commitments import commitment
+from engine.errors import InputError
+from engine.formats_account import LabeledAccount
+from engine.formats_json import Obj, as_int, as_str, check_format, emit_field, emit_int, format_tag
+from engine.margin import STATUS_NAMES, MarginResult
+
+RATIO_DIGITS = 6
+
+
+def margin_ratio(result: MarginResult) -> float | None:
+    """E / MM, or ``None`` when MM = 0 (no margin requirement)."""
+    return None if result.MM == 0 else round(result.E / result.MM, RATIO_DIGITS)
+
+
+def dump_result(acc: LabeledAccount, result: MarginResult) -> dict[str, Any]:
+    """One account's line of the report."""
+    a = acc.account
+    return {
+        "label": acc.label,
+        "account_id": emit_int(a.account_id),
+        "nonce": emit_int(a.nonce),
+        "commitment": emit_field(commitment(a)),
+        "status": result.status,
+        "status_name": result.status_name,
+        "shortfall": emit_int(result.shortfall),
+        "equity": emit_int(result.E),
+        "im": emit_int(result.IM),
+        "mm": emit_int(result.MM),
+        "ratio": margin_ratio(result),
+        "r": emit_int(result.R),
+        "sc": emit_int(result.SC),
+        "lq": [emit_int(v) for v in result.LQ],
+        "w": [emit_int(v) for v in result.W],
+        "worst_scenario": list(result.worst_scenario),
+    }
+
+
+def dump_report(
+    *,
+    profile: str,
+    epoch: int,
+    as_of: str,
+    market_root: int,
+    params_hash: int,
+    accounts: Sequence[LabeledAccount],
+    results: Sequence[MarginResult],
+) -> dict[str, Any]:
+    counts = {name: 0 for name in STATUS_NAMES.values()}
+    for r in results:
+        counts[r.status_name] += 1
+    return {
+        "format": format_tag("report"),
+        "profile": profile,
+        "epoch": emit_int(epoch),
+        "as_of": as_of,
+        "market_root": emit_field(market_root),
+        "params_hash": emit_field(params_hash),
+        "counts": counts,
+        "accounts": [dump_result(a, r) for a, r in zip(accounts, results, strict=True)],
+    }
+
+
+def load_report_doc(data: dict[str, Any], root: str = "report") -> list[dict[str, Any]]:
+    """The account lines of a report, with ``status`` and ``shortfall`` checked."""
+    o = Obj(root, data)
+    check_format(o, "report")
+    o.skip("profile", "epoch", "as_of", "market_root", "params_hash", "counts")
+    out = []
+    for path, value in o.items("accounts"):
+        line = Obj(path, value)
+        status = line.get("status", as_int)
+        if status not in STATUS_NAMES:
+            raise InputError(line.sub("status"), f"must be one of 0, 1, 2, 3, got {status}")
+        if line.get("status_name", as_str) != STATUS_NAMES[status]:
+            raise InputError(line.sub("status_name"), f"must be {STATUS_NAMES[status]!r} for status {status}")
+        if line.get("shortfall", as_int) < 0:
+            raise InputError(line.sub("shortfall"), "must be >= 0")
+        out.append(line.data)
+    o.done()
+    return out
+
+
+def dump_calibration(cal: Calibration) -> dict[str, Any]:
+    """Forecasts and correlation of a calibration (real numbers; ``rho`` x 10**6)."""
+    return {
+        "format": format_tag("calibration"),
+        "assets": list(cal.assets),
+        "n_closes": cal.n_closes,
+        "ewma": dict(cal.ewma),
+        "garch": {
+            name: {
+                "omega": fit.omega,
+                "alpha": fit.alpha,
+                "beta": fit.beta,
+                "forecast": fit.forecast,
+                "converged": fit.converged,
+            }
+            for name, fit in cal.garch.items()
+        },
+        "forecast": dict(cal.forecast),
+        "correlation_ewma": [[float(x) for x in row] for row in cal.correlation_ewma],
+        "correlation": [[float(x) for x in row] for row in cal.correlation],
+        "rho": [[emit_int(v) for v in row] for row in cal.rho],
+    }

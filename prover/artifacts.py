@@ -1,0 +1,162 @@
+"""``CircuitArtifacts``: every file of one compiled and set-up circuit, in one object.
+
+``prepare_artifacts`` compiles (cached), resolves a ptau only when a setup is
+still needed, and runs the setup (cached). ``find_artifacts`` only looks in the
+cache and never compiles, for commands such as ``zkmargin verify``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from engine.profiles import get_profile
+from prover.binfile import required_power
+from prover.build import BuildResult, CircuitSpec, build_circuit, find_build, margin_spec
+from prover.errors import ProverError
+from prover.ptau import PtauChoice, resolve_ptau
+from prover.setup import SetupResult, load_setup, setup_keys
+from prover.toolchain import Toolchain, find_toolchain
+from prover.vkey import load_vkey
+
+
+@dataclass(frozen=True)
+class CircuitArtifacts:
+    """A circuit build plus (when done) its Groth16 keys."""
+
+    spec: CircuitSpec
+    build: BuildResult
+    setup: SetupResult | None
+
+    @property
+    def key(self) -> str:
+        return self.build.key
+
+    @property
+    def directory(self) -> Path:
+        return self.build.directory
+
+    @property
+    def r1cs(self) -> Path:
+        return self.build.r1cs
+
+    @property
+    def wasm(self) -> Path:
+        return self.build.wasm
+
+    @property
+    def constraints(self) -> int:
+        return self.build.constraints
+
+    @property
+    def public_signals(self) -> int:
+        return self.build.public_signals
+
+    @property
+    def ptau_power(self) -> int:
+        """Smallest ptau power this circuit needs (snarkjs's rule)."""
+        return required_power(self.constraints, self.public_signals)
+
+    def _keys(self) -> SetupResult:
+        if self.setup is None:
+            raise ProverError(f"{self.spec.label}: no keys yet: run zkmargin setup")
+        return self.setup
+
+    @property
+    def zkey(self) -> Path:
+        return self._keys().zkey
+
+    @property
+    def vkey(self) -> Path:
+        return self._keys().vkey
+
+    @property
+    def verifier_sol(self) -> Path:
+        return self._keys().verifier_sol
+
+    @property
+    def vkey_sha256(self) -> str:
+        return self._keys().vkey_sha256
+
+    def vkey_json(self) -> dict[str, Any]:
+        return load_vkey(self.vkey)
+
+    def summary(self) -> dict[str, Any]:
+        """Paths and figures for display and JSON output."""
+        out: dict[str, Any] = {
+            "circuit": self.spec.label,
+            "key": self.key,
+            "directory": str(self.directory),
+            "constraints": self.constraints,
+            "public_signals": self.public_signals,
+            "ptau_power_needed": self.ptau_power,
+            "compile_seconds": self.build.manifest.get("compile_seconds"),
+            "r1cs": str(self.r1cs),
+            "wasm": str(self.wasm),
+        }
+        if self.setup is not None:
+            out |= {
+                "zkey": str(self.zkey),
+                "zkey_bytes": self.zkey.stat().st_size,
+                "vkey": str(self.vkey),
+                "vkey_sha256": self.vkey_sha256,
+                "verifier_sol": str(self.verifier_sol),
+                "ptau": self.setup.record.get("ptau"),
+                "single_party": self.setup.record.get("single_party"),
+                "setup_seconds": self.setup.record.get("seconds"),
+            }
+        return out
+
+
+def spec_for(profile_or_spec: str | CircuitSpec) -> CircuitSpec:
+    return margin_spec(get_profile(profile_or_spec)) if isinstance(profile_or_spec, str) else profile_or_spec
+
+
+def prepare_artifacts(
+    profile_or_spec: str | CircuitSpec,
+    *,
+    setup: bool = True,
+    ptau: Path | None = None,
+    tools: Toolchain | None = None,
+    cache: Path | None = None,
+    shared_dir: Path | None = None,
+    force: bool = False,
+    console: Console | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> CircuitArtifacts:
+    """Compile (if not cached) and, with ``setup``, make the keys (if not cached)."""
+    spec = spec_for(profile_or_spec)
+    tools = tools or find_toolchain()
+    build = build_circuit(spec, tools=tools, cache=cache, force=force, echo=notify)
+    keys: SetupResult | None = load_setup(build.directory)
+    if setup and (keys is None or force):
+
+        def choose() -> PtauChoice:
+            needed = required_power(build.constraints, build.public_signals)
+            return resolve_ptau(
+                needed,
+                explicit=ptau,
+                tools=tools,
+                cache=cache,
+                shared_dir=shared_dir,
+                console=console,
+                notify=notify,
+            )
+
+        keys = setup_keys(build, choose, tools=tools, force=force, echo=notify)
+    return CircuitArtifacts(spec=spec, build=build, setup=keys)
+
+
+def find_artifacts(
+    profile_or_spec: str | CircuitSpec, *, tools: Toolchain | None = None, cache: Path | None = None
+) -> CircuitArtifacts | None:
+    """Cached artifacts for a profile or spec, or None; never compiles or sets up."""
+    spec = spec_for(profile_or_spec)
+    build = find_build(spec, tools=tools, cache=cache)
+    if build is None:
+        return None
+    return CircuitArtifacts(spec=spec, build=build, setup=load_setup(build.directory))

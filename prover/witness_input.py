@@ -1,0 +1,122 @@
+"""Engine objects -> the input JSON of ``MarginCheck(A, k, d)`` (circuits/margin_check.circom).
+
+The circuit's input signals are exactly the keys produced here; docs/circuit.md
+lists them. Every value is a decimal string of a BN254 field element: signed
+integers are encoded as ``x mod p`` (``engine.fixedpoint.to_field``).
+
+Hints (division quotients and remainders, the square root, the index of each
+asset's worst scenario, one-hot selectors) are *not* inputs: the circuit computes
+them itself with ``<--`` and constrains them.
+
+Before anything is encoded, the market, the parameters and the account are checked
+against spec sections 1 and 2 (``engine.validate``): a value past a bound or a
+non-canonical slot list raises ``engine.errors.InputError`` naming the field, so no
+witness is ever attempted on bad input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from engine.commitments import MarketCommitments, commitment, params_hash
+from engine.errors import InputError
+from engine.fixedpoint import N_SCENARIOS, to_field
+from engine.model import Account, InstrumentRow, Market, RiskParams
+from engine.validate import validate_account, validate_market, validate_params
+
+CircuitInput = dict[str, Any]
+
+#: Public input signals of MarginCheck, in declaration order.
+PUBLIC_INPUTS = ("commitment", "market_root", "params_hash")
+#: Public signals of a proof: the two outputs, then the public inputs.
+PUBLIC_SIGNALS = ("status", "shortfall", *PUBLIC_INPUTS)
+
+_EMPTY_ROW = InstrumentRow(0, 0, 0, 0, (0,) * N_SCENARIOS, 0, 0)
+
+
+def _f(x: int) -> str:
+    return str(to_field(x))
+
+
+def _fs(xs: Sequence[int]) -> list[str]:
+    return [_f(x) for x in xs]
+
+
+def validate_inputs(market: Market, params: RiskParams, account: Account) -> None:
+    """Spec section 1 bounds and section 2 canonical form; ``InputError`` otherwise."""
+    validate_market(market)
+    validate_params(params, market.profile)
+    validate_account(account, market)
+
+
+def build_input(
+    market: Market,
+    params: RiskParams,
+    account: Account,
+    commitments: MarketCommitments | None = None,
+    *,
+    validate: bool = True,
+) -> CircuitInput:
+    """The full input of ``MarginCheck(A, k, d)`` for one account.
+
+    ``commitments`` (the market's tree and roots) can be passed in when many
+    accounts share one market. ``validate=False`` skips the bound checks and is
+    meant only for tests that build deliberately bad witnesses.
+    """
+    if validate:
+        validate_inputs(market, params, account)
+    profile = market.profile
+    n_assets, k, depth = profile.assets, profile.slots, profile.depth
+    if len(account.slots) != k:
+        raise InputError("account.slots", f"must have exactly k = {k} slots, got {len(account.slots)}")
+    mc = commitments if commitments is not None else MarketCommitments(market)
+
+    rows: list[InstrumentRow] = []
+    paths: list[list[list[str]]] = []
+    for slot in account.slots:
+        if slot.q == 0:
+            # an empty slot needs no path: its row is multiplied by q = 0 everywhere
+            rows.append(_EMPTY_ROW)
+            paths.append([["0", "0", "0"] for _ in range(depth)])
+            continue
+        rows.append(market.rows[slot.instrument_id])
+        path = mc.path(slot.instrument_id)
+        paths.append([_fs(sibs) for sibs in path.siblings])
+
+    return {
+        "commitment": str(commitment(account)),
+        "market_root": str(mc.market_root),
+        "params_hash": str(params_hash(params)),
+        "account_id": _f(account.account_id),
+        "nonce": _f(account.nonce),
+        "salt": _f(account.salt),
+        "cash": _f(account.cash),
+        "slot_id": _fs([s.instrument_id for s in account.slots]),
+        "slot_q": _fs([s.q for s in account.slots]),
+        "row_asset": _fs([r.asset for r in rows]),
+        "row_mark": _fs([r.mark for r in rows]),
+        "row_delta": _fs([r.delta for r in rows]),
+        "row_c_long": _fs([r.c_long for r in rows]),
+        "row_c_short": _fs([r.c_short for r in rows]),
+        "row_ra": [_fs(r.ra) for r in rows],
+        "path": paths,
+        "spot": _fs([market.assets[a].spot for a in range(n_assets)]),
+        "depth": _fs([market.assets[a].depth for a in range(n_assets)]),
+        "tree_root": str(mc.tree_root),
+        "epoch": _f(market.epoch),
+        "mm_factor": _f(params.mm_factor),
+        "kappa": _fs(params.kappa),
+        "rho": [_fs(row) for row in params.rho],
+    }
+
+
+def public_signals(market: Market, params: RiskParams, account: Account, status: int, shortfall: int) -> list[int]:
+    """The five public signals ``[status, shortfall, commitment, market_root, params_hash]``."""
+    return [
+        to_field(status),
+        to_field(shortfall),
+        commitment(account),
+        MarketCommitments(market).market_root,
+        params_hash(params),
+    ]

@@ -1,0 +1,94 @@
+"""EWMA and GARCH(1,1) volatility forecasts (engine/volatility.py)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.calibration import load_closes_csv
+from engine.errors import InputError
+from engine.volatility import ewma_variance, ewma_vol, forecast_vol, garch_vol, log_returns
+
+EXCERPT = Path(__file__).resolve().parents[2] / "examples" / "data" / "closes-excerpt.csv"
+
+
+def _closes(returns: np.ndarray, start: float = 100.0) -> list[float]:
+    return list(start * np.exp(np.concatenate(([0.0], np.cumsum(returns)))))
+
+
+def _simulate_garch(n: int, omega: float, alpha: float, beta: float, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal(n)
+    r = np.empty(n)
+    v = omega / (1.0 - alpha - beta)
+    for t in range(n):
+        r[t] = math.sqrt(v) * z[t]
+        v = omega + alpha * r[t] ** 2 + beta * v
+    return r
+
+
+def test_ewma_of_constant_squared_returns() -> None:
+    r = np.array([0.03, -0.03] * 50)
+    assert ewma_vol(_closes(r)) == pytest.approx(0.03 * math.sqrt(365), rel=1e-12)
+
+
+def test_ewma_recursion_matches_a_loop() -> None:
+    r = np.random.default_rng(5).normal(0.0, 0.02, 300)
+    v = float(np.mean(r[:30] ** 2))
+    for x in r:
+        v = 0.94 * v + 0.06 * x * x
+    assert ewma_variance(r, 0.94) == pytest.approx(v, rel=1e-12)
+    # A recent shock moves the EWMA forecast up.
+    shocked = np.concatenate((r, [0.2]))
+    assert ewma_variance(shocked) > ewma_variance(r)
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_garch_recovers_simulated_parameters(seed: int) -> None:
+    omega, alpha, beta = 2e-5, 0.10, 0.85
+    fit = garch_vol(_closes(_simulate_garch(4000, omega, alpha, beta, seed)))
+    assert fit.converged
+    assert fit.alpha == pytest.approx(alpha, abs=0.04)
+    assert fit.beta == pytest.approx(beta, abs=0.06)
+    assert fit.persistence == pytest.approx(alpha + beta, abs=0.03)
+    assert fit.long_run_vol == pytest.approx(math.sqrt(365 * omega / (1 - alpha - beta)), rel=0.25)
+
+
+def test_garch_respects_constraints_and_forecasts_one_day_ahead() -> None:
+    r = np.random.default_rng(2).normal(0.0, 0.01, 500)  # i.i.d.: no clustering to find
+    fit = garch_vol(_closes(r))
+    assert fit.alpha >= 0 and fit.beta >= 0 and fit.alpha + fit.beta < 1
+    assert fit.omega > 0
+    assert 0.5 * 0.01 * math.sqrt(365) < fit.forecast < 2 * 0.01 * math.sqrt(365)
+
+
+def test_forecast_is_the_larger_model() -> None:
+    closes = _closes(_simulate_garch(600, 5e-5, 0.15, 0.8, 4))
+    assert forecast_vol(closes) == max(ewma_vol(closes), garch_vol(closes).forecast)
+
+
+def test_real_2022_forecasts_are_sane() -> None:
+    closes = load_closes_csv(EXCERPT)
+    btc = closes["BTC"]
+    assert 0.3 < ewma_vol(btc) < 1.5
+    fit = garch_vol(btc)
+    assert 0.3 < fit.forecast < 1.5 and fit.alpha + fit.beta < 1
+    assert 0.3 < forecast_vol(btc) < 1.5
+    for name, series in closes.items():  # crypto in 2022: between 30 % and 400 % a year
+        assert 0.3 < forecast_vol(series) < 4.0, name
+
+
+def test_bad_closes() -> None:
+    with pytest.raises(InputError) as err:
+        log_returns([1.0, 2.0, -1.0])
+    assert err.value.field == "closes[2]"
+    with pytest.raises(InputError) as err:
+        garch_vol([1.0 + 0.01 * i for i in range(10)])
+    assert err.value.field == "closes" and "30" in err.value.message
+    with pytest.raises(InputError):
+        ewma_vol([100.0, 101.0, 102.0], lam=1.0)
+    with pytest.raises(InputError):
+        garch_vol([100.0] * 50)  # all returns zero

@@ -1,0 +1,189 @@
+"""Connect to a chain: embedded (py-evm in this process), anvil (started and stopped here), or RPC.
+
+* ``embedded`` (default): web3's EthereumTesterProvider on py-evm. It lives only inside
+  this Python process, so it suits tests and the one-process demo, not a sequence of CLI
+  commands in separate processes.
+* ``anvil``: starts ``node_modules/.bin/anvil`` on a free 127.0.0.1 port and stops it, by
+  its pid, when the context ends.
+* any ``http(s)://`` or ``ws(s)://`` URL: a running node with unlocked, funded accounts
+  (for example ``zkmargin chain node`` or an anvil started by hand).
+
+Every connection exposes the same :class:`Roles` (owner, governance, oracle, operator,
+liquidator, user) taken from the node's first accounts.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_tester import EthereumTester
+from web3 import EthereumTesterProvider, Web3
+
+from verifier_contracts.solc import project_root
+
+EMBEDDED = "embedded"
+ANVIL = "anvil"
+ANVIL_HARDFORK = "prague"
+ANVIL_START_TIMEOUT = 30.0
+ROLE_NAMES = ("owner", "governance", "oracle", "operator", "liquidator", "user")
+
+
+class ChainError(Exception):
+    """A chain could not be reached or started; the message says why."""
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Funded accounts for every role (addresses, checksummed)."""
+
+    owner: str
+    governance: str
+    oracle: str
+    operator: str
+    liquidator: str
+    user: str
+
+    @classmethod
+    def from_accounts(cls, accounts: list[str]) -> Roles:
+        if len(accounts) < len(ROLE_NAMES):
+            raise ChainError(f"the node has {len(accounts)} unlocked accounts; {len(ROLE_NAMES)} are needed")
+        return cls(*(Web3.to_checksum_address(a) for a in accounts[: len(ROLE_NAMES)]))
+
+    def as_dict(self) -> dict[str, str]:
+        return {name: getattr(self, name) for name in ROLE_NAMES}
+
+
+@dataclass
+class Chain:
+    """A connected chain: web3 handle, role accounts, and how it was reached."""
+
+    w3: Web3
+    roles: Roles
+    kind: str
+    rpc_url: str | None = None
+    tester: EthereumTester | None = field(default=None, repr=False)
+
+    def now(self) -> int:
+        """Timestamp of the latest block."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    def advance_time(self, seconds: int) -> None:
+        """Move chain time forward by ``seconds`` and mine a block at the new time."""
+        if seconds < 0:
+            raise ValueError("advance_time: seconds must be >= 0")
+        if self.tester is not None:
+            self.tester.time_travel(self.now() + seconds)
+            return
+        self._rpc("evm_increaseTime", [seconds])
+        self._rpc("evm_mine", [])
+
+    def _rpc(self, method: str, params: list[Any]) -> Any:
+        response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        if "error" in response:
+            raise ChainError(f"{method} failed on {self.kind}: {response['error']}")
+        return response.get("result")
+
+
+def embedded() -> Chain:
+    """A fresh in-process py-evm chain."""
+    tester = EthereumTester()
+    w3 = Web3(EthereumTesterProvider(tester))
+    return Chain(w3=w3, roles=Roles.from_accounts(list(w3.eth.accounts)), kind=EMBEDDED, tester=tester)
+
+
+def from_rpc(url: str, kind: str = "rpc") -> Chain:
+    """Connect to a running node at ``url`` (HTTP or WebSocket)."""
+    provider: Any
+    if url.startswith(("ws://", "wss://")):
+        raise ChainError("WebSocket URLs need an async client; use the node's HTTP URL")
+    if not url.startswith(("http://", "https://")):
+        raise ChainError(f"not an RPC URL: {url!r} (expected http:// or https://)")
+    provider = Web3.HTTPProvider(url, request_kwargs={"timeout": 60})
+    w3 = Web3(provider)
+    if not w3.is_connected():
+        raise ChainError(f"no node answers at {url}")
+    return Chain(w3=w3, roles=Roles.from_accounts(list(w3.eth.accounts)), kind=kind, rpc_url=url)
+
+
+def anvil_binary() -> Path:
+    """The anvil binary from node_modules (env ZKMARGIN_ANVIL overrides)."""
+    env = os.environ.get("ZKMARGIN_ANVIL")
+    path = Path(env) if env else project_root() / "node_modules" / ".bin" / "anvil"
+    if not path.exists():
+        raise ChainError(f"anvil not found at {path}: run `make setup` (npm ci)")
+    return path
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def anvil_command(port: int) -> list[str]:
+    """The command line that runs anvil on 127.0.0.1:``port``."""
+    return [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(port), "--hardfork", ANVIL_HARDFORK]
+
+
+@contextmanager
+def anvil() -> Iterator[Chain]:
+    """Start anvil on a free loopback port, yield a connection, stop it by its pid."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [*anvil_command(port), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        chain = _wait_for_anvil(proc, f"http://127.0.0.1:{port}")
+        yield chain
+    finally:
+        _stop(proc)
+
+
+def _wait_for_anvil(proc: subprocess.Popen[bytes], url: str) -> Chain:
+    deadline = time.monotonic() + ANVIL_START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+            raise ChainError(f"anvil exited with {proc.returncode}: {err.strip()[-1000:]}")
+        try:
+            return from_rpc(url, kind=ANVIL)
+        except ChainError:
+            time.sleep(0.05)
+    raise ChainError(f"anvil did not answer at {url} within {ANVIL_START_TIMEOUT:.0f} s")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+    if proc.stderr:
+        proc.stderr.close()
+
+
+@contextmanager
+def connect(target: str = EMBEDDED) -> Iterator[Chain]:
+    """Connect to ``target``: ``embedded``, ``anvil``, or an RPC URL."""
+    if target == EMBEDDED:
+        yield embedded()
+    elif target == ANVIL:
+        with anvil() as chain:
+            yield chain
+    else:
+        yield from_rpc(target)

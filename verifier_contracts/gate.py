@@ -1,0 +1,342 @@
+"""Deploy the verifier and MarginGate, and call every gate function with typed Python wrappers.
+
+A proof bundle is a dict ``{"proof": <snarkjs proof JSON>, "public_signals": [status,
+shortfall, commitment, market_root, params_hash]}`` (decimal strings). :func:`proof_calldata`
+turns it into the gate's arguments, swapping each G2 coordinate pair of ``pi_b`` into the
+EVM precompile order [c1, c0].
+
+Calls that reach the verifier carry an explicit gas limit (the snarkjs verifier returns
+false, not a revert, when a precompile runs out of gas). Every transaction is simulated
+first, so a revert surfaces as :class:`GateRevert` naming the contract's custom error and
+its arguments; receipts are checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+from eth_abi import decode as abi_decode
+from eth_utils import keccak
+from web3.contract import Contract
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
+
+from engine.fixedpoint import FIELD_P
+from verifier_contracts.chain import Chain
+from verifier_contracts.solc import Artifact, compile_gate, compile_verifier
+
+PROOF_GAS_LIMIT = 1_000_000  # attest / liquidate: the verifier needs about 220k
+DEPLOY_GAS_LIMIT = 6_000_000
+DEFAULT_MAX_MARKET_AGE = 3600  # seconds
+
+ProofArgs = tuple[list[int], list[list[int]], list[int]]
+
+
+class Role(IntEnum):
+    """MarginGate.Role."""
+
+    OWNER = 0
+    GOVERNANCE = 1
+    ORACLE = 2
+    OPERATOR = 3
+
+
+class GateError(Exception):
+    """Base class for failures talking to the gate."""
+
+
+class ProofBundleError(GateError, ValueError):
+    """A proof bundle is malformed."""
+
+
+class GateRevert(GateError):
+    """The gate reverted; ``error`` names the custom error, ``args`` holds its arguments."""
+
+    def __init__(self, error: str, args: Mapping[str, Any] | None = None, function: str = "") -> None:
+        self.error = error
+        self.error_args: dict[str, Any] = dict(args or {})
+        self.function = function
+        shown = ", ".join(f"{k}={v}" for k, v in self.error_args.items())
+        where = f"{function}: " if function else ""
+        super().__init__(f"{where}MarginGate reverted with {error}({shown})")
+
+
+class TransactionFailed(GateError):
+    """A mined transaction has status 0 and no decodable reason."""
+
+
+@dataclass(frozen=True)
+class TxResult:
+    """A mined, successful transaction: hash, gas used, block, decoded events in log order."""
+
+    tx_hash: str
+    gas_used: int
+    block_number: int
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    def event_names(self) -> list[str]:
+        return [name for name, _ in self.events]
+
+
+@dataclass(frozen=True)
+class AccountStatus:
+    """MarginGate.Account as returned by ``statusOf``."""
+
+    commitment: int
+    shortfall: int
+    proven_epoch: int
+    proven_at: int
+    params_version: int
+    status: int
+    proven: bool
+    liquidation_open: bool
+
+
+@dataclass(frozen=True)
+class MarketInfo:
+    """The gate's latest market (``latestMarket``)."""
+
+    root: int
+    epoch: int
+    posted_at: int
+    fresh: bool
+
+
+def _field_int(value: Any, what: str) -> int:
+    try:
+        number = int(str(value), 10)
+    except (TypeError, ValueError):
+        raise ProofBundleError(f"{what}: not a decimal integer: {value!r}") from None
+    if number < 0:
+        raise ProofBundleError(f"{what}: negative: {number}")
+    return number
+
+
+def proof_calldata(bundle: Mapping[str, Any]) -> tuple[ProofArgs, list[int]]:
+    """The gate's ``(proof, publicSignals)`` arguments from a proof bundle (G2 pairs swapped)."""
+    try:
+        proof = bundle["proof"]
+        signals = bundle["public_signals"]
+        pi_a, pi_b, pi_c = proof["pi_a"], proof["pi_b"], proof["pi_c"]
+    except (KeyError, TypeError) as exc:
+        raise ProofBundleError(f"proof bundle lacks {exc}: needs proof.pi_a/pi_b/pi_c and public_signals") from None
+    if len(signals) != 5:
+        raise ProofBundleError(f"public_signals: expected 5 values, got {len(signals)}")
+    a = [_field_int(pi_a[i], f"pi_a[{i}]") for i in range(2)]
+    b = [[_field_int(pi_b[j][1], f"pi_b[{j}][1]"), _field_int(pi_b[j][0], f"pi_b[{j}][0]")] for j in range(2)]
+    c = [_field_int(pi_c[i], f"pi_c[{i}]") for i in range(2)]
+    public = [_field_int(s, f"public_signals[{i}]") for i, s in enumerate(signals)]
+    return (a, b, c), public
+
+
+def _error_table(abi: Sequence[Mapping[str, Any]]) -> dict[bytes, tuple[str, list[str], list[str]]]:
+    table: dict[bytes, tuple[str, list[str], list[str]]] = {}
+    for entry in abi:
+        if entry.get("type") != "error":
+            continue
+        types = [i["type"] for i in entry["inputs"]]
+        names = [i["name"] or f"arg{n}" for n, i in enumerate(entry["inputs"])]
+        selector = keccak(text=f"{entry['name']}({','.join(types)})")[:4]
+        table[selector] = (entry["name"], types, names)
+    return table
+
+
+def decode_revert(abi: Sequence[Mapping[str, Any]], data: str | bytes, function: str = "") -> GateRevert:
+    """Turn revert data into a :class:`GateRevert` naming the custom error (or the raw data)."""
+    raw = bytes.fromhex(data[2:] if data.startswith("0x") else data) if isinstance(data, str) else data
+    known = _error_table(abi).get(raw[:4])
+    if known is None:
+        return GateRevert("UnknownRevert", {"data": "0x" + raw.hex()}, function)
+    name, types, names = known
+    values = abi_decode(types, raw[4:])
+    return GateRevert(name, dict(zip(names, values, strict=True)), function)
+
+
+def _revert_data(exc: ContractLogicError) -> str | None:
+    data = exc.data
+    if isinstance(data, str) and data.startswith("0x") and len(data) >= 10:
+        return data
+    if isinstance(exc, ContractCustomError) and isinstance(exc.message, str) and exc.message.startswith("0x"):
+        return exc.message
+    return None
+
+
+def _translate(exc: ContractLogicError, abi: Sequence[Mapping[str, Any]], function: str) -> GateError:
+    if isinstance(exc, ContractPanicError):
+        return GateRevert("Panic", {"message": str(exc)}, function)
+    data = _revert_data(exc)
+    if data is not None:
+        return decode_revert(abi, data, function)
+    return GateRevert("Revert", {"message": str(exc)}, function)
+
+
+def _deploy(chain: Chain, artifact: Artifact, sender: str, *args: Any) -> tuple[str, TxResult]:
+    factory = chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    try:
+        tx_hash = factory.constructor(*args).transact({"from": sender, "gas": DEPLOY_GAS_LIMIT})
+    except ContractLogicError as exc:
+        raise _translate(exc, artifact.abi, f"deploy {artifact.name}") from exc
+    receipt = chain.w3.eth.wait_for_transaction_receipt(tx_hash)
+    if receipt["status"] != 1 or not receipt.get("contractAddress"):
+        raise TransactionFailed(f"deploying {artifact.name} failed (tx {tx_hash.hex()})")
+    result = TxResult(tx_hash.hex(), int(receipt["gasUsed"]), int(receipt["blockNumber"]))
+    return str(receipt["contractAddress"]), result
+
+
+def deploy_verifier(chain: Chain, verifier_sol: str, sender: str | None = None) -> tuple[str, TxResult]:
+    """Compile and deploy a snarkjs Solidity verifier; return its address and the receipt summary."""
+    return _deploy(chain, compile_verifier(verifier_sol), sender or chain.roles.owner)
+
+
+class MarginGate:
+    """Typed wrappers around one deployed MarginGate."""
+
+    def __init__(self, chain: Chain, address: str, artifact: Artifact | None = None) -> None:
+        self.chain = chain
+        self.artifact = artifact or compile_gate()
+        self.address = chain.w3.to_checksum_address(address)
+        self.contract: Contract = chain.w3.eth.contract(address=self.address, abi=self.artifact.abi)
+        self._event_topics = {
+            keccak(text=f"{e['name']}({','.join(i['type'] for i in e['inputs'])})"): e["name"]
+            for e in self.artifact.abi
+            if e.get("type") == "event"
+        }
+
+    @classmethod
+    def deploy(
+        cls,
+        chain: Chain,
+        verifier: str,
+        max_market_age: int = DEFAULT_MAX_MARKET_AGE,
+        sender: str | None = None,
+    ) -> tuple[MarginGate, TxResult]:
+        """Deploy a gate for ``verifier`` with the chain's role accounts; ``sender`` becomes owner."""
+        artifact = compile_gate()
+        roles = chain.roles
+        address, result = _deploy(
+            chain,
+            artifact,
+            sender or roles.owner,
+            chain.w3.to_checksum_address(verifier),
+            max_market_age,
+            roles.governance,
+            roles.oracle,
+            roles.operator,
+        )
+        return cls(chain, address, artifact), result
+
+    # ------------------------------------------------------------------ transactions
+
+    def _send(self, fn: ContractFunction, sender: str, gas: int | None = None) -> TxResult:
+        tx: dict[str, Any] = {"from": sender}
+        if gas is not None:
+            tx["gas"] = gas
+        name = fn.fn_name
+        try:
+            fn.call(dict(tx))  # surfaces the revert reason; a mined revert carries none
+            tx_hash = fn.transact(tx)  # type: ignore[arg-type]
+        except ContractLogicError as exc:
+            raise _translate(exc, self.artifact.abi, name) from exc
+        receipt = self.chain.w3.eth.wait_for_transaction_receipt(tx_hash)
+        if receipt["status"] != 1:
+            raise TransactionFailed(f"{name}: transaction {tx_hash.hex()} reverted (gas used {receipt['gasUsed']})")
+        return TxResult(tx_hash.hex(), int(receipt["gasUsed"]), int(receipt["blockNumber"]), self._events(receipt))
+
+    def _events(self, receipt: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        found: list[tuple[str, dict[str, Any]]] = []
+        for log in receipt["logs"]:
+            if log["address"] != self.address or not log["topics"]:
+                continue
+            name = self._event_topics.get(bytes(log["topics"][0]))
+            if name is not None:
+                decoded = self.contract.events[name]().process_log(log)
+                found.append((name, dict(decoded["args"])))
+        return found
+
+    def transfer_ownership(self, new_owner: str, sender: str | None = None) -> TxResult:
+        return self._send(self.contract.functions.transferOwnership(new_owner), sender or self.chain.roles.owner)
+
+    def accept_ownership(self, sender: str) -> TxResult:
+        return self._send(self.contract.functions.acceptOwnership(), sender)
+
+    def set_role(self, role: Role, account: str, sender: str | None = None) -> TxResult:
+        return self._send(self.contract.functions.setRole(int(role), account), sender or self.chain.roles.owner)
+
+    def post_market(self, root: int, epoch: int, sender: str | None = None) -> TxResult:
+        """Oracle: post ``root`` for ``epoch`` (strictly increasing)."""
+        return self._send(self.contract.functions.postMarket(root, epoch), sender or self.chain.roles.oracle)
+
+    def set_max_market_age(self, seconds: int, sender: str | None = None) -> TxResult:
+        fn = self.contract.functions.setMaxMarketAge(seconds)
+        return self._send(fn, sender or self.chain.roles.governance)
+
+    def set_params(self, params_hash: int, sender: str | None = None) -> TxResult:
+        """Governance: set the risk-parameters hash."""
+        return self._send(self.contract.functions.setParams(params_hash), sender or self.chain.roles.governance)
+
+    def commit_accounts(
+        self, ids: Sequence[int], commitments: Sequence[int], sender: str | None = None
+    ) -> TxResult:
+        """Operator: post a batch of account commitments."""
+        fn = self.contract.functions.commitAccounts(list(ids), list(commitments))
+        return self._send(fn, sender or self.chain.roles.operator)
+
+    def close_liquidation(self, account_id: int, sender: str | None = None) -> TxResult:
+        fn = self.contract.functions.closeLiquidation(account_id)
+        return self._send(fn, sender or self.chain.roles.operator)
+
+    def attest(
+        self, account_id: int, bundle: Mapping[str, Any], sender: str | None = None, gas: int = PROOF_GAS_LIMIT
+    ) -> TxResult:
+        """Verify ``bundle`` for ``account_id`` and record its status (anyone may call)."""
+        proof, signals = proof_calldata(bundle)
+        fn = self.contract.functions.attest(account_id, proof, signals)
+        return self._send(fn, sender or self.chain.roles.user, gas)
+
+    def liquidate(
+        self, account_id: int, bundle: Mapping[str, Any], sender: str | None = None, gas: int = PROOF_GAS_LIMIT
+    ) -> TxResult:
+        """Open a liquidation case on ``account_id`` with a proof of status 2 or 3."""
+        proof, signals = proof_calldata(bundle)
+        fn = self.contract.functions.liquidate(account_id, proof, signals)
+        return self._send(fn, sender or self.chain.roles.liquidator, gas)
+
+    # ------------------------------------------------------------------ views
+
+    def status_of(self, account_id: int) -> AccountStatus:
+        raw = self.contract.functions.statusOf(account_id).call()
+        return AccountStatus(*(int(v) if not isinstance(v, bool) else v for v in raw))
+
+    def is_liquidatable(self, account_id: int) -> bool:
+        return bool(self.contract.functions.isLiquidatable(account_id).call())
+
+    def latest_market(self) -> MarketInfo:
+        root, epoch, posted_at, fresh = self.contract.functions.latestMarket().call()
+        return MarketInfo(int(root), int(epoch), int(posted_at), bool(fresh))
+
+    def params_hash(self) -> int:
+        return int(self.contract.functions.paramsHash().call())
+
+    def max_market_age(self) -> int:
+        return int(self.contract.functions.maxMarketAge().call())
+
+    def verifier(self) -> str:
+        return str(self.contract.functions.verifier().call())
+
+    def role_holders(self) -> dict[str, str]:
+        fns = self.contract.functions
+        return {
+            "owner": fns.owner().call(),
+            "pending_owner": fns.pendingOwner().call(),
+            "governance": fns.governance().call(),
+            "oracle": fns.oracle().call(),
+            "operator": fns.operator().call(),
+        }
+
+
+def in_field(value: int) -> bool:
+    """True if ``value`` is a BN254 scalar-field element (what the gate accepts)."""
+    return 0 <= value < FIELD_P
