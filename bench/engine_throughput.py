@@ -59,7 +59,9 @@ def instruments() -> list[InstrumentSpec]:
 
 def risk_params(n_assets: int) -> RiskParams:
     corr = 0.7
-    rho = tuple(tuple(SCALE if a == b else round(corr * SCALE) for b in range(n_assets)) for a in range(n_assets))
+    rho = tuple(
+        tuple(SCALE if a == b else round(corr * SCALE) for b in range(n_assets)) for a in range(n_assets)
+    )
     return RiskParams(mm_factor=600_000, kappa=(SCALE,) * n_assets, rho=rho)
 
 

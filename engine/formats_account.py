@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import InputError
-from engine.formats_json import Obj, as_int, as_str, check_format, emit_field, emit_int, format_tag
+from engine.formats_json import Obj, as_int, as_list, as_str, check_format, emit_field, emit_int, format_tag
 from engine.model import Account, Market
 from engine.validate import canonicalize_positions, validate_account
 
@@ -77,7 +77,7 @@ def load_accounts_doc(data: dict[str, Any], market: Market, root: str = "account
         o.done()
         return [one]
     out: list[LabeledAccount] = []
-    for i, (_, value) in enumerate(o.items("accounts")):
+    for i, value in enumerate(as_list("accounts", o.raw("accounts"))):
         entry = Obj(f"accounts[{i}]", value)
         out.append(read_account(entry, market))
         entry.done()

@@ -2,22 +2,20 @@
 
 The work splits in two stages.
 
-1. Slot sums (the heavy part, ``n x k x 16`` products): the scenario sums, net
-   deltas, position values and static charges are batched matrix products of
-   ``int64`` arrays. Their terms reach ``2**96`` and their sums ``2**100``, so
-   each product is done exactly in 24-bit limbs: with ``x = xh * 2**24 + xl``
-   (``0 <= xl < 2**24``) every partial product is below ``2**48`` and a sum of
-   ``k`` of them stays far below ``2**63``. The result is kept as the pair
-   ``(hi, lo)`` with ``value = hi * 2**48 + lo`` and ``0 <= lo < 2**48``, which
-   compares lexicographically, so the per-asset minimum over scenarios (and the
-   first scenario attaining it) is found on ``int64`` arrays. A chunk whose float
-   bound ``sum_j |q_j| * max|V_j|`` proves the plain ``int64`` product cannot
-   overflow takes a one-product fast path instead; both paths give the same pair.
+1. Slot sums (the heavy part, ``n x k x 16`` products): the scenario sums and net
+   deltas per asset are a batched matrix product ``(n, A, k) @ (n, k, 17)`` of
+   ``int64`` arrays, the position values and static charges are row sums. Terms
+   reach ``2**96`` and sums ``2**100``, so every product is done exactly in 24-bit
+   limbs: with ``x = xh * 2**24 + xl`` (``0 <= xl < 2**24``) every partial product is
+   at most ``2**48`` and a sum of ``2k`` of them stays far below ``2**63``. A result
+   is kept as the pair ``(hi, lo)`` with ``value = hi * 2**48 + lo`` and
+   ``0 <= lo < 2**48``, which orders lexicographically, so the per-asset minimum
+   over the scenarios (and the first scenario attaining it) is found on ``int64``.
 2. Per-asset and per-account formulas (``n x A`` values): ``W``, ``X``, ``R``,
    ``N``, ``LQ``, ``IM``, ``MM``, ``E`` on object arrays of Python ints, exact at
-   any size (``X`` alone reaches about ``2**210``).
+   any size (``X_sum`` reaches about ``2**185``).
 
-Floats appear only in the overflow bound of the fast path, never in a margin number.
+No float touches any number. Accounts are processed in chunks to bound memory.
 The limb arithmetic needs the section-1 bounds (``|q|``, ``|M|``, ``|RA|``,
 ``|delta|``, ``c`` below ``2**48``); ``AccountBatch`` and ``MarketTables`` check them.
 """
@@ -27,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -53,8 +52,8 @@ _PAIR_MASK = (1 << PAIR_BITS) - 1
 OPERAND_LIMIT = 1 << PAIR_BITS
 #: Largest number of terms per sum the limb products allow (keeps every sum < 2**62).
 MAX_TERMS = 1 << 12
-#: A plain int64 product is used when the float bound of every sum is below this.
-_FAST_LIMIT = float(1 << 61)
+#: Pairs with -2**14 <= hi < 2**14 convert to int64 directly.
+_SMALL_HI = 1 << 14
 DEFAULT_CHUNK = 4096
 
 
@@ -99,32 +98,34 @@ def exact_grouped_dot(q: I64, values: I64, group: I64, n_groups: int) -> tuple[I
     """Per group ``g``: ``sum over j with group[:, j] == g of q[:, j] * values[:, j, :]``.
 
     ``q`` and ``group`` are ``(n, k)``, ``values`` is ``(n, k, p)``; the result is an
-    ``(hi, lo)`` pair of shape ``(n, n_groups, p)``, exact. The slots of each row are
-    sorted by group, the limb products summed cumulatively along the slots (each
-    partial sum stays below ``k * 2**49``), and each group's sum is the difference
-    of the cumulative sums at its two ends.
+    exact ``(hi, lo)`` pair of shape ``(n, n_groups, p)``. It is a batched matrix
+    product ``(n, G, k) @ (n, k, p)`` whose left operand holds ``q`` where the slot
+    belongs to the group and 0 elsewhere, done in limbs: ``lh @ rh``,
+    ``[lh | ll] @ [rl ; rh]`` and ``ll @ rl`` (``2k`` terms below ``2**48`` each).
     """
-    n, k = q.shape
-    if k > MAX_TERMS:
-        raise ValueError(f"exact_grouped_dot: at most {MAX_TERMS} terms per sum")
-    order = np.argsort(group, axis=1, kind="stable")
-    qs = np.take_along_axis(q, order, axis=1)
-    vs = np.take_along_axis(values, order[:, :, None], axis=1)
-    ends = (group[:, :, None] <= np.arange(n_groups)[None, None, :]).sum(axis=1)  # (n, G)
-    starts = np.concatenate((np.zeros((n, 1), dtype=ends.dtype), ends[:, :-1]), axis=1)
-    sums = []
-    for t in limb_products(qs[:, :, None], vs):
-        cum = np.zeros((n, k + 1, t.shape[2]), dtype=np.int64)
-        np.cumsum(t, axis=1, out=cum[:, 1:])
-        sums.append(
-            np.take_along_axis(cum, ends[:, :, None], axis=1) - np.take_along_axis(cum, starts[:, :, None], axis=1)
-        )
-    return _normalise(*sums)
+    if 2 * q.shape[1] > MAX_TERMS:
+        raise ValueError(f"exact_grouped_dot: at most {MAX_TERMS // 2} slots")
+    member = group[:, None, :] == np.arange(n_groups)[None, :, None]
+    lh, ll = _split(np.where(member, q[:, None, :], 0))
+    rh, rl = _split(values)
+    t2 = lh @ rh
+    t1 = np.concatenate((lh, ll), axis=2) @ np.concatenate((rl, rh), axis=1)
+    t0 = ll @ rl
+    return _normalise(t2, t1, t0)
 
 
 def pair_to_int(hi: I64, lo: I64) -> Obj:
-    """Exact Python ints ``hi * 2**48 + lo`` as an object array."""
-    return hi.astype(object) * (1 << PAIR_BITS) + lo.astype(object)
+    """Exact Python ints ``hi * 2**48 + lo`` as an object array.
+
+    Values with ``|hi| <= 2**14`` fit in int64 and are converted in one step; the
+    rest go through Python-int arithmetic.
+    """
+    fits = (hi >= -_SMALL_HI) & (hi < _SMALL_HI)
+    out = ((np.where(fits, hi, 0) << PAIR_BITS) + lo).astype(object)
+    if not fits.all():
+        big = ~fits
+        out[big] = hi[big].astype(object) * (1 << PAIR_BITS) + lo[big].astype(object)
+    return out
 
 
 def pair_min(hi: I64, lo: I64) -> tuple[I64, I64, I64]:
@@ -155,7 +156,6 @@ class MarketTables:
     c_long: I64
     c_short: I64
     ra: I64  # (cap, 16)
-    ra_absmax: NDArray[np.float64]  # (cap,) max_s |RA[s]|, for the fast-path bound
 
     @classmethod
     def from_market(cls, market: Market) -> MarketTables:
@@ -182,7 +182,6 @@ class MarketTables:
             c_long=scalars[2],
             c_short=scalars[3],
             ra=ra,
-            ra_absmax=np.abs(ra).max(axis=1).astype(np.float64),
         )
 
 
@@ -286,7 +285,7 @@ class BatchResult:
         sums = pair_to_int(self.scenario_hi[i], self.scenario_lo[i])
         scenario_sums = tuple(tuple(int(x) for x in r) for r in sums)
 
-        def ints(a: Obj) -> tuple[int, ...]:
+        def ints(a: NDArray[Any]) -> tuple[int, ...]:
             return tuple(int(x) for x in a[i])
 
         return MarginResult(

@@ -52,14 +52,17 @@ class _FastSchedule:
 
 
 def _mat_vec(m: Sequence[Sequence[int]], v: Sequence[int]) -> list[int]:
+    """m @ v mod p."""
     return [sum(map(mul, row, v)) % FIELD_P for row in m]
 
 
 def _vec_mat(v: Sequence[int], m: Sequence[Sequence[int]]) -> list[int]:
+    """v^T @ m mod p (row vector times matrix)."""
     return [sum(v[i] * m[i][j] for i in range(len(v))) % FIELD_P for j in range(len(m[0]))]
 
 
 def _mat_mul(a: Sequence[Sequence[int]], b: Sequence[Sequence[int]]) -> list[list[int]]:
+    """a @ b mod p."""
     cols = list(zip(*b, strict=True))
     return [[sum(map(mul, row, col)) % FIELD_P for col in cols] for row in a]
 
@@ -150,6 +153,7 @@ def _state_from(inputs: Sequence[int]) -> list[int]:
 
 
 def _full_round(state: list[int], constants: Sequence[int], mds: Matrix) -> list[int]:
+    """Add constants, x^5 on every element, multiply by ``mds``."""
     p = FIELD_P
     sboxed = [pow(x + c, 5, p) for x, c in zip(state, constants, strict=True)]
     return [sum(map(mul, row, sboxed)) % p for row in mds]

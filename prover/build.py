@@ -1,8 +1,9 @@
 """Compile circom circuits into a content-addressed build cache.
 
 A build is identified by a key: the sha256 of the generated main file, every
-``circuits/**/*.circom`` source (and the sources next to the template file),
-the circomlib version, the compiler version and the compile flags. The outputs
+circom source it depends on (its include closure, circomlib files included, and
+for templates under ``circuits/`` every ``circuits/**/*.circom``), the circomlib
+version, the compiler version and the compile flags. The outputs
 (``main.r1cs``, ``main_js/main.wasm``, ``main.sym``, ``manifest.json``) live in
 ``<cache>/build/<key>/`` and are never rebuilt once there: a build is written to
 a temporary folder and renamed into place only when complete, under a file lock.
@@ -17,6 +18,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -119,11 +121,39 @@ def main_source(spec: CircuitSpec, root: Path) -> str:
     )
 
 
+_INCLUDE = re.compile(r'^\s*include\s+"([^"]+)"\s*;', re.MULTILINE)
+_COMMENTS = re.compile(r"//[^\n]*|/\*.*?\*/", re.DOTALL)
+
+
+def include_closure(start: Path, search: list[Path]) -> set[Path]:
+    """``start`` and every file it includes, transitively (resolved as circom does:
+    the including file's folder first, then each ``-l`` folder in order)."""
+    seen: set[Path] = set()
+    todo = [start.resolve()]
+    while todo:
+        path = todo.pop()
+        if path in seen:
+            continue
+        seen.add(path)
+        text = _COMMENTS.sub("", path.read_text(encoding="utf-8", errors="replace"))
+        for name in _INCLUDE.findall(text):
+            for folder in (path.parent, *search):
+                candidate = (folder / name).resolve()
+                if candidate.is_file():
+                    todo.append(candidate)
+                    break
+    return seen
+
+
 def source_files(spec: CircuitSpec, root: Path) -> list[Path]:
-    """Every circom source the build depends on: circuits/** and the template's own folder."""
-    found = set((root / "circuits").rglob("*.circom")) if (root / "circuits").is_dir() else set()
-    found.update(resolve_template_file(spec, root).parent.rglob("*.circom"))
-    return sorted(p.resolve() for p in found)
+    """Every circom source the build depends on: the template's include closure and,
+    for a template under ``circuits/``, every ``circuits/**/*.circom``."""
+    template = resolve_template_file(spec, root)
+    found = include_closure(template, [root, root / "node_modules"])
+    circuits = (root / "circuits").resolve()
+    if template.is_relative_to(circuits):
+        found.update(p.resolve() for p in circuits.rglob("*.circom"))
+    return sorted(found)
 
 
 def _sha256_file(path: Path) -> str:
@@ -203,7 +233,9 @@ def build_circuit(
         if existing is not None and not force:
             return existing
         if echo:
-            echo(f"compiling {spec.label}: {spec.template}({', '.join(map(str, spec.args))}) (key {key[:12]})")
+            echo(
+                f"compiling {spec.label}: {spec.template}({', '.join(map(str, spec.args))}) (key {key[:12]})"
+            )
         staging = final.parent / f".tmp-{key}-{os.getpid()}"
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)

@@ -136,7 +136,9 @@ def _evaluate(lc: LinearCombination, witness: list[int] | tuple[int, ...], p: in
     return sum(coeff * witness[wire] for wire, coeff in lc) % p
 
 
-def failing_constraints(r1cs: R1CS, witness: list[int] | tuple[int, ...], limit: int | None = None) -> list[int]:
+def failing_constraints(
+    r1cs: R1CS, witness: list[int] | tuple[int, ...], limit: int | None = None
+) -> list[int]:
     """Indices of the constraints ``A * B == C`` that the witness breaks (at most ``limit``)."""
     if len(witness) != r1cs.n_wires:
         raise ValueError(f"witness has {len(witness)} values, the R1CS {r1cs.n_wires} wires")

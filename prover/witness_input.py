@@ -111,7 +111,9 @@ def build_input(
     }
 
 
-def public_signals(market: Market, params: RiskParams, account: Account, status: int, shortfall: int) -> list[int]:
+def public_signals(
+    market: Market, params: RiskParams, account: Account, status: int, shortfall: int
+) -> list[int]:
     """The five public signals ``[status, shortfall, commitment, market_root, params_hash]``."""
     return [
         to_field(status),

@@ -18,7 +18,10 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
 
+import ast
+
 from eth_abi import decode as abi_decode
+from eth_tester.exceptions import TransactionFailed as TesterTransactionFailed
 from eth_utils import keccak
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
@@ -164,11 +167,31 @@ def _revert_data(exc: ContractLogicError) -> str | None:
     return None
 
 
-def _translate(exc: ContractLogicError, abi: Sequence[Mapping[str, Any]], function: str) -> GateError:
+def _tester_revert_data(exc: BaseException) -> bytes | None:
+    """Revert bytes of an eth-tester failure: an inner exception carries them as ``bytes``,
+    web3's wrapper as the text ``execution reverted: b'...'``."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, TesterTransactionFailed) and seen.args:
+            reason = seen.args[0]
+            if isinstance(reason, bytes):
+                return reason
+            prefix = "execution reverted: "
+            if isinstance(reason, str) and reason.startswith(prefix + "b"):
+                literal = ast.literal_eval(reason[len(prefix) :])
+                if isinstance(literal, bytes):
+                    return literal
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def _translate(exc: Exception, abi: Sequence[Mapping[str, Any]], function: str) -> GateError:
     if isinstance(exc, ContractPanicError):
         return GateRevert("Panic", {"message": str(exc)}, function)
-    data = _revert_data(exc)
-    if data is not None:
+    data: str | bytes | None = _revert_data(exc) if isinstance(exc, ContractLogicError) else None
+    if data is None:
+        data = _tester_revert_data(exc)
+    if data:
         return decode_revert(abi, data, function)
     return GateRevert("Revert", {"message": str(exc)}, function)
 
@@ -177,7 +200,7 @@ def _deploy(chain: Chain, artifact: Artifact, sender: str, *args: Any) -> tuple[
     factory = chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
     try:
         tx_hash = factory.constructor(*args).transact({"from": sender, "gas": DEPLOY_GAS_LIMIT})
-    except ContractLogicError as exc:
+    except (ContractLogicError, TesterTransactionFailed) as exc:
         raise _translate(exc, artifact.abi, f"deploy {artifact.name}") from exc
     receipt = chain.w3.eth.wait_for_transaction_receipt(tx_hash)
     if receipt["status"] != 1 or not receipt.get("contractAddress"):
@@ -236,14 +259,25 @@ class MarginGate:
             tx["gas"] = gas
         name = fn.fn_name
         try:
-            fn.call(dict(tx))  # surfaces the revert reason; a mined revert carries none
+            # Without an explicit gas limit web3 estimates gas, which surfaces a revert here.
             tx_hash = fn.transact(tx)  # type: ignore[arg-type]
-        except ContractLogicError as exc:
+        except (ContractLogicError, TesterTransactionFailed) as exc:
             raise _translate(exc, self.artifact.abi, name) from exc
         receipt = self.chain.w3.eth.wait_for_transaction_receipt(tx_hash)
         if receipt["status"] != 1:
-            raise TransactionFailed(f"{name}: transaction {tx_hash.hex()} reverted (gas used {receipt['gasUsed']})")
+            raise self._explain_failure(fn, tx, receipt)
         return TxResult(tx_hash.hex(), int(receipt["gasUsed"]), int(receipt["blockNumber"]), self._events(receipt))
+
+    def _explain_failure(self, fn: ContractFunction, tx: dict[str, Any], receipt: Mapping[str, Any]) -> GateError:
+        """A mined revert carries no reason: replay the call on the state it ran against
+        (a failed transaction changes no contract state) to decode the custom error."""
+        name = fn.fn_name
+        try:
+            fn.call(dict(tx), block_identifier=receipt["blockNumber"])
+        except (ContractLogicError, TesterTransactionFailed) as exc:
+            return _translate(exc, self.artifact.abi, name)
+        gas = f"gas used {receipt['gasUsed']} of {tx.get('gas', 'estimated')}"
+        return TransactionFailed(f"{name}: transaction {receipt['transactionHash'].hex()} reverted ({gas})")
 
     def _events(self, receipt: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
         found: list[tuple[str, dict[str, Any]]] = []

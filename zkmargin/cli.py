@@ -14,6 +14,7 @@ from __future__ import annotations
 import sys
 
 import click
+from rich.markup import escape
 
 from engine.errors import InputError
 from zkmargin import commands_chain, commands_demo, commands_engine, commands_prover
@@ -41,10 +42,10 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(2 if exc.exit_code == 1 else exc.exit_code)
     except InputError as exc:
-        err_console.print(f"[bold red]error:[/bold red] invalid input: {exc.field}: {exc.message}")
+        err_console.print(f"[bold red]error:[/bold red] invalid input: {escape(exc.field)}: {escape(exc.message)}")
         sys.exit(2)
     except CliError as exc:
-        err_console.print(f"[bold red]error:[/bold red] {exc}")
+        err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
         sys.exit(2)
     sys.exit(0)
 

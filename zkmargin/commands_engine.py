@@ -58,12 +58,21 @@ def market_group() -> None:
 @market_group.command("build")
 @click.option("--quotes", "quotes_path", type=_IN_FILE, required=True, help="quotes file (zkmargin/quotes@1)")
 @click.option("--params", "params_path", type=_IN_FILE, required=True, help="params file (zkmargin/params@1)")
-@click.option("--profile", "profile_name", type=click.Choice(list(PROFILES)), required=True, help="circuit profile")
+@click.option(
+    "--profile", "profile_name", type=click.Choice(list(PROFILES)), required=True, help="circuit profile"
+)
 @click.option("--epoch", type=int, required=True, help="market epoch (0 <= epoch < 2**64, increasing)")
-@click.option("--history", "history_path", type=_IN_FILE, help="daily closes CSV: vol forecasts and correlation")
+@click.option(
+    "--history", "history_path", type=_IN_FILE, help="daily closes CSV: vol forecasts and correlation"
+)
 @click.option("--out", "out_path", type=_OUT_FILE, required=True, help="market file to write")
 def market_build(
-    quotes_path: Path, params_path: Path, profile_name: str, epoch: int, history_path: Path | None, out_path: Path
+    quotes_path: Path,
+    params_path: Path,
+    profile_name: str,
+    epoch: int,
+    history_path: Path | None,
+    out_path: Path,
 ) -> None:
     """Derive the instrument rows and hashes of a market and write the market file."""
     from engine.calibration import load_closes_csv
@@ -138,9 +147,13 @@ def _parse_trade(text: str) -> tuple[int, int]:
 @click.option("--market", "market_path", type=_IN_FILE, required=True, help="market file (zkmargin/market@1)")
 @click.option("--params", "params_path", type=_IN_FILE, required=True, help="params file (zkmargin/params@1)")
 @click.argument("account_path", metavar="ACCOUNT", type=_IN_FILE)
-@click.option("--trade", "trades", multiple=True, metavar="ID:Q", help="hypothetical trade (q x 10**6); repeatable")
+@click.option(
+    "--trade", "trades", multiple=True, metavar="ID:Q", help="hypothetical trade (q x 10**6); repeatable"
+)
 @click.option("--json", "as_json", is_flag=True, help="print the explanation as JSON")
-def explain_cmd(market_path: Path, params_path: Path, account_path: Path, trades: Sequence[str], as_json: bool) -> None:
+def explain_cmd(
+    market_path: Path, params_path: Path, account_path: Path, trades: Sequence[str], as_json: bool
+) -> None:
     """Why an account has its status: parts per asset, liquidation prices, what-if."""
     mf = load_market(market_path)
     risk = load_params(params_path).resolve(mf.market.asset_names, mf.market.profile, mf.calibrated_rho)
@@ -159,7 +172,9 @@ def explain_cmd(market_path: Path, params_path: Path, account_path: Path, trades
 
 
 @click.command("calibrate")
-@click.option("--history", "history_path", type=_IN_FILE, required=True, help="daily closes CSV (date,<asset>,...)")
+@click.option(
+    "--history", "history_path", type=_IN_FILE, required=True, help="daily closes CSV (date,<asset>,...)"
+)
 @click.option("--assets", "assets_text", help="comma-separated assets to use (default: every column)")
 @click.option("--json", "as_json", is_flag=True, help="print the calibration as JSON")
 @click.option("--out", "out_path", type=_OUT_FILE, help="write the calibration (zkmargin/calibration@1) here")

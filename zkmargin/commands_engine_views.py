@@ -10,6 +10,8 @@ from collections.abc import Mapping, Sequence
 from decimal import ROUND_FLOOR, Decimal
 from typing import TYPE_CHECKING
 
+from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from engine.commitments import params_hash as _params_hash
@@ -32,6 +34,11 @@ def money(x: int) -> str:
     return f"{(Decimal(x) / SCALE).quantize(_CENT, rounding=ROUND_FLOOR):,}"
 
 
+def whole(x: int) -> str:
+    """A fixed-point amount in whole units (rounded down), for narrow tables."""
+    return f"{x // SCALE:,}"
+
+
 def ratio_text(result: MarginResult) -> str:
     return "inf" if result.MM == 0 else f"{result.E / result.MM:.3f}"
 
@@ -50,7 +57,8 @@ def check_config_assets(config: RowConfig, names: Sequence[str]) -> None:
         for asset in mapping:
             if asset not in names:
                 raise InputError(
-                    f"params.row_config.{key}.{asset}", f"unknown asset {asset!r}; quoted assets: {', '.join(names)}"
+                    f"params.row_config.{key}.{asset}",
+                    f"unknown asset {asset!r}; quoted assets: {', '.join(names)}",
                 )
 
 
@@ -76,7 +84,7 @@ def print_market(mf: MarketFile, params: RiskParams, cal: Calibration | None) ->
         n_rows = sum(1 for row in m.rows.values() if row.asset == a)
         forecast = mf.config.forecast.get(name)
         table.add_row(
-            name,
+            escape(name),
             money(m.assets[a].spot),
             money(m.assets[a].depth),
             str(n_rows),
@@ -84,9 +92,11 @@ def print_market(mf: MarketFile, params: RiskParams, cal: Calibration | None) ->
             f"{params.kappa[a] / SCALE:g}",
         )
     console.print(table)
-    console.print(f"correlation: {'calibrated from history' if cal else 'none given (rho = 1, no cross-asset credit)'}")
-    console.print(f"market_root {mf.market_root}")
-    console.print(f"params_hash {params_hash(params)}")
+    console.print(
+        f"correlation: {'calibrated from history' if cal else 'none given (rho = 1, no cross-asset credit)'}"
+    )
+    console.print(f"market_root {mf.market_root}", soft_wrap=True)
+    console.print(f"params_hash {params_hash(params)}", soft_wrap=True)
 
 
 # ---------------------------------------------------------------------- margin
@@ -109,12 +119,20 @@ def status_cell(result: MarginResult) -> str:
 
 
 def print_margin_table(accounts: Sequence[LabeledAccount], results: Sequence[MarginResult]) -> None:
-    table = Table(title="margin")
+    table = Table(
+        title="margin (quote units, rounded down)", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True
+    )
     for col in ("account", "status", "equity", "IM", "MM", "shortfall", "E/MM"):
-        table.add_column(col, justify="left" if col in ("account", "status") else "right")
+        table.add_column(col, justify="left" if col in ("account", "status") else "right", no_wrap=True)
     for acc, r in zip(accounts, results, strict=True):
         table.add_row(
-            acc.display_name, status_cell(r), money(r.E), money(r.IM), money(r.MM), money(r.shortfall), ratio_text(r)
+            escape(acc.display_name),
+            status_cell(r),
+            whole(r.E),
+            whole(r.IM),
+            whole(r.MM),
+            whole(r.shortfall),
+            ratio_text(r),
         )
     console.print(table)
 
@@ -129,7 +147,7 @@ def print_calibration(cal: Calibration) -> None:
     for name in cal.assets:
         fit = cal.garch[name]
         table.add_row(
-            name,
+            escape(name),
             f"{cal.ewma[name]:.1%}",
             f"{fit.forecast:.1%}",
             f"{cal.forecast[name]:.1%}",
@@ -140,9 +158,9 @@ def print_calibration(cal: Calibration) -> None:
     corr = Table(title="correlation (EWMA, nearest correlation matrix)")
     corr.add_column("")
     for name in cal.assets:
-        corr.add_column(name, justify="right")
+        corr.add_column(escape(name), justify="right")
     for i, name in enumerate(cal.assets):
-        corr.add_row(name, *(f"{cal.correlation[i][j]:.3f}" for j in range(len(cal.assets))))
+        corr.add_row(escape(name), *(f"{cal.correlation[i][j]:.3f}" for j in range(len(cal.assets))))
     console.print(corr)
 
 
@@ -160,7 +178,9 @@ def with_trades(account: Account, trades: Sequence[tuple[int, int]], market: Mar
         if iid not in market.rows:
             raise InputError(f"--trade[{i}]", f"unknown instrument {iid}: not listed in the market")
         sizes[iid] = sizes.get(iid, 0) + q
-    slots = canonicalize_positions(list(sizes.items()), market.profile.slots, field="--trade (resulting positions)")
+    slots = canonicalize_positions(
+        list(sizes.items()), market.profile.slots, field="--trade (resulting positions)"
+    )
     after = replace(account, slots=slots)
     validate_account(after, market, field="--trade (resulting account)")
     return after

@@ -6,12 +6,14 @@ include "unsigned_range.circom";
 // with quotient q and remainder r as inputs (tests feed wrong hints here).
 //   q * d + r == n,  0 <= r < d  (r and d - 1 - r both in [0, 2^DB)),
 //   0 <= q < 2^NB.
-// Preconditions: 0 <= n < 2^NB, 1 <= d < 2^DB, NB + DB + 1 <= 252: then
-// q * d + r < 2^(NB + DB) + 2^DB < p, so the field equation is an integer one.
-// A divisor d = 0 or d >= 2^DB makes the proof impossible (d - 1 - r fails).
+// Preconditions: 0 <= n < 2^NB, 1 <= d < 2^DB, NB + DB + 2 <= 252.
+// The checks themselves give 0 <= r <= d - 1 and d < 2^(DB+1), so
+// q * d + r < 2^(NB + DB + 1) + 2^(DB+1) < p: the field equation is an integer
+// equation and q, r are the floor quotient and remainder. A divisor d = 0 has no
+// witness (d - 1 - r would be negative).
 // Cost: NB + 2 * DB + 4 constraints.
 template FloorDivSignalChecked(NB, DB) {
-    assert(NB + DB + 1 <= 252);
+    assert(NB + DB + 2 <= 252);
     signal input n;
     signal input d;
     signal input q;

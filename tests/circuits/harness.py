@@ -124,7 +124,7 @@ _COMPILED: dict[str, CompiledCircuit] = {}
 
 def _stats(output: str, seconds: float, directory: Path, name: str) -> dict[str, float | int]:
     def grab(label: str) -> int:
-        m = re.search(rf"{label}:\s*(\d+)", re.sub(r"\x1b\[[0-9;]*m", "", output))
+        m = re.search(rf"^{label}:\s*(\d+)", re.sub(r"\x1b\[[0-9;]*m", "", output), re.MULTILINE)
         return int(m.group(1)) if m else 0
 
     r1cs = read_r1cs(directory / f"{name}.r1cs")

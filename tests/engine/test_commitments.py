@@ -172,6 +172,18 @@ def test_sparse_equals_dense_depth_2() -> None:
     assert InstrumentTree(rows, 2).root == dense_root(leaves)
 
 
+@settings(max_examples=15, deadline=None)
+@given(st.sets(st.integers(min_value=0, max_value=15), max_size=6), st.integers(min_value=0, max_value=15))
+def test_sparse_equals_dense_and_paths_verify(ids: set[int], probe: int) -> None:
+    rows = {i: make_row(i, seed=3 * i + 1) for i in ids}
+    tree = InstrumentTree(rows, 2)
+    leaves = [row_leaf(rows[i]) if i in rows else 0 for i in range(16)]
+    assert tree.root == dense_root(leaves)
+    path = tree.path(probe)
+    assert path.leaf == leaves[probe]
+    assert path.compute_root() == tree.root
+
+
 def test_full_tree_depth_2() -> None:
     rows = {i: make_row(i, seed=i) for i in range(16)}
     assert InstrumentTree(rows, 2).root == dense_root([row_leaf(rows[i]) for i in range(16)])

@@ -6,6 +6,7 @@ import json
 import random
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,62 @@ def test_reference_js_agrees_on_a_few_vectors() -> None:
     """circomlibjs' round-by-round implementation, as a second opinion."""
     vectors = [[5], [1, 2, 3, 4], list(range(1, 17))]
     assert [poseidon(xs) for xs in vectors] == circomlibjs_hashes(vectors, impl="reference")
+
+
+# ---------------------------------------------------------------- circomlib circuit parity
+
+CIRCUIT_WIDTHS = (2, 3, 4, 5, 7, 16)  # every width the commitments use, and the known vector's
+
+
+def poseidon_circuit_source(widths: tuple[int, ...]) -> str:
+    """A circuit with one circomlib ``Poseidon(n)`` per width, outputs in that order."""
+    lines = [
+        "pragma circom 2.1.0;",
+        'include "circomlib/circuits/poseidon.circom";',
+        "template Hashes() {",
+        f"    signal output out[{len(widths)}];",
+    ]
+    for i, n in enumerate(widths):
+        lines += [
+            f"    signal input in{i}[{n}];",
+            f"    component h{i} = Poseidon({n});",
+            f"    h{i}.inputs <== in{i};",
+            f"    out[{i}] <== h{i}.out;",
+        ]
+    lines += ["}", "component main = Hashes();", ""]
+    return "\n".join(lines)
+
+
+@pytest.mark.circuit
+@needs_node
+def test_equals_circomlib_circuit_witness() -> None:
+    """Compile circomlib's Poseidon templates with circom and compare the witness outputs."""
+    rng = random.Random(7)
+    vectors = [[rng.randrange(FIELD_P) for _ in range(n)] for n in CIRCUIT_WIDTHS]
+    # circom2 (wasm) sees only the working directory, so the scratch dir lives in it.
+    cache = ROOT / ".cache"
+    cache.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache, prefix="poseidon-") as scratch:
+        work = Path(scratch).relative_to(ROOT)
+        (ROOT / work / "hashes.circom").write_text(poseidon_circuit_source(CIRCUIT_WIDTHS))
+        inputs = {f"in{i}": [str(x) for x in xs] for i, xs in enumerate(vectors)}
+        (ROOT / work / "input.json").write_text(json.dumps(inputs))
+        circom = str(NODE_MODULES / ".bin" / "circom2")
+        snarkjs = str(NODE_MODULES / ".bin" / "snarkjs")
+        js = work / "hashes_js"
+        commands = [
+            [circom, f"{work}/hashes.circom", "--wasm", "-l", "node_modules", "-o", str(work)],
+            [
+                "node",
+                f"{js}/generate_witness.js",
+                f"{js}/hashes.wasm",
+                f"{work}/input.json",
+                f"{work}/w.wtns",
+            ],
+            [snarkjs, "wtns", "export", "json", f"{work}/w.wtns", f"{work}/w.json"],
+        ]
+        for command in commands:
+            subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, check=True)
+        witness = json.loads((ROOT / work / "w.json").read_text())
+    outputs = [int(w) for w in witness[1 : 1 + len(CIRCUIT_WIDTHS)]]
+    assert outputs == [poseidon(xs) for xs in vectors]

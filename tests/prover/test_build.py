@@ -9,7 +9,7 @@ import pytest
 
 from engine.profiles import get_profile
 from prover import build as build_mod
-from prover.build import build_circuit, build_key, find_build, main_source, margin_spec
+from prover.build import build_circuit, build_key, find_build, main_source, margin_spec, source_files
 from prover.errors import ProverError
 from prover.toolchain import Toolchain
 
@@ -59,10 +59,9 @@ def test_manifest(toy: Toy) -> None:
     assert manifest["compile_seconds"] > 0
     assert manifest["circomlib"] == "2.0.5"
     assert "tests/prover/fixtures/toy.circom" in manifest["sources"]
-    assert (
-        any(name.startswith("circuits/") for name in manifest["sources"])
-        or not (toy.tools.root / "circuits").is_dir()
-    )
+    # the include closure: the fixture and the circomlib files it pulls in, nothing else
+    assert "node_modules/circomlib/circuits/poseidon.circom" in manifest["sources"]
+    assert not any(name.startswith("circuits/") for name in manifest["sources"])
 
 
 def test_key_depends_on_args_and_sources(tools: Toolchain, tmp_path: Path) -> None:
@@ -71,11 +70,15 @@ def test_key_depends_on_args_and_sources(tools: Toolchain, tmp_path: Path) -> No
     base = build_key(toy_spec(template_file=copy), tools)
     assert build_key(toy_spec(template_file=copy), tools) == base
     assert build_key(toy_spec(5, template_file=copy), tools) != base
-    (tmp_path / "helper.circom").write_text("pragma circom 2.2.3;\n")  # a sibling source counts
-    with_sibling = build_key(toy_spec(template_file=copy), tools)
-    assert with_sibling != base
-    copy.write_text(copy.read_text() + "\n// edited\n")
-    assert build_key(toy_spec(template_file=copy), tools) != with_sibling
+    (tmp_path / "unrelated.circom").write_text("pragma circom 2.2.3;\n")  # not included: no effect
+    assert build_key(toy_spec(template_file=copy), tools) == base
+    helper = tmp_path / "helper.circom"
+    helper.write_text("pragma circom 2.2.3;\ntemplate Helper() {}\n")
+    copy.write_text(copy.read_text().replace("include ", 'include "helper.circom";\ninclude ', 1))
+    with_include = build_key(toy_spec(template_file=copy), tools)
+    assert with_include != base
+    helper.write_text(helper.read_text() + "// edited\n")  # an included file's edit changes the key
+    assert build_key(toy_spec(template_file=copy), tools) != with_include
 
 
 def test_compiles_a_template_outside_the_project(tools: Toolchain, tmp_path: Path) -> None:
@@ -101,3 +104,12 @@ def test_compile_error_is_reported(tools: Toolchain, tmp_path: Path) -> None:
 def test_missing_template_file(tools: Toolchain, tmp_path: Path) -> None:
     with pytest.raises(ProverError, match="circuit source not found"):
         build_circuit(toy_spec(template_file=tmp_path / "absent.circom"), tools=tools, cache=tmp_path)
+
+
+def test_margin_key_covers_every_circuit_source(tools: Toolchain) -> None:
+    spec = margin_spec(get_profile("test"))
+    if not (tools.root / spec.template_file).is_file():
+        pytest.skip("circuits/margin_check.circom not written yet")
+    sources = set(source_files(spec, tools.root))
+    assert {p.resolve() for p in (tools.root / "circuits").rglob("*.circom")} <= sources
+    assert (tools.root / "node_modules/circomlib/circuits/poseidon.circom").resolve() in sources

@@ -1,0 +1,207 @@
+"""Every attack on the gate is rejected with its own custom error, and leaves no trace."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from engine.fixedpoint import FIELD_P
+from tests.contracts.conftest import (
+    ALICE,
+    BOB,
+    HEALTHY,
+    LIQUIDATABLE,
+    MAX_AGE,
+    PARAMS_1,
+    PARAMS_2,
+    RESTRICTED,
+    ROOT_1,
+    ROOT_2,
+    GateEnv,
+)
+from verifier_contracts.gate import GateRevert, TransactionFailed
+
+
+def rejected(action: Callable[[], Any], error: str) -> GateRevert:
+    """Run ``action``; it must revert with the custom error ``error``."""
+    with pytest.raises(GateRevert) as exc:
+        action()
+    assert exc.value.error == error, str(exc.value)
+    return exc.value
+
+
+def assert_untouched(env: GateEnv, account: int) -> None:
+    status = env.gate.status_of(account)
+    assert not status.proven and not status.liquidation_open
+
+
+def test_stale_market(env: GateEnv) -> None:
+    bundle = env.bundle(BOB, LIQUIDATABLE, 1)
+    env.chain.advance_time(MAX_AGE + 1)
+    err = rejected(lambda: env.gate.liquidate(BOB, bundle), "StaleMarket")
+    assert err.error_args["maxAge"] == MAX_AGE
+    rejected(lambda: env.gate.attest(BOB, bundle), "StaleMarket")
+    assert_untouched(env, BOB)
+
+
+def test_market_exactly_max_age_is_still_fresh(env: GateEnv) -> None:
+    posted_at = env.gate.latest_market().posted_at
+    env.chain.advance_time(MAX_AGE - (env.chain.now() - posted_at) - 1)  # next block at posted_at + MAX_AGE
+    env.gate.liquidate(BOB, env.bundle(BOB, LIQUIDATABLE, 1))
+
+
+def test_proof_against_previous_market_root(env: GateEnv) -> None:
+    old = env.bundle(BOB, LIQUIDATABLE, 1, root=ROOT_1)
+    env.gate.post_market(ROOT_2, 2)
+    err = rejected(lambda: env.gate.liquidate(BOB, old), "WrongMarketRoot")
+    assert err.error_args == {"latest": ROOT_2, "given": ROOT_1}
+    # Claiming the new root does not help: the verifier gets the gate's own values.
+    old["public_signals"][3] = str(ROOT_2)
+    rejected(lambda: env.gate.liquidate(BOB, old), "InvalidProof")
+    assert_untouched(env, BOB)
+
+
+def test_wrong_params_hash(env: GateEnv) -> None:
+    other = env.bundle(BOB, LIQUIDATABLE, 1, params=PARAMS_2)
+    err = rejected(lambda: env.gate.liquidate(BOB, other), "WrongParams")
+    assert err.error_args == {"current": PARAMS_1, "given": PARAMS_2}
+    made_before_change = env.bundle(BOB, LIQUIDATABLE, 1)
+    env.gate.set_params(PARAMS_2)
+    rejected(lambda: env.gate.liquidate(BOB, made_before_change), "WrongParams")
+    assert_untouched(env, BOB)
+
+
+def test_commitment_replaced_after_proof(env: GateEnv) -> None:
+    stale = env.bundle(BOB, LIQUIDATABLE, 1)
+    env.gate.commit_accounts([BOB], [0xC0FFEE])
+    err = rejected(lambda: env.gate.liquidate(BOB, stale), "WrongCommitment")
+    assert err.error_args["current"] == 0xC0FFEE
+    stale["public_signals"][2] = str(0xC0FFEE)
+    rejected(lambda: env.gate.liquidate(BOB, stale), "InvalidProof")
+    assert_untouched(env, BOB)
+
+
+@pytest.mark.parametrize("status", [HEALTHY, RESTRICTED])
+def test_healthy_or_restricted_proof_cannot_liquidate(env: GateEnv, status: int) -> None:
+    bundle = env.bundle(BOB, status)
+    err = rejected(lambda: env.gate.liquidate(BOB, bundle), "NotLiquidatable")
+    assert err.error_args == {"id": BOB, "status": status}
+    assert_untouched(env, BOB)
+
+
+def test_proof_of_one_account_used_for_another(env: GateEnv) -> None:
+    alices = env.bundle(ALICE, LIQUIDATABLE, 1)
+    rejected(lambda: env.gate.liquidate(BOB, alices), "WrongCommitment")
+    alices["public_signals"][2] = str(env.commitments[BOB])
+    rejected(lambda: env.gate.liquidate(BOB, alices), "InvalidProof")
+    assert_untouched(env, BOB)
+
+
+def test_unknown_account(env: GateEnv) -> None:
+    bundle = env.bundle(BOB, LIQUIDATABLE, 1)
+    rejected(lambda: env.gate.liquidate(424242, bundle), "UnknownAccount")
+
+
+@pytest.mark.parametrize(
+    ("where", "index"),
+    [("pi_a", (0,)), ("pi_b", (1, 0)), ("pi_c", (1,))],
+)
+def test_tampered_proof(env: GateEnv, where: str, index: tuple[int, ...]) -> None:
+    bundle = env.bundle(BOB, LIQUIDATABLE, 1)
+    target: Any = bundle["proof"][where]
+    for i in index[:-1]:
+        target = target[i]
+    target[index[-1]] = str(int(target[index[-1]]) + 1)
+    rejected(lambda: env.gate.liquidate(BOB, bundle), "InvalidProof")
+    assert_untouched(env, BOB)
+
+
+def test_tampered_status_or_shortfall(env: GateEnv) -> None:
+    healthy = env.bundle(BOB, HEALTHY)
+    healthy["public_signals"][0] = str(LIQUIDATABLE)
+    rejected(lambda: env.gate.liquidate(BOB, healthy), "InvalidProof")
+    bundle = env.bundle(BOB, LIQUIDATABLE, 100)
+    bundle["public_signals"][1] = "101"
+    rejected(lambda: env.gate.attest(BOB, bundle), "InvalidProof")
+    assert_untouched(env, BOB)
+
+
+@pytest.mark.parametrize("index", [0, 1, 2, 3, 4])
+def test_public_input_not_in_field(env: GateEnv, index: int) -> None:
+    """x + r is congruent to x; a verifier that reduced mod r would accept it."""
+    bundle = env.bundle(BOB, LIQUIDATABLE, 1)
+    value = int(bundle["public_signals"][index]) + FIELD_P
+    bundle["public_signals"][index] = str(value)
+    err = rejected(lambda: env.gate.liquidate(BOB, bundle), "InputNotInField")
+    assert err.error_args == {"value": value}
+    assert_untouched(env, BOB)
+
+
+def test_unknown_status_value(env: GateEnv) -> None:
+    bundle = env.bundle(BOB, 4, 1)
+    rejected(lambda: env.gate.attest(BOB, bundle), "InvalidStatus")
+
+
+def test_second_liquidation_of_open_case(env: GateEnv) -> None:
+    env.gate.liquidate(BOB, env.bundle(BOB, LIQUIDATABLE, 1))
+    rejected(lambda: env.gate.liquidate(BOB, env.bundle(BOB, LIQUIDATABLE, 1)), "LiquidationAlreadyOpen")
+    # A different (re-made) proof of the same state changes nothing: nothing keys on proof bytes.
+    rejected(lambda: env.gate.liquidate(BOB, env.bundle(BOB, LIQUIDATABLE, 2)), "LiquidationAlreadyOpen")
+
+
+def test_starved_gas_never_opens_a_case(env: GateEnv) -> None:
+    """The snarkjs verifier answers false when a precompile runs out of gas; the gate
+    turns that into a revert, so too little gas cannot open a case."""
+    bundle = env.bundle(BOB, LIQUIDATABLE, 1)
+    with pytest.raises((GateRevert, TransactionFailed)):
+        env.gate.liquidate(BOB, bundle, gas=200_000)
+    assert_untouched(env, BOB)
+
+
+@pytest.mark.parametrize(
+    ("call", "legit"),
+    [
+        (lambda g, s: g.post_market(ROOT_2, 2, sender=s), "oracle"),
+        (lambda g, s: g.set_params(PARAMS_2, sender=s), "governance"),
+        (lambda g, s: g.set_max_market_age(10, sender=s), "governance"),
+        (lambda g, s: g.commit_accounts([BOB], [5], sender=s), "operator"),
+        (lambda g, s: g.transfer_ownership(s, sender=s), "owner"),
+    ],
+)
+def test_wrong_sender(env: GateEnv, call: Callable[[Any, str], Any], legit: str) -> None:
+    roles = env.chain.roles.as_dict()
+    for name, address in roles.items():
+        if name != legit:
+            err = rejected(lambda address=address: call(env.gate, address), "Unauthorized")
+            assert err.error_args["caller"].lower() == address.lower()
+
+
+def test_non_increasing_epoch(env: GateEnv) -> None:
+    err = rejected(lambda: env.gate.post_market(ROOT_2, 1), "NonIncreasingEpoch")
+    assert err.error_args == {"latest": 1, "given": 1}
+    env.gate.post_market(ROOT_2, 3)
+    rejected(lambda: env.gate.post_market(ROOT_1, 2), "NonIncreasingEpoch")
+    assert env.gate.latest_market().root == ROOT_2
+
+
+def test_posted_values_must_be_field_elements(env: GateEnv) -> None:
+    rejected(lambda: env.gate.post_market(FIELD_P, 9), "InputNotInField")
+    rejected(lambda: env.gate.set_params(FIELD_P + 1), "InputNotInField")
+    rejected(lambda: env.gate.commit_accounts([BOB], [FIELD_P]), "InputNotInField")
+    rejected(lambda: env.gate.post_market(0, 9), "ZeroValue")
+    rejected(lambda: env.gate.commit_accounts([BOB], [0]), "ZeroValue")
+    rejected(lambda: env.gate.commit_accounts([BOB, ALICE], [5]), "LengthMismatch")
+    rejected(lambda: env.gate.set_max_market_age(0), "InvalidMaxMarketAge")
+
+
+def test_no_market_or_params_yet(bare: GateEnv) -> None:
+    gate = bare.gate
+    gate.commit_accounts([BOB], [bare.commitments[BOB]])
+    bundle = bare.bundle(BOB, LIQUIDATABLE, 1)
+    rejected(lambda: gate.liquidate(BOB, bundle), "NoMarket")
+    gate.post_market(ROOT_1, 1)
+    rejected(lambda: gate.liquidate(BOB, bundle), "ParamsNotSet")
+    gate.set_params(PARAMS_1)
+    assert gate.liquidate(BOB, bundle).event_names() == ["LiquidationOpened"]

@@ -1,0 +1,142 @@
+"""Real Groth16 proofs from a throwaway circuit with MarginCheck's public interface.
+
+``fixtures/gate_toy.circom`` lets the prover pick status and shortfall and binds the three
+public inputs, so tests can make a genuine proof for any five public values and exercise
+the gate and the snarkjs verifier. Its build (circom2, a tiny powers of tau, Groth16 setup,
+verification key, Solidity verifier) is cached under
+``.cache/zkmargin/test-gate-toy/<sha256 of circuit + tool versions>/``.
+
+The gas of a proof call does not depend on the circuit, only on the five public signals,
+so this stand-in also serves the gas report until the margin circuit's proofs are used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from verifier_contracts.solc import cache_dir as solc_cache_dir
+from verifier_contracts.solc import node_binary, project_root
+
+CIRCUIT = Path(__file__).resolve().parent / "fixtures" / "gate_toy.circom"
+PTAU_POWER = 5  # 3 constraints + 5 public signals fit easily
+TIMEOUT = 300
+
+ProofBundle = dict[str, Any]
+
+
+class ProofSource(Protocol):
+    """What the gate tests need from a circuit: its Solidity verifier and proofs."""
+
+    @property
+    def verifier_sol(self) -> str: ...
+
+    def prove(
+        self, status: int, shortfall: int, commitment: int, market_root: int, params_hash: int
+    ) -> ProofBundle: ...
+
+
+def _node_modules() -> Path:
+    return project_root() / "node_modules"
+
+
+def _snarkjs(*args: str, cwd: Path) -> None:
+    cli = _node_modules() / "snarkjs" / "build" / "cli.cjs"
+    _run([node_binary(), str(cli), *args], cwd)
+
+
+def _run(cmd: list[str], cwd: Path) -> None:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT, check=False)
+    if proc.returncode != 0 or "[ERROR]" in proc.stdout:
+        raise RuntimeError(f"{' '.join(cmd[1:3])} failed ({proc.returncode}): {proc.stdout[-800:]}{proc.stderr[-800:]}")
+
+
+def _versions() -> str:
+    parts = []
+    for pkg in ("circom2", "snarkjs", "circomlib"):
+        manifest = json.loads((_node_modules() / pkg / "package.json").read_text(encoding="utf-8"))
+        parts.append(f"{pkg}@{manifest['version']}")
+    return " ".join(parts)
+
+
+def build_dir() -> Path:
+    """The cache folder of the toy build, keyed by circuit source and tool versions."""
+    digest = hashlib.sha256((CIRCUIT.read_text(encoding="utf-8") + _versions()).encode()).hexdigest()
+    return solc_cache_dir().parent / "test-gate-toy" / digest[:32]
+
+
+def _build(target: Path) -> None:
+    """Compile, set up and export the toy circuit into ``target`` (atomically)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
+    try:
+        circom = _node_modules() / "circom2" / "cli.js"
+        _run([node_binary(), str(circom), str(CIRCUIT), "--O2", "--r1cs", "--wasm", "-l", str(_node_modules()), "-o", str(work)], project_root())
+        _snarkjs("powersoftau", "new", "bn128", str(PTAU_POWER), "pot0.ptau", cwd=work)
+        _snarkjs("powersoftau", "contribute", "pot0.ptau", "pot1.ptau", f"-e={secrets.token_hex(16)}", cwd=work)
+        _snarkjs("powersoftau", "prepare", "phase2", "pot1.ptau", "pot.ptau", cwd=work)
+        _snarkjs("groth16", "setup", "gate_toy.r1cs", "pot.ptau", "k0.zkey", cwd=work)
+        _snarkjs("zkey", "contribute", "k0.zkey", "circuit.zkey", f"-e={secrets.token_hex(16)}", cwd=work)
+        _snarkjs("zkey", "export", "verificationkey", "circuit.zkey", "vkey.json", cwd=work)
+        _snarkjs("zkey", "export", "solidityverifier", "circuit.zkey", "Groth16Verifier.sol", cwd=work)
+        for scratch in ("pot0.ptau", "pot1.ptau", "pot.ptau", "k0.zkey"):
+            (work / scratch).unlink()
+        work.replace(target)
+    finally:
+        if work.exists():
+            shutil.rmtree(work, ignore_errors=True)
+
+
+@dataclass
+class ToyProofSource:
+    """Proofs of the toy circuit, memoized by public values."""
+
+    folder: Path
+    _proofs: dict[tuple[int, ...], ProofBundle] = field(default_factory=dict)
+
+    @property
+    def verifier_sol(self) -> str:
+        return (self.folder / "Groth16Verifier.sol").read_text(encoding="utf-8")
+
+    def prove(
+        self, status: int, shortfall: int, commitment: int, market_root: int, params_hash: int
+    ) -> ProofBundle:
+        key = (status, shortfall, commitment, market_root, params_hash)
+        if key not in self._proofs:
+            self._proofs[key] = self._fullprove(*key)
+        return json.loads(json.dumps(self._proofs[key]))  # a copy tests may tamper with
+
+    def _fullprove(self, status: int, shortfall: int, commitment: int, market_root: int, params_hash: int) -> ProofBundle:
+        inputs = {
+            "commitment": str(commitment),
+            "market_root": str(market_root),
+            "params_hash": str(params_hash),
+            "status_in": str(status),
+            "shortfall_in": str(shortfall),
+        }
+        with tempfile.TemporaryDirectory(prefix="gate-toy-") as tmp:
+            work = Path(tmp)
+            (work / "input.json").write_text(json.dumps(inputs), encoding="utf-8")
+            wasm = self.folder / "gate_toy_js" / "gate_toy.wasm"
+            zkey = self.folder / "circuit.zkey"
+            _snarkjs("groth16", "fullprove", "input.json", str(wasm), str(zkey), "proof.json", "public.json", cwd=work)
+            proof = json.loads((work / "proof.json").read_text(encoding="utf-8"))
+            public = json.loads((work / "public.json").read_text(encoding="utf-8"))
+        return {"proof": proof, "public_signals": public}
+
+
+@cache
+def toy_proof_source() -> ToyProofSource:
+    """Build (or reuse from the cache) the toy circuit and return its proof source."""
+    target = build_dir()
+    if not (target / "Groth16Verifier.sol").is_file():
+        _build(target)
+    return ToyProofSource(target)

@@ -1,0 +1,210 @@
+"""The engine CLI end to end on the example data: market build, margin, calibrate, explain.
+
+Also the check that every example account has the status it was written to show.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.formats import load_accounts, load_market, load_params
+from engine.margin import compute_margin
+from zkmargin.cli import main
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+HISTORY = EXAMPLES / "data" / "closes-excerpt.csv"
+
+#: The status each example account is meant to show (see examples/README.md).
+INTENDED = {
+    "alice-hedged-btc": "healthy",
+    "bob-covered-eth": "restricted",
+    "carol-short-vol": "liquidatable",
+    "dave-levered-sol": "insolvent",
+    "dave-levered-btc": "insolvent",
+    "erin-multi-asset": "healthy",
+}
+#: profile -> (quotes, params, accounts) of the examples.
+SETS = {
+    "test": ("quotes-test.json", "params-test.json", "accounts-test.json"),
+    "demo": ("quotes.json", "params.json", "accounts.json"),
+}
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """(exit code, stdout, stderr) of the console entry point."""
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    captured = capsys.readouterr()
+    code = info.value.code
+    return (code if isinstance(code, int) else 1), captured.out, captured.err
+
+
+def _build(profile: str, out: Path, history: bool = True) -> list[str]:
+    quotes, params, _ = SETS[profile]
+    argv = ["market", "build", "--quotes", str(EXAMPLES / quotes), "--params", str(EXAMPLES / params)]
+    argv += ["--profile", profile, "--epoch", "7", "--out", str(out)]
+    return [*argv, "--history", str(HISTORY)] if history else argv
+
+
+@pytest.fixture(scope="module")
+def markets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Markets of the examples in the test and demo profiles, calibrated from the excerpt."""
+    out: dict[str, Path] = {}
+    for profile in SETS:
+        path = tmp_path_factory.mktemp(profile) / "market.json"
+        with pytest.raises(SystemExit) as info:
+            main(_build(profile, path))
+        assert info.value.code == 0
+        out[profile] = path
+    return out
+
+
+def _margin_json(
+    profile: str, market: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> dict[str, Any]:
+    _, params, accounts = SETS[profile]
+    argv = ["margin", "--market", str(market), "--params", str(EXAMPLES / params), str(EXAMPLES / accounts)]
+    code, out, err = run_cli([*argv, "--json", *extra], capsys)
+    assert code == 0, err
+    report: dict[str, Any] = json.loads(out)
+    return report
+
+
+# ------------------------------------------------------------------ market build
+
+
+def test_market_build_writes_a_calibrated_market(markets: dict[str, Path]) -> None:
+    mf = load_market(markets["demo"])
+    assert mf.market.profile.name == "demo"
+    assert mf.market.epoch == 7
+    assert mf.market.asset_names == ("BTC", "ETH", "SOL")
+    assert mf.calibrated_rho is not None
+    assert 0 < mf.calibrated_rho[0][1] < 10**6  # BTC/ETH: positive, below 1
+    assert set(mf.config.forecast) == {"BTC", "ETH", "SOL"}
+    doc = json.loads(markets["demo"].read_text())
+    assert doc["format"] == "zkmargin/market@1"
+    assert isinstance(doc["market_root"], str)
+
+
+def test_market_build_without_history(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "m.json"
+    code, stdout, err = run_cli(_build("test", out, history=False), capsys)
+    assert code == 0, err
+    mf = load_market(out)
+    assert mf.calibrated_rho is None
+    assert mf.config.forecast == {}
+    assert "market_root" in stdout
+
+
+# ------------------------------------------------------------------ statuses
+
+
+@pytest.mark.parametrize("profile", list(SETS))
+def test_every_example_account_has_its_intended_status(
+    profile: str, markets: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = _margin_json(profile, markets[profile], capsys)
+    got = {line["label"]: line["status_name"] for line in report["accounts"]}
+    assert got == {label: INTENDED[label] for label in got}
+    assert set(got.values()) == {"healthy", "restricted", "liquidatable", "insolvent"}
+
+
+def test_margin_report_file_equals_json_output(
+    tmp_path: Path, markets: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "report.json"
+    printed = _margin_json("test", markets["test"], capsys, "--out", str(out))
+    assert json.loads(out.read_text()) == printed
+    assert printed["format"] == "zkmargin/report@1"
+    assert printed["counts"] == {"healthy": 1, "restricted": 1, "liquidatable": 1, "insolvent": 1}
+    for line in printed["accounts"]:
+        assert line["shortfall"] == max(0, int(line["mm"]) - int(line["equity"]))
+
+
+def test_margin_table(markets: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    _, params, accounts = SETS["demo"]
+    argv = [
+        "margin",
+        "--market",
+        str(markets["demo"]),
+        "--params",
+        str(EXAMPLES / params),
+        str(EXAMPLES / accounts),
+    ]
+    code, out, err = run_cli(argv, capsys)
+    assert code == 0, err
+    for label, status in INTENDED.items():
+        if label != "dave-levered-btc":
+            assert label in out
+            assert status in out
+
+
+def test_batch_path_equals_single_path(
+    tmp_path: Path, markets: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Ten accounts (the vectorised path) give the same lines as one by one."""
+    doc = json.loads((EXAMPLES / "accounts.json").read_text())
+    many = [dict(a, account_id=100 + i, label=f"copy-{i}") for i, a in enumerate(doc["accounts"] * 2)]
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps({"format": "zkmargin/accounts@1", "accounts": many}))
+    argv = ["margin", "--market", str(markets["demo"]), "--params", str(EXAMPLES / "params.json"), str(path)]
+    code, out, err = run_cli([*argv, "--json"], capsys)
+    assert code == 0, err
+    lines = json.loads(out)["accounts"]
+    mf = load_market(markets["demo"])
+    params = load_params(EXAMPLES / "params.json").resolve(
+        mf.market.asset_names, mf.market.profile, mf.calibrated_rho
+    )
+    for line, acc in zip(lines, load_accounts(path, mf.market), strict=True):
+        r = compute_margin(mf.market, params, acc.account)
+        assert (line["status"], int(line["equity"]), int(line["im"]), int(line["mm"])) == (
+            r.status,
+            r.E,
+            r.IM,
+            r.MM,
+        )
+
+
+def test_several_account_files(markets: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["margin", "--market", str(markets["demo"]), "--params", str(EXAMPLES / "params.json")]
+    argv += [str(EXAMPLES / "accounts.json"), str(EXAMPLES / "account-carol.json"), "--json"]
+    code, out, err = run_cli(argv, capsys)
+    assert code == 0, err
+    assert [line["label"] for line in json.loads(out)["accounts"]][-1] == "carol-short-vol"
+
+
+# ------------------------------------------------------------------ calibrate
+
+
+def test_calibrate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "calib.json"
+    code, stdout, err = run_cli(
+        ["calibrate", "--history", str(HISTORY), "--assets", "BTC, ETH", "--json", "--out", str(out)], capsys
+    )
+    assert code == 0, err
+    doc = json.loads(stdout)
+    assert doc == json.loads(out.read_text())
+    assert doc["format"] == "zkmargin/calibration@1"
+    assert doc["assets"] == ["BTC", "ETH"]
+    assert doc["rho"][0][0] == 10**6
+    assert doc["forecast"]["BTC"] == max(doc["ewma"]["BTC"], doc["garch"]["BTC"]["forecast"])
+
+
+def test_calibrate_table(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(["calibrate", "--history", str(HISTORY), "--assets", "SOL,BTC"], capsys)
+    assert code == 0, err
+    assert "GARCH" in out and "SOL" in out and "correlation" in out
+
+
+def test_missing_input_file_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "m.json"
+    argv = _build("test", out, history=False)
+    argv[argv.index("--quotes") + 1] = str(tmp_path / "nope.json")
+    code, _, err = run_cli(argv, capsys)
+    assert code == 2
+    assert "nope.json" in err
+    assert not out.exists()
