@@ -15,6 +15,7 @@ params                :func:`load_params`        :func:`dump_params`
 market                :func:`load_market`        :func:`dump_market`
 account / accounts    :func:`load_accounts`      :func:`dump_account`, :func:`dump_accounts`
 report                :func:`load_report`        :func:`dump_report`
+explanation           (output only)              :func:`dump_explanation`
 calibration           (output only)              :func:`dump_calibration`
 ====================  =========================  ==========================================
 """
@@ -36,7 +37,7 @@ from engine.formats_json import dumps, in_file, parse_json_text, read_json_file
 from engine.formats_market import MarketFile, dump_market, load_market_doc, make_market_file
 from engine.formats_params import FROM_CALIBRATION, ParamsFile, dump_params, dump_risk_params, load_params_doc
 from engine.formats_quotes import QuotesFile, dump_quotes, load_quotes_doc
-from engine.formats_report import dump_calibration, dump_report, load_report_doc
+from engine.formats_report import dump_calibration, dump_explanation, dump_report, load_report_doc
 from engine.model import Market
 from engine.profiles import Profile
 
@@ -49,12 +50,14 @@ __all__ = [
     "dump_account",
     "dump_accounts",
     "dump_calibration",
+    "dump_explanation",
     "dump_market",
     "dump_params",
     "dump_quotes",
     "dump_report",
     "dump_risk_params",
     "dumps",
+    "load_account",
     "load_accounts",
     "load_market",
     "load_params",
@@ -94,6 +97,16 @@ def load_market(path: PathLike) -> MarketFile:
 def load_accounts(path: PathLike, market: Market) -> list[LabeledAccount]:
     """The accounts of an ``account`` or ``accounts`` file, canonical and checked against ``market``."""
     return _load(path, "account", lambda d: load_accounts_doc(d, market))
+
+
+def load_account(path: PathLike, market: Market) -> LabeledAccount:
+    """The one account of an ``account`` file (or of an ``accounts`` file holding exactly one)."""
+    accounts = load_accounts(path, market)
+    if len(accounts) != 1:
+        raise InputError(
+            "accounts", f"expected exactly one account, the file holds {len(accounts)} (in {path})"
+        )
+    return accounts[0]
 
 
 def load_report(path: PathLike) -> list[dict[str, Any]]:

@@ -1,5 +1,5 @@
-"""Output formats: the margin report (``zkmargin/report@1``) and the calibration
-(``zkmargin/calibration@1``).
+"""Output formats: the margin report (``zkmargin/report@1``), the explanation of one
+account (``zkmargin/explanation@1``) and the calibration (``zkmargin/calibration@1``).
 
 The report lists, per account, the public outcome (status, shortfall), the
 commitment it belongs to and the section-3 numbers for people. Money values are
@@ -18,6 +18,7 @@ from engine.errors import InputError
 from engine.formats_account import LabeledAccount
 from engine.formats_json import Obj, as_int, as_str, check_format, emit_field, emit_int, format_tag
 from engine.margin import STATUS_NAMES, MarginResult
+from engine.report import Explanation
 
 RATIO_DIGITS = 6
 
@@ -117,3 +118,63 @@ def dump_calibration(cal: Calibration) -> dict[str, Any]:
         "correlation": [[float(x) for x in row] for row in cal.correlation],
         "rho": [[emit_int(v) for v in row] for row in cal.rho],
     }
+
+
+def _dump_margin_numbers(result: MarginResult) -> dict[str, Any]:
+    return {
+        "status": result.status,
+        "status_name": result.status_name,
+        "shortfall": emit_int(result.shortfall),
+        "equity": emit_int(result.E),
+        "im": emit_int(result.IM),
+        "mm": emit_int(result.MM),
+        "ratio": margin_ratio(result),
+    }
+
+
+def dump_explanation(
+    acc: LabeledAccount,
+    explanation: Explanation,
+    what_if: tuple[Sequence[tuple[int, int]], MarginResult, MarginResult] | None,
+) -> dict[str, Any]:
+    """``zkmargin/explanation@1``: the margin of one account in parts, its liquidation
+    prices (real spots) and, with trades, the margin before and after them."""
+    r = explanation.result
+    liquidation = {lp.asset: lp for lp in explanation.liquidation}
+    assets = []
+    for part in explanation.assets:
+        lp = liquidation.get(part.asset)
+        assets.append(
+            {
+                "asset": part.asset,
+                "name": part.name,
+                "held": part.held,
+                "worst_loss": emit_int(part.worst_loss),
+                "worst_scenario": part.worst_scenario,
+                "scenario": part.scenario,
+                "net_delta_notional": emit_int(part.net_delta_notional),
+                "liquidity_addon": emit_int(part.liquidity_addon),
+                "spot": None if lp is None else lp.spot,
+                "liquidation_below": None if lp is None or not lp.held else lp.below,
+                "liquidation_above": None if lp is None or not lp.held else lp.above,
+                "liquidatable_now": lp is not None and lp.already,
+            }
+        )
+    out: dict[str, Any] = {
+        "format": format_tag("explanation"),
+        "label": acc.label,
+        "account_id": emit_int(acc.account.account_id),
+        **_dump_margin_numbers(r),
+        "r": emit_int(r.R),
+        "sc": emit_int(r.SC),
+        "assets": assets,
+        "what_if": None,
+    }
+    if what_if is not None:
+        trades, before, after = what_if
+        out["what_if"] = {
+            "trades": [{"instrument_id": iid, "q": emit_int(q)} for iid, q in trades],
+            "before": _dump_margin_numbers(before),
+            "after": _dump_margin_numbers(after),
+        }
+    return out

@@ -108,9 +108,17 @@ def resolve_template_file(spec: CircuitSpec, root: Path) -> Path:
     return path.resolve()
 
 
+def include_dir(spec: CircuitSpec, root: Path) -> Path:
+    """The ``-l`` folder the main file's include is relative to: the project root for
+    templates inside it, else the template's own folder (circom2 under WASI cannot
+    follow ``..`` out of a library folder)."""
+    template = resolve_template_file(spec, root)
+    return root if template.is_relative_to(root.resolve()) else template.parent
+
+
 def main_source(spec: CircuitSpec, root: Path) -> str:
-    """The generated main file; the include is relative to the project root (compiled with ``-l .``)."""
-    include = rel_to(resolve_template_file(spec, root), root)
+    """The generated main file; its include is relative to :func:`include_dir`."""
+    include = rel_to(resolve_template_file(spec, root), include_dir(spec, root))
     args = ", ".join(str(a) for a in spec.args)
     public = ", ".join(spec.public)
     return (
@@ -252,17 +260,38 @@ def build_circuit(
     return BuildResult(key=key, directory=final, manifest=built.manifest, cached=False)
 
 
+def circom_command(spec: CircuitSpec, tools: Toolchain, main: Path, out: Path) -> tuple[list[str], Path]:
+    """The circom2 command line and the folder to run it in.
+
+    circom2 runs under WASI and resolves includes only below its working folder
+    (no ``..``), so it runs in the deepest folder holding the project, the template
+    and the output, with every path relative to that folder.
+    """
+    library = include_dir(spec, tools.root).resolve()
+    modules = tools.node_modules.resolve()
+    cwd = Path(os.path.commonpath([tools.root.resolve(), library, modules, out.resolve()]))
+    cmd = tools.circom_cmd(
+        rel_to(main, cwd),
+        *COMPILE_FLAGS,
+        "-l",
+        rel_to(library, cwd),
+        "-l",
+        rel_to(modules, cwd),
+        "-o",
+        rel_to(out, cwd),
+    )
+    return cmd, cwd
+
+
 def _compile(spec: CircuitSpec, tools: Toolchain, key: str, out: Path, timeout: float) -> dict[str, Any]:
-    """Run circom2 in ``out`` and return the manifest (circom2 needs cwd = project root, relative paths)."""
+    """Run circom2 into ``out`` and return the manifest."""
     inputs = key_inputs(spec, tools)
     main = out / "main.circom"
     main.write_text(inputs["main"], encoding="utf-8")
     root = tools.root
-    cmd = tools.circom_cmd(
-        rel_to(main, root), *COMPILE_FLAGS, "-l", ".", "-l", "node_modules", "-o", rel_to(out, root)
-    )
+    cmd, cwd = circom_command(spec, tools, main, out)
     started = time.perf_counter()
-    proc = run_tool(cmd, what=f"circom compile of {spec.label}", cwd=root, timeout=timeout)
+    proc = run_tool(cmd, what=f"circom compile of {spec.label}", cwd=cwd, timeout=timeout)
     seconds = time.perf_counter() - started
     info = read_r1cs_info(out / "main.r1cs")
     if info.prime != BN254_R:

@@ -77,8 +77,8 @@ class NodeWorker:
             )
         except (OSError, ProverError) as exc:
             raise WorkerStartError(f"prover worker cannot start: {exc}") from None
-        self._lines = queue.Queue()
-        threading.Thread(target=self._pump_stdout, args=(self._proc,), daemon=True).start()
+        self._lines = queue.Queue()  # a fresh queue: a killed worker's reader cannot write into it
+        threading.Thread(target=self._pump_stdout, args=(self._proc, self._lines), daemon=True).start()
         threading.Thread(target=self._pump_stderr, args=(self._proc,), daemon=True).start()
         try:
             first = self._next_message(self.start_timeout)
@@ -119,11 +119,12 @@ class NodeWorker:
         self._proc = None
 
     # -- plumbing ---------------------------------------------------------
-    def _pump_stdout(self, proc: subprocess.Popen[str]) -> None:
+    @staticmethod
+    def _pump_stdout(proc: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
         assert proc.stdout is not None
         for line in proc.stdout:
-            self._lines.put(line)
-        self._lines.put(None)
+            lines.put(line)
+        lines.put(None)
 
     def _pump_stderr(self, proc: subprocess.Popen[str]) -> None:
         assert proc.stderr is not None

@@ -86,7 +86,7 @@ def setup_keys(
     """
     tools = tools or find_toolchain()
     folder = build.directory
-    with file_lock(folder.parent / f"{build.key}.lock"):
+    with file_lock(folder.parent / f"{build.key}.setup.lock"):
         existing = load_setup(folder)
         if existing is not None and not force:
             return existing

@@ -208,3 +208,83 @@ def test_missing_input_file_is_a_usage_error(tmp_path: Path, capsys: pytest.Capt
     assert code == 2
     assert "nope.json" in err
     assert not out.exists()
+
+
+# ------------------------------------------------------------------ explain
+
+
+def _explain(
+    markets: dict[str, Path], capsys: pytest.CaptureFixture[str], *extra: str
+) -> tuple[int, str, str]:
+    argv = ["explain", "--market", str(markets["demo"]), "--params", str(EXAMPLES / "params.json")]
+    return run_cli([*argv, *extra], capsys)
+
+
+def test_explain_json_with_what_if(markets: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    # Buying back carol's short BTC call and put halves her scenario risk.
+    code, out, err = _explain(
+        markets,
+        capsys,
+        str(EXAMPLES / "account-carol.json"),
+        "--trade",
+        "2:10000000",
+        "--trade",
+        "3:10000000",
+        "--json",
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["format"] == "zkmargin/explanation@1"
+    assert doc["status_name"] == "liquidatable"
+    btc = doc["assets"][0]
+    assert btc["name"] == "BTC" and btc["held"] and btc["liquidatable_now"]
+    assert not doc["assets"][2]["held"]  # SOL
+    before, after = doc["what_if"]["before"], doc["what_if"]["after"]
+    assert before["status_name"] == "liquidatable"
+    assert int(after["im"]) < int(before["im"])
+    assert after["status_name"] in ("restricted", "healthy")
+
+
+def test_explain_liquidation_price_is_a_real_boundary(
+    markets: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = _explain(
+        markets, capsys, str(EXAMPLES / "accounts.json"), "--select", "alice-hedged-btc", "--json"
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["status_name"] == "healthy"
+    btc = doc["assets"][0]
+    assert not btc["liquidatable_now"]
+    bounds = [b for b in (btc["liquidation_below"], btc["liquidation_above"]) if b is not None]
+    assert bounds, "a hedged BTC book still liquidates for some BTC spot"
+    for b in bounds:
+        assert b != btc["spot"]
+
+
+def test_explain_table(markets: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _explain(markets, capsys, str(EXAMPLES / "accounts.json"), "--select", "1005")
+    assert code == 0, err
+    assert "erin-multi-asset" in out and "per asset" in out and "worst loss" in out
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--trade", "2x5"], "--trade: must be ID:Q"),
+        (["--trade", "2:1_000"], "--trade: must be ID:Q"),
+        (["--trade", "2:1.5"], "--trade: must be ID:Q"),
+        (["--select", "1001", "--trade", "63:1"], "--trade[0]: unknown instrument 63"),
+        (["--select", "1001", "--trade", f"2:{2**48}"], "|q| must be < 2**48"),
+        (["--select", "1001", "--trade", f"0:{2**48 - 2 * 10**6}"], "trade[0].q: |q| must be < 2**48"),
+        (["--select", "nobody"], "--select: must name exactly one account"),
+        ([], "--select: the file holds 5 accounts"),
+    ],
+)
+def test_explain_bad_input(
+    extra: list[str], words: str, markets: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _explain(markets, capsys, str(EXAMPLES / "accounts.json"), *extra)
+    assert code == 2
+    assert "error: invalid input:" in err
+    assert words in " ".join(err.split())

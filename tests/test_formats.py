@@ -19,6 +19,7 @@ from engine.formats import (
     dump_quotes,
     dump_report,
     dumps,
+    load_account,
     load_accounts,
     load_market,
     load_params,
@@ -216,6 +217,13 @@ def test_accounts_round_trip_and_canonical_form(tmp_path: Path, market_file: Mar
     assert again == accounts
     one = load_accounts(_write(tmp_path, "one.json", dumps(dump_account(accounts[0]))), market)
     assert one == accounts[:1]
+
+
+def test_load_account_wants_exactly_one(market_file: MarketFile) -> None:
+    market = market_file.market
+    assert load_account(EXAMPLES / "account-carol.json", market).label == "carol-short-vol"
+    with pytest.raises(InputError, match="the file holds 4"):
+        load_account(EXAMPLES / "accounts-test.json", market)
 
 
 def test_unsorted_positions_are_canonicalised(tmp_path: Path, market_file: MarketFile) -> None:

@@ -77,13 +77,15 @@ class Chain:
         return int(self.w3.eth.get_block("latest")["timestamp"])
 
     def advance_time(self, seconds: int) -> None:
-        """Move chain time forward by ``seconds`` and mine a block at the new time."""
+        """Move chain time forward by ``seconds``. Embedded: the next block is at exactly
+        latest + ``seconds`` (eth-tester mines one block a second before it). Nodes: a block
+        is mined at latest + ``seconds``, so the next one is at least a second later."""
         if seconds < 0:
             raise ValueError("advance_time: seconds must be >= 0")
         if self.tester is not None:
             self.tester.time_travel(self.now() + seconds)
             return
-        self._rpc("evm_increaseTime", [seconds])
+        self._rpc("evm_setNextBlockTimestamp", [self.now() + seconds])
         self._rpc("evm_mine", [])
 
     def _rpc(self, method: str, params: list[Any]) -> Any:

@@ -37,7 +37,9 @@ class Deployment:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Deployment:
         if data.get("format") != FORMAT_VERSION:
-            raise DeploymentError(f"unsupported deployment format {data.get('format')!r} (expected {FORMAT_VERSION})")
+            raise DeploymentError(
+                f"unsupported deployment format {data.get('format')!r} (expected {FORMAT_VERSION})"
+            )
         try:
             return cls(
                 chain_id=int(data["chain_id"]),

@@ -13,12 +13,11 @@ its arguments; receipts are checked.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
-
-import ast
 
 from eth_abi import decode as abi_decode
 from eth_tester.exceptions import TransactionFailed as TesterTransactionFailed
@@ -26,8 +25,8 @@ from eth_utils import keccak
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
+from web3.types import TxParams
 
-from engine.fixedpoint import FIELD_P
 from verifier_contracts.chain import Chain
 from verifier_contracts.solc import Artifact, compile_gate, compile_verifier
 
@@ -125,7 +124,9 @@ def proof_calldata(bundle: Mapping[str, Any]) -> tuple[ProofArgs, list[int]]:
         signals = bundle["public_signals"]
         pi_a, pi_b, pi_c = proof["pi_a"], proof["pi_b"], proof["pi_c"]
     except (KeyError, TypeError) as exc:
-        raise ProofBundleError(f"proof bundle lacks {exc}: needs proof.pi_a/pi_b/pi_c and public_signals") from None
+        raise ProofBundleError(
+            f"proof bundle lacks {exc}: needs proof.pi_a/pi_b/pi_c and public_signals"
+        ) from None
     if len(signals) != 5:
         raise ProofBundleError(f"public_signals: expected 5 values, got {len(signals)}")
     a = [_field_int(pi_a[i], f"pi_a[{i}]") for i in range(2)]
@@ -254,26 +255,28 @@ class MarginGate:
     # ------------------------------------------------------------------ transactions
 
     def _send(self, fn: ContractFunction, sender: str, gas: int | None = None) -> TxResult:
-        tx: dict[str, Any] = {"from": sender}
+        tx: TxParams = {"from": self.chain.w3.to_checksum_address(sender)}
         if gas is not None:
             tx["gas"] = gas
         name = fn.fn_name
         try:
             # Without an explicit gas limit web3 estimates gas, which surfaces a revert here.
-            tx_hash = fn.transact(tx)  # type: ignore[arg-type]
+            tx_hash = fn.transact(tx)
         except (ContractLogicError, TesterTransactionFailed) as exc:
             raise _translate(exc, self.artifact.abi, name) from exc
         receipt = self.chain.w3.eth.wait_for_transaction_receipt(tx_hash)
         if receipt["status"] != 1:
             raise self._explain_failure(fn, tx, receipt)
-        return TxResult(tx_hash.hex(), int(receipt["gasUsed"]), int(receipt["blockNumber"]), self._events(receipt))
+        return TxResult(
+            tx_hash.hex(), int(receipt["gasUsed"]), int(receipt["blockNumber"]), self._events(receipt)
+        )
 
-    def _explain_failure(self, fn: ContractFunction, tx: dict[str, Any], receipt: Mapping[str, Any]) -> GateError:
+    def _explain_failure(self, fn: ContractFunction, tx: TxParams, receipt: Mapping[str, Any]) -> GateError:
         """A mined revert carries no reason: replay the call on the state it ran against
         (a failed transaction changes no contract state) to decode the custom error."""
         name = fn.fn_name
         try:
-            fn.call(dict(tx), block_identifier=receipt["blockNumber"])
+            fn.call(tx, block_identifier=receipt["blockNumber"])
         except (ContractLogicError, TesterTransactionFailed) as exc:
             return _translate(exc, self.artifact.abi, name)
         gas = f"gas used {receipt['gasUsed']} of {tx.get('gas', 'estimated')}"
@@ -291,13 +294,17 @@ class MarginGate:
         return found
 
     def transfer_ownership(self, new_owner: str, sender: str | None = None) -> TxResult:
-        return self._send(self.contract.functions.transferOwnership(new_owner), sender or self.chain.roles.owner)
+        return self._send(
+            self.contract.functions.transferOwnership(new_owner), sender or self.chain.roles.owner
+        )
 
     def accept_ownership(self, sender: str) -> TxResult:
         return self._send(self.contract.functions.acceptOwnership(), sender)
 
     def set_role(self, role: Role, account: str, sender: str | None = None) -> TxResult:
-        return self._send(self.contract.functions.setRole(int(role), account), sender or self.chain.roles.owner)
+        return self._send(
+            self.contract.functions.setRole(int(role), account), sender or self.chain.roles.owner
+        )
 
     def post_market(self, root: int, epoch: int, sender: str | None = None) -> TxResult:
         """Oracle: post ``root`` for ``epoch`` (strictly increasing)."""
@@ -309,7 +316,9 @@ class MarginGate:
 
     def set_params(self, params_hash: int, sender: str | None = None) -> TxResult:
         """Governance: set the risk-parameters hash."""
-        return self._send(self.contract.functions.setParams(params_hash), sender or self.chain.roles.governance)
+        return self._send(
+            self.contract.functions.setParams(params_hash), sender or self.chain.roles.governance
+        )
 
     def commit_accounts(
         self, ids: Sequence[int], commitments: Sequence[int], sender: str | None = None
@@ -323,7 +332,11 @@ class MarginGate:
         return self._send(fn, sender or self.chain.roles.operator)
 
     def attest(
-        self, account_id: int, bundle: Mapping[str, Any], sender: str | None = None, gas: int = PROOF_GAS_LIMIT
+        self,
+        account_id: int,
+        bundle: Mapping[str, Any],
+        sender: str | None = None,
+        gas: int = PROOF_GAS_LIMIT,
     ) -> TxResult:
         """Verify ``bundle`` for ``account_id`` and record its status (anyone may call)."""
         proof, signals = proof_calldata(bundle)
@@ -331,7 +344,11 @@ class MarginGate:
         return self._send(fn, sender or self.chain.roles.user, gas)
 
     def liquidate(
-        self, account_id: int, bundle: Mapping[str, Any], sender: str | None = None, gas: int = PROOF_GAS_LIMIT
+        self,
+        account_id: int,
+        bundle: Mapping[str, Any],
+        sender: str | None = None,
+        gas: int = PROOF_GAS_LIMIT,
     ) -> TxResult:
         """Open a liquidation case on ``account_id`` with a proof of status 2 or 3."""
         proof, signals = proof_calldata(bundle)
@@ -342,7 +359,16 @@ class MarginGate:
 
     def status_of(self, account_id: int) -> AccountStatus:
         raw = self.contract.functions.statusOf(account_id).call()
-        return AccountStatus(*(int(v) if not isinstance(v, bool) else v for v in raw))
+        return AccountStatus(
+            commitment=int(raw[0]),
+            shortfall=int(raw[1]),
+            proven_epoch=int(raw[2]),
+            proven_at=int(raw[3]),
+            params_version=int(raw[4]),
+            status=int(raw[5]),
+            proven=bool(raw[6]),
+            liquidation_open=bool(raw[7]),
+        )
 
     def is_liquidatable(self, account_id: int) -> bool:
         return bool(self.contract.functions.isLiquidatable(account_id).call())
@@ -369,8 +395,3 @@ class MarginGate:
             "oracle": fns.oracle().call(),
             "operator": fns.operator().call(),
         }
-
-
-def in_field(value: int) -> bool:
-    """True if ``value`` is a BN254 scalar-field element (what the gate accepts)."""
-    return 0 <= value < FIELD_P

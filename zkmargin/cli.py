@@ -17,7 +17,7 @@ import click
 from rich.markup import escape
 
 from engine.errors import InputError
-from zkmargin import commands_chain, commands_demo, commands_engine, commands_prover
+from zkmargin import commands_chain, commands_demo, commands_engine, commands_operator, commands_prover
 from zkmargin.cli_support import CliError, err_console
 
 
@@ -27,7 +27,7 @@ def cli() -> None:
     """Zero-knowledge verified portfolio margin (ZKPM-1)."""
 
 
-for _module in (commands_engine, commands_prover, commands_chain, commands_demo):
+for _module in (commands_engine, commands_prover, commands_chain, commands_demo, commands_operator):
     _module.register(cli)
 
 
@@ -42,7 +42,9 @@ def main(argv: list[str] | None = None) -> None:
         exc.show()
         sys.exit(2 if exc.exit_code == 1 else exc.exit_code)
     except InputError as exc:
-        err_console.print(f"[bold red]error:[/bold red] invalid input: {escape(exc.field)}: {escape(exc.message)}")
+        err_console.print(
+            f"[bold red]error:[/bold red] invalid input: {escape(exc.field)}: {escape(exc.message)}"
+        )
         sys.exit(2)
     except CliError as exc:
         err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}")

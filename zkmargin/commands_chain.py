@@ -1,9 +1,371 @@
-"""zkmargin CLI commands: chain (filled in by the chain work)."""
+"""zkmargin CLI commands: ``zkmargin chain ...`` drives the on-chain gate.
+
+    zkmargin chain [--chain embedded|anvil | --rpc URL] [--deployment FILE] COMMAND
+
+Commands: ``node``, ``deploy``, ``post-market``, ``set-params``, ``commit``, ``attest``,
+``liquidate``, ``close-liquidation``, ``status``. Every command but ``deploy`` and ``node``
+reads the deployment file that ``deploy`` writes.
+
+The embedded chain (the default) lives only inside one process, and ``--chain anvil``
+starts an anvil that stops when the command ends; both suit a single ``deploy`` (a dry run)
+and the in-process demo and tests. A sequence of commands in separate processes needs a
+node that outlives them: run ``zkmargin chain node`` (anvil on 127.0.0.1:8545) in one
+terminal and pass ``--rpc http://127.0.0.1:8545`` to every other command.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 import click
+
+from verifier_contracts.chain import ANVIL, EMBEDDED, Chain, ChainError, anvil_command, connect
+from verifier_contracts.deployment import (
+    DEFAULT_DEPLOYMENT_FILE,
+    Deployment,
+    DeploymentError,
+    load_deployment,
+    save_deployment,
+)
+from verifier_contracts.gate import (
+    DEFAULT_MAX_MARKET_AGE,
+    GateError,
+    MarginGate,
+    TxResult,
+    deploy_verifier,
+)
+from verifier_contracts.solc import SolcError
+from zkmargin.cli_support import CliError, console, err_console
+
+STATUS_NAMES = {0: "healthy", 1: "restricted", 2: "liquidatable", 3: "insolvent"}
+EPHEMERAL_NOTE = (
+    "note: the {kind} chain ends with this command; for commands in separate processes run "
+    "`zkmargin chain node` and pass --rpc http://127.0.0.1:8545"
+)
+
+
+class FieldInt(click.ParamType):
+    """A non-negative integer written in decimal or 0x-hex."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        try:
+            number = int(str(value), 0)
+        except ValueError:
+            self.fail(f"{value!r} is not a decimal or 0x-hex integer", param, ctx)
+        if number < 0:
+            self.fail(f"{value!r} is negative", param, ctx)
+        return number
+
+
+FIELD_INT = FieldInt()
+
+
+@dataclass(frozen=True)
+class ChainOptions:
+    """The group's options: where to connect and which deployment file to use."""
+
+    target: str
+    deployment_file: Path
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Map the chain layer's expected failures to CliError (one line, exit code 2)."""
+    try:
+        yield
+    except (GateError, ChainError, DeploymentError, SolcError) as exc:
+        raise CliError(str(exc)) from exc
+
+
+@contextmanager
+def _session(opts: ChainOptions) -> Iterator[tuple[Chain, Deployment, MarginGate]]:
+    """Connect and open the deployed gate, checking it exists on this chain."""
+    with _errors():
+        deployment = load_deployment(opts.deployment_file)
+        with connect(opts.target) as chain:
+            yield chain, deployment, _open_gate(chain, deployment, opts)
+
+
+def _open_gate(chain: Chain, deployment: Deployment, opts: ChainOptions) -> MarginGate:
+    if chain.w3.eth.chain_id != deployment.chain_id or not chain.w3.eth.get_code(
+        chain.w3.to_checksum_address(deployment.gate)
+    ):
+        hint = (
+            " (it was deployed on a chain that lived only inside the deploying process)"
+            if deployment.chain in (EMBEDDED, ANVIL)
+            else ""
+        )
+        raise CliError(
+            f"no gate at {deployment.gate} on {opts.target}{hint}: run `zkmargin chain node` and "
+            "`zkmargin chain --rpc http://127.0.0.1:8545 deploy`, then pass the same --rpc"
+        )
+    return MarginGate(chain, deployment.gate)
+
+
+def _report(action: str, result: TxResult) -> None:
+    console.print(f"[green]{action}[/green] (block {result.block_number}, gas {result.gas_used:,})")
+    for name, args in result.events:
+        shown = ", ".join(f"{k}={v}" for k, v in args.items())
+        console.print(f"  event {name}({shown})", markup=False, highlight=False, soft_wrap=True)
+
+
+def _read_bundle(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise CliError(f"cannot read proof bundle {path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise CliError(f"proof bundle {path} is not a JSON object")
+    return data
+
+
+def _verifier_source(verifier_sol: Path | None, profile: str | None) -> str:
+    if verifier_sol is None and profile is None:
+        raise CliError("pass --verifier-sol PATH or --profile NAME (after `zkmargin setup --profile NAME`)")
+    if verifier_sol is None:
+        from prover.artifacts import find_artifacts  # the prover's cache, only when asked for
+
+        artifacts = find_artifacts(str(profile))
+        if artifacts is None or artifacts.setup is None:
+            raise CliError(f"no keys for profile {profile!r}: run `zkmargin setup --profile {profile}`")
+        verifier_sol = artifacts.verifier_sol
+    try:
+        return verifier_sol.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot read verifier source {verifier_sol}: {exc}") from None
+
+
+def _commit_pairs(pairs: tuple[str, ...], file: Path | None) -> tuple[list[int], list[int]]:
+    items: list[tuple[Any, Any]] = []
+    for pair in pairs:
+        account, sep, commitment = pair.partition("=")
+        if not sep:
+            raise CliError(f"--account expects ID=COMMITMENT, got {pair!r}")
+        items.append((account, commitment))
+    if file is not None:
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise CliError(f"cannot read commitments file {file}: {exc}") from None
+        if not isinstance(data, dict):
+            raise CliError(f"{file} must hold a JSON object {{account_id: commitment}}")
+        items.extend(data.items())
+    if not items:
+        raise CliError("nothing to commit: pass --account ID=COMMITMENT or --file FILE")
+    try:
+        ids = [int(str(a), 0) for a, _ in items]
+        commitments = [int(str(c), 0) for _, c in items]
+    except ValueError as exc:
+        raise CliError(f"bad account id or commitment: {exc}") from None
+    return ids, commitments
+
+
+def _status_json(gate: MarginGate, ids: tuple[int, ...]) -> dict[str, Any]:
+    market = gate.latest_market()
+    accounts = {}
+    for account in ids:
+        st = gate.status_of(account)
+        accounts[str(account)] = {
+            "commitment": str(st.commitment),
+            "proven": st.proven,
+            "status": st.status,
+            "status_name": STATUS_NAMES.get(st.status, "?") if st.proven else None,
+            "shortfall": str(st.shortfall),
+            "proven_epoch": st.proven_epoch,
+            "proven_at": st.proven_at,
+            "liquidation_open": st.liquidation_open,
+            "liquidatable_now": gate.is_liquidatable(account),
+        }
+    return {
+        "gate": gate.address,
+        "verifier": gate.verifier(),
+        "market": {
+            "root": str(market.root),
+            "epoch": market.epoch,
+            "posted_at": market.posted_at,
+            "fresh": market.fresh,
+            "max_age": gate.max_market_age(),
+        },
+        "params_hash": str(gate.params_hash()),
+        "roles": gate.role_holders(),
+        "accounts": accounts,
+    }
 
 
 def register(cli: click.Group) -> None:
-    """Attach this module's commands to the main group."""
+    """Attach the ``chain`` group to the main CLI."""
+    cli.add_command(chain_group)
+
+
+@click.group("chain")
+@click.option(
+    "--chain",
+    "kind",
+    type=click.Choice([EMBEDDED, ANVIL]),
+    default=EMBEDDED,
+    show_default=True,
+    help="embedded py-evm (this process only) or a throwaway anvil; see --rpc",
+)
+@click.option("--rpc", metavar="URL", help="a running node (e.g. `zkmargin chain node`); overrides --chain")
+@click.option(
+    "--deployment",
+    "deployment_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=lambda: os.environ.get("ZKMARGIN_DEPLOYMENT", str(DEFAULT_DEPLOYMENT_FILE)),
+    show_default="deployment.json or $ZKMARGIN_DEPLOYMENT",
+    help="deployment file written by `deploy` and read by the other commands",
+)
+@click.pass_context
+def chain_group(ctx: click.Context, kind: str, rpc: str | None, deployment_file: Path) -> None:
+    """The on-chain gate: deploy, post market and params, commit, attest, liquidate.
+
+    The embedded chain lives only inside one process: for commands in separate processes
+    run `zkmargin chain node` and pass --rpc http://127.0.0.1:8545 to each command.
+    """
+    ctx.obj = ChainOptions(target=rpc or kind, deployment_file=Path(deployment_file))
+
+
+@chain_group.command("node")
+@click.option("--port", type=int, default=8545, show_default=True)
+def node_command(port: int) -> None:
+    """Run anvil (from node_modules) on 127.0.0.1:PORT in the foreground until Ctrl-C."""
+    with _errors():
+        cmd = anvil_command(port)
+    err_console.print(f"anvil on http://127.0.0.1:{port} (Ctrl-C stops it)")
+    os.execv(cmd[0], cmd)
+
+
+@chain_group.command("deploy")
+@click.option("--verifier-sol", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--profile", help="use the Solidity verifier from `zkmargin setup --profile NAME`")
+@click.option("--max-market-age", type=int, default=DEFAULT_MAX_MARKET_AGE, show_default=True, help="seconds")
+@click.pass_obj
+def deploy_command(
+    opts: ChainOptions, verifier_sol: Path | None, profile: str | None, max_market_age: int
+) -> None:
+    """Deploy the Groth16 verifier and a MarginGate; write the deployment file."""
+    source = _verifier_source(verifier_sol, profile)
+    with _errors(), connect(opts.target) as chain:
+        verifier, v_result = deploy_verifier(chain, source)
+        gate, g_result = MarginGate.deploy(chain, verifier, max_market_age=max_market_age)
+        deployment = Deployment(
+            chain_id=chain.w3.eth.chain_id,
+            chain=chain.kind,
+            gate=gate.address,
+            verifier=verifier,
+            block_number=g_result.block_number,
+            max_market_age=max_market_age,
+            rpc_url=chain.rpc_url,
+            profile=profile,
+            roles=chain.roles.as_dict(),
+        )
+        path = save_deployment(deployment, opts.deployment_file)
+    console.print(f"[green]verifier[/green] {verifier} (gas {v_result.gas_used:,})")
+    console.print(f"[green]gate[/green]     {gate.address} (gas {g_result.gas_used:,})")
+    console.print(f"deployment written to {path}")
+    if chain.kind in (EMBEDDED, ANVIL):
+        err_console.print(EPHEMERAL_NOTE.format(kind=chain.kind))
+
+
+@chain_group.command("post-market")
+@click.option("--root", type=FIELD_INT, required=True, help="market root (decimal or 0x-hex)")
+@click.option("--epoch", type=int, required=True, help="strictly greater than the latest epoch")
+@click.pass_obj
+def post_market_command(opts: ChainOptions, root: int, epoch: int) -> None:
+    """Oracle: post a market root for a new epoch."""
+    with _session(opts) as (_, _, gate), _errors():
+        _report(f"market epoch {epoch} posted", gate.post_market(root, epoch))
+
+
+@chain_group.command("set-params")
+@click.option("--params-hash", type=FIELD_INT, required=True)
+@click.pass_obj
+def set_params_command(opts: ChainOptions, params_hash: int) -> None:
+    """Governance: set the risk-parameters hash."""
+    with _session(opts) as (_, _, gate), _errors():
+        _report("params set", gate.set_params(params_hash))
+
+
+@chain_group.command("commit")
+@click.option("--account", "pairs", multiple=True, metavar="ID=COMMITMENT", help="repeatable")
+@click.option(
+    "--file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSON {id: commitment}"
+)
+@click.pass_obj
+def commit_command(opts: ChainOptions, pairs: tuple[str, ...], file: Path | None) -> None:
+    """Operator: commit account states in one batch."""
+    ids, commitments = _commit_pairs(pairs, file)
+    with _session(opts) as (_, _, gate), _errors():
+        _report(f"{len(ids)} account(s) committed", gate.commit_accounts(ids, commitments))
+
+
+@chain_group.command("attest")
+@click.option("--id", "account", type=FIELD_INT, required=True)
+@click.option("--bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.pass_obj
+def attest_command(opts: ChainOptions, account: int, bundle: Path) -> None:
+    """Verify a proof bundle on chain and record the account's status."""
+    data = _read_bundle(bundle)
+    with _session(opts) as (_, _, gate), _errors():
+        _report(f"account {account} attested", gate.attest(account, data))
+
+
+@chain_group.command("liquidate")
+@click.option("--id", "account", type=FIELD_INT, required=True)
+@click.option("--bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
+@click.pass_obj
+def liquidate_command(opts: ChainOptions, account: int, bundle: Path) -> None:
+    """Open a liquidation case with a proof of status 2 or 3."""
+    data = _read_bundle(bundle)
+    with _session(opts) as (_, _, gate), _errors():
+        _report(f"liquidation opened for account {account}", gate.liquidate(account, data))
+
+
+@chain_group.command("close-liquidation")
+@click.option("--id", "account", type=FIELD_INT, required=True)
+@click.pass_obj
+def close_liquidation_command(opts: ChainOptions, account: int) -> None:
+    """Operator: close an open liquidation case."""
+    with _session(opts) as (_, _, gate), _errors():
+        _report(f"liquidation closed for account {account}", gate.close_liquidation(account))
+
+
+@chain_group.command("status")
+@click.option("--id", "ids", type=FIELD_INT, multiple=True, help="account ids to show (repeatable)")
+@click.option("--json", "as_json", is_flag=True, help="print JSON")
+@click.pass_obj
+def status_command(opts: ChainOptions, ids: tuple[int, ...], as_json: bool) -> None:
+    """Show the latest market, params, roles and the given accounts' proven status."""
+    with _session(opts) as (_, _, gate), _errors():
+        summary = _status_json(gate, ids)
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    market = summary["market"]
+    console.print(f"[bold]gate[/bold] {summary['gate']} (verifier {summary['verifier']})")
+    console.print(
+        f"market epoch {market['epoch']} root {market['root']} "
+        f"({'fresh' if market['fresh'] else 'STALE'}, max age {market['max_age']} s)",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    console.print(f"params {summary['params_hash']}", markup=False, highlight=False, soft_wrap=True)
+    for account, st in summary["accounts"].items():
+        proven = f"{st['status_name']} (epoch {st['proven_epoch']}, shortfall {st['shortfall']})"
+        line = f"account {account}: {proven if st['proven'] else 'not proven'}"
+        if st["liquidation_open"]:
+            line += ", liquidation open"
+        elif st["liquidatable_now"]:
+            line += ", liquidatable now"
+        console.print(line, markup=False, highlight=False, soft_wrap=True)

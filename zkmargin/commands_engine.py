@@ -25,6 +25,7 @@ from engine.formats import (
     load_quotes,
     make_market_file,
 )
+from engine.formats_json import as_int
 from engine.profiles import PROFILES, get_profile
 from zkmargin import commands_engine_views as views
 from zkmargin.cli_support import console, write_json_atomic
@@ -134,12 +135,13 @@ def margin_cmd(
 
 
 def _parse_trade(text: str) -> tuple[int, int]:
+    """``ID:Q`` with decimal integers (``Q`` signed, x 10**6)."""
     iid, sep, q = text.partition(":")
     try:
         if not sep:
-            raise ValueError
-        return int(iid), int(q)
-    except ValueError:
+            raise InputError("--trade", "no colon")
+        return as_int("--trade", iid), as_int("--trade", q)
+    except InputError:
         raise InputError("--trade", f"must be ID:Q with integers (Q x 10**6, signed), got {text!r}") from None
 
 
@@ -147,21 +149,31 @@ def _parse_trade(text: str) -> tuple[int, int]:
 @click.option("--market", "market_path", type=_IN_FILE, required=True, help="market file (zkmargin/market@1)")
 @click.option("--params", "params_path", type=_IN_FILE, required=True, help="params file (zkmargin/params@1)")
 @click.argument("account_path", metavar="ACCOUNT", type=_IN_FILE)
+@click.option("--select", help="label or account id, when ACCOUNT is a file of several accounts")
 @click.option(
-    "--trade", "trades", multiple=True, metavar="ID:Q", help="hypothetical trade (q x 10**6); repeatable"
+    "--trade",
+    "trades",
+    multiple=True,
+    metavar="ID:Q",
+    help="hypothetical trade at the mark (q x 10**6); repeatable",
 )
-@click.option("--json", "as_json", is_flag=True, help="print the explanation as JSON")
+@click.option(
+    "--json", "as_json", is_flag=True, help="print the explanation (zkmargin/explanation@1) as JSON"
+)
 def explain_cmd(
-    market_path: Path, params_path: Path, account_path: Path, trades: Sequence[str], as_json: bool
+    market_path: Path,
+    params_path: Path,
+    account_path: Path,
+    select: str | None,
+    trades: Sequence[str],
+    as_json: bool,
 ) -> None:
     """Why an account has its status: parts per asset, liquidation prices, what-if."""
+    trade_list = [_parse_trade(t) for t in trades]
     mf = load_market(market_path)
     risk = load_params(params_path).resolve(mf.market.asset_names, mf.market.profile, mf.calibrated_rho)
-    accounts = load_accounts(account_path, mf.market)
-    if len(accounts) != 1:
-        raise InputError("account", f"explain takes one account, the file has {len(accounts)}")
-    trade_list = [_parse_trade(t) for t in trades]
-    explanation = views.explain_account(mf, risk, accounts[0], trade_list)
+    account = views.select_account(load_accounts(account_path, mf.market), select)
+    explanation = views.explain_account(mf, risk, account, trade_list)
     if as_json:
         click.echo(dumps(explanation), nl=False)
     else:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from decimal import ROUND_FLOOR, Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich import box
 from rich.markup import escape
@@ -16,10 +16,10 @@ from rich.table import Table
 
 from engine.commitments import params_hash as _params_hash
 from engine.errors import InputError
-from engine.fixedpoint import SCALE
-from engine.formats import LabeledAccount, MarketFile, QuotesFile
+from engine.fixedpoint import Q_LIMIT, SCALE, fdiv
+from engine.formats import LabeledAccount, MarketFile, QuotesFile, dump_explanation
 from engine.margin import MarginResult, compute_margin
-from engine.model import Account, Market, RiskParams, RowConfig
+from engine.model import Market, RiskParams, RowConfig, Slot
 from zkmargin.cli_support import console
 
 if TYPE_CHECKING:
@@ -71,7 +71,12 @@ def calibration_for(quotes: QuotesFile, closes: Mapping[str, Sequence[float]] | 
         return calibrate(closes)
     lengths = {len(q.history) for q in quotes.assets}
     if len(lengths) == 1 and lengths.pop() > 0:
-        return calibrate({q.name: list(q.history) for q in quotes.assets})
+        try:
+            return calibrate({q.name: list(q.history) for q in quotes.assets})
+        except InputError as err:
+            raise InputError(
+                "quotes.assets[].history", f"cannot calibrate from the quoted histories: {err}"
+            ) from None
     return None
 
 
@@ -167,20 +172,103 @@ def print_calibration(cal: Calibration) -> None:
 # ---------------------------------------------------------------------- explain
 
 
-def with_trades(account: Account, trades: Sequence[tuple[int, int]], market: Market) -> Account:
-    """``account`` after the hypothetical trades (instrument id, signed size)."""
-    from dataclasses import replace
-
-    from engine.validate import canonicalize_positions, validate_account
-
-    sizes = {s.instrument_id: s.q for s in account.positions()}
+def trade_slots(trades: Sequence[tuple[int, int]], market: Market) -> list[Slot]:
+    """Hypothetical trades as slots; every instrument must be listed and |q| < 2**48."""
+    out = []
     for i, (iid, q) in enumerate(trades):
         if iid not in market.rows:
             raise InputError(f"--trade[{i}]", f"unknown instrument {iid}: not listed in the market")
-        sizes[iid] = sizes.get(iid, 0) + q
-    slots = canonicalize_positions(
-        list(sizes.items()), market.profile.slots, field="--trade (resulting positions)"
+        if not -Q_LIMIT < q < Q_LIMIT:
+            raise InputError(f"--trade[{i}]", f"|q| must be < 2**48, got {q}")
+        out.append(Slot(iid, q))
+    return out
+
+
+def explain_account(
+    mf: MarketFile, params: RiskParams, acc: LabeledAccount, trades: Sequence[tuple[int, int]]
+) -> dict[str, Any]:
+    """The explanation document of one account (see ``dump_explanation``).
+
+    Trades are done at the mark: cash changes by ``-floor(sum q * M / SCALE)``.
+    """
+    from engine.report import explain, liquidation_prices, what_if
+
+    market = mf.market
+    slots = trade_slots(trades, market)
+    liquidation = liquidation_prices(
+        market, params, acc.account, mf.source.assets, mf.source.instruments, mf.config, mf.as_of
     )
-    after = replace(account, slots=slots)
-    validate_account(after, market, field="--trade (resulting account)")
-    return after
+    explanation = explain(market, params, acc.account, liquidation)
+    scenario = None
+    if slots:
+        cost = fdiv(sum(s.q * market.rows[s.instrument_id].mark for s in slots), SCALE)
+        before, after = what_if(market, params, acc.account, slots, cash_delta=-cost)
+        scenario = (list(trades), before, after)
+    return dump_explanation(acc, explanation, scenario)
+
+
+def _liq(value: float | None) -> str:
+    """A liquidation spot; "-" when there is none in the searched range."""
+    return "-" if value is None else f"{value:,.6g}"
+
+
+def select_account(accounts: Sequence[LabeledAccount], select: str | None) -> LabeledAccount:
+    """The one account of a file, or the one whose label or account id is ``select``."""
+    if select is None:
+        if len(accounts) != 1:
+            raise InputError(
+                "--select", f"the file holds {len(accounts)} accounts; pick one by label or account id"
+            )
+        return accounts[0]
+    found = [a for a in accounts if select in (a.label, str(a.account.account_id))]
+    if len(found) != 1:
+        known = ", ".join(a.display_name for a in accounts)
+        raise InputError("--select", f"must name exactly one account of the file ({known}), got {select!r}")
+    return found[0]
+
+
+def print_explanation(doc: Mapping[str, Any]) -> None:
+    """The explanation document as rich tables."""
+    name = doc["label"] or f"#{doc['account_id']}"
+    style = STATUS_STYLE[doc["status"]]
+    ratio = "inf" if doc["ratio"] is None else f"{doc['ratio']:.3f}"
+    console.print(f"account [bold]{escape(name)}[/bold]: [{style}]{doc['status_name']}[/]  E/MM {ratio}")
+    summary = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("equity", "IM", "MM", "shortfall", "R (scenarios)", "SC (static)"):
+        summary.add_column(col, justify="right", no_wrap=True)
+    summary.add_row(*(money(int(doc[k])) for k in ("equity", "im", "mm", "shortfall", "r", "sc")))
+    console.print(summary)
+    parts = Table(title="per asset", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("asset", "worst loss", "scenario", "LQ", "liq. below", "liq. above"):
+        parts.add_column(col, justify="left" if col in ("asset", "scenario") else "right")
+    for a in doc["assets"]:
+        if not a["held"]:
+            continue
+        scenario = f"{a['worst_scenario']}: {a['scenario']}" if int(a["worst_loss"]) else "no loss"
+        now = a["liquidatable_now"]
+        parts.add_row(
+            escape(a["name"]),
+            money(int(a["worst_loss"])),
+            escape(scenario),
+            money(int(a["liquidity_addon"])),
+            "now" if now else _liq(a["liquidation_below"]),
+            "now" if now else _liq(a["liquidation_above"]),
+        )
+    console.print(parts)
+    if doc["what_if"] is not None:
+        _print_what_if(doc["what_if"])
+
+
+def _print_what_if(doc: Mapping[str, Any]) -> None:
+    trades = ", ".join(f"{t['instrument_id']}:{t['q']}" for t in doc["trades"])
+    table = Table(title=f"what if {escape(trades)} (at the mark)", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("", "status", "equity", "IM", "MM", "shortfall"):
+        table.add_column(col, justify="left" if col in ("", "status") else "right", no_wrap=True)
+    for when in ("before", "after"):
+        r = doc[when]
+        table.add_row(
+            when,
+            f"[{STATUS_STYLE[r['status']]}]{r['status_name']}[/]",
+            *(money(int(r[k])) for k in ("equity", "im", "mm", "shortfall")),
+        )
+    console.print(table)

@@ -5,12 +5,15 @@ One row per (snapshot, account) proof job, moving through
     pending -> proving -> proved -> submitted -> confirmed
     any active state -> failed (with the reason)
 
-and one row per market snapshot (``new`` -> ``posted`` -> ``done``). Every state
+and one row per market snapshot (``new`` -> ``posted`` -> ``done``, or ``failed``
+with the reason). Every state
 change is one committed transaction, so a crash (even SIGKILL) loses at most the
 work in flight: on restart ``proving`` jobs go back to ``pending`` (the proof is
 simply made again) and ``submitted`` jobs are reconciled against the chain by the
 transaction hash recorded *before* the transaction was broadcast, so no
-liquidation is ever sent twice.
+liquidation is ever sent twice. The signed bytes of every transaction are kept
+next to its hash (table ``txs``), so one recorded but never broadcast can be sent
+again unchanged: same hash, same nonce, never a second transaction.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 JOB_STATES = ("pending", "proving", "proved", "submitted", "confirmed", "failed")
-SNAPSHOT_STATES = ("new", "posted", "done")
+SNAPSHOT_STATES = ("new", "posted", "done", "failed")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS snapshots (
@@ -31,11 +34,12 @@ CREATE TABLE IF NOT EXISTS snapshots (
     source      TEXT NOT NULL,         -- file it came from
     epoch       INTEGER NOT NULL,
     market_root TEXT NOT NULL,
-    state       TEXT NOT NULL CHECK (state IN ('new', 'posted', 'done')),
+    state       TEXT NOT NULL CHECK (state IN ('new', 'posted', 'done', 'failed')),
     post_tx     TEXT,                  -- postMarket tx hash, recorded before broadcast
     accounts    INTEGER NOT NULL DEFAULT 0,
     created_at  REAL NOT NULL,
-    updated_at  REAL NOT NULL
+    updated_at  REAL NOT NULL,
+    reason      TEXT                   -- why it failed
 );
 CREATE TABLE IF NOT EXISTS jobs (
     snapshot_id TEXT NOT NULL REFERENCES snapshots(snapshot_id),
@@ -54,6 +58,14 @@ CREATE TABLE IF NOT EXISTS jobs (
     PRIMARY KEY (snapshot_id, account_id, kind)
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
+CREATE TABLE IF NOT EXISTS txs (
+    tx_hash     TEXT PRIMARY KEY,      -- 0x-prefixed keccak of raw
+    raw         TEXT NOT NULL,         -- signed transaction, 0x-prefixed hex
+    sender      TEXT NOT NULL,
+    nonce       INTEGER NOT NULL,
+    purpose     TEXT NOT NULL,         -- e.g. "liquidate 1003", "postMarket 7"
+    created_at  REAL NOT NULL
+);
 """
 
 
@@ -80,6 +92,18 @@ class Snapshot:
     state: str
     post_tx: str | None
     accounts: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class SignedTx:
+    """A signed transaction recorded before broadcast."""
+
+    tx_hash: str
+    raw: str
+    sender: str
+    nonce: int
+    purpose: str
 
 
 class JobLog:
@@ -93,6 +117,13 @@ class JobLog:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Bring a log written by an earlier version up to the current schema (additive only)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(snapshots)")}
+        if "reason" not in columns:
+            self._db.execute("ALTER TABLE snapshots ADD COLUMN reason TEXT")
 
     def close(self) -> None:
         self._db.close()
@@ -111,13 +142,13 @@ class JobLog:
 
     def snapshot(self, snapshot_id: str) -> Snapshot | None:
         row = self._db.execute(
-            "SELECT snapshot_id, source, epoch, market_root, state, post_tx, accounts "
+            "SELECT snapshot_id, source, epoch, market_root, state, post_tx, accounts, reason "
             "FROM snapshots WHERE snapshot_id = ?",
             (snapshot_id,),
         ).fetchone()
         if row is None:
             return None
-        return Snapshot(row[0], row[1], int(row[2]), int(row[3]), row[4], row[5], int(row[6]))
+        return Snapshot(row[0], row[1], int(row[2]), int(row[3]), row[4], row[5], int(row[6]), row[7])
 
     def add_snapshot(self, snapshot_id: str, source: str, epoch: int, market_root: int) -> Snapshot:
         """Record a snapshot once; a second call with the same id returns the stored one."""
@@ -134,16 +165,37 @@ class JobLog:
         return snap
 
     def set_snapshot_state(
-        self, snapshot_id: str, state: str, *, post_tx: str | None = None, accounts: int | None = None
+        self,
+        snapshot_id: str,
+        state: str,
+        *,
+        post_tx: str | None = None,
+        accounts: int | None = None,
+        reason: str | None = None,
     ) -> None:
         if state not in SNAPSHOT_STATES:
             raise ValueError(f"unknown snapshot state {state!r}")
         with self._tx() as db:
             db.execute(
                 "UPDATE snapshots SET state = ?, post_tx = COALESCE(?, post_tx), "
-                "accounts = COALESCE(?, accounts), updated_at = ? WHERE snapshot_id = ?",
-                (state, post_tx, accounts, time.time(), snapshot_id),
+                "accounts = COALESCE(?, accounts), reason = COALESCE(?, reason), updated_at = ? "
+                "WHERE snapshot_id = ?",
+                (state, post_tx, accounts, reason, time.time(), snapshot_id),
             )
+
+    def add_failed_snapshot(self, snapshot_id: str, source: str, reason: str) -> Snapshot:
+        """Record a snapshot that could not be read or built (epoch 0, root 0) as ``failed``;
+        a snapshot already recorded keeps its row and is marked failed with ``reason``."""
+        self.add_snapshot(snapshot_id, source, 0, 0)
+        self.set_snapshot_state(snapshot_id, "failed", reason=reason)
+        snap = self.snapshot(snapshot_id)
+        assert snap is not None
+        return snap
+
+    def max_epoch(self) -> int:
+        """The largest epoch given to a snapshot so far (0 if none)."""
+        row = self._db.execute("SELECT MAX(epoch) FROM snapshots").fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
 
     def snapshots(self) -> list[Snapshot]:
         rows = self._db.execute("SELECT snapshot_id FROM snapshots ORDER BY epoch, created_at").fetchall()
@@ -216,6 +268,23 @@ class JobLog:
                 ),
             )
             return cur.rowcount == 1
+
+    # ----------------------------------------------------------------- txs
+
+    def record_tx(self, tx: SignedTx) -> None:
+        """Keep a signed transaction (before it is broadcast); recording it twice is a no-op."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO txs (tx_hash, raw, sender, nonce, purpose, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (tx.tx_hash, tx.raw, tx.sender, tx.nonce, tx.purpose, time.time()),
+            )
+
+    def signed_tx(self, tx_hash: str) -> SignedTx | None:
+        row = self._db.execute(
+            "SELECT tx_hash, raw, sender, nonce, purpose FROM txs WHERE tx_hash = ?", (tx_hash,)
+        ).fetchone()
+        return None if row is None else SignedTx(row[0], row[1], row[2], int(row[3]), row[4])
 
     def recover(self) -> int:
         """After a crash: jobs caught in ``proving`` go back to ``pending``.

@@ -56,7 +56,9 @@ def _snarkjs(*args: str, cwd: Path) -> None:
 def _run(cmd: list[str], cwd: Path) -> None:
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT, check=False)
     if proc.returncode != 0 or "[ERROR]" in proc.stdout:
-        raise RuntimeError(f"{' '.join(cmd[1:3])} failed ({proc.returncode}): {proc.stdout[-800:]}{proc.stderr[-800:]}")
+        raise RuntimeError(
+            f"{' '.join(cmd[1:3])} failed ({proc.returncode}): {proc.stdout[-800:]}{proc.stderr[-800:]}"
+        )
 
 
 def _versions() -> str:
@@ -79,9 +81,25 @@ def _build(target: Path) -> None:
     work = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
     try:
         circom = _node_modules() / "circom2" / "cli.js"
-        _run([node_binary(), str(circom), str(CIRCUIT), "--O2", "--r1cs", "--wasm", "-l", str(_node_modules()), "-o", str(work)], project_root())
+        _run(
+            [
+                node_binary(),
+                str(circom),
+                str(CIRCUIT),
+                "--O2",
+                "--r1cs",
+                "--wasm",
+                "-l",
+                str(_node_modules()),
+                "-o",
+                str(work),
+            ],
+            project_root(),
+        )
         _snarkjs("powersoftau", "new", "bn128", str(PTAU_POWER), "pot0.ptau", cwd=work)
-        _snarkjs("powersoftau", "contribute", "pot0.ptau", "pot1.ptau", f"-e={secrets.token_hex(16)}", cwd=work)
+        _snarkjs(
+            "powersoftau", "contribute", "pot0.ptau", "pot1.ptau", f"-e={secrets.token_hex(16)}", cwd=work
+        )
         _snarkjs("powersoftau", "prepare", "phase2", "pot1.ptau", "pot.ptau", cwd=work)
         _snarkjs("groth16", "setup", "gate_toy.r1cs", "pot.ptau", "k0.zkey", cwd=work)
         _snarkjs("zkey", "contribute", "k0.zkey", "circuit.zkey", f"-e={secrets.token_hex(16)}", cwd=work)
@@ -114,7 +132,9 @@ class ToyProofSource:
             self._proofs[key] = self._fullprove(*key)
         return json.loads(json.dumps(self._proofs[key]))  # a copy tests may tamper with
 
-    def _fullprove(self, status: int, shortfall: int, commitment: int, market_root: int, params_hash: int) -> ProofBundle:
+    def _fullprove(
+        self, status: int, shortfall: int, commitment: int, market_root: int, params_hash: int
+    ) -> ProofBundle:
         inputs = {
             "commitment": str(commitment),
             "market_root": str(market_root),
@@ -127,7 +147,16 @@ class ToyProofSource:
             (work / "input.json").write_text(json.dumps(inputs), encoding="utf-8")
             wasm = self.folder / "gate_toy_js" / "gate_toy.wasm"
             zkey = self.folder / "circuit.zkey"
-            _snarkjs("groth16", "fullprove", "input.json", str(wasm), str(zkey), "proof.json", "public.json", cwd=work)
+            _snarkjs(
+                "groth16",
+                "fullprove",
+                "input.json",
+                str(wasm),
+                str(zkey),
+                "proof.json",
+                "public.json",
+                cwd=work,
+            )
             proof = json.loads((work / "proof.json").read_text(encoding="utf-8"))
             public = json.loads((work / "public.json").read_text(encoding="utf-8"))
         return {"proof": proof, "public_signals": public}

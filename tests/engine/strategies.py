@@ -269,3 +269,53 @@ def batch_cases(
     params = draw(risk_params(prof, mode))
     accs = draw(st.lists(accounts(market, mode), min_size=1, max_size=max_accounts))
     return market, params, accs
+
+
+# ------------------------------------------------- builders for hand-written cases
+
+
+def make_row(
+    iid: int,
+    asset: int,
+    *,
+    mark: int = 0,
+    delta: int = 0,
+    ra: dict[int, int] | tuple[int, ...] | None = None,
+    c_long: int = 0,
+    c_short: int = 0,
+) -> InstrumentRow:
+    """A row; ``ra`` as a full 16-tuple or as ``{scenario: value}`` (others 0)."""
+    if ra is None or isinstance(ra, dict):
+        given = ra or {}
+        ra = tuple(given.get(s, 0) for s in range(N_SCENARIOS))
+    return InstrumentRow(iid, asset, mark, delta, tuple(ra), c_long, c_short)
+
+
+def make_market(profile: Profile, assets: list[tuple[int, int]], rows: list[InstrumentRow]) -> Market:
+    """``assets`` as ``(spot, depth)`` for the first assets; the rest unused (0, 1)."""
+    table = [AssetEntry(s, d) for s, d in assets] + [AssetEntry(0, 1)] * (profile.assets - len(assets))
+    return Market(profile=profile, epoch=1, assets=tuple(table), rows={r.instrument_id: r for r in rows})
+
+
+def make_account(profile: Profile, positions: dict[int, int], cash: int = 0) -> Account:
+    return Account(account_id=7, nonce=0, salt=0, cash=cash, slots=canonical_slots(positions, profile.slots))
+
+
+def identity_rho(n: int) -> Matrix:
+    return tuple(tuple(SCALE if a == b else 0 for b in range(n)) for a in range(n))
+
+
+def ones_rho(n: int) -> Matrix:
+    return tuple(tuple(SCALE for _ in range(n)) for _ in range(n))
+
+
+def make_params(
+    profile: Profile, mm_factor: int = SCALE, kappa: tuple[int, ...] | None = None, rho: Matrix | None = None
+) -> RiskParams:
+    """Defaults: mm_factor 1, kappa 0, rho the identity."""
+    n = profile.assets
+    return RiskParams(
+        mm_factor=mm_factor,
+        kappa=kappa if kappa is not None else (0,) * n,
+        rho=rho if rho is not None else identity_rho(n),
+    )

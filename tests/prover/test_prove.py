@@ -71,6 +71,9 @@ def test_worker_timeout_stops_the_worker(tools: Toolchain, toy: Toy) -> None:
         with pytest.raises(WorkerTimeout, match="timed out"):
             slow.prove(toy.build.wasm, toy.setup.zkey, toy_input())
         assert not slow.alive
+        slow.request_timeout = 300  # the next call starts a fresh worker
+        result = slow.prove(toy.build.wasm, toy.setup.zkey, toy_input())
+        assert slow.alive and result.public_signals[0] == "14"
     finally:
         slow.stop()
 

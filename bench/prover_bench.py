@@ -1,0 +1,183 @@
+"""Prover figures for one circuit: compile, setup, witness, proof (worker vs CLI), verify, key size.
+
+    python -m bench.prover_bench --profile toy            # the test fixture circuit
+    python -m bench.prover_bench --profile test --input examples/circuit-input.json
+    python -m bench.prover_bench --profile standard --fresh-compile --reps 5
+
+A margin profile is compiled and set up through the normal cache (a missing ptau
+is resolved as ``zkmargin setup`` does). Proving needs a circuit input JSON
+(``--input``); without one, only the build and setup figures are recorded.
+``--fresh-compile`` compiles again into a throw-away cache to time the compiler.
+Results are merged per profile into ``bench/results/prover.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.profiles import PROFILES
+from prover.artifacts import CircuitArtifacts, prepare_artifacts
+from prover.build import MARGIN_PUBLIC, CircuitSpec, build_circuit
+from prover.node_worker import NodeWorker
+from prover.snarkjs_cli import cli_prove, cli_verify
+from prover.toolchain import find_toolchain
+from prover.verify_py import verify_groth16
+
+RESULTS = Path(__file__).resolve().parent / "results" / "prover.json"
+ROOT = Path(__file__).resolve().parent.parent
+TOY_SPEC = CircuitSpec("toy-4", ROOT / "tests/prover/fixtures/toy.circom", "Toy", (4,), MARGIN_PUBLIC)
+TOY_INPUT = {
+    "commitment": "29",
+    "market_root": "7",
+    "params_hash": "11",
+    "x": ["2", "3", "2", "2"],
+    "salt": "5",
+}
+
+
+def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - started, value
+
+
+def _stats(samples: list[float]) -> dict[str, float]:
+    return {
+        "median": round(statistics.median(samples), 4),
+        "min": round(min(samples), 4),
+        "max": round(max(samples), 4),
+        "n": len(samples),
+    }
+
+
+def bench_build(arts: CircuitArtifacts, fresh: bool) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "constraints": arts.constraints,
+        "wires": arts.build.manifest["r1cs"]["wires"],
+        "public_signals": arts.public_signals,
+        "ptau_power_needed": arts.ptau_power,
+        "compile_seconds_recorded": arts.build.manifest["compile_seconds"],
+    }
+    if fresh:
+        with tempfile.TemporaryDirectory(prefix="zkmargin-bench-") as tmp:
+            seconds, _ = _timed(lambda: build_circuit(arts.spec, cache=Path(tmp)))
+        out["compile_seconds_fresh"] = round(seconds, 3)
+    assert arts.setup is not None
+    record = arts.setup.record
+    out |= {
+        "setup_seconds": record["seconds"],
+        "setup_seconds_total": round(sum(record["seconds"].values()), 3),
+        "ptau": record["ptau"],
+        "zkey_bytes": arts.zkey.stat().st_size,
+        "verifier_sol_bytes": arts.verifier_sol.stat().st_size,
+    }
+    return out
+
+
+def bench_prove(arts: CircuitArtifacts, circuit_input: dict[str, Any], reps: int) -> dict[str, Any]:
+    vkey = arts.vkey_json()
+    worker = NodeWorker()
+    start_s, _ = _timed(worker.start)
+    try:
+        first_s, first = _timed(lambda: worker.prove(arts.wasm, arts.zkey, circuit_input))
+        warm = [worker.prove(arts.wasm, arts.zkey, circuit_input) for _ in range(reps)]
+        warm_total = [
+            _timed(lambda: worker.prove(arts.wasm, arts.zkey, circuit_input))[0] for _ in range(reps)
+        ]
+        snarkjs_verify = [
+            _timed(lambda: worker.verify(vkey, first.public_signals, first.proof))[0] for _ in range(reps)
+        ]
+        assert worker.verify(vkey, first.public_signals, first.proof)
+    finally:
+        worker.stop()
+    cli_runs = [_timed(lambda: cli_prove(arts.wasm, arts.zkey, circuit_input)) for _ in range(reps)]
+    cli_verify_s, ok = _timed(lambda: cli_verify(arts.vkey, first.public_signals, first.proof))
+    assert ok
+    py = [_timed(lambda: verify_groth16(vkey, first.public_signals, first.proof)) for _ in range(reps)]
+    assert all(result.ok for _, result in py)
+    return {
+        "public_signals": first.public_signals,
+        "worker_start_seconds": round(start_s, 3),
+        "worker_first_proof_seconds": round(first_s, 3),
+        "worker_witness_seconds": _stats([r.witness_seconds for r in warm]),
+        "worker_prove_seconds": _stats([r.prove_seconds for r in warm]),
+        "worker_total_seconds": _stats(warm_total),
+        "cli_witness_seconds": _stats([r.witness_seconds for _, r in cli_runs]),
+        "cli_prove_seconds": _stats([r.prove_seconds for _, r in cli_runs]),
+        "cli_total_seconds": _stats([s for s, _ in cli_runs]),
+        "worker_speedup_vs_cli": round(
+            statistics.median([s for s, _ in cli_runs]) / statistics.median(warm_total), 2
+        ),
+        "snarkjs_verify_worker_seconds": _stats(snarkjs_verify),
+        "snarkjs_verify_cli_seconds": round(cli_verify_s, 3),
+        "py_ecc_verify_seconds": _stats([s for s, _ in py]),
+    }
+
+
+def run(profile: str, input_path: Path | None, reps: int, fresh: bool, ptau: Path | None) -> dict[str, Any]:
+    spec: str | CircuitSpec = TOY_SPEC if profile == "toy" else profile
+    setup_s, arts = _timed(lambda: prepare_artifacts(spec, ptau=ptau, notify=print))
+    result: dict[str, Any] = {
+        "profile": profile,
+        "circuit": arts.spec.label,
+        "build_key": arts.key,
+        "prepare_seconds_this_run": round(setup_s, 3),
+        **bench_build(arts, fresh),
+    }
+    circuit_input = TOY_INPUT if profile == "toy" else None
+    if input_path is not None:
+        circuit_input = json.loads(input_path.read_text(encoding="utf-8"))
+    if circuit_input is None:
+        result["prove"] = "skipped: no --input given"
+    else:
+        result["prove"] = bench_prove(arts, circuit_input, reps)
+    tools = find_toolchain()
+    result["machine"] = {
+        "cpus": os.cpu_count(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "python": platform.python_version(),
+        "node": str(tools.node),
+        "snarkjs": tools.snarkjs_version,
+        "compiler": tools.circom_version,
+    }
+    result["measured_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return result
+
+
+def save(result: dict[str, Any], path: Path = RESULTS) -> None:
+    """Merge this profile's figures into the results file."""
+    try:
+        existing = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        existing = {}
+    existing[result["profile"]] = result
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(existing, indent=2) + "\n", encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="toy", choices=["toy", *sorted(PROFILES)])
+    parser.add_argument("--input", type=Path, default=None, help="circuit input JSON for proving")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--fresh-compile", action="store_true", help="also time a compile into a temp cache")
+    parser.add_argument("--ptau", type=Path, default=None)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    result = run(args.profile, args.input, max(1, args.reps), args.fresh_compile, args.ptau)
+    save(result, args.out)
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

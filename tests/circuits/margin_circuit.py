@@ -1,0 +1,66 @@
+"""MarginCheck(A, k, d) compiled for a profile, and the engine's expected values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.commitments import MarketCommitments, commitment, params_hash
+from engine.fixedpoint import to_field
+from engine.margin import MarginResult, compute_margin
+from engine.model import Account, Market, RiskParams
+from engine.profiles import Profile
+from prover.witness_input import build_input
+from tests.circuits.harness import CompiledCircuit, compile_circuit
+
+
+def margin_check(profile: Profile) -> CompiledCircuit:
+    source = (
+        "pragma circom 2.1.0;\n"
+        'include "margin_check.circom";\n'
+        "component main {public [commitment, market_root, params_hash]} = "
+        f"MarginCheck({profile.assets}, {profile.slots}, {profile.depth});\n"
+    )
+    return compile_circuit(f"margin_check_{profile.name}", source)
+
+
+def intermediate_names(profile: Profile) -> list[str]:
+    """Named signals of MarginCheck compared with the engine (those the optimiser keeps)."""
+    per_asset = ["W", "worst", "N", "LQ"]
+    names = [f"{n}[{a}]" for n in per_asset for a in range(profile.assets)]
+    return [*names, "X", "R", "SC", "MM", "E"]
+
+
+def expected_intermediates(result: MarginResult, profile: Profile) -> dict[str, int]:
+    values: dict[str, int] = {}
+    for a in range(profile.assets):
+        values[f"W[{a}]"] = result.W[a]
+        values[f"worst[{a}]"] = result.worst_scenario[a]
+        values[f"N[{a}]"] = result.N[a]
+        values[f"LQ[{a}]"] = result.LQ[a]
+    values.update(X=result.X, R=result.R, SC=result.SC, MM=result.MM, E=result.E)
+    return {k: to_field(v) for k, v in values.items()}
+
+
+@dataclass
+class Expected:
+    public: tuple[int, ...]
+    intermediates: dict[str, int]
+
+
+def expected(market: Market, params: RiskParams, account: Account, mc: MarketCommitments) -> Expected:
+    r = compute_margin(market, params, account)
+    public = (r.status, r.shortfall, commitment(account), mc.market_root, params_hash(params))
+    return Expected(tuple(to_field(v) for v in public), expected_intermediates(r, market.profile))
+
+
+def inputs_and_expected(
+    cases: list[tuple[Market, RiskParams, Account]],
+) -> tuple[list[dict[str, object]], list[Expected]]:
+    commitments: dict[int, MarketCommitments] = {}
+    inputs: list[dict[str, object]] = []
+    exp: list[Expected] = []
+    for market, params, account in cases:
+        mc = commitments.setdefault(id(market), MarketCommitments(market))
+        inputs.append(build_input(market, params, account, mc))
+        exp.append(expected(market, params, account, mc))
+    return inputs, exp

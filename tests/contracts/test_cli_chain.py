@@ -1,0 +1,44 @@
+"""`zkmargin chain` on the embedded chain: a deploy works; later processes get a clear hint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from tests.contracts.toy_prover import ProofSource
+from verifier_contracts.deployment import load_deployment
+from zkmargin.cli import cli, main
+from zkmargin.cli_support import CliError
+
+
+def test_deploy_on_embedded_then_next_command_explains(proof_source: ProofSource, tmp_path: Path) -> None:
+    verifier_sol = tmp_path / "Groth16Verifier.sol"
+    verifier_sol.write_text(proof_source.verifier_sol, encoding="utf-8")
+    deployment = tmp_path / "deployment.json"
+    base = ["chain", "--deployment", str(deployment)]
+    result = CliRunner().invoke(
+        cli, [*base, "deploy", "--verifier-sol", str(verifier_sol)], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    saved = load_deployment(deployment)
+    assert saved.chain == "embedded" and saved.gate.startswith("0x")
+    assert set(saved.roles) == {"owner", "governance", "oracle", "operator", "liquidator", "user"}
+
+    later = CliRunner().invoke(cli, [*base, "post-market", "--root", "5", "--epoch", "1"])
+    assert isinstance(later.exception, CliError)
+    assert "lived only inside the deploying process" in str(later.exception)
+
+
+def test_missing_deployment_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["chain", "--deployment", str(tmp_path / "none.json"), "status"])
+    assert exc.value.code == 2
+    assert "zkmargin chain deploy" in capsys.readouterr().err
+
+
+def test_commit_needs_pairs() -> None:
+    result = CliRunner().invoke(cli, ["chain", "commit", "--account", "12"])
+    assert isinstance(result.exception, CliError)
+    assert "ID=COMMITMENT" in str(result.exception)

@@ -1,0 +1,335 @@
+"""zkmargin CLI commands: ``operator run`` (the keeper) and ``operator status`` (its job log).
+
+    zkmargin operator run (--snapshots DIR | --once FILE) --accounts FILE --params FILE
+        --profile P --db operator.sqlite --deployment deployment.json
+        [--rpc URL | --chain anvil] [--workers N] [--poll S] [--max-snapshots N] [--exit-when-idle]
+    zkmargin operator status --db operator.sqlite [--json]
+
+See docs/operator.md. ``run --once`` exits with code 2 when the snapshot fails; with
+``--snapshots`` a failed snapshot is recorded with its reason and the loop goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import click
+from rich.table import Table
+
+from engine.formats import load_params
+from engine.profiles import PROFILES, get_profile
+from zkmargin.cli_support import CliError, console, err_console
+from zkmargin.jobs import JOB_STATES, JobLog
+
+logger = logging.getLogger("zkmargin.operator")
+
+_IN_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+_IN_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything ``operator run`` was given."""
+
+    snapshots: Path | None
+    once: Path | None
+    accounts: Path
+    params: Path
+    profile: str | None
+    db: Path
+    deployment: Path
+    rpc: str | None
+    chain: str | None
+    workers: int
+    poll: float
+    max_snapshots: int | None
+    exit_when_idle: bool
+    as_json: bool
+
+
+def setup_logging(verbose: bool = False) -> None:
+    """Timestamped log lines on stderr: rich on a terminal, plain text otherwise."""
+    root = logging.getLogger("zkmargin")
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.handlers.clear()
+    handler: logging.Handler
+    if sys.stderr.isatty():
+        from rich.logging import RichHandler
+
+        handler = RichHandler(console=err_console, show_path=False, log_time_format="%H:%M:%S")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
+    root.addHandler(handler)
+    root.propagate = False
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
+
+
+@contextmanager
+def _chain_errors() -> Iterator[None]:
+    """Chain-layer failures become one clear line and exit code 2."""
+    from requests.exceptions import RequestException
+    from web3.exceptions import Web3Exception
+
+    from verifier_contracts.chain import ChainError
+    from verifier_contracts.deployment import DeploymentError
+    from verifier_contracts.gate import GateError
+
+    try:
+        yield
+    except (ChainError, DeploymentError, GateError, Web3Exception) as exc:
+        raise CliError(str(exc)) from exc
+    except RequestException as exc:
+        raise CliError(f"the node stopped answering: {exc}") from exc
+
+
+def run_command(opts: RunOptions) -> None:
+    """Build the keeper from the options and run it."""
+    from prover.artifacts import find_artifacts
+    from verifier_contracts.chain import Roles, from_rpc
+    from verifier_contracts.deployment import load_deployment
+    from verifier_contracts.gate import MarginGate
+    from zkmargin.operator import Operator, OperatorSettings, outcome_json
+    from zkmargin.operator_tx import DurableTxs
+    from zkmargin.prover_pool import ProverPool
+    from zkmargin.snapshots import read_snapshot
+
+    if (opts.snapshots is None) == (opts.once is None):
+        raise click.UsageError("pass exactly one of --snapshots DIR and --once FILE")
+    if opts.workers < 1:
+        raise click.UsageError("--workers must be at least 1")
+    signal.signal(signal.SIGTERM, _terminate)
+    with _chain_errors():
+        deployment = load_deployment(opts.deployment)
+        profile_name = opts.profile or deployment.profile
+        if profile_name is None:
+            raise CliError("pass --profile (the deployment file does not name one)")
+        if deployment.profile is not None and deployment.profile != profile_name:
+            raise CliError(f"--profile {profile_name} but the gate was deployed for {deployment.profile!r}")
+        profile = get_profile(profile_name)
+        params = load_params(opts.params)
+        artifacts = find_artifacts(profile_name)
+        if artifacts is None or artifacts.setup is None:
+            raise CliError(
+                f"no proving keys for profile {profile_name!r}: run `zkmargin setup --profile {profile_name}`"
+            )
+        url = _rpc_url(opts, deployment.rpc_url)
+        chain = from_rpc(url, kind=deployment.chain)
+        if chain.w3.eth.chain_id != deployment.chain_id or not chain.w3.eth.get_code(
+            chain.w3.to_checksum_address(deployment.gate)
+        ):
+            raise CliError(f"no gate at {deployment.gate} on {url} (chain id {chain.w3.eth.chain_id})")
+        roles = Roles(**(chain.roles.as_dict() | {k: v for k, v in deployment.roles.items() if k != "owner"}))
+        gate = MarginGate(chain, deployment.gate)
+        log = JobLog(opts.db)
+        requeued = log.recover()
+        if requeued:
+            logger.info("recovered the job log: %d job(s) caught proving go back to pending", requeued)
+        pool = ProverPool(artifacts, opts.db, opts.workers)
+        txs = DurableTxs(chain, gate.artifact.abi)
+        operator = Operator(OperatorSettings(opts.accounts, params, profile), log, gate, roles, pool, txs)
+        started = time.perf_counter()
+        outcomes = []
+        try:
+            pool.start()
+            if opts.once is not None:
+                outcomes.append(operator.process(read_snapshot(opts.once)))
+            else:
+                assert opts.snapshots is not None
+                operator.run_folder(
+                    opts.snapshots,
+                    poll=opts.poll,
+                    max_snapshots=opts.max_snapshots,
+                    exit_when_idle=opts.exit_when_idle,
+                    on_outcome=outcomes.append,
+                )
+        finally:
+            pool.close()
+            log.close()
+        elapsed = time.perf_counter() - started
+    summary = _summary(outcomes, pool, elapsed)
+    if opts.as_json:
+        click.echo(json.dumps({"snapshots": [outcome_json(o) for o in outcomes], **summary}, indent=2))
+    if opts.once is not None and outcomes and outcomes[0].state == "failed":
+        raise CliError(f"snapshot {opts.once} failed: {outcomes[0].reason}")
+
+
+def _rpc_url(opts: RunOptions, recorded: str | None) -> str:
+    if opts.rpc is not None:
+        return opts.rpc
+    if recorded is None:
+        kind = opts.chain or "rpc"
+        raise CliError(f"the deployment file records no {kind} node URL: pass --rpc URL")
+    return recorded
+
+
+def _summary(outcomes: list[Any], pool: Any, elapsed: float) -> dict[str, Any]:
+    timings = list(pool.timings)
+    proofs = len(timings)
+    span = (
+        (max(t.finished_at for t in timings) - min(t.finished_at - t.seconds for t in timings))
+        if timings
+        else 0.0
+    )
+    return {
+        "workers": pool.size,
+        "proofs": proofs,
+        "proof_seconds_mean": round(sum(t.seconds for t in timings) / proofs, 3) if proofs else None,
+        "proofs_per_second": round(proofs / span, 3) if span > 0 else None,
+        "elapsed_seconds": round(elapsed, 3),
+    }
+
+
+# ------------------------------------------------------------------ status
+
+
+def status_data(db: Path) -> dict[str, Any]:
+    """Snapshots, job counts by state, and the failed jobs with their reasons."""
+    log = JobLog(db)
+    try:
+        snapshots = []
+        for snap in log.snapshots():
+            jobs = Counter(j.state for j in log.jobs(snap.snapshot_id))
+            snapshots.append(
+                {
+                    "snapshot_id": snap.snapshot_id,
+                    "source": snap.source,
+                    "epoch": snap.epoch,
+                    "market_root": str(snap.market_root),
+                    "state": snap.state,
+                    "accounts": snap.accounts,
+                    "post_tx": snap.post_tx,
+                    "reason": snap.reason,
+                    "jobs": {s: jobs[s] for s in JOB_STATES if jobs[s]},
+                }
+            )
+        failed = [
+            {"snapshot_id": j.snapshot_id, "account_id": j.account_id, "kind": j.kind, "reason": j.reason}
+            for j in log.jobs(state="failed")
+        ]
+        jobs_out = [
+            {
+                "snapshot_id": j.snapshot_id,
+                "account_id": j.account_id,
+                "kind": j.kind,
+                "state": j.state,
+                "status": j.status,
+                "shortfall": str(j.shortfall),
+                "tx_hash": j.tx_hash,
+                "attempts": j.attempts,
+                "reason": j.reason,
+            }
+            for j in log.jobs()
+        ]
+        return {"snapshots": snapshots, "jobs": log.counts(), "failed_jobs": failed, "job_list": jobs_out}
+    finally:
+        log.close()
+
+
+def print_status(data: dict[str, Any]) -> None:
+    table = Table(title="snapshots", title_justify="left")
+    for col in ("source", "id", "epoch", "state", "accounts", "jobs", "reason"):
+        table.add_column(col, overflow="fold")
+    for snap in data["snapshots"]:
+        jobs = ", ".join(f"{n} {s}" for s, n in snap["jobs"].items()) or "-"
+        table.add_row(
+            Path(snap["source"]).name,
+            snap["snapshot_id"][:12],
+            str(snap["epoch"]),
+            snap["state"],
+            str(snap["accounts"]),
+            jobs,
+            snap["reason"] or "",
+        )
+    console.print(table)
+    counts = data["jobs"]
+    console.print("jobs: " + ", ".join(f"{counts[s]} {s}" for s in JOB_STATES))
+    for job in data["failed_jobs"]:
+        console.print(
+            f"  failed: account {job['account_id']} ({job['snapshot_id'][:12]}): {job['reason']}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+# ------------------------------------------------------------------ click
+
+
+@click.group("operator")
+def operator_group() -> None:
+    """The operator's keeper: snapshots -> market roots, proofs, liquidations."""
+
+
+@operator_group.command("run")
+@click.option("--snapshots", type=_IN_DIR, help="folder of quote snapshots (zkmargin/quotes@1), watched")
+@click.option("--once", type=_IN_FILE, help="process this one snapshot file and exit")
+@click.option("--accounts", type=_IN_FILE, required=True, help="accounts file (zkmargin/accounts@1)")
+@click.option("--params", type=_IN_FILE, required=True, help="params file (zkmargin/params@1)")
+@click.option(
+    "--profile", type=click.Choice(sorted(PROFILES)), help="circuit profile (default: the deployment's)"
+)
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("operator.sqlite"),
+    show_default=True,
+)
+@click.option(
+    "--deployment",
+    type=_IN_FILE,
+    default=Path("deployment.json"),
+    show_default=True,
+    help="written by chain deploy",
+)
+@click.option("--rpc", help="node URL (default: the one recorded in the deployment file)")
+@click.option(
+    "--chain",
+    type=click.Choice(["anvil", "rpc"]),
+    help="the deployment's own node (`zkmargin chain node`): its recorded URL",
+)
+@click.option("--workers", type=int, default=1, show_default=True, help="prover workers (node processes)")
+@click.option(
+    "--poll", type=float, default=5.0, show_default=True, help="seconds between looks at --snapshots"
+)
+@click.option("--max-snapshots", type=int, help="stop after processing this many snapshots")
+@click.option("--exit-when-idle", is_flag=True, help="stop when --snapshots holds no new snapshot")
+@click.option(
+    "--json", "as_json", is_flag=True, help="print a JSON summary (snapshots, proofs per second) at the end"
+)
+@click.option("-v", "--verbose", is_flag=True, help="debug logging")
+def run_cmd(verbose: bool, **kwargs: Any) -> None:
+    """Keep margins proven: post each snapshot's market, prove and submit liquidations."""
+    setup_logging(verbose)
+    run_command(RunOptions(**kwargs))
+
+
+@operator_group.command("status")
+@click.option("--db", type=_IN_FILE, default=Path("operator.sqlite"), show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
+def status_cmd(db: Path, as_json: bool) -> None:
+    """Snapshots and jobs of an operator's job log, by state."""
+    data = status_data(db)
+    if as_json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        print_status(data)
+
+
+def register(cli: click.Group) -> None:
+    """Attach this module's commands to the main group."""
+    cli.add_command(operator_group)

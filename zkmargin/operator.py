@@ -1,0 +1,516 @@
+"""The operator's keeper loop: quote snapshots in, proven liquidations on chain out.
+
+For each new snapshot (in order; a snapshot already ``done`` or ``failed`` is skipped):
+
+1. build the market with the next epoch (a snapshot keeps the epoch it was first given);
+2. post its root unless the gate already has it (the post transaction's hash is recorded
+   before broadcast; after a crash the gate's latest epoch and root say whether it landed);
+3. make the account commitments on chain equal to the accounts file (commit only those
+   that differ: a new commitment closes an open liquidation case);
+4. compute every account's margin (vectorised) and create one ``liquidate`` job per
+   account with status 2 or 3 that has no liquidation case open on chain;
+5. prove the jobs in the :class:`ProverPool`, and submit each proof as soon as it is
+   ready: simulate, sign, record hash and bytes, move the job to ``submitted``, then
+   broadcast (:mod:`zkmargin.operator_tx`);
+6. settle: a receipt with ``LiquidationOpened`` for the account confirms the job; a
+   revert fails it with the gate's custom error decoded.
+
+After a crash, ``JobLog.recover`` re-queues jobs caught ``proving``, and a ``submitted``
+job is settled from its recorded transaction: receipt if mined, wait if pending, the same
+signed bytes again if the node never saw them, and never a second liquidation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from web3.logs import DISCARD
+
+from engine.commitments import MarketCommitments, commitment, params_hash
+from engine.errors import InputError
+from engine.formats import LabeledAccount, ParamsFile, load_accounts
+from engine.margin_batch import AccountBatch, compute_margins
+from engine.market_builder import build_market
+from engine.model import Market, RiskParams
+from engine.profiles import Profile
+from verifier_contracts.chain import Roles
+from verifier_contracts.gate import PROOF_GAS_LIMIT, AccountStatus, GateRevert, MarginGate, proof_calldata
+from zkmargin.cli_support import CliError
+from zkmargin.commands_engine_views import calibration_for, check_config_assets
+from zkmargin.jobs import Job, JobLog, Snapshot
+from zkmargin.operator_tx import DurableTxs, TxError
+from zkmargin.prover_pool import ProofTask, ProverPool
+from zkmargin.snapshots import SnapshotFile, scan_folder
+
+logger = logging.getLogger("zkmargin.operator")
+
+ACTIVE_STATES = ("pending", "proving", "proved", "submitted")
+LIQUIDATABLE = 2
+COMMIT_BATCH = 100
+GAS_HEADROOM = 1.25  # gas limit = estimate x this, for postMarket / commitAccounts
+
+
+class OperatorError(CliError):
+    """A fatal problem (configuration, chain): the keeper stops with exit code 2."""
+
+
+class SnapshotFailed(Exception):
+    """This snapshot cannot be processed; the reason is recorded and the loop goes on."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass(frozen=True)
+class OperatorSettings:
+    """What the keeper works with besides the chain: accounts, parameters, profile."""
+
+    accounts_path: Path
+    params: ParamsFile
+    profile: Profile
+    poll: float = 0.2  # seconds between looks at the job log while a snapshot is in flight
+
+
+@dataclass
+class Prepared:
+    """One snapshot, built: its log record, market, parameters and accounts."""
+
+    snapshot: SnapshotFile
+    record: Snapshot
+    market: Market
+    commitments: MarketCommitments
+    params: RiskParams
+    params_hash: int
+    accounts: list[LabeledAccount]
+
+    @property
+    def epoch(self) -> int:
+        return self.market.epoch
+
+    @property
+    def label(self) -> str:
+        return f"{self.snapshot.path.name} (epoch {self.epoch})"
+
+
+@dataclass
+class SnapshotOutcome:
+    """What processing one snapshot came to (for logs, the CLI and tests)."""
+
+    snapshot_id: str
+    source: str
+    state: str  # done, failed, skipped
+    epoch: int = 0
+    reason: str | None = None
+    jobs: dict[str, int] = field(default_factory=dict)
+    liquidatable: int = 0
+    already_open: int = 0
+    committed: int = 0
+    seconds: float = 0.0
+
+
+def _short(value: int | str) -> str:
+    text = hex(value) if isinstance(value, int) else value
+    return text if len(text) <= 14 else f"{text[:10]}…{text[-4:]}"
+
+
+class Operator:
+    """The keeper: one snapshot at a time, jobs proven by the pool and settled on chain."""
+
+    def __init__(
+        self,
+        settings: OperatorSettings,
+        log: JobLog,
+        gate: MarginGate,
+        roles: Roles,
+        pool: ProverPool,
+        txs: DurableTxs,
+    ) -> None:
+        self.settings = settings
+        self.log = log
+        self.gate = gate
+        self.roles = roles
+        self.pool = pool
+        self.txs = txs
+        self._wake = threading.Event()
+        pool.on_change = self._wake.set
+
+    # ------------------------------------------------------------------ loops
+
+    def run_folder(
+        self,
+        folder: Path,
+        *,
+        poll: float,
+        max_snapshots: int | None = None,
+        exit_when_idle: bool = False,
+        on_outcome: Callable[[SnapshotOutcome], None] | None = None,
+    ) -> int:
+        """Process new snapshots of ``folder`` as they appear; returns how many were processed."""
+        processed = 0
+        logger.info("watching %s for quote snapshots (every %.1f s)", folder, poll)
+        while True:
+            fresh = [s for s in scan_folder(folder) if not self._finished(s)]
+            for snap in fresh:
+                outcome = self.process(snap)
+                if on_outcome is not None:
+                    on_outcome(outcome)
+                processed += 1
+                if max_snapshots is not None and processed >= max_snapshots:
+                    logger.info("processed %d snapshot(s): --max-snapshots reached", processed)
+                    return processed
+            if not fresh and exit_when_idle:
+                logger.info("no new snapshot: done (%d processed)", processed)
+                return processed
+            if not fresh:
+                time.sleep(poll)
+
+    def _finished(self, snap: SnapshotFile) -> bool:
+        record = self.log.snapshot(snap.snapshot_id)
+        return record is not None and record.state in ("done", "failed")
+
+    def process(self, snap: SnapshotFile) -> SnapshotOutcome:
+        """Take one snapshot as far as it goes: ``done``, ``failed`` (with the reason), or
+        ``skipped`` when it was finished before."""
+        started = time.perf_counter()
+        existing = self.log.snapshot(snap.snapshot_id)
+        if existing is not None and existing.state in ("done", "failed"):
+            logger.info("snapshot %s: already %s, skipped", snap.path.name, existing.state)
+            return SnapshotOutcome(snap.snapshot_id, snap.source, "skipped", existing.epoch, existing.reason)
+        outcome = SnapshotOutcome(snap.snapshot_id, snap.source, "done")
+        try:
+            prepared = self._prepare(snap, existing)
+            outcome.epoch = prepared.epoch
+            self._ensure_posted(prepared)
+            statuses, outcome.committed = self._ensure_commitments(prepared)
+            outcome.liquidatable, outcome.already_open = self._create_jobs(prepared, statuses)
+            self._drive_jobs(prepared)
+        except SnapshotFailed as exc:
+            self._fail_snapshot(snap, exc.reason)
+            outcome.state, outcome.reason = "failed", exc.reason
+        else:
+            self.log.set_snapshot_state(snap.snapshot_id, "done")
+        outcome.jobs = dict(Counter(j.state for j in self.log.jobs(snap.snapshot_id)))
+        outcome.seconds = time.perf_counter() - started
+        if outcome.state == "done":
+            logger.info(
+                "snapshot %s: done in %.1f s, jobs %s",
+                snap.path.name,
+                outcome.seconds,
+                ", ".join(f"{n} {s}" for s, n in sorted(outcome.jobs.items())) or "none",
+            )
+        return outcome
+
+    def _fail_snapshot(self, snap: SnapshotFile, reason: str) -> None:
+        logger.error("snapshot %s: FAILED: %s", snap.path.name, reason)
+        if self.log.snapshot(snap.snapshot_id) is None:
+            self.log.add_failed_snapshot(snap.snapshot_id, snap.source, reason)
+            return
+        for job in self.log.jobs(snap.snapshot_id):
+            if job.state in ("pending", "proving", "proved"):
+                self.log.transition(job, "failed", reason=f"snapshot failed: {reason}")
+        self.log.set_snapshot_state(snap.snapshot_id, "failed", reason=reason)
+
+    # ------------------------------------------------------------ 1. building
+
+    def _prepare(self, snap: SnapshotFile, existing: Snapshot | None) -> Prepared:
+        profile = self.settings.profile
+        params_file = self.settings.params
+        try:
+            quotes = snap.load(profile)
+            check_config_assets(params_file.row_config, quotes.asset_names)
+            cal = calibration_for(quotes, None)
+            config = cal.row_config(params_file.row_config) if cal else params_file.row_config
+            epoch = existing.epoch if existing is not None else self._next_epoch()
+            market = build_market(profile, epoch, quotes.assets, quotes.instruments, config, quotes.as_of)
+            rho = cal.rho_for(quotes.asset_names, profile.assets) if cal else None
+            risk = params_file.resolve(quotes.asset_names, profile, rho)
+            mc = MarketCommitments(market)
+            accounts = load_accounts(self.settings.accounts_path, market)
+        except InputError as exc:
+            raise SnapshotFailed(f"invalid input: {exc.field}: {exc.message}") from None
+        _check_unique_ids(accounts)
+        ph = params_hash(risk)
+        on_chain = self.gate.params_hash()
+        if on_chain != ph:
+            raise OperatorError(
+                f"the gate's parameters hash {_short(on_chain)} is not the params file's {_short(ph)} "
+                "for this market: governance must setParams first"
+            )
+        if existing is None:
+            record = self.log.add_snapshot(snap.snapshot_id, snap.source, epoch, mc.market_root)
+        elif existing.market_root != mc.market_root:
+            raise SnapshotFailed(
+                f"rebuilding epoch {epoch} gave market root {_short(mc.market_root)}, the log recorded "
+                f"{_short(existing.market_root)} (parameters or engine changed since it was first seen)"
+            )
+        else:
+            record = existing
+        prepared = Prepared(snap, record, market, mc, risk, ph, accounts)
+        logger.info(
+            "snapshot %s: %s, as of %s, market root %s, %d accounts",
+            snap.path.name,
+            f"epoch {epoch}" + (" (resumed)" if existing is not None else ""),
+            quotes.as_of.isoformat(),
+            _short(mc.market_root),
+            len(accounts),
+        )
+        return prepared
+
+    def _next_epoch(self) -> int:
+        return max(self.log.max_epoch(), self.gate.latest_market().epoch) + 1
+
+    # ------------------------------------------------------------- 2. posting
+
+    def _ensure_posted(self, p: Prepared) -> None:
+        root, epoch = p.commitments.market_root, p.epoch
+        if self._market_is_latest(p):
+            if p.record.state == "new":
+                logger.info("%s: root already on chain", p.label)
+                self.log.set_snapshot_state(p.record.snapshot_id, "posted")
+            return
+        if p.record.post_tx is not None and self._settle_post(p, p.record.post_tx):
+            return
+        fn = self.gate.contract.functions.postMarket(root, epoch)
+        oracle = self.roles.oracle
+        try:
+            gas = self.txs.simulate(fn, oracle)
+        except GateRevert as exc:
+            raise SnapshotFailed(f"postMarket would revert: {exc}") from None
+        signed = self.txs.sign(fn, oracle, int(gas * GAS_HEADROOM), f"postMarket epoch {epoch}")
+        self.log.record_tx(signed)
+        self.log.set_snapshot_state(p.record.snapshot_id, "new", post_tx=signed.tx_hash)
+        self.txs.broadcast(signed)
+        logger.info("%s: posting market root %s (tx %s)", p.label, _short(root), _short(signed.tx_hash))
+        if not self._settle_post(p, signed.tx_hash):
+            raise OperatorError(f"postMarket tx {signed.tx_hash} was not mined in time")
+
+    def _market_is_latest(self, p: Prepared) -> bool:
+        latest = self.gate.latest_market()
+        if latest.epoch == p.epoch and latest.root == p.commitments.market_root:
+            return True
+        if latest.epoch >= p.epoch:
+            raise SnapshotFailed(
+                f"superseded: the gate is at epoch {latest.epoch} (root {_short(latest.root)}); "
+                f"this snapshot's epoch {p.epoch} can no longer be proven against"
+            )
+        return False
+
+    def _settle_post(self, p: Prepared, tx_hash: str) -> bool:
+        """Follow a recorded postMarket transaction; True once the root is the gate's latest."""
+        receipt = self.txs.receipt(tx_hash)
+        if receipt is None:
+            if not self.txs.known(tx_hash):
+                stored = self.log.signed_tx(tx_hash)
+                if stored is None:
+                    return False
+                self.txs.broadcast(stored)
+                if not self.txs.known(tx_hash):
+                    return False  # its nonce went to another transaction: post afresh
+            receipt = self.txs.wait(tx_hash)
+            if receipt is None:
+                return False
+        if receipt["status"] != 1:
+            raise SnapshotFailed(f"postMarket reverted: {self.txs.failure_reason(receipt, 'postMarket')}")
+        if not self._market_is_latest(p):
+            return False
+        self.log.set_snapshot_state(p.record.snapshot_id, "posted")
+        logger.info("%s: market posted in block %d", p.label, receipt["blockNumber"])
+        return True
+
+    # --------------------------------------------------------- 3. commitments
+
+    def _ensure_commitments(self, p: Prepared) -> tuple[dict[int, AccountStatus], int]:
+        operator = self.roles.operator
+        self.txs.wait_idle(operator)  # a commit still in flight must land before we compare
+        statuses = {a.account.account_id: self.gate.status_of(a.account.account_id) for a in p.accounts}
+        stale = [
+            (a.account.account_id, c)
+            for a in p.accounts
+            if statuses[a.account.account_id].commitment != (c := commitment(a.account))
+        ]
+        for start in range(0, len(stale), COMMIT_BATCH):
+            chunk = stale[start : start + COMMIT_BATCH]
+            ids, values = [i for i, _ in chunk], [c for _, c in chunk]
+            fn = self.gate.contract.functions.commitAccounts(ids, values)
+            try:
+                gas = self.txs.simulate(fn, operator)
+            except GateRevert as exc:
+                raise OperatorError(f"commitAccounts would revert: {exc}") from None
+            signed = self.txs.sign(fn, operator, int(gas * GAS_HEADROOM), f"commitAccounts x{len(ids)}")
+            self.log.record_tx(signed)
+            self.txs.broadcast(signed)
+            receipt = self.txs.wait(signed.tx_hash)
+            if receipt is None:
+                raise OperatorError(f"commitAccounts tx {signed.tx_hash} was not mined in time")
+            if receipt["status"] != 1:
+                raise OperatorError(
+                    f"commitAccounts reverted: {self.txs.failure_reason(receipt, 'commitAccounts')}"
+                )
+            for account_id, value in chunk:
+                statuses[account_id] = replace(
+                    statuses[account_id], commitment=value, proven=False, liquidation_open=False
+                )
+        if stale:
+            logger.info("%s: committed %d account state(s) that differed on chain", p.label, len(stale))
+        return statuses, len(stale)
+
+    # ---------------------------------------------------------------- 4. jobs
+
+    def _create_jobs(self, p: Prepared, statuses: dict[int, AccountStatus]) -> tuple[int, int]:
+        batch = compute_margins(
+            p.market, p.params, AccountBatch.from_accounts([a.account for a in p.accounts])
+        )
+        counts = Counter(int(s) for s in batch.status)
+        items: list[tuple[int, int, int]] = []
+        already_open = 0
+        for i, acc in enumerate(p.accounts):
+            status = int(batch.status[i])
+            if status < LIQUIDATABLE:
+                continue
+            if statuses[acc.account.account_id].liquidation_open:
+                already_open += 1
+                continue
+            items.append((acc.account.account_id, status, int(batch.shortfall[i])))
+        new = self.log.add_jobs(p.record.snapshot_id, "liquidate", items)
+        self.log.set_snapshot_state(p.record.snapshot_id, "posted", accounts=len(p.accounts))
+        logger.info(
+            "%s: margins: %d healthy, %d restricted, %d liquidatable, %d insolvent; "
+            "%d new liquidation job(s), %d already under liquidation",
+            p.label,
+            counts[0],
+            counts[1],
+            counts[2],
+            counts[3],
+            new,
+            already_open,
+        )
+        return counts[2] + counts[3], already_open
+
+    # ------------------------------------------------------- 5./6. prove, submit, settle
+
+    def _drive_jobs(self, p: Prepared) -> None:
+        sid = p.record.snapshot_id
+        task = ProofTask(
+            snapshot_id=sid,
+            market=p.market,
+            commitments=p.commitments,
+            params=p.params,
+            params_hash=p.params_hash,
+            accounts={a.account.account_id: a.account for a in p.accounts},
+        )
+        for job in self.log.jobs(sid, state="submitted"):
+            self._settle(p, job, wait=True)  # left over from an earlier run
+        queued = self.pool.enqueue(task, self.log.jobs(sid, state="pending"))
+        if queued:
+            logger.info("%s: proving %d job(s) with %d worker(s)", p.label, queued, self.pool.size)
+        while True:
+            self._wake.clear()
+            for job in self.log.jobs(sid, state="proved"):
+                self._submit(p, job)
+            for job in self.log.jobs(sid, state="submitted"):
+                self._settle(p, job, wait=False)
+            active = [j for j in self.log.jobs(sid) if j.state in ACTIVE_STATES]
+            if not active:
+                return
+            if self.pool.idle() and all(j.state == "pending" for j in active):
+                self.pool.enqueue(task, active)  # e.g. re-queued after a failed attempt
+            self._wake.wait(self.settings.poll)
+
+    def _submit(self, p: Prepared, job: Job, *, expect: str = "proved") -> None:
+        assert job.bundle is not None
+        proof, signals = proof_calldata(json.loads(job.bundle))
+        fn = self.gate.contract.functions.liquidate(job.account_id, proof, signals)
+        liquidator = self.roles.liquidator
+        try:
+            self.txs.simulate(fn, liquidator, PROOF_GAS_LIMIT)
+        except GateRevert as exc:
+            self.log.transition(job, "failed", expect=expect, reason=str(exc))
+            logger.error("account %d: liquidation refused: %s", job.account_id, exc)
+            return
+        signed = self.txs.sign(fn, liquidator, PROOF_GAS_LIMIT, f"liquidate {job.account_id} epoch {p.epoch}")
+        self.log.record_tx(signed)
+        if not self.log.transition(job, "submitted", expect=expect, tx_hash=signed.tx_hash):
+            return  # moved by someone else: never broadcast a transaction the log does not own
+        self.txs.broadcast(signed)
+        logger.info("account %d: liquidation submitted (tx %s)", job.account_id, _short(signed.tx_hash))
+
+    def _settle(self, p: Prepared, job: Job, *, wait: bool) -> None:
+        assert job.tx_hash is not None
+        receipt = self.txs.receipt(job.tx_hash)
+        if receipt is None:
+            if not self.txs.known(job.tx_hash) and not self._rebroadcast(p, job):
+                return
+            if not wait:
+                return
+            receipt = self.txs.wait(job.tx_hash)
+            if receipt is None:
+                raise TxError(f"liquidation tx {job.tx_hash} of account {job.account_id} not mined in time")
+        if receipt["status"] != 1:
+            reason = self.txs.failure_reason(receipt, "liquidate")
+            self.log.transition(job, "failed", reason=reason)
+            logger.error("account %d: liquidation reverted: %s", job.account_id, reason)
+            return
+        events = self.gate.contract.events.LiquidationOpened().process_receipt(receipt, errors=DISCARD)
+        if not any(int(e["args"]["id"]) == job.account_id for e in events):
+            self.log.transition(job, "failed", reason=f"tx {job.tx_hash} mined without LiquidationOpened")
+            return
+        self.log.transition(job, "confirmed")
+        logger.info("account %d: liquidation confirmed in block %d", job.account_id, receipt["blockNumber"])
+
+    def _rebroadcast(self, p: Prepared, job: Job) -> bool:
+        """A ``submitted`` job whose transaction the node does not know (the crash came
+        between recording and broadcasting, or the node dropped it). Returns True if a
+        transaction is now on its way."""
+        assert job.tx_hash is not None
+        on_chain = self.gate.status_of(job.account_id)
+        if on_chain.liquidation_open and on_chain.proven_epoch == p.epoch:
+            self.log.transition(
+                job, "confirmed", reason=f"case already open on chain; tx {job.tx_hash} not found"
+            )
+            logger.warning(
+                "account %d: liquidation already open on chain (not by tx %s)", job.account_id, job.tx_hash
+            )
+            return False
+        stored = self.log.signed_tx(job.tx_hash)
+        if stored is not None:
+            self.txs.broadcast(stored)
+            if self.txs.known(job.tx_hash):
+                logger.info("account %d: re-sent recorded tx %s", job.account_id, _short(job.tx_hash))
+                return True
+        logger.warning("account %d: tx %s is gone; signing a new one", job.account_id, _short(job.tx_hash))
+        self._submit(p, job, expect="submitted")
+        return False
+
+
+def _check_unique_ids(accounts: Sequence[LabeledAccount]) -> None:
+    seen: set[int] = set()
+    for i, acc in enumerate(accounts):
+        account_id = acc.account.account_id
+        if account_id in seen:
+            raise SnapshotFailed(f"invalid input: accounts[{i}].account_id: {account_id} appears twice")
+        seen.add(account_id)
+
+
+def outcome_json(outcome: SnapshotOutcome) -> dict[str, Any]:
+    """A snapshot outcome as JSON-ready data."""
+    return {
+        "snapshot_id": outcome.snapshot_id,
+        "source": outcome.source,
+        "state": outcome.state,
+        "epoch": outcome.epoch,
+        "reason": outcome.reason,
+        "jobs": outcome.jobs,
+        "liquidatable": outcome.liquidatable,
+        "already_open": outcome.already_open,
+        "committed": outcome.committed,
+        "seconds": round(outcome.seconds, 3),
+    }

@@ -1,0 +1,166 @@
+"""Durable transactions for the operator: simulate, sign, record, then broadcast.
+
+The order is what makes a crash harmless:
+
+1. **simulate** the call (``eth_call``): a revert is decoded into the gate's custom error
+   and nothing is sent;
+2. **sign** it with the node (``eth_signTransaction``, for the node's unlocked role
+   accounts): the transaction hash is ``keccak(raw)``, known before anything is sent;
+3. **record** hash and signed bytes in the job log (the caller does this, then moves
+   the job to ``submitted`` with the hash);
+4. **broadcast** the recorded bytes (``eth_sendRawTransaction``).
+
+After a crash anywhere in between, a recorded transaction is either mined (its receipt
+says how it went), waiting in the node's pool, or unknown to the node; an unknown one
+is broadcast again *unchanged*: the same bytes have the same hash and the same nonce,
+so it can be included at most once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from eth_typing import HexStr
+from eth_utils import keccak
+from web3.contract.contract import ContractFunction
+from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
+
+from verifier_contracts.chain import Chain
+from verifier_contracts.gate import GateError, GateRevert, decode_revert
+from zkmargin.cli_support import CliError
+from zkmargin.jobs import SignedTx
+
+#: Node answers to a re-broadcast of a transaction it has already seen or mined.
+_ALREADY_SEEN = ("already known", "nonce too low", "already imported", "known transaction")
+
+
+class TxError(CliError):
+    """A transaction could not be signed, sent or confirmed; the message says why."""
+
+
+def _hex(value: Any) -> Any:
+    return hex(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def revert_of(exc: ContractLogicError, abi: Sequence[Mapping[str, Any]], function: str) -> GateError:
+    """The gate's custom error (name and arguments) behind a failed call."""
+    data = exc.data if isinstance(exc.data, str) else None
+    if data is None and isinstance(exc.message, str) and exc.message.startswith("0x"):
+        data = exc.message
+    if data and data.startswith("0x") and len(data) >= 10:
+        return decode_revert(abi, data, function)
+    return GateRevert("Revert", {"message": str(exc)}, function)
+
+
+class DurableTxs:
+    """Simulate / sign / broadcast / settle transactions on one chain."""
+
+    def __init__(
+        self,
+        chain: Chain,
+        abi: Sequence[Mapping[str, Any]],
+        *,
+        receipt_timeout: float = 120.0,
+        poll: float = 0.05,
+    ) -> None:
+        self.chain = chain
+        self.w3 = chain.w3
+        self.abi = abi
+        self.receipt_timeout = receipt_timeout
+        self.poll = poll
+
+    # ------------------------------------------------------------ before sending
+
+    def simulate(self, fn: ContractFunction, sender: str, gas: int | None = None) -> int:
+        """Run ``fn`` as an ``eth_call``; return the gas estimate (or ``gas``).
+        Raises :class:`GateRevert` naming the custom error if it would revert."""
+        tx: dict[str, Any] = {"from": sender}
+        try:
+            if gas is not None:
+                fn.call({**tx, "gas": gas})  # type: ignore[arg-type]
+                return gas
+            return int(fn.estimate_gas(tx))  # type: ignore[arg-type]
+        except ContractLogicError as exc:
+            raise revert_of(exc, self.abi, fn.fn_name) from None
+
+    def sign(self, fn: ContractFunction, sender: str, gas: int, purpose: str) -> SignedTx:
+        """Build and sign ``fn`` from ``sender`` with the next nonce; nothing is sent."""
+        nonce = self.w3.eth.get_transaction_count(sender, "pending")  # type: ignore[arg-type]
+        tx = dict(fn.build_transaction({"from": sender, "nonce": nonce, "gas": gas}))
+        if "maxFeePerGas" in tx:
+            tx["type"] = 2
+        response = self.w3.provider.make_request(
+            "eth_signTransaction",  # type: ignore[arg-type]
+            [{k: _hex(v) for k, v in tx.items()}],
+        )
+        if "error" in response:
+            raise TxError(f"{purpose}: the node cannot sign for {sender}: {response['error']}")
+        raw = response.get("result")
+        if isinstance(raw, Mapping):  # geth-style answer {"raw": ..., "tx": ...}
+            raw = raw.get("raw")
+        if not isinstance(raw, str) or not raw.startswith("0x"):
+            raise TxError(f"{purpose}: eth_signTransaction returned {raw!r:.80}")
+        tx_hash = "0x" + keccak(hexstr=raw).hex()
+        return SignedTx(tx_hash=tx_hash, raw=raw, sender=sender, nonce=int(nonce), purpose=purpose)
+
+    # ------------------------------------------------------------------ sending
+
+    def broadcast(self, tx: SignedTx) -> None:
+        """Send the recorded bytes; a node that already has them (or mined them) is fine."""
+        try:
+            self.w3.eth.send_raw_transaction(HexStr(tx.raw))
+        except (Web3RPCError, ValueError) as exc:
+            text = str(exc).lower()
+            if any(marker in text for marker in _ALREADY_SEEN):
+                return
+            raise TxError(f"{tx.purpose}: broadcast of {tx.tx_hash} failed: {exc}") from None
+
+    # ---------------------------------------------------------------- settling
+
+    def receipt(self, tx_hash: str) -> Mapping[str, Any] | None:
+        try:
+            return self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return None
+
+    def known(self, tx_hash: str) -> bool:
+        """True if the node has the transaction (pending or mined)."""
+        try:
+            self.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+        except TransactionNotFound:
+            return False
+        return True
+
+    def wait(self, tx_hash: str, timeout: float | None = None) -> Mapping[str, Any] | None:
+        """The receipt of ``tx_hash``, polling up to ``timeout`` seconds; ``None`` if none came."""
+        deadline = time.monotonic() + (self.receipt_timeout if timeout is None else timeout)
+        while True:
+            receipt = self.receipt(tx_hash)
+            if receipt is not None or time.monotonic() >= deadline:
+                return receipt
+            time.sleep(self.poll)
+
+    def failure_reason(self, receipt: Mapping[str, Any], function: str = "") -> str:
+        """Why a mined transaction reverted: replay it on the state of its block (a reverted
+        transaction changes no contract state) and decode the custom error."""
+        tx = self.w3.eth.get_transaction(receipt["transactionHash"])
+        call = {"from": tx["from"], "to": tx["to"], "data": tx["input"], "gas": tx["gas"]}
+        try:
+            self.w3.eth.call(call, block_identifier=receipt["blockNumber"])  # type: ignore[arg-type]
+        except ContractLogicError as exc:
+            return str(revert_of(exc, self.abi, function))
+        return f"transaction reverted (gas used {receipt['gasUsed']} of {tx['gas']})"
+
+    def idle(self, sender: str) -> bool:
+        """True when none of ``sender``'s transactions is waiting to be mined."""
+        pending = self.w3.eth.get_transaction_count(sender, "pending")  # type: ignore[arg-type]
+        return pending == self.w3.eth.get_transaction_count(sender, "latest")  # type: ignore[arg-type]
+
+    def wait_idle(self, sender: str, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (self.receipt_timeout if timeout is None else timeout)
+        while not self.idle(sender):
+            if time.monotonic() >= deadline:
+                raise TxError(f"transactions of {sender} still pending after {self.receipt_timeout:g} s")
+            time.sleep(self.poll)
