@@ -94,24 +94,51 @@ def exact_dot(x: I64, y: I64) -> tuple[I64, I64]:
     return _normalise(t2.sum(axis=-1), t1.sum(axis=-1), t0.sum(axis=-1))
 
 
+@dataclass(frozen=True)
+class SplitOperand:
+    """A right operand ``(..., k, p)`` prepared for :func:`grouped_dot_split`: its limbs
+    ``hi``, ``lo`` and ``mid`` (``(..., 2k, p)``, rows ``lo_j, hi_j`` interleaved)."""
+
+    hi: I64
+    lo: I64
+    mid: I64
+
+    @classmethod
+    def of(cls, values: I64) -> SplitOperand:
+        hi, lo = _split(values)
+        mid = np.stack((lo, hi), axis=-2).reshape(*values.shape[:-2], 2 * values.shape[-2], values.shape[-1])
+        return cls(hi=hi, lo=lo, mid=mid)
+
+
+def grouped_dot_split(q: I64, group: I64, n_groups: int, rhs: SplitOperand) -> tuple[I64, I64]:
+    """:func:`exact_grouped_dot` with the right operand already split in limbs.
+
+    A batched matrix product ``(n, G, k) @ (n, k, p)`` whose left operand holds
+    ``q`` where the slot belongs to the group and 0 elsewhere, done in limbs:
+    ``lh @ rh``, ``[lh_j, ll_j]_j @ [rl_j ; rh_j]_j`` and ``ll @ rl`` (at most ``2k``
+    terms of magnitude at most ``2**48`` per sum).
+    """
+    n, k = q.shape
+    if 2 * k > MAX_TERMS:
+        raise ValueError(f"grouped_dot_split: at most {MAX_TERMS // 2} slots")
+    member = group[:, None, :] == np.arange(n_groups)[None, :, None]  # (n, G, k)
+    qh, ql = _split(q)
+    lh = np.where(member, qh[:, None, :], 0)
+    ll = np.where(member, ql[:, None, :], 0)
+    t2 = lh @ rhs.hi
+    t1 = np.stack((lh, ll), axis=-1).reshape(n, n_groups, 2 * k) @ rhs.mid
+    t0 = ll @ rhs.lo
+    return _normalise(t2, t1, t0)
+
+
 def exact_grouped_dot(q: I64, values: I64, group: I64, n_groups: int) -> tuple[I64, I64]:
     """Per group ``g``: ``sum over j with group[:, j] == g of q[:, j] * values[:, j, :]``.
 
-    ``q`` and ``group`` are ``(n, k)``, ``values`` is ``(n, k, p)``; the result is an
-    exact ``(hi, lo)`` pair of shape ``(n, n_groups, p)``. It is a batched matrix
-    product ``(n, G, k) @ (n, k, p)`` whose left operand holds ``q`` where the slot
-    belongs to the group and 0 elsewhere, done in limbs: ``lh @ rh``,
-    ``[lh | ll] @ [rl ; rh]`` and ``ll @ rl`` (``2k`` terms below ``2**48`` each).
+    ``q`` and ``group`` are ``(n, k)``, ``values`` is ``(n, k, p)``, every entry
+    below ``2**48`` in magnitude; the result is the exact ``(hi, lo)`` pair of shape
+    ``(n, n_groups, p)``.
     """
-    if 2 * q.shape[1] > MAX_TERMS:
-        raise ValueError(f"exact_grouped_dot: at most {MAX_TERMS // 2} slots")
-    member = group[:, None, :] == np.arange(n_groups)[None, :, None]
-    lh, ll = _split(np.where(member, q[:, None, :], 0))
-    rh, rl = _split(values)
-    t2 = lh @ rh
-    t1 = np.concatenate((lh, ll), axis=2) @ np.concatenate((rl, rh), axis=1)
-    t0 = ll @ rl
-    return _normalise(t2, t1, t0)
+    return grouped_dot_split(q, group, n_groups, SplitOperand.of(values))
 
 
 def pair_to_int(hi: I64, lo: I64) -> Obj:
@@ -156,6 +183,7 @@ class MarketTables:
     c_long: I64
     c_short: I64
     ra: I64  # (cap, 16)
+    columns: SplitOperand  # [RA[0..15] | delta] per id, split in limbs: (cap, 17) / (cap, 2, 17)
 
     @classmethod
     def from_market(cls, market: Market) -> MarketTables:
@@ -182,6 +210,7 @@ class MarketTables:
             c_long=scalars[2],
             c_short=scalars[3],
             ra=ra,
+            columns=SplitOperand.of(np.concatenate((ra, scalars[1][:, None]), axis=1)[:, None, :]),
         )
 
 
@@ -368,8 +397,11 @@ def _slot_sums_chunk(
     """Stage 1 for accounts ``lo..hi-1``."""
     ids = _check_ids(tables, ids, q, lo)
     # scenario sums and net deltas per asset: RA[0..15] and delta as 17 columns
-    values = np.concatenate((tables.ra[ids], tables.delta[ids][:, :, None]), axis=2)
-    s_hi, s_lo = exact_grouped_dot(q, values, tables.asset[ids], n_assets)
+    cols = tables.columns
+    rhs = SplitOperand(
+        hi=cols.hi[ids, 0], lo=cols.lo[ids, 0], mid=cols.mid[ids].reshape(*ids.shape[:1], -1, N_SCENARIOS + 1)
+    )
+    s_hi, s_lo = grouped_dot_split(q, tables.asset[ids], n_assets, rhs)
     out.scen_hi[lo:hi] = s_hi[:, :, :N_SCENARIOS]
     out.scen_lo[lo:hi] = s_lo[:, :, :N_SCENARIOS]
     out.nd_hi[lo:hi] = s_hi[:, :, N_SCENARIOS]

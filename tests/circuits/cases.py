@@ -100,7 +100,9 @@ def builder_market(profile: Profile, rng: random.Random, epoch: int = 1) -> Mark
         if kind in ("call", "put"):
             expiry = AS_OF + dt.timedelta(days=rng.choice((-2, 1, 7, 30, 90, 365)))
             strike = q.spot * rng.uniform(0.6, 1.4)
-            specs.append(InstrumentSpec(iid, f"{q.name}-{kind}-{iid}", q.name, kind, strike=strike, expiry=expiry))
+            specs.append(
+                InstrumentSpec(iid, f"{q.name}-{kind}-{iid}", q.name, kind, strike=strike, expiry=expiry)
+            )
         else:
             specs.append(InstrumentSpec(iid, f"{q.name}-{kind}-{iid}", q.name, kind))
     return build_market(profile, epoch, quotes, specs, RowConfig(), AS_OF)
@@ -152,13 +154,18 @@ def random_rows_market(profile: Profile, rng: random.Random, extreme: bool, n_ro
 # ------------------------------------------------------------------ accounts
 
 
-def account_for(market: Market, rng: random.Random, n_pos: int | None = None, extreme: bool = False) -> Account:
+def account_for(
+    market: Market, rng: random.Random, n_pos: int | None = None, extreme: bool = False
+) -> Account:
     k = market.profile.slots
     ids = sorted(market.rows)
     n = rng.randint(0, min(k, len(ids))) if n_pos is None else min(n_pos, k, len(ids))
     chosen = sorted(rng.sample(ids, n))
     if extreme:
-        qs = [rng.choice((-(Q_LIMIT - 1), Q_LIMIT - 1, rng.randrange(-(Q_LIMIT - 1), Q_LIMIT))) or 1 for _ in chosen]
+        qs = [
+            rng.choice((-(Q_LIMIT - 1), Q_LIMIT - 1, rng.randrange(-(Q_LIMIT - 1), Q_LIMIT))) or 1
+            for _ in chosen
+        ]
         cash = rng.choice((-(CASH_LIMIT - 1), CASH_LIMIT - 1, rng.randrange(-(CASH_LIMIT - 1), CASH_LIMIT)))
     else:
         qs = [rng.choice((-1, 1)) * rng.randrange(10**3, 10**9) for _ in chosen]
@@ -173,7 +180,9 @@ def account_for(market: Market, rng: random.Random, n_pos: int | None = None, ex
     )
 
 
-def with_equity(market: Market, params: RiskParams, account: Account, target: Callable[[int, int], int]) -> Account:
+def with_equity(
+    market: Market, params: RiskParams, account: Account, target: Callable[[int, int], int]
+) -> Account:
     """The account with cash set so that E = target(IM, MM) (when cash stays within bounds)."""
     base = compute_margin(market, params, dataclasses.replace(account, cash=0))
     value = fdiv(base.value_sum, SCALE)
@@ -230,9 +239,13 @@ def edge_cases(profile: Profile, seed: int = 0) -> list[Case]:
                 )
                 for iid in range(profile.slots)
             }
-            assets = tuple(AssetEntry(SPOT_LIMIT - 1, rng.choice((1, DEPTH_LIMIT - 1))) for _ in range(profile.assets))
+            assets = tuple(
+                AssetEntry(SPOT_LIMIT - 1, rng.choice((1, DEPTH_LIMIT - 1))) for _ in range(profile.assets)
+            )
             m = Market(profile, ID_LIMIT - 1, assets, rows)
-            p = RiskParams(SCALE, (KAPPA_LIMIT - 1,) * profile.assets, rho_matrix(profile.assets, "ones", rng))
+            p = RiskParams(
+                SCALE, (KAPPA_LIMIT - 1,) * profile.assets, rho_matrix(profile.assets, "ones", rng)
+            )
             slots = tuple(Slot(i, sign_q * (Q_LIMIT - 1)) for i in range(profile.slots))
             acc = Account(ID_LIMIT - 1, ID_LIMIT - 1, FIELD_P - 1, -sign_q * (CASH_LIMIT - 1), slots)
             cases.append((m, p, acc))
@@ -241,7 +254,9 @@ def edge_cases(profile: Profile, seed: int = 0) -> list[Case]:
         iid: InstrumentRow(iid, 0, SCALE, SCALE, tuple(rng.randrange(0, 10**9) for _ in range(16)), 0, 0)
         for iid in range(4)
     }
-    m = Market(profile, 3, (AssetEntry(100 * SCALE, 10**12),) + (AssetEntry(0, 1),) * (profile.assets - 1), rows)
+    m = Market(
+        profile, 3, (AssetEntry(100 * SCALE, 10**12),) + (AssetEntry(0, 1),) * (profile.assets - 1), rows
+    )
     for kind in ("identity", "ones"):
         p = RiskParams(SCALE, (SCALE,) * profile.assets, rho_matrix(profile.assets, kind, rng))
         acc = account_for(m, rng, n_pos=3)

@@ -37,7 +37,9 @@ def rejected(circuit: CompiledCircuit, inputs: Mapping[str, Any]) -> bool:
     return False
 
 
-def many_outputs(circuit: CompiledCircuit, batch: Sequence[Mapping[str, Any]]) -> list[tuple[int, ...] | None]:
+def many_outputs(
+    circuit: CompiledCircuit, batch: Sequence[Mapping[str, Any]]
+) -> list[tuple[int, ...] | None]:
     """Outputs per input (``None`` where the input is rejected), in one pipelined batch."""
     results = circuit.calc.calculate_many([{k: encode(v) for k, v in inp.items()} for inp in batch])
     return [None if isinstance(r, WitnessError) else tuple(from_field(v) for v in r.public) for r in results]

@@ -189,11 +189,7 @@ def gadget_main(template: str, args: str = "", public: tuple[str, ...] = ()) -> 
     """
     file, tmpl = template.split(":")
     pub = f" {{public [{', '.join(public)}]}}" if public else ""
-    return (
-        "pragma circom 2.1.0;\n"
-        f'include "gadgets/{file}.circom";\n'
-        f"component main{pub} = {tmpl}({args});\n"
-    )
+    return f'pragma circom 2.1.0;\ninclude "gadgets/{file}.circom";\ncomponent main{pub} = {tmpl}({args});\n'
 
 
 def close_all() -> None:

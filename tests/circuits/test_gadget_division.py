@@ -45,7 +45,10 @@ def test_floor_div_const_random_batch() -> None:
 
 def test_floor_div_const_negative_remainder_boundary() -> None:
     # -1 / 10^6 rounds toward minus infinity: q = -1, r = 999999 (not q = 0, r = -1)
-    assert outputs(gadget("floor_div_const:FloorDivConst", f"{NB}, {SCALE}"), {"n": -1})[:2] == (-1, SCALE - 1)
+    assert outputs(gadget("floor_div_const:FloorDivConst", f"{NB}, {SCALE}"), {"n": -1})[:2] == (
+        -1,
+        SCALE - 1,
+    )
 
 
 def test_floor_div_const_rejects_too_wide_dividend() -> None:
@@ -73,7 +76,16 @@ DB = 16  # divisor < 2^16
 
 @pytest.mark.parametrize(
     ("n", "d"),
-    [(0, 1), (5, 1), (2**NB - 1, 1), (2**NB - 1, 2**DB - 1), (2**DB - 2, 2**DB - 1), (2**DB - 1, 2**DB - 1), (17, 5), (19, 5)],
+    [
+        (0, 1),
+        (5, 1),
+        (2**NB - 1, 1),
+        (2**NB - 1, 2**DB - 1),
+        (2**DB - 2, 2**DB - 1),
+        (2**DB - 1, 2**DB - 1),
+        (17, 5),
+        (19, 5),
+    ],
 )
 def test_floor_div_signal(n: int, d: int) -> None:
     q, r = outputs(gadget("floor_div_signal:FloorDivSignal", f"{NB}, {DB}"), {"n": n, "d": d})
@@ -83,7 +95,9 @@ def test_floor_div_signal(n: int, d: int) -> None:
 def test_floor_div_signal_random() -> None:
     rng = random.Random(3)
     cases = [(rng.randrange(0, 2**NB), rng.randrange(1, 2**DB)) for _ in range(100)]
-    got = many_outputs(gadget("floor_div_signal:FloorDivSignal", f"{NB}, {DB}"), [{"n": n, "d": d} for n, d in cases])
+    got = many_outputs(
+        gadget("floor_div_signal:FloorDivSignal", f"{NB}, {DB}"), [{"n": n, "d": d} for n, d in cases]
+    )
     assert got == [(n // d, n % d) for n, d in cases]
 
 
@@ -106,4 +120,6 @@ def test_floor_div_signal_checked_wrong_hints() -> None:
     assert rejected(checked, {"n": n, "d": d, "q": q + 1, "r": r - d})
     assert rejected(checked, {"n": n, "d": d, "q": q - 1, "r": r + d})
     r_wrong = (r + 1) % d
-    assert rejected(checked, {"n": n, "d": d, "q": (n - r_wrong) * pow(d, -1, FIELD_P) % FIELD_P, "r": r_wrong})
+    assert rejected(
+        checked, {"n": n, "d": d, "q": (n - r_wrong) * pow(d, -1, FIELD_P) % FIELD_P, "r": r_wrong}
+    )

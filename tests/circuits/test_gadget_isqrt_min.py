@@ -28,7 +28,9 @@ def test_isqrt_edges(x: int) -> None:
 def test_isqrt_random_batch() -> None:
     rng = random.Random(11)
     xs = [rng.randrange(0, 2 ** rng.randrange(1, NB + 1)) for _ in range(200)]
-    assert many_outputs(gadget("isqrt:ISqrt", str(NB)), [{"x": x} for x in xs]) == [(math.isqrt(x),) for x in xs]
+    assert many_outputs(gadget("isqrt:ISqrt", str(NB)), [{"x": x} for x in xs]) == [
+        (math.isqrt(x),) for x in xs
+    ]
 
 
 @pytest.mark.parametrize("x", [-1, 2**NB])

@@ -45,7 +45,9 @@ def test_non_canonical_rejected(pairs: list[tuple[int, int]]) -> None:
 
 @pytest.mark.parametrize("index", [0, 1, 2, 3])
 def test_one_hot(index: int) -> None:
-    assert outputs(gadget("one_hot:OneHot", "4"), {"index": index}) == tuple(int(i == index) for i in range(4))
+    assert outputs(gadget("one_hot:OneHot", "4"), {"index": index}) == tuple(
+        int(i == index) for i in range(4)
+    )
 
 
 @pytest.mark.parametrize("index", [4, 5, -1, 2**64])

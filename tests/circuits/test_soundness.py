@@ -42,7 +42,7 @@ def honest() -> tuple[CompiledCircuit, list[int]]:
             1,
             12345,
             0,
-            tuple(Slot(i, rng.choice((-1, 1)) * rng.randrange(10**5, 10**8)) for i in ids[:3]) + (Slot(0, 0),),
+            (*(Slot(i, rng.choice((-1, 1)) * rng.randrange(10**5, 10**8)) for i in ids[:3]), Slot(0, 0)),
         )
         acc = with_equity(market, params, acc, lambda im, mm: mm - 1)
         r = compute_margin(market, params, acc)
@@ -142,13 +142,19 @@ def test_isqrt_consistent_wrong_root(x: int, shift: int) -> None:
     r = math.isqrt(x)
     w = _full(circuit, {"x": x, "r": r})
     assert is_satisfied(circuit.r1cs, w)
-    r2 = r + shift
-    _set(circuit, w, "r", r2)
-    _set(circuit, w, "r2", r2 * r2)
-    _set_bits(circuit, w, "rRange.bits", r2, rb)
-    _set_bits(circuit, w, "below.bits", x - r2 * r2, NB)
-    _set_bits(circuit, w, "above.bits", r2 * r2 + 2 * r2 - x, rb + 1)
-    assert failing_constraints(circuit.r1cs, w, limit=1)
+
+    def rebuilt(root: int) -> list[int]:
+        bad = [0 if i > 0 else 1 for i in range(len(w))]
+        _set(circuit, bad, "x", x)
+        _set(circuit, bad, "r", root)
+        _set(circuit, bad, "r2", root * root)
+        _set_bits(circuit, bad, "rRange.bits", root, rb)
+        _set_bits(circuit, bad, "below.bits", x - root * root, NB)
+        _set_bits(circuit, bad, "above.bits", root * root + 2 * root - x, rb + 1)
+        return bad
+
+    assert rebuilt(r) == w  # control: the construction rebuilds the honest witness exactly
+    assert failing_constraints(circuit.r1cs, rebuilt(r + shift), limit=1)
 
 
 def test_min_consistent_wrong_index() -> None:
@@ -157,7 +163,7 @@ def test_min_consistent_wrong_index() -> None:
     v = [9, -4, 3, -4, 12, 0, 5, 6, 7, 8, 1, 2, 3, 4, 5, 6]
     w = _full(circuit, {"v": v, "index": 1})
     assert is_satisfied(circuit.r1cs, w)
-    for wrong in (0, 2, 5, 15):
+    for wrong in (3, 0, 2, 5, 15):  # 3 ties with the minimum at 1: the control that must pass
         bad = list(w)
         bad[circuit.wire("index")] = wrong
         for i in range(n):
@@ -166,7 +172,7 @@ def test_min_consistent_wrong_index() -> None:
         _set(circuit, bad, "out", v[wrong])
         for i in range(n):
             _set_bits(circuit, bad, f"geq[{i}].bits", v[i] - v[wrong], mb + 1)
-        assert failing_constraints(circuit.r1cs, bad, limit=1), wrong
+        assert is_satisfied(circuit.r1cs, bad) == (v[wrong] == min(v)), wrong
 
 
 @pytest.mark.parametrize("n", [-1, -(10**6), 123_456_789, -123_456_789])
@@ -177,7 +183,7 @@ def test_floor_div_consistent_wrong_quotient(n: int) -> None:
     w = _full(circuit, {"n": n, "q": q, "r": r})
     assert is_satisfied(circuit.r1cs, w)
     # truncation toward zero instead of floor, and the wrapped quotient of a wrong remainder
-    wrong_pairs = [(q + 1, r - SCALE), (q - 1, r + SCALE)]
+    wrong_pairs = [(q, r), (q + 1, r - SCALE), (q - 1, r + SCALE)]  # the first: control
     r_alt = (r + 1) % SCALE
     wrong_pairs.append(((n - r_alt) * pow(SCALE, -1, FIELD_P) % FIELD_P, r_alt))
     for q2, r2 in wrong_pairs:
@@ -188,4 +194,4 @@ def test_floor_div_consistent_wrong_quotient(n: int) -> None:
         _set_bits(circuit, bad, "rHigh.bits", SCALE - 1 - r2, 20)
         _set_bits(circuit, bad, "qRange.bits", q2 + 2**qb, qb + 1)
         _set(circuit, bad, "qneg", 1 - (((q2 + 2**qb) % FIELD_P) >> qb & 1))
-        assert failing_constraints(circuit.r1cs, bad, limit=1), (q2, r2)
+        assert is_satisfied(circuit.r1cs, bad) == (q2 == q), (q2, r2)

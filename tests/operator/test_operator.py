@@ -1,0 +1,240 @@
+"""The operator's keeper on a real anvil chain with real test-profile proofs.
+
+* snapshot files: ids, order, skipped names (no chain);
+* a folder with a bad file and two snapshots (the second a market shock), through the CLI
+  with two prover workers: the bad one fails with its reason, the others are processed
+  in order, every liquidatable account is liquidated once, in the right epoch;
+* ``--once`` with a bad file exits 2 and records the failure;
+* a crash between recording a liquidation and broadcasting it, and one right after the
+  broadcast: the restarted keeper sends the recorded transaction (same hash) or just
+  collects its receipt, never a second liquidation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from prover.artifacts import CircuitArtifacts, prepare_artifacts
+from verifier_contracts.chain import Chain, anvil
+from zkmargin.jobs import JobLog, SignedTx
+from zkmargin.operator import Operator, OperatorSettings
+from zkmargin.operator_tx import DurableTxs
+from zkmargin.prover_pool import ProverPool
+from zkmargin.snapshots import read_snapshot, scan_folder
+
+from .operator_env import (
+    PARAMS,
+    PROFILE,
+    GateOnAnvil,
+    Scenario,
+    deploy_gate,
+    liquidation_events,
+    nonce,
+    run_args,
+    run_operator,
+    status_json,
+    write_scenario,
+)
+
+# ------------------------------------------------------------------ no chain
+
+
+def test_snapshot_folder_order_ids_and_skipped_names(tmp_path: Path) -> None:
+    scenario = write_scenario(tmp_path)
+    folder = scenario.folder
+    # a copy under a name that sorts first but with a later date comes last
+    later = folder / "a-copy.json"
+    later.write_bytes(scenario.quotes[1].read_bytes())
+    (folder / "broken.json").write_text("{not json")
+    (folder / ".partial.json").write_text("{")
+    (folder / "x.json.tmp").write_text("{")
+    (folder / "notes.txt").write_text("ignored")
+    snaps = scan_folder(folder)
+    names = [s.path.name for s in snaps]
+    assert names == ["broken.json", "q-2026-11-20.json", "a-copy.json", "q-2026-11-21.json"]
+    first = read_snapshot(scenario.quotes[0])
+    assert first.snapshot_id == hashlib.sha256(scenario.quotes[0].read_bytes()).hexdigest()
+    # same bytes, same snapshot, whatever the name
+    assert snaps[2].snapshot_id == snaps[3].snapshot_id
+    assert first.load(PROFILE).as_of.isoformat() == "2026-11-20"
+
+
+def test_status_of_an_empty_log(tmp_path: Path) -> None:
+    JobLog(tmp_path / "op.sqlite").close()
+    data = status_json(tmp_path / "op.sqlite")
+    assert data["snapshots"] == [] and data["failed_jobs"] == []
+    assert set(data["jobs"].values()) == {0}
+
+
+# ------------------------------------------------------------------ on anvil
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> CircuitArtifacts:
+    return prepare_artifacts(PROFILE.name)
+
+
+@pytest.fixture(scope="module")
+def chain() -> Iterator[Chain]:
+    with anvil() as c:
+        yield c
+
+
+def _gate(chain: Chain, artifacts: CircuitArtifacts, scenario: Scenario, folder: Path) -> GateOnAnvil:
+    return deploy_gate(chain, artifacts, scenario.risk, folder)
+
+
+@pytest.mark.anvil
+def test_folder_of_snapshots_processed_in_order(tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts) -> None:
+    scenario = write_scenario(tmp_path)
+    (scenario.folder / "0-bad.json").write_text('{"format": "zkmargin/quotes@1", "as_of": "2026-11-19"}')
+    env = _gate(chain, artifacts, scenario, tmp_path)
+    db = tmp_path / "op.sqlite"
+    args = run_args(scenario, env, db, "--snapshots", scenario.folder, workers=2)
+    code = run_operator([*args, "--exit-when-idle", "--poll", "0.2"], tmp_path / "run.log")
+    assert code == 0, (tmp_path / "run.log").read_text()[-3000:]
+
+    status = status_json(db)
+    by_name = {Path(s["source"]).name: s for s in status["snapshots"]}
+    bad = by_name["0-bad.json"]
+    assert bad["state"] == "failed"
+    assert "quotes.assets" in bad["reason"] and "0-bad.json" in bad["reason"]
+    first, second = by_name["q-2026-11-20.json"], by_name["q-2026-11-21.json"]
+    assert (first["state"], second["state"]) == ("done", "done")
+    assert second["epoch"] == first["epoch"] + 1
+
+    liq0, liq1 = scenario.liquidatable(0), scenario.liquidatable(1)
+    assert len(liq0) == 5 and liq1 - liq0  # the shock makes new accounts liquidatable
+    jobs = status["job_list"]
+    assert {j["account_id"] for j in jobs if j["snapshot_id"] == first["snapshot_id"]} == liq0
+    # accounts whose case from the first epoch is still open are not liquidated again
+    assert {j["account_id"] for j in jobs if j["snapshot_id"] == second["snapshot_id"]} == liq1 - liq0
+    assert {j["state"] for j in jobs} == {"confirmed"}
+
+    events = liquidation_events(env.gate)
+    assert sorted(e["id"] for e in events) == sorted(liq0 | liq1)
+    epoch_of = {first["snapshot_id"]: first["epoch"], second["snapshot_id"]: second["epoch"]}
+    tx_of = {j["account_id"]: (j["tx_hash"], epoch_of[j["snapshot_id"]]) for j in jobs}
+    assert {e["id"]: (e["tx_hash"], e["epoch"]) for e in events} == tx_of
+    latest = env.gate.latest_market()
+    assert (latest.epoch, str(latest.root)) == (second["epoch"], second["market_root"])
+
+
+@pytest.mark.anvil
+def test_once_with_a_bad_snapshot_exits_2(tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts) -> None:
+    scenario = write_scenario(tmp_path, shock=False, book=[0])
+    env = _gate(chain, artifacts, scenario, tmp_path)
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "zkmargin/quotes@1", "as_of": "2026-11-20", "assets": [], "instrumnts": []}')
+    db = tmp_path / "op.sqlite"
+    proc = subprocess.run(run_args(scenario, env, db, "--once", bad), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "failed" in proc.stderr and "instrumnts" in proc.stderr
+    (snap,) = status_json(db)["snapshots"]
+    assert snap["state"] == "failed" and "instrumnts" in snap["reason"]
+    assert env.gate.latest_market().epoch == 0  # nothing was posted
+
+
+# ----------------------------------------------- crash around the broadcast
+
+
+class SimulatedCrash(BaseException):
+    """Stands for the process dying at this point (nothing after it runs)."""
+
+
+class CrashingTxs(DurableTxs):
+    """Real transactions; the first liquidation 'crashes' the process just before, or
+    just after, its broadcast."""
+
+    def __init__(self, *args: object, after_broadcast: bool, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.after_broadcast = after_broadcast
+        self.crashed: SignedTx | None = None
+
+    def broadcast(self, tx: SignedTx) -> None:
+        if tx.purpose.startswith("liquidate") and self.crashed is None:
+            self.crashed = tx
+            if self.after_broadcast:
+                super().broadcast(tx)
+            raise SimulatedCrash
+        super().broadcast(tx)
+
+
+def _operator(
+    scenario: Scenario, env: GateOnAnvil, artifacts: CircuitArtifacts, db: Path, txs_cls: type = DurableTxs, **kw: object
+) -> tuple[Operator, JobLog, ProverPool, DurableTxs]:
+    log = JobLog(db)
+    log.recover()
+    pool = ProverPool(artifacts, db, 1).start()
+    txs = txs_cls(env.chain, env.gate.artifact.abi, **kw)
+    settings = OperatorSettings(scenario.accounts, PARAMS, PROFILE, poll=0.05)
+    return Operator(settings, log, env.gate, env.chain.roles, pool, txs), log, pool, txs
+
+
+@pytest.mark.anvil
+@pytest.mark.parametrize("after_broadcast", [False, True], ids=["before-broadcast", "after-broadcast"])
+def test_crash_around_the_liquidation_broadcast(
+    tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts, after_broadcast: bool
+) -> None:
+    scenario = write_scenario(tmp_path, shock=False, book=[0, 4, 5])
+    env = _gate(chain, artifacts, scenario, tmp_path)
+    db = tmp_path / "op.sqlite"
+    snap = read_snapshot(scenario.quotes[0])
+    liquidator = chain.roles.liquidator
+    sent_before = nonce(chain, liquidator)
+
+    operator, log, pool, txs = _operator(scenario, env, artifacts, db, CrashingTxs, after_broadcast=after_broadcast)
+    try:
+        with pytest.raises(SimulatedCrash):
+            operator.process(snap)
+    finally:
+        pool.close()
+        log.close()
+    assert isinstance(txs, CrashingTxs) and txs.crashed is not None
+    recorded = txs.crashed.tx_hash
+    log = JobLog(db)
+    (job,) = [j for j in log.jobs() if j.state == "submitted"]
+    assert job.tx_hash == recorded  # the hash was in the log before the broadcast
+    log.close()
+    assert txs.known(recorded) is after_broadcast
+
+    operator, log, pool, _ = _operator(scenario, env, artifacts, db)
+    try:
+        outcome = operator.process(snap)
+    finally:
+        pool.close()
+    assert outcome.state == "done", outcome
+    jobs = log.jobs()
+    log.close()
+    assert {j.account_id for j in jobs} == scenario.liquidatable(0) and len(jobs) == 2
+    assert {j.state for j in jobs} == {"confirmed"}
+    events = liquidation_events(env.gate)
+    assert sorted(e["id"] for e in events) == sorted(j.account_id for j in jobs)
+    # the crashed job's liquidation is the recorded transaction itself (same bytes, same hash)
+    assert {e["tx_hash"] for e in events if e["id"] == job.account_id} == {recorded}
+    assert nonce(chain, liquidator) - sent_before == 2  # two liquidations, no resend
+
+
+@pytest.mark.anvil
+def test_every_line_logged_names_the_snapshot(tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts) -> None:
+    """A run with nothing to liquidate posts the root, commits, and says so; a second run is a no-op."""
+    scenario = write_scenario(tmp_path, shock=False, book=[0, 2])
+    env = _gate(chain, artifacts, scenario, tmp_path)
+    db = tmp_path / "op.sqlite"
+    log_file = tmp_path / "run.log"
+    args = run_args(scenario, env, db, "--once", scenario.quotes[0])
+    assert run_operator(args, log_file) == 0, log_file.read_text()[-2000:]
+    text = log_file.read_text()
+    assert "posting market root" in text and "committed 2 account state(s)" in text
+    assert "0 new liquidation job(s)" in text
+    block = chain.w3.eth.block_number
+    assert run_operator(args, log_file) == 0
+    assert "already done, skipped" in log_file.read_text()
+    assert chain.w3.eth.block_number == block
+    assert os.path.getsize(db) > 0

@@ -1,0 +1,150 @@
+"""A user's audit of their own margin proof, offline (no node needed) and, given an
+RPC URL and the gate's address, against the chain.
+
+The user holds their account file (with its salt and nonce), the published market
+file and parameters, the proof bundle the operator made, and the published
+verification key. Each check is independent and says what it compared:
+
+1. the verification key is the one the bundle names (sha256);
+2. the commitment recomputed from the account file is the proof's public commitment;
+3. the market root recomputed from the market file (rows, asset table, epoch) is the
+   proof's public market root;
+4. the parameters hash recomputed from the parameters is the proof's params hash;
+5. the engine's status and shortfall for this account equal the proof's outputs;
+6. the Groth16 proof verifies (pure Python, py_ecc), with the public inputs in range,
+   the points on their curves and B in the G2 subgroup;
+
+and on chain (optional):
+
+7. the gate's current commitment for the account equals the account file's;
+8. the proof's market root was posted by the oracle (and whether it is the latest);
+9. the proof's params hash is the gate's current one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from engine.commitments import MarketCommitments, commitment, params_hash
+from engine.margin import STATUS_NAMES, MarginResult, compute_margin
+from engine.model import Account, Market, RiskParams
+from prover.bundle import ProofBundle
+from prover.verify_py import verify_groth16
+from prover.vkey import vkey_sha256
+
+if TYPE_CHECKING:
+    from verifier_contracts.gate import MarginGate
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    checks: tuple[Check, ...]
+    result: MarginResult
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
+            "status": self.result.status,
+            "status_name": STATUS_NAMES[self.result.status],
+            "shortfall": str(self.result.shortfall),
+            "equity": str(self.result.E),
+            "im": str(self.result.IM),
+            "mm": str(self.result.MM),
+        }
+
+
+def _same(name: str, mine: int, theirs: int, what: str) -> Check:
+    if mine == theirs:
+        return Check(name, True, f"{what} matches ({_short(mine)})")
+    return Check(name, False, f"{what} differs: yours {_short(mine)}, the proof's {_short(theirs)}")
+
+
+def _short(x: int) -> str:
+    text = str(x)
+    return text if len(text) <= 16 else f"{text[:8]}...{text[-6:]}"
+
+
+def audit_offline(
+    account: Account,
+    market: Market,
+    params: RiskParams,
+    bundle: ProofBundle,
+    vkey: dict[str, Any],
+) -> AuditReport:
+    """Checks 1-6 above; never needs node or a chain."""
+    checks: list[Check] = []
+    key_hash = vkey_sha256(vkey)
+    key_ok = key_hash == bundle.vkey_sha256
+    key_detail = (
+        f"sha256 {key_hash[:16]}... as the bundle names"
+        if key_ok
+        else f"the key's sha256 {key_hash[:16]}... is not the bundle's {bundle.vkey_sha256[:16]}..."
+    )
+    checks.append(Check("verification key", key_ok, key_detail))
+    checks.append(_same("commitment", commitment(account), bundle.commitment, "account commitment"))
+    mc = MarketCommitments(market)
+    checks.append(
+        _same("market root", mc.market_root, bundle.market_root, f"market root (epoch {market.epoch})")
+    )
+    checks.append(_same("params hash", params_hash(params), bundle.params_hash, "risk-parameters hash"))
+    result = compute_margin(market, params, account)
+    margin_ok = (result.status, result.shortfall) == (bundle.status, bundle.shortfall)
+    checks.append(
+        Check(
+            "margin",
+            margin_ok,
+            f"engine: {STATUS_NAMES[result.status]}, shortfall {result.shortfall}; "
+            f"proof: status {bundle.status}, shortfall {bundle.shortfall}",
+        )
+    )
+    verdict = verify_groth16(vkey, bundle.public_signals, bundle.proof)
+    checks.append(Check("proof", verdict.ok, f"Groth16 (py_ecc): {verdict.reason}"))
+    return AuditReport(tuple(checks), result)
+
+
+def posted_roots(gate: MarginGate) -> dict[int, int]:
+    """Every market root the oracle posted to ``gate``, with its epoch (from the events)."""
+    logs = gate.contract.events.MarketPosted().get_logs(from_block=0)
+    return {int(log["args"]["root"]): int(log["args"]["epoch"]) for log in logs}
+
+
+def audit_onchain(
+    gate: MarginGate, account_id: int, account: Account, bundle: ProofBundle
+) -> tuple[Check, ...]:
+    """Checks 7-9 above against a deployed gate."""
+    on_chain = gate.status_of(account_id)
+    mine = commitment(account)
+    checks = [
+        _same("on-chain commitment", mine, on_chain.commitment, f"gate commitment of account {account_id}")
+    ]
+    posted = posted_roots(gate)
+    latest = gate.latest_market()
+    if bundle.market_root == latest.root:
+        fresh = "fresh" if latest.fresh else "stale: older than the gate's maximum age"
+        checks.append(Check("market posted", True, f"latest market (epoch {latest.epoch}, {fresh})"))
+    elif bundle.market_root in posted:
+        checks.append(
+            Check(
+                "market posted",
+                True,
+                f"posted at epoch {posted[bundle.market_root]}, but not the latest (epoch {latest.epoch}): "
+                "the gate would not accept this proof now",
+            )
+        )
+    else:
+        checks.append(Check("market posted", False, "the oracle never posted the proof's market root"))
+    checks.append(_same("on-chain params", gate.params_hash(), bundle.params_hash, "gate params hash"))
+    return tuple(checks)
