@@ -5,8 +5,10 @@
     python -m bench.prover_bench --profile standard --fresh-compile --reps 5
 
 A margin profile is compiled and set up through the normal cache (a missing ptau
-is resolved as ``zkmargin setup`` does). Proving needs a circuit input JSON
-(``--input``); without one, only the build and setup figures are recorded.
+is resolved as ``zkmargin setup`` does). The circuit input is ``--input`` if given,
+else one of the example accounts (``--account``, default the first) priced on a
+market built from ``examples/`` with ``zkmargin market build``; if that fails,
+only the build and setup figures are recorded.
 ``--fresh-compile`` compiles again into a throw-away cache to time the compiler.
 Results are merged per profile into ``bench/results/prover.json``.
 """
@@ -18,6 +20,8 @@ import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -124,7 +128,30 @@ def bench_prove(arts: CircuitArtifacts, circuit_input: dict[str, Any], reps: int
     }
 
 
-def run(profile: str, input_path: Path | None, reps: int, fresh: bool, ptau: Path | None) -> dict[str, Any]:
+EXAMPLES = {"test": ("quotes-test.json", "params-test.json", "accounts-test.json")}
+EXAMPLES_DEFAULT = ("quotes.json", "params.json", "accounts.json")
+
+
+def example_input(profile: str, account: int) -> tuple[dict[str, Any], str]:
+    """Circuit input for an example account: market built by the CLI, input by ``prover.witness_input``."""
+    from engine.formats import load_accounts, load_market, load_params
+    from prover.witness_input import build_input
+
+    quotes, params, accounts = (ROOT / "examples" / n for n in EXAMPLES.get(profile, EXAMPLES_DEFAULT))
+    with tempfile.TemporaryDirectory(prefix="zkmargin-bench-") as tmp:
+        market_path = Path(tmp) / "market.json"
+        cmd = [sys.executable, "-m", "zkmargin.cli", "market", "build", "--quotes", str(quotes)]
+        cmd += ["--params", str(params), "--profile", profile, "--epoch", "1", "--out", str(market_path)]
+        subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
+        mf = load_market(market_path)
+    risk = load_params(params).resolve(mf.market.asset_names, mf.market.profile, mf.calibrated_rho)
+    chosen = load_accounts(accounts, mf.market)[account]
+    return build_input(mf.market, risk, chosen.account), chosen.label
+
+
+def run(
+    profile: str, input_path: Path | None, reps: int, fresh: bool, ptau: Path | None, account: int = 0
+) -> dict[str, Any]:
     spec: str | CircuitSpec = TOY_SPEC if profile == "toy" else profile
     setup_s, arts = _timed(lambda: prepare_artifacts(spec, ptau=ptau, notify=print))
     result: dict[str, Any] = {
@@ -134,11 +161,18 @@ def run(profile: str, input_path: Path | None, reps: int, fresh: bool, ptau: Pat
         "prepare_seconds_this_run": round(setup_s, 3),
         **bench_build(arts, fresh),
     }
-    circuit_input = TOY_INPUT if profile == "toy" else None
+    circuit_input: dict[str, Any] | None = TOY_INPUT if profile == "toy" else None
     if input_path is not None:
         circuit_input = json.loads(input_path.read_text(encoding="utf-8"))
+        result["input"] = str(input_path)
+    elif circuit_input is None:
+        try:
+            circuit_input, label = example_input(profile, account)
+            result["input"] = f"examples account {label}"
+        except Exception as exc:  # the bench still records build and setup figures
+            result["input"] = f"none: example input failed ({exc})"
     if circuit_input is None:
-        result["prove"] = "skipped: no --input given"
+        result["prove"] = "skipped: no circuit input"
     else:
         result["prove"] = bench_prove(arts, circuit_input, reps)
     tools = find_toolchain()
@@ -169,12 +203,13 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="toy", choices=["toy", *sorted(PROFILES)])
     parser.add_argument("--input", type=Path, default=None, help="circuit input JSON for proving")
+    parser.add_argument("--account", type=int, default=0, help="index of the example account to prove")
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--fresh-compile", action="store_true", help="also time a compile into a temp cache")
     parser.add_argument("--ptau", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    result = run(args.profile, args.input, max(1, args.reps), args.fresh_compile, args.ptau)
+    result = run(args.profile, args.input, max(1, args.reps), args.fresh_compile, args.ptau, args.account)
     save(result, args.out)
     print(json.dumps(result, indent=2))
 

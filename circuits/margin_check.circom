@@ -60,6 +60,7 @@ template MarginCheck(A, k, d) {
     nonceRange.in <== nonce;
     component cashRange = SignedRange(CASH_BITS());
     cashRange.in <== cash;
+    _ <== cashRange.neg;  // only the range of cash matters
 
     component positions = HashList(2 * k);
     for (var j = 0; j < k; j++) {
@@ -184,10 +185,17 @@ template MarginCheck(A, k, d) {
         }
         W[a] <== worstLoss[a].W;
         worst[a] <== worstLoss[a].worst;
+        _ <== worstLoss[a].Lmin;
     }
     component corr = CorrelatedRisk(A, k);
     corr.W <== W;
-    corr.rho <== rho;
+    var u = 0;
+    for (var a = 0; a < A; a++) {
+        for (var b = a; b < A; b++) {
+            corr.rhoUpper[u] <== rho[a][b];
+            u++;
+        }
+    }
     signal X;
     signal R;
     X <== corr.X;
@@ -216,6 +224,8 @@ template MarginCheck(A, k, d) {
     scDiv.n <== chargeSum;
     signal SC;
     SC <== scDiv.q;
+    _ <== scDiv.r;  // remainders and signs of the three divisions: constrained inside
+    _ <== scDiv.qneg;
 
     signal IM;
     IM <== R + lqSum + SC;
@@ -225,11 +235,15 @@ template MarginCheck(A, k, d) {
     mmDiv.n <== mmNum;
     signal MM;
     MM <== mmDiv.q;
+    _ <== mmDiv.r;
+    _ <== mmDiv.qneg;
 
     component valueDiv = FloorDivConst(sumBits(k), SCALE());
     valueDiv.n <== valueSum;
     signal E;
     E <== cash + valueDiv.q;
+    _ <== valueDiv.r;
+    _ <== valueDiv.qneg;
 
     component verdict = MarginStatus(cmpBits(A, k));
     verdict.E <== E;

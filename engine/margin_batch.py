@@ -54,7 +54,7 @@ OPERAND_LIMIT = 1 << PAIR_BITS
 MAX_TERMS = 1 << 12
 #: Pairs with -2**14 <= hi < 2**14 convert to int64 directly.
 _SMALL_HI = 1 << 14
-DEFAULT_CHUNK = 4096
+DEFAULT_CHUNK = 1024
 
 
 # ----------------------------------------------------------------- exact int64 products
@@ -144,7 +144,7 @@ def exact_grouped_dot(q: I64, values: I64, group: I64, n_groups: int) -> tuple[I
 def pair_to_int(hi: I64, lo: I64) -> Obj:
     """Exact Python ints ``hi * 2**48 + lo`` as an object array.
 
-    Values with ``|hi| <= 2**14`` fit in int64 and are converted in one step; the
+    Values with ``-2**14 <= hi < 2**14`` fit in int64 and are converted in one step; the
     rest go through Python-int arithmetic.
     """
     fits = (hi >= -_SMALL_HI) & (hi < _SMALL_HI)
@@ -195,6 +195,8 @@ class MarketTables:
         for iid, row in market.rows.items():
             if not 0 <= iid < cap:
                 raise InputError(f"market.rows[{iid}]", f"instrument id must be in 0..{cap - 1}")
+            if not 0 <= row.asset < market.profile.assets:
+                raise InputError(f"market.rows[{iid}].asset", f"must be in 0..{market.profile.assets - 1}")
             values = (row.mark, row.delta, row.c_long, row.c_short, *row.ra)
             if any(abs(v) >= OPERAND_LIMIT for v in values):
                 raise InputError(f"market.rows[{iid}]", "mark, delta, RA and charges must be < 2**48")

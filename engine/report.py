@@ -168,7 +168,8 @@ class LiquidationPrice:
     ``E < MM``, or ``None`` if there is none within ``[lo, hi]``. Precision: the
     true switching spot lies in ``[below, below * (1 + rel_tol)]`` (``above``:
     ``[above / (1 + rel_tol), above]``). Windows of liquidation narrower than one
-    grid step (``(hi / spot) ** (1 / grid)``) can be missed.
+    grid step (``(hi / spot) ** (1 / grid)``) can be missed. ``already``: the
+    account is liquidatable at the current spot (then ``below = above = spot``).
     """
 
     asset: int

@@ -147,7 +147,7 @@ def prepare_artifacts(
                 notify=notify,
             )
 
-        keys = setup_keys(build, choose, tools=tools, force=force, echo=notify)
+        keys = setup_keys(build, choose, tools=tools, force=force, console=console)
     return CircuitArtifacts(spec=spec, build=build, setup=keys)
 
 

@@ -11,20 +11,14 @@ import hashlib
 import json
 import secrets
 import shutil
-import subprocess
-import threading
-import time
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
-from prover.errors import ProverError
-from prover.toolchain import Toolchain, strip_ansi
+from prover.steps import StepRunner
+from prover.toolchain import Toolchain
 
 BEACON_ITERATIONS_EXP = 10
 # Measured on 2 cores: prepare phase2 takes ~60 s at 2^12 and roughly doubles per power.
@@ -82,29 +76,6 @@ def plan(power: int, folder: Path, final: Path) -> list[Step]:
     ]
 
 
-def _run_streaming(cmd: list[str], cwd: Path, on_line: Callable[[str], None]) -> tuple[int, list[str]]:
-    """Run ``cmd``; feed each output line to ``on_line``; return exit code and the output tail."""
-    tail: deque[str] = deque(maxlen=20)
-    proc = subprocess.Popen(
-        cmd, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
-    )
-    assert proc.stdout is not None
-
-    def pump() -> None:
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            line = strip_ansi(raw).strip()
-            if line:
-                tail.append(line)
-                on_line(line)
-
-    reader = threading.Thread(target=pump, daemon=True)
-    reader.start()
-    code = proc.wait()
-    reader.join(timeout=5)
-    return code, list(tail)
-
-
 def generate_ptau(
     power: int, final: Path, tools: Toolchain, console: Console | None = None
 ) -> dict[str, object]:
@@ -115,26 +86,12 @@ def generate_ptau(
     staging = final.parent / f".tmp-pot{power}-{secrets.token_hex(4)}"
     staging.mkdir(parents=True)
     out = staging / final.name
-    timings: dict[str, float] = {}
     try:
         steps = plan(power, staging, out)
-        with _progress(console) as progress:
-            overall = progress.add_task(f"ptau 2^{power}", total=1.0, detail="")
-            done = 0.0
+        title = f"ptau 2^{power} (single-party, dev only; ~{estimate_seconds(power):.0f} s)"
+        with StepRunner(title, 1.0, console, str(tools.root)) as runner:
             for step in steps:
-                task = progress.add_task(f"  {step.name}", total=None, detail="")
-
-                def show(line: str, task_id: TaskID = task) -> None:
-                    progress.update(task_id, detail=line[-70:])
-
-                started = time.perf_counter()
-                code, tail = _run_streaming(tools.snarkjs_cmd(*step.args), tools.root, show)
-                timings[step.name] = round(time.perf_counter() - started, 3)
-                if code != 0 or any("[ERROR]" in line for line in tail):
-                    raise ProverError(f"ptau generation ({step.name}) failed: " + " | ".join(tail[-5:]))
-                progress.update(task, total=1.0, completed=1.0, detail=f"{timings[step.name]:.1f} s")
-                done += step.weight
-                progress.update(overall, completed=done)
+                runner.run(step.name, tools.snarkjs_cmd(*step.args), step.weight)
         digest = hashlib.sha256(out.read_bytes()).hexdigest()
         out.rename(final)
     finally:
@@ -143,22 +100,9 @@ def generate_ptau(
         "power": power,
         "single_party": True,
         "note": "locally generated, single-party: development only",
-        "seconds": timings,
+        "seconds": runner.seconds,
         "sha256": digest,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     final.with_name(final.name + ".json").write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     return record
-
-
-def _progress(console: Console | None) -> Progress:
-    return Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(bar_width=24),
-        TimeElapsedColumn(),
-        TextColumn("[dim]{task.fields[detail]}"),
-        console=console or Console(stderr=True),
-        transient=False,
-        disable=console is None,
-    )

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from prover.build import BuildResult, file_lock
 from prover.errors import ProverError
 from prover.ptau import PtauChoice
-from prover.toolchain import Toolchain, find_toolchain, run_tool
+from prover.steps import StepRunner
+from prover.toolchain import Toolchain, find_toolchain
 from prover.vkey import load_vkey, vkey_sha256
 from zkmargin.cli_support import write_json_atomic
 
@@ -78,11 +80,12 @@ def setup_keys(
     tools: Toolchain | None = None,
     force: bool = False,
     timeout: float = DEFAULT_SETUP_TIMEOUT,
-    echo: Callable[[str], None] | None = None,
+    console: Console | None = None,
 ) -> SetupResult:
     """Run the Groth16 setup for ``build`` unless it was done before.
 
     ``ptau`` may be a callable so that no ptau is resolved (or generated) on a cache hit.
+    With a ``console`` the steps are shown with live progress.
     """
     tools = tools or find_toolchain()
     folder = build.directory
@@ -91,8 +94,8 @@ def setup_keys(
         if existing is not None and not force:
             return existing
         chosen = ptau() if callable(ptau) else ptau
-        record = _run_setup(build, chosen, tools, timeout, echo)
-        write_json_atomic(folder / SETUP_RECORD, record)
+        vkey, timings = _run_setup(build, chosen, tools, timeout, console)
+        write_json_atomic(folder / SETUP_RECORD, _record(build, chosen, vkey, timings))
     done = load_setup(folder)
     if done is None:
         raise ProverError(f"setup in {folder} is incomplete")
@@ -104,36 +107,46 @@ def _run_setup(
     ptau: PtauChoice,
     tools: Toolchain,
     timeout: float,
-    echo: Callable[[str], None] | None,
-) -> dict[str, Any]:
+    console: Console | None,
+) -> tuple[dict[str, Any], dict[str, float]]:
+    """Run the four snarkjs steps into temp names, then rename them into place."""
     folder = build.directory
     tmp = {name: folder / f".tmp-{name}" for name in ("zkey0", "zkey", "vkey", "sol")}
-    timings: dict[str, float] = {}
-
-    def step(name: str, *args: str) -> None:
-        if echo:
-            echo(f"setup: {name}")
-        started = time.perf_counter()
-        run_tool(tools.snarkjs_cmd(*args), what=f"snarkjs {name}", cwd=tools.root, timeout=timeout)
-        timings[name] = round(time.perf_counter() - started, 3)
-
-    try:
-        step("groth16 setup", "groth16", "setup", str(build.r1cs), str(ptau.path), str(tmp["zkey0"]))
-        step(
+    steps: list[tuple[str, tuple[str, ...], float]] = [
+        (
+            "groth16 setup",
+            ("groth16", "setup", str(build.r1cs), str(ptau.path), str(tmp["zkey0"]), "-v"),
+            0.7,
+        ),
+        (
             "zkey contribute",
-            "zkey",
-            "contribute",
-            str(tmp["zkey0"]),
-            str(tmp["zkey"]),
-            "--name=zkmargin local setup",
-            f"-e={secrets.token_hex(32)}",
-        )
-        step(
-            "export verificationkey", "zkey", "export", "verificationkey", str(tmp["zkey"]), str(tmp["vkey"])
-        )
-        step(
-            "export solidityverifier", "zkey", "export", "solidityverifier", str(tmp["zkey"]), str(tmp["sol"])
-        )
+            (
+                "zkey",
+                "contribute",
+                str(tmp["zkey0"]),
+                str(tmp["zkey"]),
+                "--name=zkmargin local setup",
+                f"-e={secrets.token_hex(32)}",
+                "-v",
+            ),
+            0.26,
+        ),
+        (
+            "export verificationkey",
+            ("zkey", "export", "verificationkey", str(tmp["zkey"]), str(tmp["vkey"])),
+            0.02,
+        ),
+        (
+            "export solidityverifier",
+            ("zkey", "export", "solidityverifier", str(tmp["zkey"]), str(tmp["sol"])),
+            0.02,
+        ),
+    ]
+    try:
+        title = f"groth16 setup of {build.manifest.get('label', build.key[:12])} ({build.constraints} constraints)"
+        with StepRunner(title, 1.0, console, str(tools.root), timeout) as runner:
+            for name, args, weight in steps:
+                runner.run(name, tools.snarkjs_cmd(*args), weight)
         vkey = load_vkey(tmp["vkey"])
         tmp["zkey"].rename(folder / ZKEY)
         tmp["vkey"].rename(folder / VKEY)
@@ -141,6 +154,13 @@ def _run_setup(
     finally:
         for path in tmp.values():
             path.unlink(missing_ok=True)
+    return vkey, runner.seconds
+
+
+def _record(
+    build: BuildResult, ptau: PtauChoice, vkey: dict[str, Any], timings: dict[str, float]
+) -> dict[str, Any]:
+    folder = build.directory
     return {
         "format": SETUP_FORMAT,
         "build_key": build.key,

@@ -180,6 +180,7 @@ contract MarginGate {
     /// @notice A liquidation case was closed, by the operator or by a new commitment.
     event LiquidationClosed(uint256 indexed id, bool byNewCommitment);
 
+    /// @dev Restrict a function to the holder of `role`.
     modifier only(Role role) {
         if (msg.sender != _holder(role)) revert Unauthorized(msg.sender, role);
         _;
@@ -450,15 +451,18 @@ contract MarginGate {
         });
     }
 
+    /// @dev True while the latest market is at most `maxAge` seconds old.
     function _isFresh(Market memory m) internal view returns (bool) {
         return block.timestamp - m.postedAt <= m.maxAge;
     }
 
+    /// @dev A posted root, hash or commitment must be a nonzero field element.
     function _checkHash(uint256 value) internal pure {
         if (value == 0) revert ZeroValue();
         if (value >= SNARK_SCALAR_FIELD) revert InputNotInField(value);
     }
 
+    /// @dev The account holding `role`.
     function _holder(Role role) internal view returns (address) {
         if (role == Role.Owner) return owner;
         if (role == Role.Governance) return governance;

@@ -155,8 +155,11 @@ def decode_revert(abi: Sequence[Mapping[str, Any]], data: str | bytes, function:
     if known is None:
         return GateRevert("UnknownRevert", {"data": "0x" + raw.hex()}, function)
     name, types, names = known
-    values = abi_decode(types, raw[4:])
-    return GateRevert(name, dict(zip(names, values, strict=True)), function)
+    args = dict(zip(names, abi_decode(types, raw[4:]), strict=True))
+    required = args.get("required")
+    if name == "Unauthorized" and isinstance(required, int) and required in Role._value2member_map_:
+        args["required"] = Role(required).name.lower()
+    return GateRevert(name, args, function)
 
 
 def _revert_data(exc: ContractLogicError) -> str | None:

@@ -100,7 +100,7 @@ def _chain_errors() -> Iterator[None]:
 def run_command(opts: RunOptions) -> None:
     """Build the keeper from the options and run it."""
     from prover.artifacts import find_artifacts
-    from verifier_contracts.chain import Roles, from_rpc
+    from verifier_contracts.chain import ROLE_NAMES, Roles, from_rpc
     from verifier_contracts.deployment import load_deployment
     from verifier_contracts.gate import MarginGate
     from zkmargin.operator import Operator, OperatorSettings, outcome_json
@@ -133,7 +133,8 @@ def run_command(opts: RunOptions) -> None:
             chain.w3.to_checksum_address(deployment.gate)
         ):
             raise CliError(f"no gate at {deployment.gate} on {url} (chain id {chain.w3.eth.chain_id})")
-        roles = Roles(**(chain.roles.as_dict() | {k: v for k, v in deployment.roles.items() if k != "owner"}))
+        recorded = {k: v for k, v in deployment.roles.items() if k in ROLE_NAMES}
+        roles = Roles(**(chain.roles.as_dict() | recorded))
         gate = MarginGate(chain, deployment.gate)
         log = JobLog(opts.db)
         requeued = log.recover()

@@ -93,7 +93,7 @@ class ProverPool:
         self.on_change = on_change
         self.timings: list[ProofTiming] = []
         self._queue: queue.Queue[tuple[ProofTask, Job] | None] = queue.Queue()
-        self._busy = 0
+        self._outstanding = 0  # queued or being proved
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._workers: list[NodeWorker] = []
@@ -117,7 +117,9 @@ class ProverPool:
         """Drop queued jobs (they stay ``pending`` in the log), stop threads and node workers."""
         try:
             while True:
-                self._queue.get_nowait()
+                if self._queue.get_nowait() is not None:
+                    with self._lock:
+                        self._outstanding -= 1
         except queue.Empty:
             pass
         for _ in self._threads:
@@ -142,14 +144,19 @@ class ProverPool:
         count = 0
         for job in jobs:
             if job.state == "pending" and job.snapshot_id == task.snapshot_id:
-                self._queue.put((task, job))
+                self._put(task, job)
                 count += 1
         return count
+
+    def _put(self, task: ProofTask, job: Job) -> None:
+        with self._lock:
+            self._outstanding += 1
+        self._queue.put((task, job))
 
     def idle(self) -> bool:
         """True when nothing is queued or being proved."""
         with self._lock:
-            return self._busy == 0 and self._queue.empty()
+            return self._outstanding == 0
 
     # ----------------------------------------------------------------- workers
 
@@ -160,8 +167,6 @@ class ProverPool:
                 item = self._queue.get()
                 if item is None:
                     return
-                with self._lock:
-                    self._busy += 1
                 try:
                     self._prove_one(index, worker, log, *item)
                 except Exception as exc:  # keep the worker alive; the job records why
@@ -169,7 +174,7 @@ class ProverPool:
                     log.transition(item[1], "failed", expect="proving", reason=f"prover error: {exc}")
                 finally:
                     with self._lock:
-                        self._busy -= 1
+                        self._outstanding -= 1
                     if self.on_change is not None:
                         self.on_change()
         finally:
@@ -202,7 +207,7 @@ class ProverPool:
                     "account %d: proof attempt %d failed (%s); retrying", job.account_id, attempt, exc
                 )
                 if log.transition(job, "pending", expect="proving"):
-                    self._queue.put((task, dataclasses.replace(job, state="pending", attempts=attempt)))
+                    self._put(task, dataclasses.replace(job, state="pending", attempts=attempt))
             return
         bundle = ProofBundle(
             profile=task.market.profile.name,

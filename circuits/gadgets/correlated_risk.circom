@@ -6,7 +6,7 @@ include "isqrt.circom";
 
 // CorrelatedRisk(A, k): spec section 3
 //   X = fdiv(sum_{a,b} rho[a][b] W[a] W[b], SCALE),   R = isqrt(max(0, X)).
-// Only the upper triangle of rho is used (the matrix is symmetric, and
+// Only the upper triangle of rho is an input (the matrix is symmetric, and
 // params_hash binds exactly the upper triangle):
 //   sum = sum_a rho[a][a] W[a]^2 + 2 sum_{a<b} rho[a][b] W[a] W[b].
 // Preconditions: 0 <= W[a] < 2^lossBits(k) (WorstLoss output), |rho| <= 10^6
@@ -16,24 +16,28 @@ include "isqrt.circom";
 template CorrelatedRisk(A, k) {
     var TB = corrSumBits(A, k);
     var XB = xBits(A, k);
+    var U = A * (A + 1) \ 2;
     signal input W[A];
-    signal input rho[A][A];
+    signal input rhoUpper[U];  // rho[a][b] for a <= b, row by row (params_hash order)
     signal output X;
     signal output R;
 
-    signal ww[A][A];
-    signal term[A][A];
+    signal ww[U];
+    signal term[U];
     var total = 0;
+    var u = 0;
     for (var a = 0; a < A; a++) {
         for (var b = a; b < A; b++) {
-            ww[a][b] <== W[a] * W[b];
-            term[a][b] <== rho[a][b] * ww[a][b];
-            total += (a == b ? 1 : 2) * term[a][b];
+            ww[u] <== W[a] * W[b];
+            term[u] <== rhoUpper[u] * ww[u];
+            total += (a == b ? 1 : 2) * term[u];
+            u++;
         }
     }
     component div = FloorDivConst(TB, SCALE());
     div.n <== total;
     X <== div.q;
+    _ <== div.r;  // constrained inside FloorDivConst
 
     signal xPos;
     xPos <== X * (1 - div.qneg);

@@ -60,7 +60,7 @@ template FloorDivConst(NB, D) {
     signal output qneg;
 
     q <-- fdiv_hint(n, D);
-    r <-- n - q * D;
+    r <== n - q * D;  // linear in q: a constraint, not a hint
     component check = FloorDivConstChecked(NB, D);
     check.n <== n;
     check.q <== q;

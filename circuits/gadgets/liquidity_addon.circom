@@ -32,6 +32,8 @@ template LiquidityAddOn(k) {
     component nDiv = FloorDivConst(NDB + SPOT_BITS(), SCALE() * SCALE());
     nDiv.n <== notionalNum;
     N <== nDiv.q;
+    _ <== nDiv.r;  // remainders and signs below are constrained inside the dividers
+    _ <== nDiv.qneg;
 
     signal n2;
     n2 <== N * N;
@@ -43,4 +45,7 @@ template LiquidityAddOn(k) {
     depthDiv.n <== midDiv.q;
     depthDiv.d <== depth;
     LQ <== depthDiv.q;
+    _ <== midDiv.r;
+    _ <== midDiv.qneg;
+    _ <== depthDiv.r;
 }

@@ -15,4 +15,7 @@ template SignedBits(n) {
     component bits = Num2Bits(n + 1);
     bits.in <== in + (1 << n);
     neg <== 1 - bits.out[n];
+    for (var i = 0; i < n; i++) {
+        _ <== bits.out[i];  // constrained inside Num2Bits; only bit n is read
+    }
 }

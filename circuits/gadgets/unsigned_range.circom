@@ -10,4 +10,5 @@ template UnsignedRange(n) {
     signal input in;
     component bits = Num2Bits(n);
     bits.in <== in;
+    _ <== bits.out;  // the bits are constrained inside Num2Bits; only the range matters
 }

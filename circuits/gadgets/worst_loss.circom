@@ -25,6 +25,7 @@ template WorstLoss(k) {
     component div = FloorDivConst(SB, SCALE());
     div.n <== minimum.out;
     Lmin <== div.q;
+    _ <== div.r;  // constrained inside FloorDivConst
     // W = -Lmin when Lmin < 0, else 0
     W <== -Lmin * div.qneg;
 }

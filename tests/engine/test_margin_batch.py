@@ -53,7 +53,7 @@ def test_batch_equals_single_random(mode: str) -> None:
     check()
 
 
-@CASES
+@settings(CASES, max_examples=40)
 @given(batch_cases(profile=STANDARD, mode="extreme", max_accounts=4))
 def test_batch_equals_single_standard_profile_extremes(
     case: tuple[Market, RiskParams, list[Account]],

@@ -8,6 +8,7 @@ under water while the short ones stay healthy.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -106,7 +107,9 @@ def shocked(assets: Sequence[AssetQuote], move: float = -0.25, vol_up: float = 1
     return tuple(replace(a, spot=round(a.spot * (1 + move), 2), vol=a.vol * vol_up) for a in assets)
 
 
-def _account(market: Market, risk: RiskParams, n: int, positions: tuple[tuple[int, float], ...], target: int) -> Account:
+def _account(
+    market: Market, risk: RiskParams, n: int, positions: tuple[tuple[int, float], ...], target: int
+) -> Account:
     slots = [Slot(i, round(units * SCALE)) for i, units in sorted(positions)]
     slots += [Slot(0, 0)] * (PROFILE.slots - len(slots))
     base = Account(account_id=FIRST_ID + n, nonce=1, salt=10**40 + 7919 * n, cash=0, slots=tuple(slots))
@@ -126,7 +129,9 @@ def write_scenario(folder: Path, *, shock: bool = True, book: Sequence[int] | No
     first = QuotesFile(as_of=AS_OF, assets=ASSETS, instruments=INSTRUMENTS)
     files = [(snaps / "q-2026-11-20.json", first)]
     if shock:
-        second = QuotesFile(as_of=AS_OF + dt.timedelta(days=1), assets=shocked(ASSETS), instruments=INSTRUMENTS)
+        second = QuotesFile(
+            as_of=AS_OF + dt.timedelta(days=1), assets=shocked(ASSETS), instruments=INSTRUMENTS
+        )
         files.append((snaps / "q-2026-11-21.json", second))
     for path, quotes in files:
         write_json_atomic(path, dump_quotes(quotes))
@@ -200,7 +205,9 @@ def zkmargin_cmd(*args: str | Path) -> list[str]:
     return [sys.executable, "-m", "zkmargin.cli", *(str(a) for a in args)]
 
 
-def run_args(scenario: Scenario, env: GateOnAnvil, db: Path, *source: str | Path, workers: int = 1) -> list[str]:
+def run_args(
+    scenario: Scenario, env: GateOnAnvil, db: Path, *source: str | Path, workers: int = 1
+) -> list[str]:
     return zkmargin_cmd(
         "operator",
         "run",
@@ -226,17 +233,17 @@ def run_args(scenario: Scenario, env: GateOnAnvil, db: Path, *source: str | Path
 def operator_process(args: list[str], log_file: Path) -> Iterator[subprocess.Popen[bytes]]:
     """Start the operator in its own session; on exit, stop whatever of it is left (by group id)."""
     with open(log_file, "ab") as out:
-        proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=Path.cwd())
+        proc = subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=Path.cwd()
+        )
     try:
         yield proc
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)  # node workers it started, if still running
-        except ProcessLookupError:
-            pass
 
 
 def run_operator(args: list[str], log_file: Path, timeout: float = 300) -> int:
@@ -267,6 +274,8 @@ def wait_for(predicate: Any, timeout: float, poll: float = 0.02) -> bool:
 
 
 def status_json(db: Path) -> dict[str, Any]:
-    proc = subprocess.run(zkmargin_cmd("operator", "status", "--db", db, "--json"), capture_output=True, text=True)
+    proc = subprocess.run(
+        zkmargin_cmd("operator", "status", "--db", db, "--json"), capture_output=True, text=True
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)

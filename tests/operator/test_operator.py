@@ -91,7 +91,9 @@ def _gate(chain: Chain, artifacts: CircuitArtifacts, scenario: Scenario, folder:
 
 
 @pytest.mark.anvil
-def test_folder_of_snapshots_processed_in_order(tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts) -> None:
+def test_folder_of_snapshots_processed_in_order(
+    tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts
+) -> None:
     scenario = write_scenario(tmp_path)
     (scenario.folder / "0-bad.json").write_text('{"format": "zkmargin/quotes@1", "as_of": "2026-11-19"}')
     env = _gate(chain, artifacts, scenario, tmp_path)
@@ -133,7 +135,9 @@ def test_once_with_a_bad_snapshot_exits_2(tmp_path: Path, chain: Chain, artifact
     bad = tmp_path / "bad.json"
     bad.write_text('{"format": "zkmargin/quotes@1", "as_of": "2026-11-20", "assets": [], "instrumnts": []}')
     db = tmp_path / "op.sqlite"
-    proc = subprocess.run(run_args(scenario, env, db, "--once", bad), capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        run_args(scenario, env, db, "--once", bad), capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "failed" in proc.stderr and "instrumnts" in proc.stderr
     (snap,) = status_json(db)["snapshots"]
@@ -167,7 +171,12 @@ class CrashingTxs(DurableTxs):
 
 
 def _operator(
-    scenario: Scenario, env: GateOnAnvil, artifacts: CircuitArtifacts, db: Path, txs_cls: type = DurableTxs, **kw: object
+    scenario: Scenario,
+    env: GateOnAnvil,
+    artifacts: CircuitArtifacts,
+    db: Path,
+    txs_cls: type = DurableTxs,
+    **kw: object,
 ) -> tuple[Operator, JobLog, ProverPool, DurableTxs]:
     log = JobLog(db)
     log.recover()
@@ -189,7 +198,9 @@ def test_crash_around_the_liquidation_broadcast(
     liquidator = chain.roles.liquidator
     sent_before = nonce(chain, liquidator)
 
-    operator, log, pool, txs = _operator(scenario, env, artifacts, db, CrashingTxs, after_broadcast=after_broadcast)
+    operator, log, pool, txs = _operator(
+        scenario, env, artifacts, db, CrashingTxs, after_broadcast=after_broadcast
+    )
     try:
         with pytest.raises(SimulatedCrash):
             operator.process(snap)
@@ -222,7 +233,9 @@ def test_crash_around_the_liquidation_broadcast(
 
 
 @pytest.mark.anvil
-def test_every_line_logged_names_the_snapshot(tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts) -> None:
+def test_every_line_logged_names_the_snapshot(
+    tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts
+) -> None:
     """A run with nothing to liquidate posts the root, commits, and says so; a second run is a no-op."""
     scenario = write_scenario(tmp_path, shock=False, book=[0, 2])
     env = _gate(chain, artifacts, scenario, tmp_path)
