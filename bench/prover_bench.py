@@ -10,6 +10,7 @@ else one of the example accounts (``--account``, default the first) priced on a
 market built from ``examples/`` with ``zkmargin market build``; if that fails,
 only the build and setup figures are recorded.
 ``--fresh-compile`` compiles again into a throw-away cache to time the compiler.
+``--build-dir`` benches one existing build folder of the cache as it is.
 Results are merged per profile into ``bench/results/prover.json``.
 """
 
@@ -30,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.profiles import PROFILES
-from prover.artifacts import CircuitArtifacts, prepare_artifacts
+from prover.artifacts import CircuitArtifacts, artifacts_from_dir, prepare_artifacts
 from prover.build import MARGIN_PUBLIC, CircuitSpec, build_circuit
 from prover.node_worker import NodeWorker
 from prover.snarkjs_cli import cli_prove, cli_verify
@@ -150,10 +151,21 @@ def example_input(profile: str, account: int) -> tuple[dict[str, Any], str]:
 
 
 def run(
-    profile: str, input_path: Path | None, reps: int, fresh: bool, ptau: Path | None, account: int = 0
+    profile: str,
+    input_path: Path | None,
+    reps: int,
+    fresh: bool,
+    ptau: Path | None,
+    account: int = 0,
+    build_dir: Path | None = None,
 ) -> dict[str, Any]:
     spec: str | CircuitSpec = TOY_SPEC if profile == "toy" else profile
-    setup_s, arts = _timed(lambda: prepare_artifacts(spec, ptau=ptau, notify=print))
+    if build_dir is not None:
+        setup_s, arts = _timed(lambda: artifacts_from_dir(build_dir))
+        if arts.setup is None:
+            raise SystemExit(f"{build_dir} has no keys: run zkmargin setup first")
+    else:
+        setup_s, arts = _timed(lambda: prepare_artifacts(spec, ptau=ptau, notify=print))
     result: dict[str, Any] = {
         "profile": profile,
         "circuit": arts.spec.label,
@@ -207,9 +219,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--fresh-compile", action="store_true", help="also time a compile into a temp cache")
     parser.add_argument("--ptau", type=Path, default=None)
+    parser.add_argument("--build-dir", type=Path, default=None, help="bench this existing build folder as is")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    result = run(args.profile, args.input, max(1, args.reps), args.fresh_compile, args.ptau, args.account)
+    result = run(
+        args.profile,
+        args.input,
+        max(1, args.reps),
+        args.fresh_compile,
+        args.ptau,
+        args.account,
+        args.build_dir,
+    )
     save(result, args.out)
     print(json.dumps(result, indent=2))
 

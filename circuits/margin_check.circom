@@ -107,8 +107,10 @@ template MarginCheck(A, k, d) {
 
     // ================================================= 4. slots: form, ranges, rows
     component canonical = CanonicalSlots(k, 2 * d);
-    canonical.q <== slot_q;
-    canonical.id <== slot_id;
+    for (var j = 0; j < k; j++) {
+        canonical.q[j] <== slot_q[j];
+        canonical.id[j] <== slot_id[j];
+    }
 
     component qRange[k];
     component inclusion[k];
@@ -126,8 +128,14 @@ template MarginCheck(A, k, d) {
         inclusion[j].delta <== row_delta[j];
         inclusion[j].cLong <== row_c_long[j];
         inclusion[j].cShort <== row_c_short[j];
-        inclusion[j].ra <== row_ra[j];
-        inclusion[j].siblings <== path[j];
+        for (var s = 0; s < 16; s++) {
+            inclusion[j].ra[s] <== row_ra[j][s];
+        }
+        for (var l = 0; l < d; l++) {
+            for (var i = 0; i < 3; i++) {
+                inclusion[j].siblings[l][i] <== path[j][l][i];
+            }
+        }
         inclusion[j].treeRoot <== tree_root;
 
         // asset index < A, as a one-hot selector
@@ -188,7 +196,9 @@ template MarginCheck(A, k, d) {
         _ <== worstLoss[a].Lmin;
     }
     component corr = CorrelatedRisk(A, k);
-    corr.W <== W;
+    for (var a = 0; a < A; a++) {
+        corr.W[a] <== W[a];
+    }
     var u = 0;
     for (var a = 0; a < A; a++) {
         for (var b = a; b < A; b++) {

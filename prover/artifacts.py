@@ -16,7 +16,7 @@ from rich.console import Console
 
 from engine.profiles import get_profile
 from prover.binfile import required_power
-from prover.build import BuildResult, CircuitSpec, build_circuit, find_build, margin_spec
+from prover.build import BuildResult, CircuitSpec, build_circuit, find_build, load_build, margin_spec
 from prover.errors import ProverError
 from prover.ptau import PtauChoice, resolve_ptau
 from prover.setup import SetupResult, load_setup, setup_keys
@@ -160,3 +160,23 @@ def find_artifacts(
     if build is None:
         return None
     return CircuitArtifacts(spec=spec, build=build, setup=load_setup(build.directory))
+
+
+def artifacts_from_dir(directory: Path) -> CircuitArtifacts:
+    """The artifacts in one build folder (for example an older build kept in the cache).
+
+    The spec is read back from the folder's manifest; the folder name is the key.
+    """
+    folder = Path(directory).resolve()
+    build = load_build(folder, folder.name)
+    if build is None:
+        raise ProverError(f"{folder} is not a complete zkmargin build")
+    manifest = build.manifest
+    spec = CircuitSpec(
+        label=str(manifest["label"]),
+        template_file=Path(manifest["template_file"]),
+        template=str(manifest["template"]),
+        args=tuple(int(a) for a in manifest["args"]),
+        public=tuple(str(p) for p in manifest["public"]),
+    )
+    return CircuitArtifacts(spec=spec, build=build, setup=load_setup(folder))

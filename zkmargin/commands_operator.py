@@ -243,8 +243,10 @@ def status_data(db: Path) -> dict[str, Any]:
 
 def print_status(data: dict[str, Any]) -> None:
     table = Table(title="snapshots", title_justify="left")
-    for col in ("source", "id", "epoch", "state", "accounts", "jobs", "reason"):
-        table.add_column(col, overflow="fold")
+    for col in ("source", "id", "epoch", "state", "accounts"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("jobs")
+    table.add_column("reason", overflow="fold")
     for snap in data["snapshots"]:
         jobs = ", ".join(f"{n} {s}" for s, n in snap["jobs"].items()) or "-"
         table.add_row(

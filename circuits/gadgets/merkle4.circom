@@ -25,10 +25,15 @@ template Merkle4Root(d) {
         } else {
             place[l].cur <== node[l - 1].out;
         }
-        place[l].sib <== siblings[l];
-        place[l].b <== digitBits[l];
+        for (var i = 0; i < 3; i++) {
+            place[l].sib[i] <== siblings[l][i];
+        }
+        place[l].b[0] <== digitBits[l][0];
+        place[l].b[1] <== digitBits[l][1];
         node[l] = Poseidon(4);
-        node[l].inputs <== place[l].c;
+        for (var i = 0; i < 4; i++) {
+            node[l].inputs[i] <== place[l].c[i];
+        }
     }
     root <== node[d - 1].out;
 }

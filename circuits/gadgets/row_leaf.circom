@@ -17,7 +17,9 @@ template RowLeaf() {
     signal output leaf;
 
     component raHash = Poseidon(16);
-    raHash.inputs <== ra;
+    for (var s = 0; s < 16; s++) {
+        raHash.inputs[s] <== ra[s];
+    }
     component h = Poseidon(7);
     h.inputs[0] <== id;
     h.inputs[1] <== asset;

@@ -35,7 +35,9 @@ template SlotInclusion(d) {
     leaf.delta <== delta;
     leaf.cLong <== cLong;
     leaf.cShort <== cShort;
-    leaf.ra <== ra;
+    for (var s = 0; s < 16; s++) {
+        leaf.ra[s] <== ra[s];
+    }
 
     component path = Merkle4Root(d);
     path.leaf <== leaf.leaf;
@@ -43,6 +45,10 @@ template SlotInclusion(d) {
         path.digitBits[l][0] <== idBits.out[2 * l];
         path.digitBits[l][1] <== idBits.out[2 * l + 1];
     }
-    path.siblings <== siblings;
+    for (var l = 0; l < d; l++) {
+        for (var i = 0; i < 3; i++) {
+            path.siblings[l][i] <== siblings[l][i];
+        }
+    }
     enabled * (path.root - treeRoot) === 0;
 }

@@ -10,5 +10,7 @@ template UnsignedRange(n) {
     signal input in;
     component bits = Num2Bits(n);
     bits.in <== in;
-    _ <== bits.out;  // the bits are constrained inside Num2Bits; only the range matters
+    for (var i = 0; i < n; i++) {
+        _ <== bits.out[i];  // constrained inside Num2Bits; only the range matters
+    }
 }

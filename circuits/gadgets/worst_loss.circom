@@ -19,7 +19,9 @@ template WorstLoss(k) {
     signal output worst;
 
     component minimum = MinByIndex(16, SB);
-    minimum.v <== sum;
+    for (var s = 0; s < 16; s++) {
+        minimum.v[s] <== sum[s];
+    }
     worst <== minimum.index;
 
     component div = FloorDivConst(SB, SCALE());

@@ -94,7 +94,8 @@ def _gate(chain: Chain, artifacts: CircuitArtifacts, scenario: Scenario, folder:
 def test_folder_of_snapshots_processed_in_order(
     tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts
 ) -> None:
-    scenario = write_scenario(tmp_path)
+    # long BTC (healthy, then under water), short BTC (healthy), liquidatable, insolvent
+    scenario = write_scenario(tmp_path, book=[0, 2, 4, 7])
     (scenario.folder / "0-bad.json").write_text('{"format": "zkmargin/quotes@1", "as_of": "2026-11-19"}')
     env = _gate(chain, artifacts, scenario, tmp_path)
     db = tmp_path / "op.sqlite"
@@ -112,7 +113,7 @@ def test_folder_of_snapshots_processed_in_order(
     assert second["epoch"] == first["epoch"] + 1
 
     liq0, liq1 = scenario.liquidatable(0), scenario.liquidatable(1)
-    assert len(liq0) == 5 and liq1 - liq0  # the shock makes new accounts liquidatable
+    assert len(liq0) == 2 and len(liq1 - liq0) == 1  # the shock sinks the healthy long account
     jobs = status["job_list"]
     assert {j["account_id"] for j in jobs if j["snapshot_id"] == first["snapshot_id"]} == liq0
     # accounts whose case from the first epoch is still open are not liquidated again

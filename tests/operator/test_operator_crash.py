@@ -1,7 +1,7 @@
 """Crash safety of ``zkmargin operator run``, end to end.
 
 anvil on a free port, the gate deployed with the test profile's verifier, and the
-operator started as a subprocess on a snapshot with five liquidatable accounts. It is
+operator started as a subprocess on a snapshot with four liquidatable accounts. It is
 killed with SIGKILL mid-batch (as soon as the SQLite log shows a first job proved), and
 again after a first liquidation is confirmed while others are still open; then run to
 the end. Every liquidatable account must end ``confirmed``, with exactly one
@@ -63,9 +63,9 @@ def _kill_when(args: list[str], log_file: Path, db: Path, reached: tuple[str, ..
 
 @pytest.mark.anvil
 def test_sigkill_mid_batch_then_restart(tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts) -> None:
-    scenario = write_scenario(tmp_path, shock=False)
+    scenario = write_scenario(tmp_path, shock=False, book=[0, 4, 5, 6, 7])
     expected = scenario.liquidatable(0)
-    assert len(expected) == 5
+    assert len(expected) == 4
     env = deploy_gate(chain, artifacts, scenario.risk, tmp_path)
     db = tmp_path / "operator.sqlite"
     log_file = tmp_path / "operator.log"
