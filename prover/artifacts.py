@@ -20,7 +20,7 @@ from prover.build import BuildResult, CircuitSpec, build_circuit, find_build, lo
 from prover.errors import ProverError
 from prover.ptau import PtauChoice, resolve_ptau
 from prover.setup import SetupResult, load_setup, setup_keys
-from prover.toolchain import Toolchain, find_toolchain
+from prover.toolchain import Toolchain, cache_root, find_toolchain
 from prover.vkey import load_vkey
 
 
@@ -180,3 +180,15 @@ def artifacts_from_dir(directory: Path) -> CircuitArtifacts:
         public=tuple(str(p) for p in manifest["public"]),
     )
     return CircuitArtifacts(spec=spec, build=build, setup=load_setup(folder))
+
+
+def find_setup_by_vkey(digest: str, *, cache: Path | None = None) -> SetupResult | None:
+    """A cached setup whose verification key has sha256 ``digest`` (any build, old ones included)."""
+    builds = (cache or cache_root()) / "build"
+    if not builds.is_dir():
+        return None
+    for folder in sorted(builds.iterdir()):
+        keys = load_setup(folder) if folder.is_dir() and not folder.name.startswith(".") else None
+        if keys is not None and keys.vkey_sha256 == digest:
+            return keys
+    return None

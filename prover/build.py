@@ -293,6 +293,8 @@ def _compile(spec: CircuitSpec, tools: Toolchain, key: str, out: Path, timeout: 
     started = time.perf_counter()
     proc = run_tool(cmd, what=f"circom compile of {spec.label}", cwd=cwd, timeout=timeout)
     seconds = time.perf_counter() - started
+    if build_key(spec, tools) != key:  # someone edited a source mid-compile: the output is of unknown sources
+        raise ProverError(f"circuit sources changed while compiling {spec.label}: run again")
     info = read_r1cs_info(out / "main.r1cs")
     if info.prime != BN254_R:
         raise ProverError(f"{spec.label}: r1cs is not over the BN254 scalar field")

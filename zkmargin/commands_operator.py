@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.table import Table
@@ -31,6 +31,10 @@ from engine.formats import load_params
 from engine.profiles import PROFILES, get_profile
 from zkmargin.cli_support import CliError, console, err_console
 from zkmargin.jobs import JOB_STATES, JobLog
+
+if TYPE_CHECKING:
+    from zkmargin.operator import SnapshotOutcome
+    from zkmargin.prover_pool import ProverPool
 
 logger = logging.getLogger("zkmargin.operator")
 
@@ -144,7 +148,7 @@ def run_command(opts: RunOptions) -> None:
         txs = DurableTxs(chain, gate.artifact.abi)
         operator = Operator(OperatorSettings(opts.accounts, params, profile), log, gate, roles, pool, txs)
         started = time.perf_counter()
-        outcomes = []
+        outcomes: list[SnapshotOutcome] = []
         try:
             pool.start()
             if opts.once is not None:
@@ -162,11 +166,18 @@ def run_command(opts: RunOptions) -> None:
             pool.close()
             log.close()
         elapsed = time.perf_counter() - started
-    summary = _summary(outcomes, pool, elapsed)
+    summary = _summary(pool, elapsed)
     if opts.as_json:
         click.echo(json.dumps({"snapshots": [outcome_json(o) for o in outcomes], **summary}, indent=2))
-    if opts.once is not None and outcomes and outcomes[0].state == "failed":
-        raise CliError(f"snapshot {opts.once} failed: {outcomes[0].reason}")
+    if opts.once is not None and outcomes:
+        outcome = outcomes[0]
+        if outcome.state == "failed":
+            raise CliError(f"snapshot {opts.once} failed: {outcome.reason}")
+        if outcome.jobs.get("failed"):
+            raise CliError(
+                f"snapshot {opts.once}: {outcome.jobs['failed']} liquidation job(s) failed "
+                f"(zkmargin operator status --db {opts.db})"
+            )
 
 
 def _rpc_url(opts: RunOptions, recorded: str | None) -> str:
@@ -178,7 +189,7 @@ def _rpc_url(opts: RunOptions, recorded: str | None) -> str:
     return recorded
 
 
-def _summary(outcomes: list[Any], pool: Any, elapsed: float) -> dict[str, Any]:
+def _summary(pool: ProverPool, elapsed: float) -> dict[str, Any]:
     timings = list(pool.timings)
     proofs = len(timings)
     span = (

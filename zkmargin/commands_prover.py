@@ -1,4 +1,4 @@
-"""zkmargin CLI commands: prover (``build``, ``setup``, ``verify``)."""
+"""zkmargin CLI commands: prover (``build``, ``setup``, ``prove``, ``verify``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from engine.profiles import PROFILES
-from prover.artifacts import CircuitArtifacts, find_artifacts, prepare_artifacts
+from prover.artifacts import CircuitArtifacts, find_setup_by_vkey, prepare_artifacts
 from prover.bundle import ProofBundle
 from prover.verify_py import verify_groth16
 from prover.vkey import load_vkey, vkey_sha256
@@ -61,17 +61,69 @@ def setup_command(profile: str, ptau: Path | None, force: bool, as_json: bool) -
     _print_summary(f"set up{cached}", artifacts, time.perf_counter() - started, as_json)
 
 
+def prove_command(
+    market_path: Path,
+    params_path: Path,
+    account_path: Path,
+    select: str | None,
+    out: Path,
+    ptau: Path | None,
+    use_worker: bool,
+    as_json: bool,
+) -> None:
+    """Prove one account's status and shortfall; write the proof bundle."""
+    from engine.formats import load_accounts, load_market, load_params
+    from prover.prove import Prover
+    from prover.prove_account import prove_account
+    from zkmargin.commands_engine_views import select_account
+
+    mf = load_market(market_path)
+    market = mf.market
+    risk = load_params(params_path).resolve(market.asset_names, market.profile, mf.calibrated_rho)
+    chosen = select_account(load_accounts(account_path, market), select)
+    artifacts = prepare_artifacts(market.profile.name, ptau=ptau, console=err_console, notify=_notify)
+    started = time.perf_counter()
+    with Prover(use_worker=use_worker, notify=_notify) as prover:
+        proved = prove_account(market, risk, chosen.account, artifacts, prover)
+    seconds = time.perf_counter() - started
+    proved.bundle.save(out)
+    bundle = proved.bundle
+    report = {
+        "out": str(out),
+        "account": chosen.label,
+        "profile": bundle.profile,
+        "status": bundle.status,
+        "status_name": STATUS_NAMES.get(bundle.status, "unknown"),
+        "shortfall": bundle.shortfall,
+        "market_epoch": bundle.market_epoch,
+        "backend": proved.proof.backend,
+        "witness_seconds": round(proved.proof.witness_seconds, 3),
+        "prove_seconds": round(proved.proof.prove_seconds, 3),
+        "total_seconds": round(seconds, 3),
+    }
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+        return
+    console.print(
+        f"[bold green]proved[/bold green] {chosen.label}: status {bundle.status} ({report['status_name']}), "
+        f"shortfall {bundle.shortfall}, epoch {bundle.market_epoch} "
+        f"({proved.proof.backend}, {seconds:.1f} s) -> {out}"
+    )
+
+
 def _vkey_for(bundle: ProofBundle, vkey_path: Path | None) -> tuple[dict[str, Any], str]:
+    """The verification key: ``--vkey``, else the cached key the bundle names by digest."""
     if vkey_path is not None:
         return load_vkey(vkey_path), str(vkey_path)
-    if bundle.profile not in PROFILES:
-        raise CliError(f"bundle profile {bundle.profile!r} is unknown: pass --vkey")
-    artifacts = find_artifacts(bundle.profile)
-    if artifacts is None or artifacts.setup is None:
-        raise CliError(
-            f"no keys for profile {bundle.profile!r}: run zkmargin setup --profile {bundle.profile} or pass --vkey"
-        )
-    return artifacts.vkey_json(), str(artifacts.vkey)
+    keys = find_setup_by_vkey(bundle.vkey_sha256)
+    if keys is not None:
+        return load_vkey(keys.vkey), str(keys.vkey)
+    hint = (
+        f"run zkmargin setup --profile {bundle.profile}, or pass --vkey"
+        if bundle.profile in PROFILES
+        else "pass --vkey"
+    )
+    raise CliError(f"no cached verification key with sha256 {bundle.vkey_sha256[:16]}…: {hint}")
 
 
 def verify_command(bundle_path: Path, vkey_path: Path | None, as_json: bool) -> None:
@@ -135,6 +187,38 @@ def register(cli: click.Group) -> None:
     def setup(profile: str, ptau: Path | None, force: bool, as_json: bool) -> None:
         """Groth16 keys for a profile: zkey, verification key, Solidity verifier (cached)."""
         setup_command(profile, ptau, force, as_json)
+
+    @cli.command("prove")
+    @click.option("--market", "market_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--params", "params_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+    @click.option(
+        "--account",
+        "account_path",
+        required=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="account or accounts file",
+    )
+    @click.option("--select", default=None, help="label or account id when the file holds several accounts")
+    @click.option(
+        "--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="bundle to write"
+    )
+    @click.option(
+        "--ptau", type=click.Path(dir_okay=False, path_type=Path), default=None, help="ptau for a first setup"
+    )
+    @click.option("--no-worker", is_flag=True, help="prove with the snarkjs CLI instead of the node worker")
+    @json_option
+    def prove(
+        market_path: Path,
+        params_path: Path,
+        account_path: Path,
+        select: str | None,
+        out: Path,
+        ptau: Path | None,
+        no_worker: bool,
+        as_json: bool,
+    ) -> None:
+        """Prove one account's margin status and shortfall; write a proof bundle."""
+        prove_command(market_path, params_path, account_path, select, out, ptau, not no_worker, as_json)
 
     @cli.command("verify")
     @click.argument("bundle", type=click.Path(dir_okay=False, path_type=Path))

@@ -141,10 +141,12 @@ class DemoRun:
 
     def build_market(self) -> None:
         with self.step("1 market and calibration"):
-            self.history = synthetic_history()
+            n_assets = min(3, self.profile.assets)
+            full_history = synthetic_history()
+            self.history = {name: full_history[name] for name in list(full_history)[:n_assets]}
             calibration = calibrate(self.history)
-            self.quotes = demo_quotes(self.history)
-            self.instruments = demo_instruments(self.quotes, DEMO_AS_OF)
+            self.quotes = demo_quotes(self.history, n_assets)
+            self.instruments = demo_instruments(self.quotes, DEMO_AS_OF, self.profile.capacity)
             self.config = demo_row_config(self.history)
             self.params = demo_params(self.profile, calibration.correlation)
             self.market = build_market(

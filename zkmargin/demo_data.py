@@ -72,8 +72,8 @@ def synthetic_history(days: int = 400, seed: int = 1) -> dict[str, list[float]]:
     return {a.name: [float(x) for x in series[:, i]] for i, a in enumerate(DEMO_ASSETS)}
 
 
-def demo_quotes(history: dict[str, list[float]]) -> list[AssetQuote]:
-    """Quotes at the end of the history (spot = last close)."""
+def demo_quotes(history: dict[str, list[float]], n_assets: int = len(DEMO_ASSETS)) -> list[AssetQuote]:
+    """Quotes of the first ``n_assets`` demo assets at the end of the history (spot = last close)."""
     return [
         AssetQuote(
             name=a.name,
@@ -82,19 +82,24 @@ def demo_quotes(history: dict[str, list[float]]) -> list[AssetQuote]:
             depth=a.depth,
             history=tuple(history[a.name]),
         )
-        for a in DEMO_ASSETS
+        for a in DEMO_ASSETS[:n_assets]
     ]
 
 
-def demo_instruments(quotes: Sequence[AssetQuote], as_of: dt.date) -> list[InstrumentSpec]:
-    """Per asset: spot, perp, and calls and puts at 3 strikes for 2 expiries (14 each)."""
+def demo_instruments(
+    quotes: Sequence[AssetQuote], as_of: dt.date, capacity: int = 4**3
+) -> list[InstrumentSpec]:
+    """Per asset: spot, perp, and calls and puts at 3 strikes for 2 expiries (14 each),
+    or for the 30-day expiry only (8 each) when the tree holds fewer instruments."""
+    per_asset = 2 + 2 * len(MONEYNESS) * len(EXPIRIES_DAYS)
+    expiries = EXPIRIES_DAYS if per_asset * len(quotes) <= capacity else EXPIRIES_DAYS[-1:]
     specs: list[InstrumentSpec] = []
     next_id = 0
     for quote in quotes:
         specs.append(InstrumentSpec(next_id, f"{quote.name}", quote.name, "spot"))
         specs.append(InstrumentSpec(next_id + 1, f"{quote.name}-PERP", quote.name, "perp"))
         next_id += 2
-        for days in EXPIRIES_DAYS:
+        for days in expiries:
             expiry = as_of + dt.timedelta(days=days)
             for m in MONEYNESS:
                 strike = _round_price(quote.spot * m)
@@ -111,7 +116,7 @@ def demo_instruments(quotes: Sequence[AssetQuote], as_of: dt.date) -> list[Instr
 
 def demo_row_config(history: dict[str, list[float]]) -> RowConfig:
     """Spec defaults, per-asset charges by liquidity, and vol forecasts from the history."""
-    haircut = {"BTC": 0.02, "ETH": 0.03, "SOL": 0.08}
+    haircut = {name: h for name, h in {"BTC": 0.02, "ETH": 0.03, "SOL": 0.08}.items() if name in history}
     return RowConfig(
         haircut=haircut,
         borrow=haircut,
@@ -121,7 +126,7 @@ def demo_row_config(history: dict[str, list[float]]) -> RowConfig:
 
 def demo_params(profile: Profile, correlation: np.ndarray) -> RiskParams:
     """Governed parameters: MM = 75 % of IM, kappa per asset, calibrated correlation."""
-    kappa = [round(a.kappa * SCALE) for a in DEMO_ASSETS]
+    kappa = [round(a.kappa * SCALE) for a in DEMO_ASSETS[: len(correlation)]]
     kappa += [0] * (profile.assets - len(kappa))
     return RiskParams(
         mm_factor=round(MM_FACTOR * SCALE),
@@ -151,7 +156,7 @@ def demo_accounts(
         target = STATUS_TARGETS[n % len(STATUS_TARGETS)]
         positions: dict[int, int] = {}
         for _ in range(int(rng.integers(1, k + 1))):
-            asset = int(rng.integers(0, len(DEMO_ASSETS)))
+            asset = int(rng.integers(0, len(by_asset)))
             iid = int(rng.choice(by_asset[asset]))
             unit = DEMO_ASSETS[asset].unit
             size = unit * float(rng.choice([0.25, 0.5, 1.0, 2.0, 4.0])) * float(rng.choice([-1.0, 1.0]))

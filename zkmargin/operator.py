@@ -384,13 +384,14 @@ class Operator:
         self.log.set_snapshot_state(p.record.snapshot_id, "posted", accounts=len(p.accounts))
         logger.info(
             "%s: margins: %d healthy, %d restricted, %d liquidatable, %d insolvent; "
-            "%d new liquidation job(s), %d already under liquidation",
+            "%d new liquidation job(s) (%d in the log), %d already under liquidation",
             p.label,
             counts[0],
             counts[1],
             counts[2],
             counts[3],
             new,
+            len(self.log.jobs(p.record.snapshot_id)),
             already_open,
         )
         return counts[2] + counts[3], already_open
@@ -421,8 +422,8 @@ class Operator:
             active = [j for j in self.log.jobs(sid) if j.state in ACTIVE_STATES]
             if not active:
                 return
-            if self.pool.idle() and all(j.state == "pending" for j in active):
-                self.pool.enqueue(task, active)  # e.g. re-queued after a failed attempt
+            if self.pool.idle():
+                self.pool.enqueue(task, active)  # pending jobs nobody holds (a safety net)
             self._wake.wait(self.settings.poll)
 
     def _submit(self, p: Prepared, job: Job, *, expect: str = "proved") -> None:

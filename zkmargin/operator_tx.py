@@ -74,14 +74,15 @@ class DurableTxs:
     # ------------------------------------------------------------ before sending
 
     def simulate(self, fn: ContractFunction, sender: str, gas: int | None = None) -> int:
-        """Run ``fn`` as an ``eth_call``; return the gas estimate (or ``gas``).
-        Raises :class:`GateRevert` naming the custom error if it would revert."""
+        """Run ``fn`` as an ``eth_call`` on the pending block (the next block's time: a market
+        that is fresh in the latest block may be stale by then); return the gas estimate
+        (or ``gas``). Raises :class:`GateRevert` naming the custom error if it would revert."""
         tx: dict[str, Any] = {"from": sender}
         try:
             if gas is not None:
-                fn.call({**tx, "gas": gas})  # type: ignore[arg-type]
+                fn.call({**tx, "gas": gas}, block_identifier="pending")  # type: ignore[arg-type]
                 return gas
-            return int(fn.estimate_gas(tx))  # type: ignore[arg-type]
+            return int(fn.estimate_gas(tx, block_identifier="pending"))  # type: ignore[arg-type]
         except ContractLogicError as exc:
             raise revert_of(exc, self.abi, fn.fn_name) from None
 

@@ -40,7 +40,7 @@ template FloorDivConstChecked(NB, D) {
     signal input r;
     signal output qneg;
 
-    q * D + r === n;
+    n === q * D + r;
     component rLow = UnsignedRange(RB);
     rLow.in <== r;
     component rHigh = UnsignedRange(RB);

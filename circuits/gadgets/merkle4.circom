@@ -16,15 +16,14 @@ template Merkle4Root(d) {
     signal input siblings[d][3];
     signal output root;
 
+    // level[l]: the hash of the path's node at height l (level[0] = leaf)
+    signal level[d + 1];
+    level[0] <== leaf;
     component place[d];
     component node[d];
     for (var l = 0; l < d; l++) {
         place[l] = QuadPlace();
-        if (l == 0) {
-            place[l].cur <== leaf;
-        } else {
-            place[l].cur <== node[l - 1].out;
-        }
+        place[l].cur <== level[l];
         for (var i = 0; i < 3; i++) {
             place[l].sib[i] <== siblings[l][i];
         }
@@ -34,6 +33,7 @@ template Merkle4Root(d) {
         for (var i = 0; i < 4; i++) {
             node[l].inputs[i] <== place[l].c[i];
         }
+        level[l + 1] <== node[l].out;
     }
-    root <== node[d - 1].out;
+    root <== level[d];
 }

@@ -3,6 +3,16 @@ pragma circom 2.1.0;
 include "one_hot.circom";
 include "unsigned_range.circom";
 
+// First index of the minimum of values[0..n-1], comparing as signed integers
+// (circom's < reads field elements as integers in (-p/2, p/2)).
+function argmin_hint(n, values) {
+    var best = 0;
+    for (var i = 1; i < n; i++) {
+        if (values[i] < values[best]) { best = i; }
+    }
+    return best;
+}
+
 // MinAtIndex(n, NB): out = v[index] and v[i] - out >= 0 for every i, so out is
 // the minimum; index is an input (tests feed wrong indices here).
 // Precondition: -2^NB <= v[i] < 2^NB (signed), so 0 <= v[i] - min < 2^(NB+1)
@@ -36,17 +46,11 @@ template MinByIndex(n, NB) {
     signal input v[n];
     signal output out;
     signal output index;
-    // hint: the first index of the minimum, comparing as signed integers
-    // (circom's < reads field elements in (-p/2, p/2))
-    var best = 0;
-    var bestValue = v[0];
-    for (var i = 1; i < n; i++) {
-        if (v[i] < bestValue) {
-            best = i;
-            bestValue = v[i];
-        }
+    var values[n];
+    for (var i = 0; i < n; i++) {
+        values[i] = v[i];
     }
-    index <-- best;
+    index <-- argmin_hint(n, values);
     component check = MinAtIndex(n, NB);
     for (var i = 0; i < n; i++) {
         check.v[i] <== v[i];

@@ -11,7 +11,6 @@ function clog2(n) {
     return b;
 }
 
-function maxOf(a, b) { if (a > b) { return a; } return b; }
 
 // ---- section 1 input bounds (strict: |x| < 2^B unless noted)
 function Q_BITS() { return 48; }        // |q| < 2^48
@@ -48,9 +47,20 @@ function lqNumBits(k) { return KAPPA_BITS() + 2 * notionalBits(k); }
 function lqBits(k) { return lqNumBits(k) - SCALE_LOG_FLOOR(); }
 // IM = R + sum_a LQ[a] + SC: A + 2 terms.
 function imBits(A, k) {
-    return maxOf(maxOf(rootBits(A, k), lqBits(k)), lossBits(k)) + clog2(A + 2);
+    var m = rootBits(A, k);
+    if (lqBits(k) > m) { m = lqBits(k); }
+    if (lossBits(k) > m) { m = lossBits(k); }
+    return m + clog2(A + 2);
 }
 // |E| = |cash + fdiv(value_sum, 10^6)|.
-function equityBits(k) { return maxOf(CASH_BITS(), lossBits(k)) + 1; }
+function equityBits(k) {
+    var m = CASH_BITS();
+    if (lossBits(k) > m) { m = lossBits(k); }
+    return m + 1;
+}
 // Operands of the status comparisons (E, MM, IM) are all below 2^cmpBits.
-function cmpBits(A, k) { return maxOf(equityBits(k), imBits(A, k)); }
+function cmpBits(A, k) {
+    var m = equityBits(k);
+    if (imBits(A, k) > m) { m = imBits(A, k); }
+    return m;
+}

@@ -40,6 +40,7 @@ from engine.model import (
     Account,
     AssetEntry,
     AssetQuote,
+    InstrumentKind,
     InstrumentRow,
     InstrumentSpec,
     Market,
@@ -96,7 +97,8 @@ def builder_market(profile: Profile, rng: random.Random, epoch: int = 1) -> Mark
     ids = rng.sample(range(cap), min(cap, 10))
     for n, iid in enumerate(ids):
         q = quotes[n % len(quotes)]
-        kind = rng.choice(("spot", "perp", "call", "put"))
+        kinds: tuple[InstrumentKind, ...] = ("spot", "perp", "call", "put")
+        kind = rng.choice(kinds)
         if kind in ("call", "put"):
             expiry = AS_OF + dt.timedelta(days=rng.choice((-2, 1, 7, 30, 90, 365)))
             strike = q.spot * rng.uniform(0.6, 1.4)

@@ -18,6 +18,7 @@ import functools
 import hashlib
 import json
 import re
+import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -138,6 +139,14 @@ def _stats(output: str, seconds: float, directory: Path, name: str) -> dict[str,
     }
 
 
+def _prune_stale(name: str, keep: Path) -> None:
+    """Remove builds of ``name`` from older sources (same name, other key)."""
+    for old in CACHE.glob(f"{name}-*"):
+        if old != keep and old.is_dir() and len(old.name) == len(keep.name):
+            shutil.rmtree(old, ignore_errors=True)
+            old.with_suffix(".lock").unlink(missing_ok=True)
+
+
 def compile_circuit(name: str, main_source: str) -> CompiledCircuit:
     """Compile (or fetch from the cache) the circuit whose main file is ``main_source``."""
     key = f"{name}-{source_key(main_source)}"
@@ -176,17 +185,15 @@ def compile_circuit(name: str, main_source: str) -> CompiledCircuit:
             if proc.returncode != 0 or "Everything went okay" not in proc.stdout:
                 raise RuntimeError(f"circom failed for {name}:\n{proc.stdout}\n{proc.stderr}")
             stats_file.write_text(json.dumps(_stats(proc.stdout, seconds, directory, name), indent=1))
+            _prune_stale(name, directory)
     compiled = CompiledCircuit(name, directory, json.loads(stats_file.read_text()))
     _COMPILED[key] = compiled
     return compiled
 
 
 def gadget_main(template: str, args: str = "", public: tuple[str, ...] = ()) -> str:
-    """Main source instantiating ``template(args)`` from the gadget file of the same stem.
-
-    The file is found by the ``// gadget-file:`` convention: templates live in
-    ``circuits/gadgets/<file>.circom``; pass ``template`` as ``"file:Template"``.
-    """
+    """Main source instantiating a gadget: ``template`` is ``"file:Template"`` for
+    ``circuits/gadgets/<file>.circom``, ``args`` the template arguments."""
     file, tmpl = template.split(":")
     pub = f" {{public [{', '.join(public)}]}}" if public else ""
     return f'pragma circom 2.1.0;\ninclude "gadgets/{file}.circom";\ncomponent main{pub} = {tmpl}({args});\n'

@@ -40,6 +40,7 @@ from .operator_env import (
     run_operator,
     status_json,
     write_scenario,
+    zkmargin_cmd,
 )
 
 # ------------------------------------------------------------------ no chain
@@ -127,6 +128,9 @@ def test_folder_of_snapshots_processed_in_order(
     assert {e["id"]: (e["tx_hash"], e["epoch"]) for e in events} == tx_of
     latest = env.gate.latest_market()
     assert (latest.epoch, str(latest.root)) == (second["epoch"], second["market_root"])
+    table = subprocess.run(zkmargin_cmd("operator", "status", "--db", db), capture_output=True, text=True)
+    assert table.returncode == 0 and "done" in table.stdout and "failed" in table.stdout
+    assert "3 confirmed" in table.stdout
 
 
 @pytest.mark.anvil
@@ -134,16 +138,41 @@ def test_once_with_a_bad_snapshot_exits_2(tmp_path: Path, chain: Chain, artifact
     scenario = write_scenario(tmp_path, shock=False, book=[0])
     env = _gate(chain, artifacts, scenario, tmp_path)
     bad = tmp_path / "bad.json"
-    bad.write_text('{"format": "zkmargin/quotes@1", "as_of": "2026-11-20", "assets": [], "instrumnts": []}')
+    asset = '{"name": "BTC", "spot": 40000, "vol": 0.6, "depth": 1e6, "dpeth": 3}'
+    bad.write_text(
+        f'{{"format": "zkmargin/quotes@1", "as_of": "2026-11-20", "assets": [{asset}], "instruments": []}}'
+    )
     db = tmp_path / "op.sqlite"
     proc = subprocess.run(
         run_args(scenario, env, db, "--once", bad), capture_output=True, text=True, timeout=300
     )
     assert proc.returncode == 2, proc.stderr[-2000:]
-    assert "failed" in proc.stderr and "instrumnts" in proc.stderr
+    assert "failed" in proc.stderr and "quotes.assets[0].dpeth: unknown field" in proc.stderr
     (snap,) = status_json(db)["snapshots"]
-    assert snap["state"] == "failed" and "instrumnts" in snap["reason"]
+    assert snap["state"] == "failed" and "dpeth" in snap["reason"] and "bad.json" in snap["reason"]
     assert env.gate.latest_market().epoch == 0  # nothing was posted
+
+
+@pytest.mark.anvil
+def test_refused_liquidation_fails_the_job_with_the_custom_error(
+    tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts
+) -> None:
+    """Markets stay fresh for 1 s only: the proof is older than that, the gate would
+    refuse it with StaleMarket, so the job fails with that reason and nothing is sent."""
+    scenario = write_scenario(tmp_path, shock=False, book=[4])
+    env = _gate(chain, artifacts, scenario, tmp_path)
+    env.gate.set_max_market_age(1)
+    db = tmp_path / "op.sqlite"
+    sent_before = nonce(chain, chain.roles.liquidator)
+    proc = subprocess.run(
+        run_args(scenario, env, db, "--once", scenario.quotes[0]), capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "1 liquidation job(s) failed" in proc.stderr
+    (job,) = status_json(db)["job_list"]
+    assert job["state"] == "failed" and "StaleMarket" in job["reason"], job
+    assert nonce(chain, chain.roles.liquidator) == sent_before
+    assert liquidation_events(env.gate) == []
 
 
 # ----------------------------------------------- crash around the broadcast
@@ -234,7 +263,7 @@ def test_crash_around_the_liquidation_broadcast(
 
 
 @pytest.mark.anvil
-def test_every_line_logged_names_the_snapshot(
+def test_nothing_to_liquidate_then_a_second_run_is_a_no_op(
     tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts
 ) -> None:
     """A run with nothing to liquidate posts the root, commits, and says so; a second run is a no-op."""

@@ -113,3 +113,23 @@ def test_margin_key_covers_every_circuit_source(tools: Toolchain) -> None:
     sources = set(source_files(spec, tools.root))
     assert {p.resolve() for p in (tools.root / "circuits").rglob("*.circom")} <= sources
     assert (tools.root / "node_modules/circomlib/circuits/poseidon.circom").resolve() in sources
+
+
+def test_source_edit_during_compile_is_not_cached(
+    tools: Toolchain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = tmp_path / "src" / "toy.circom"
+    source.parent.mkdir()
+    shutil.copy(TOY_FILE, source)
+    real_run = build_mod.run_tool
+
+    def run_and_edit(*args: object, **kwargs: object) -> object:
+        done = real_run(*args, **kwargs)  # type: ignore[arg-type]
+        source.write_text(source.read_text() + "\n// edited meanwhile\n")
+        return done
+
+    monkeypatch.setattr(build_mod, "run_tool", run_and_edit)
+    cache = tmp_path / "cache"
+    with pytest.raises(ProverError, match="sources changed while compiling"):
+        build_circuit(toy_spec(2, template_file=source), tools=tools, cache=cache)
+    assert [p.name for p in (cache / "build").iterdir() if not p.name.endswith(".lock")] == []

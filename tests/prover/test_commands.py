@@ -80,3 +80,31 @@ def test_cli_main_exit_code_for_invalid_bundle(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as stop:
         main(["verify", str(bad), "--vkey", str(tmp_path / "v.json")])
     assert stop.value.code == 2
+
+
+def test_build_without_circuit_source(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, toy: Toy) -> None:
+    (tmp_path / "node_modules").symlink_to(toy.tools.node_modules)
+    monkeypatch.setenv("ZKMARGIN_ROOT", str(tmp_path))
+    monkeypatch.setenv("ZKMARGIN_CACHE", str(tmp_path / "cache"))
+    result = CliRunner().invoke(cli, ["build", "--profile", "test"])
+    assert isinstance(result.exception, CliError)
+    assert "circuit source not found" in str(result.exception) and "margin_check.circom" in str(
+        result.exception
+    )
+
+
+def test_setup_with_missing_node(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("ZKMARGIN_NODE", str(tmp_path / "nope"))
+    result = CliRunner().invoke(cli, ["setup", "--profile", "test"])
+    assert isinstance(result.exception, CliError)
+    assert "node not found: install node 20" in str(result.exception)
+
+
+def test_verify_finds_the_cached_key_by_digest(
+    toy: Toy, bundle_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ZKMARGIN_CACHE", str(toy.cache))
+    result = CliRunner().invoke(cli, ["verify", str(bundle_file), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["valid"] is True and report["vkey"] == str(toy.setup.vkey)
