@@ -130,7 +130,13 @@ class WitnessCalculator:
         full: bool = False,
         window: int = 32,
     ) -> list[WitnessResult | WitnessError]:
-        """Many witnesses, pipelined ``window`` requests at a time; errors are returned, not raised."""
+        """Many witnesses, pipelined ``window`` requests at a time; errors are returned, not raised.
+
+        With ``full=True`` the replies are large, so requests go one at a time (a full
+        pipe in both directions would otherwise block both processes).
+        """
+        if full:
+            window = 1
         results: list[WitnessResult | WitnessError] = []
         pending: list[int] = []
         for inp in inputs:

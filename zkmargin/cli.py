@@ -1,9 +1,11 @@
 """The ``zkmargin`` console script: one click group, commands in one module per area.
 
 * ``zkmargin.commands_engine``  - market build, margin, explain, calibrate
-* ``zkmargin.commands_prover``  - build, setup, prove, verify, audit
+* ``zkmargin.commands_prover``  - build, setup, prove, verify
+* ``zkmargin.commands_audit``   - audit (a user's own proof, offline and on chain)
 * ``zkmargin.commands_chain``   - chain deploy / post-market / commit / attest / liquidate / status
-* ``zkmargin.commands_demo``    - demo, operator run / status
+* ``zkmargin.commands_demo``    - demo
+* ``zkmargin.commands_operator`` - operator run / status
 
 Bad input (``engine.errors.InputError``) and other expected failures
 (``zkmargin.cli_support.CliError``) end with a clear message and exit code 2.
@@ -17,7 +19,14 @@ import click
 from rich.markup import escape
 
 from engine.errors import InputError
-from zkmargin import commands_chain, commands_demo, commands_engine, commands_operator, commands_prover
+from zkmargin import (
+    commands_audit,
+    commands_chain,
+    commands_demo,
+    commands_engine,
+    commands_operator,
+    commands_prover,
+)
 from zkmargin.cli_support import CliError, err_console
 
 
@@ -27,7 +36,14 @@ def cli() -> None:
     """Zero-knowledge verified portfolio margin (ZKPM-1)."""
 
 
-for _module in (commands_engine, commands_prover, commands_chain, commands_demo, commands_operator):
+for _module in (
+    commands_engine,
+    commands_prover,
+    commands_audit,
+    commands_chain,
+    commands_demo,
+    commands_operator,
+):
     _module.register(cli)
 
 

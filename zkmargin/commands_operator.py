@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,10 +34,17 @@ from zkmargin.cli_support import CliError, console, err_console
 from zkmargin.jobs import JOB_STATES, JobLog
 
 if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from verifier_contracts.chain import Chain
+    from verifier_contracts.deployment import Deployment
     from zkmargin.operator import SnapshotOutcome
     from zkmargin.prover_pool import ProverPool
 
 logger = logging.getLogger("zkmargin.operator")
+
+#: Roles the keeper sends transactions for.
+SIGNING_ROLES = ("oracle", "operator", "liquidator")
 
 _IN_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 _IN_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -104,7 +112,6 @@ def _chain_errors() -> Iterator[None]:
 def run_command(opts: RunOptions) -> None:
     """Build the keeper from the options and run it."""
     from prover.artifacts import find_artifacts
-    from verifier_contracts.chain import ROLE_NAMES, Roles, from_rpc
     from verifier_contracts.deployment import load_deployment
     from verifier_contracts.gate import MarginGate
     from zkmargin.operator import Operator, OperatorSettings, outcome_json
@@ -131,22 +138,18 @@ def run_command(opts: RunOptions) -> None:
             raise CliError(
                 f"no proving keys for profile {profile_name!r}: run `zkmargin setup --profile {profile_name}`"
             )
-        url = _rpc_url(opts, deployment.rpc_url)
-        chain = from_rpc(url, kind=deployment.chain)
-        if chain.w3.eth.chain_id != deployment.chain_id or not chain.w3.eth.get_code(
-            chain.w3.to_checksum_address(deployment.gate)
-        ):
-            raise CliError(f"no gate at {deployment.gate} on {url} (chain id {chain.w3.eth.chain_id})")
-        recorded = {k: v for k, v in deployment.roles.items() if k in ROLE_NAMES}
-        roles = Roles(**(chain.roles.as_dict() | recorded))
+        keys = signing_keys()
+        chain = connect_node(_rpc_url(opts, deployment.rpc_url), deployment, keys)
         gate = MarginGate(chain, deployment.gate)
         log = JobLog(opts.db)
         requeued = log.recover()
         if requeued:
             logger.info("recovered the job log: %d job(s) caught proving go back to pending", requeued)
         pool = ProverPool(artifacts, opts.db, opts.workers)
-        txs = DurableTxs(chain, gate.artifact.abi)
-        operator = Operator(OperatorSettings(opts.accounts, params, profile), log, gate, roles, pool, txs)
+        txs = DurableTxs(chain, gate.artifact.abi, keys=list(keys.values()))
+        operator = Operator(
+            OperatorSettings(opts.accounts, params, profile), log, gate, chain.roles, pool, txs
+        )
         started = time.perf_counter()
         outcomes: list[SnapshotOutcome] = []
         try:
@@ -178,6 +181,58 @@ def run_command(opts: RunOptions) -> None:
                 f"snapshot {opts.once}: {outcome.jobs['failed']} liquidation job(s) failed "
                 f"(zkmargin operator status --db {opts.db})"
             )
+
+
+def signing_keys() -> dict[str, LocalAccount]:
+    """Private keys of the keeper's roles from ``ZKMARGIN_ORACLE_KEY``, ``ZKMARGIN_OPERATOR_KEY``
+    and ``ZKMARGIN_LIQUIDATOR_KEY`` (hex); a role without one is signed for by the node."""
+    from eth_account import Account
+
+    keys: dict[str, LocalAccount] = {}
+    for role in SIGNING_ROLES:
+        name = f"ZKMARGIN_{role.upper()}_KEY"
+        value = os.environ.get(name)
+        if value:
+            try:
+                keys[role] = Account.from_key(value.strip())
+            except (ValueError, TypeError):
+                raise CliError(f"{name} is not a private key (64 hex digits)") from None
+    return keys
+
+
+def connect_node(url: str, deployment: Deployment, keys: Mapping[str, LocalAccount]) -> Chain:
+    """Connect to the node at ``url`` and check the gate is there. Role addresses: the node's
+    unlocked accounts (as ``zkmargin chain`` uses them), then the deployment file's, then the
+    private keys given; a node without unlocked accounts works when every role has a key."""
+    from web3 import Web3
+    from web3.exceptions import Web3Exception
+
+    from verifier_contracts.chain import ROLE_NAMES, Chain, Roles
+
+    if not url.startswith(("http://", "https://")):
+        raise CliError(f"not an RPC URL: {url!r} (expected http:// or https://)")
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 60}))
+    if not w3.is_connected():
+        raise CliError(f"no node answers at {url}")
+    try:
+        node_accounts = list(w3.eth.accounts)
+    except Web3Exception:  # a public node may not serve eth_accounts at all
+        node_accounts = []
+    roles: dict[str, str] = dict(zip(ROLE_NAMES, node_accounts, strict=False))
+    roles |= {k: v for k, v in deployment.roles.items() if k in ROLE_NAMES}
+    roles |= {role: key.address for role, key in keys.items()}
+    for role in SIGNING_ROLES:
+        if role not in roles:
+            raise CliError(
+                f"no {role} account: the node has no unlocked accounts; set ZKMARGIN_{role.upper()}_KEY"
+            )
+    unused = "0x" + "00" * 20  # owner and user: never a sender of the keeper
+    checked = {r: Web3.to_checksum_address(roles.get(r, unused)) for r in ROLE_NAMES}
+    if w3.eth.chain_id != deployment.chain_id or not w3.eth.get_code(
+        Web3.to_checksum_address(deployment.gate)
+    ):
+        raise CliError(f"no gate at {deployment.gate} on {url} (chain id {w3.eth.chain_id})")
+    return Chain(w3=w3, roles=Roles(**checked), kind=deployment.chain, rpc_url=url)
 
 
 def _rpc_url(opts: RunOptions, recorded: str | None) -> str:

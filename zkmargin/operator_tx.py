@@ -4,8 +4,9 @@ The order is what makes a crash harmless:
 
 1. **simulate** the call (``eth_call``): a revert is decoded into the gate's custom error
    and nothing is sent;
-2. **sign** it with the node (``eth_signTransaction``, for the node's unlocked role
-   accounts): the transaction hash is ``keccak(raw)``, known before anything is sent;
+2. **sign** it, locally with the role's private key when one is given, else with the
+   node (``eth_signTransaction``, for the node's unlocked role accounts): the
+   transaction hash is ``keccak(raw)``, known before anything is sent;
 3. **record** hash and signed bytes in the job log (the caller does this, then moves
    the job to ``submitted`` with the hash);
 4. **broadcast** the recorded bytes (``eth_sendRawTransaction``).
@@ -22,6 +23,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from eth_account.signers.local import LocalAccount
 from eth_typing import HexStr
 from eth_utils import keccak
 from web3.contract.contract import ContractFunction
@@ -64,10 +66,12 @@ class DurableTxs:
         *,
         receipt_timeout: float = 120.0,
         poll: float = 0.05,
+        keys: Sequence[LocalAccount] = (),
     ) -> None:
         self.chain = chain
         self.w3 = chain.w3
         self.abi = abi
+        self.keys = {key.address: key for key in keys}
         self.receipt_timeout = receipt_timeout
         self.poll = poll
 
@@ -89,9 +93,18 @@ class DurableTxs:
     def sign(self, fn: ContractFunction, sender: str, gas: int, purpose: str) -> SignedTx:
         """Build and sign ``fn`` from ``sender`` with the next nonce; nothing is sent."""
         nonce = self.w3.eth.get_transaction_count(sender, "pending")  # type: ignore[arg-type]
-        tx = dict(fn.build_transaction({"from": sender, "nonce": nonce, "gas": gas}))
+        tx: dict[str, Any] = dict(fn.build_transaction({"from": sender, "nonce": nonce, "gas": gas}))
         if "maxFeePerGas" in tx:
             tx["type"] = 2
+        key = self.keys.get(self.w3.to_checksum_address(sender))
+        if key is not None:
+            raw = "0x" + bytes(key.sign_transaction(tx).raw_transaction).hex()
+        else:
+            raw = self._node_sign(tx, sender, purpose)
+        tx_hash = "0x" + keccak(hexstr=raw).hex()
+        return SignedTx(tx_hash=tx_hash, raw=raw, sender=sender, nonce=int(nonce), purpose=purpose)
+
+    def _node_sign(self, tx: Mapping[str, Any], sender: str, purpose: str) -> str:
         response = self.w3.provider.make_request(
             "eth_signTransaction",  # type: ignore[arg-type]
             [{k: _hex(v) for k, v in tx.items()}],
@@ -103,8 +116,7 @@ class DurableTxs:
             raw = raw.get("raw")
         if not isinstance(raw, str) or not raw.startswith("0x"):
             raise TxError(f"{purpose}: eth_signTransaction returned {raw!r:.80}")
-        tx_hash = "0x" + keccak(hexstr=raw).hex()
-        return SignedTx(tx_hash=tx_hash, raw=raw, sender=sender, nonce=int(nonce), purpose=purpose)
+        return raw
 
     # ------------------------------------------------------------------ sending
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from zkmargin.jobs import JobLog
+from zkmargin.jobs import JobLog, SignedTx
 
 
 @pytest.fixture()
@@ -100,5 +101,43 @@ def test_committed_state_survives_sigkill(tmp_path: Path) -> None:
         assert log.counts()["proving"] == 1
         assert log.recover() == 1
         assert log.counts()["pending"] == 2
+    finally:
+        log.close()
+
+
+def test_failed_snapshot_keeps_its_reason(log: JobLog) -> None:
+    snap = log.add_failed_snapshot("bad", "bad.json", "quotes.assets: required field is missing")
+    assert (snap.state, snap.epoch, snap.market_root) == ("failed", 0, 0)
+    assert snap.reason == "quotes.assets: required field is missing"
+    log.add_snapshot("s2", "q2.json", 4, 99)
+    assert log.max_epoch() == 4
+    log.set_snapshot_state("s2", "failed", reason="superseded")
+    again = log.snapshot("s2")
+    assert again is not None and (again.state, again.epoch, again.reason) == ("failed", 4, "superseded")
+
+
+def test_signed_transactions_are_kept_once(log: JobLog) -> None:
+    tx = SignedTx("0xab", "0x02f8", "0xSender", 7, "liquidate 1")
+    log.record_tx(tx)
+    log.record_tx(SignedTx("0xab", "0xother", "0xSender", 8, "again"))
+    assert log.signed_tx("0xab") == tx
+    assert log.signed_tx("0xcd") is None
+
+
+def test_a_log_of_the_first_schema_is_migrated(tmp_path: Path) -> None:
+    db = tmp_path / "old.sqlite"
+    con = sqlite3.connect(db)
+    con.execute(
+        "CREATE TABLE snapshots (snapshot_id TEXT PRIMARY KEY, source TEXT NOT NULL, epoch INTEGER NOT NULL, "
+        "market_root TEXT NOT NULL, state TEXT NOT NULL, post_tx TEXT, accounts INTEGER NOT NULL DEFAULT 0, "
+        "created_at REAL NOT NULL, updated_at REAL NOT NULL)"
+    )
+    con.execute("INSERT INTO snapshots VALUES ('s', 'q.json', 3, '5', 'done', NULL, 2, 0, 0)")
+    con.commit()
+    con.close()
+    log = JobLog(db)
+    try:
+        snap = log.snapshot("s")
+        assert snap is not None and (snap.epoch, snap.state, snap.reason) == (3, "done", None)
     finally:
         log.close()

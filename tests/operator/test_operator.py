@@ -19,9 +19,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from eth_account import Account
 
 from prover.artifacts import CircuitArtifacts, prepare_artifacts
 from verifier_contracts.chain import Chain, anvil
+from verifier_contracts.gate import Role
 from zkmargin.jobs import JobLog, SignedTx
 from zkmargin.operator import Operator, OperatorSettings
 from zkmargin.operator_tx import DurableTxs
@@ -173,6 +175,32 @@ def test_refused_liquidation_fails_the_job_with_the_custom_error(
     assert job["state"] == "failed" and "StaleMarket" in job["reason"], job
     assert nonce(chain, chain.roles.liquidator) == sent_before
     assert liquidation_events(env.gate) == []
+
+
+@pytest.mark.anvil
+def test_roles_sign_with_local_keys(tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts) -> None:
+    """Oracle, operator and liquidator keys given in the environment: the transactions are
+    signed in the keeper (the node never holds those keys) and come from those addresses."""
+    scenario = write_scenario(tmp_path, shock=False, book=[0, 4])
+    env = _gate(chain, artifacts, scenario, tmp_path)
+    keys = {role: Account.create() for role in ("oracle", "operator", "liquidator")}
+    for key in keys.values():
+        chain.w3.eth.send_transaction({"from": chain.roles.owner, "to": key.address, "value": 10**18})
+    env.gate.set_role(Role.ORACLE, keys["oracle"].address)
+    env.gate.set_role(Role.OPERATOR, keys["operator"].address)
+    environ = os.environ | {
+        f"ZKMARGIN_{role.upper()}_KEY": "0x" + key.key.hex() for role, key in keys.items()
+    }
+    db = tmp_path / "op.sqlite"
+    args = run_args(scenario, env, db, "--once", scenario.quotes[0])
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300, env=environ)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (event,) = liquidation_events(env.gate)
+    assert event["id"] in scenario.liquidatable(0)
+    assert chain.w3.eth.get_transaction(event["tx_hash"])["from"] == keys["liquidator"].address
+    # one post by the oracle key, one commit batch by the operator key, one liquidation
+    assert [nonce(chain, keys[r].address) for r in ("oracle", "operator", "liquidator")] == [1, 1, 1]
+    assert env.gate.latest_market().epoch == 1
 
 
 # ----------------------------------------------- crash around the broadcast

@@ -1,0 +1,126 @@
+"""``zkmargin audit``: a user checks their own margin proof.
+
+Offline by default (pure Python: no node, no chain). With ``--rpc`` (and the gate's
+address, or a deployment file) it also checks the chain: the account's commitment,
+the posted market root and the parameters hash.
+
+Exit codes: 0 every check passed; 1 a check failed (the table says which);
+2 bad input (a file that does not parse or breaks a bound).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from engine.formats import dumps, load_accounts, load_market, load_params
+from engine.model import Account
+from prover.bundle import ProofBundle
+from zkmargin.audit import Check, audit_offline, audit_onchain
+from zkmargin.cli_support import CliError, console
+from zkmargin.commands_engine_views import explain_account, print_explanation, select_account
+from zkmargin.commands_prover import _vkey_for
+
+_IN = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.command("audit")
+@click.option(
+    "--account", "account_path", type=_IN, required=True, help="your account file (with salt and nonce)"
+)
+@click.option("--select", default=None, help="label or account id when the file holds several accounts")
+@click.option("--market", "market_path", type=_IN, required=True, help="the published market file")
+@click.option("--params", "params_path", type=_IN, required=True, help="the published risk parameters")
+@click.option("--proof", "proof_path", type=_IN, required=True, help="the proof bundle made for your account")
+@click.option("--vkey", "vkey_path", type=_IN, default=None, help="the published verification key JSON")
+@click.option("--rpc", default=None, help="RPC URL of the chain, to check the gate too")
+@click.option("--gate", "gate_address", default=None, help="the gate's address (with --rpc)")
+@click.option(
+    "--deployment",
+    "deployment_path",
+    type=_IN,
+    default=None,
+    help="deployment file naming the gate (with --rpc)",
+)
+@click.option("--json", "as_json", is_flag=True, help="print the audit as JSON")
+def audit_cmd(
+    account_path: Path,
+    select: str | None,
+    market_path: Path,
+    params_path: Path,
+    proof_path: Path,
+    vkey_path: Path | None,
+    rpc: str | None,
+    gate_address: str | None,
+    deployment_path: Path | None,
+    as_json: bool,
+) -> None:
+    """Audit your margin proof: commitment, market, parameters, margin, Groth16 proof,
+    and (with --rpc) the on-chain state; shows your margin, its parts and liquidation prices."""
+    mf = load_market(market_path)
+    params = load_params(params_path).resolve(mf.market.asset_names, mf.market.profile, mf.calibrated_rho)
+    labeled = select_account(load_accounts(account_path, mf.market), select)
+    account = labeled.account
+    bundle = ProofBundle.load(proof_path)
+    vkey, _ = _vkey_for(bundle, vkey_path)
+    report = audit_offline(account, mf.market, params, bundle, vkey)
+    checks: list[Check] = list(report.checks)
+    if rpc is not None:
+        checks.extend(_chain_checks(rpc, gate_address, deployment_path, account, bundle))
+    elif gate_address is not None or deployment_path is not None:
+        raise CliError("--gate and --deployment need --rpc (the chain to read them from)")
+    ok = all(c.ok for c in checks)
+    explanation = explain_account(mf, params, labeled, [])
+    if as_json:
+        doc = report.to_dict() | {
+            "ok": ok,
+            "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in checks],
+            "explanation": explanation,
+        }
+        click.echo(dumps(doc), nl=False)
+    else:
+        table = Table(title=f"audit of {escape(labeled.display_name)}", box=box.SIMPLE_HEAD)
+        for col in ("check", "result", "detail"):
+            table.add_column(col)
+        for c in checks:
+            table.add_row(c.name, "[green]ok[/green]" if c.ok else "[red]FAILED[/red]", escape(c.detail))
+        console.print(table)
+        print_explanation(explanation)
+        verdict = "[green]audit passed[/green]" if ok else "[bold red]audit FAILED[/bold red]"
+        console.print(verdict)
+    if not ok:
+        sys.exit(1)
+
+
+def _chain_checks(
+    rpc: str, gate_address: str | None, deployment_path: Path | None, account: Account, bundle: ProofBundle
+) -> list[Check]:
+    from verifier_contracts.chain import ChainError, from_rpc
+    from verifier_contracts.deployment import DeploymentError, load_deployment
+    from verifier_contracts.gate import MarginGate
+
+    if gate_address is None:
+        if deployment_path is None:
+            raise CliError("with --rpc, name the gate: --gate ADDRESS or --deployment FILE")
+        try:
+            gate_address = load_deployment(deployment_path).gate
+        except DeploymentError as exc:
+            raise CliError(str(exc)) from None
+    try:
+        chain = from_rpc(rpc)
+    except ChainError as exc:
+        raise CliError(str(exc)) from None
+    if not chain.w3.eth.get_code(chain.w3.to_checksum_address(gate_address)):
+        raise CliError(f"no contract at {gate_address} on {rpc}")
+    gate = MarginGate(chain, gate_address)
+    return list(audit_onchain(gate, account.account_id, account, bundle))
+
+
+def register(cli: click.Group) -> None:
+    """Attach this module's commands to the main group."""
+    cli.add_command(audit_cmd)
