@@ -1,0 +1,248 @@
+"""A user's audit of their margin proof: real proofs of the `test` profile, real chain.
+
+Positive case, then each way a proof can fail to be the user's: wrong salt, an
+altered position, another account's proof, a stale market, a tampered proof, the
+wrong verification key; and through the CLI (exit 0 / 1) and against the chain.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from engine.calibration import calibrate
+from engine.commitments import MarketCommitments, commitment, params_hash
+from engine.formats import (
+    LabeledAccount,
+    ParamsFile,
+    QuotesFile,
+    dump_account,
+    dump_market,
+    dump_params,
+    make_market_file,
+)
+from engine.margin import compute_margin
+from engine.market_builder import build_market
+from engine.model import Account, Market, RiskParams, RowConfig, Slot
+from engine.profiles import get_profile
+from prover.artifacts import CircuitArtifacts, prepare_artifacts
+from prover.bundle import ProofBundle
+from prover.prove import Prover
+from prover.prove_account import prove_account
+from verifier_contracts.chain import Chain, connect
+from verifier_contracts.gate import MarginGate, deploy_verifier
+from zkmargin.audit import audit_offline, audit_onchain
+from zkmargin.cli import cli
+from zkmargin.cli_support import write_json_atomic
+from zkmargin.demo_data import (
+    demo_accounts,
+    demo_instruments,
+    demo_params,
+    demo_quotes,
+    demo_row_config,
+    shocked_quotes,
+    synthetic_history,
+)
+
+pytestmark = pytest.mark.circuit
+
+AS_OF = dt.date(2026, 11, 20)
+
+
+@dataclasses.dataclass
+class World:
+    artifacts: CircuitArtifacts
+    market: Market  # epoch 1
+    later: Market  # epoch 2, after a shock
+    params: RiskParams
+    quotes: QuotesFile
+    config: RowConfig
+    mine: Account  # the user's account
+    other: Account  # somebody else's
+    bundle: ProofBundle  # proof of `mine` at epoch 1
+    other_bundle: ProofBundle  # proof of `other` at epoch 1
+
+
+@pytest.fixture(scope="module")
+def world() -> Iterator[World]:
+    profile = get_profile("test")
+    history = synthetic_history()
+    history = {name: history[name] for name in list(history)[: profile.assets]}
+    quotes = demo_quotes(history, profile.assets)
+    instruments = demo_instruments(quotes, AS_OF, profile.capacity)
+    config = demo_row_config(history)
+    params = demo_params(profile, calibrate(history).correlation)
+    market = build_market(profile, 1, quotes, instruments, config, AS_OF)
+    shocked = shocked_quotes(quotes, {"BTC": -0.1, "ETH": -0.1}, 1.2)
+    later = build_market(profile, 2, shocked, instruments, config, AS_OF)
+    accounts, _ = demo_accounts(market, params, count=8, seed=3)
+    mine, other = accounts[2], accounts[5]
+    artifacts = prepare_artifacts("test")
+    with Prover() as prover:
+        proofs = [prove_account(market, params, a, artifacts, prover).bundle for a in (mine, other)]
+    yield World(
+        artifacts,
+        market,
+        later,
+        params,
+        QuotesFile(AS_OF, tuple(quotes), tuple(instruments)),
+        config,
+        mine,
+        other,
+        proofs[0],
+        proofs[1],
+    )
+
+
+def audit(
+    world: World, account: Account, bundle: ProofBundle, market: Market | None = None
+) -> dict[str, bool]:
+    report = audit_offline(account, market or world.market, world.params, bundle, world.artifacts.vkey_json())
+    return {c.name: c.ok for c in report.checks}
+
+
+def test_honest_audit_passes(world: World) -> None:
+    report = audit_offline(world.mine, world.market, world.params, world.bundle, world.artifacts.vkey_json())
+    assert report.ok, report.checks
+    assert report.result == compute_margin(world.market, world.params, world.mine)
+    assert [c.name for c in report.checks] == [
+        "verification key",
+        "commitment",
+        "market root",
+        "params hash",
+        "margin",
+        "proof",
+    ]
+
+
+def test_wrong_salt_fails_the_commitment(world: World) -> None:
+    wrong = dataclasses.replace(world.mine, salt=world.mine.salt + 1)
+    result = audit(world, wrong, world.bundle)
+    assert result["commitment"] is False
+    assert result["proof"] is True  # the proof itself is fine: it is just not about this file
+
+
+def test_altered_position_fails(world: World) -> None:
+    first = world.mine.slots[0]
+    slots = (Slot(first.instrument_id, first.q * 2), *world.mine.slots[1:])
+    altered = dataclasses.replace(world.mine, slots=slots)
+    result = audit(world, altered, world.bundle)
+    assert result["commitment"] is False
+
+
+def test_other_accounts_proof_fails(world: World) -> None:
+    result = audit(world, world.mine, world.other_bundle)
+    assert result["commitment"] is False
+    # and the other account's own audit passes
+    assert all(audit(world, world.other, world.other_bundle).values())
+
+
+def test_stale_market_fails_the_market_root(world: World) -> None:
+    result = audit(world, world.mine, world.bundle, market=world.later)
+    assert result["market root"] is False
+    assert result["commitment"] is True
+
+
+def test_tampered_proof_and_signal_fail(world: World) -> None:
+    d = world.bundle.to_dict()
+    d["proof"] = json.loads(json.dumps(d["proof"]))
+    d["proof"]["pi_a"][0] = str(int(d["proof"]["pi_a"][0]) + 1)
+    assert audit(world, world.mine, ProofBundle.from_dict(d))["proof"] is False
+    d = world.bundle.to_dict()
+    d["public_signals"] = list(d["public_signals"])
+    d["public_signals"][1] = str(int(d["public_signals"][1]) + 1)  # shortfall
+    result = audit(world, world.mine, ProofBundle.from_dict(d))
+    assert result["proof"] is False and result["margin"] is False
+
+
+def test_wrong_verification_key_fails(world: World) -> None:
+    vkey = json.loads(json.dumps(world.artifacts.vkey_json()))
+    vkey["IC"] = vkey["IC"][::-1]
+    report = audit_offline(world.mine, world.market, world.params, world.bundle, vkey)
+    checks = {c.name: c.ok for c in report.checks}
+    assert checks["verification key"] is False and checks["proof"] is False
+
+
+def _write_user_files(world: World, folder: Path, account: Account, bundle: ProofBundle) -> dict[str, Path]:
+    mf = make_market_file(world.market, world.quotes, world.config, world.params.rho)
+    names = world.quotes.asset_names
+    kappa = {n: world.params.kappa[i] for i, n in enumerate(names)}
+    files = {
+        "market": folder / "market.json",
+        "params": folder / "params.json",
+        "account": folder / "account.json",
+        "proof": folder / "proof.json",
+        "vkey": folder / "vkey.json",
+    }
+    write_json_atomic(files["market"], dump_market(mf))
+    pf = ParamsFile(world.params.mm_factor, kappa, world.params.rho, world.config)
+    write_json_atomic(files["params"], dump_params(pf))
+    write_json_atomic(files["account"], dump_account(LabeledAccount(account, "me")))
+    bundle.save(files["proof"])
+    write_json_atomic(files["vkey"], world.artifacts.vkey_json())
+    return files
+
+
+def _cli_args(files: dict[str, Path]) -> list[str]:
+    return [
+        "audit",
+        "--account",
+        str(files["account"]),
+        "--market",
+        str(files["market"]),
+        "--params",
+        str(files["params"]),
+        "--proof",
+        str(files["proof"]),
+        "--vkey",
+        str(files["vkey"]),
+    ]
+
+
+def test_cli_audit_exit_codes(world: World, tmp_path: Path) -> None:
+    files = _write_user_files(world, tmp_path / "ok", world.mine, world.bundle)
+    ok = CliRunner().invoke(cli, _cli_args(files))
+    assert ok.exit_code == 0, ok.output
+    assert "audit passed" in ok.output and "liq." in ok.output
+    bad = _write_user_files(world, tmp_path / "bad", world.mine, world.other_bundle)
+    failed = CliRunner().invoke(cli, _cli_args(bad))
+    assert failed.exit_code == 1, failed.output
+    assert "audit FAILED" in failed.output
+
+
+@pytest.fixture(scope="module")
+def chain_gate(world: World) -> Iterator[tuple[Chain, MarginGate]]:
+    with connect("embedded") as chain:
+        verifier, _ = deploy_verifier(chain, world.artifacts.verifier_sol.read_text())
+        gate, _ = MarginGate.deploy(chain, verifier)
+        gate.set_params(params_hash(world.params))
+        gate.post_market(MarketCommitments(world.market).market_root, 1)
+        gate.commit_accounts([world.mine.account_id], [commitment(world.mine)])
+        yield chain, gate
+
+
+def test_onchain_checks(world: World, chain_gate: tuple[Chain, MarginGate]) -> None:
+    _, gate = chain_gate
+    checks = {c.name: c for c in audit_onchain(gate, world.mine.account_id, world.mine, world.bundle)}
+    assert all(c.ok for c in checks.values()), checks
+    assert "latest market" in checks["market posted"].detail
+    # another account's file against my on-chain commitment
+    wrong = audit_onchain(gate, world.mine.account_id, world.other, world.bundle)
+    assert not {c.name: c.ok for c in wrong}["on-chain commitment"]
+    # after a new epoch the proof's market is posted but no longer the latest
+    gate.post_market(MarketCommitments(world.later).market_root, 2)
+    after = {c.name: c for c in audit_onchain(gate, world.mine.account_id, world.mine, world.bundle)}
+    assert after["market posted"].ok and "not the latest" in after["market posted"].detail
+    # a root the oracle never posted
+    d = world.bundle.to_dict()
+    d["public_signals"] = [*d["public_signals"][:3], "12345", d["public_signals"][4]]
+    never = {
+        c.name: c for c in audit_onchain(gate, world.mine.account_id, world.mine, ProofBundle.from_dict(d))
+    }
+    assert not never["market posted"].ok
