@@ -95,6 +95,29 @@ def market_build(
     console.print(f"wrote [bold]{out_path}[/bold]")
 
 
+@market_group.command("check")
+@click.argument("market_path", metavar="MARKET", type=_IN_FILE)
+@click.option("--json", "as_json", is_flag=True, help="print the comparison as JSON")
+def market_check(market_path: Path, as_json: bool) -> None:
+    """Recompute a market's rows from the quotes it was built from; every value must agree
+    within one unit (spec section 4's audit criterion). Exit 1 if one does not."""
+    import sys
+
+    from engine.market_builder import build_market
+    from engine.row_audit import compare_rows
+
+    mf = load_market(market_path)
+    m = mf.market
+    rebuilt = build_market(m.profile, m.epoch, mf.source.assets, mf.source.instruments, mf.config, mf.as_of)
+    check = compare_rows(m, rebuilt)
+    if as_json:
+        click.echo(dumps(check.to_dict()), nl=False)
+    else:
+        console.print(check.describe())
+    if not check.ok:
+        sys.exit(1)
+
+
 # ---------------------------------------------------------------------- margin
 
 
