@@ -76,10 +76,12 @@ class MarginScenario:
                 return self.accounts[account_id]
         raise LookupError(f"no account of status {status} in the scenario")
 
-    def at_epoch(self, epoch: int, shock: Mapping[str, float] | None = None, vol: float = 1.0) -> MarginScenario:
+    def at_epoch(
+        self, epoch: int, shock: Mapping[str, float] | None = None, vol: float = 1.0
+    ) -> MarginScenario:
         """The same accounts and parameters on a new market ``epoch``; ``shock`` moves spots
         by the given fractions and ``vol`` scales implied volatilities."""
-        quotes = tuple(shocked_quotes(self.quotes, dict(shock or {}), vol)) if shock or vol != 1.0 else self.quotes
+        quotes = tuple(shocked_quotes(self.quotes, dict(shock or {}), vol))
         market = build_market(self.profile, epoch, quotes, self.instruments, self.config, DEMO_AS_OF)
         return replace(self, market=market, quotes=quotes, hashes=MarketCommitments(market))
 
@@ -88,9 +90,7 @@ class MarginScenario:
         merged = dict(self.accounts) | {a.account_id: a for a in accounts}
         return replace(self, accounts=merged)
 
-    def prove(
-        self, account_id: int, artifacts: CircuitArtifacts, prover: ProvesCircuits
-    ) -> AccountProof:
+    def prove(self, account_id: int, artifacts: CircuitArtifacts, prover: ProvesCircuits) -> AccountProof:
         """A real proof of account ``account_id`` on this market (checked against the engine)."""
         return prove_account(
             self.market,
@@ -103,7 +103,9 @@ class MarginScenario:
         )
 
 
-def build_scenario(profile: str = "test", *, epoch: int = 1, accounts: int = 8, seed: int = 11) -> MarginScenario:
+def build_scenario(
+    profile: str = "test", *, epoch: int = 1, accounts: int = 8, seed: int = 11
+) -> MarginScenario:
     """The demo's market for ``profile`` (``min(3, A)`` assets, as many instruments as the
     tree holds) at ``epoch`` and ``accounts`` accounts cycling through the four statuses."""
     prof = get_profile(profile)

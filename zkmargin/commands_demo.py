@@ -22,7 +22,7 @@ from zkmargin.cli_support import console
 )
 @click.option("--rpc", "rpc", default=None, help="RPC URL of a running node (same as --chain URL).")
 @click.option(
-    "--accounts", default=36, show_default=True, type=click.IntRange(8, 500), help="Accounts to generate."
+    "--accounts", default=24, show_default=True, type=click.IntRange(8, 500), help="Accounts to generate."
 )
 @click.option(
     "--out",

@@ -76,7 +76,7 @@ STATUS_STYLE = {0: "green", 1: "yellow", 2: "red", 3: "bold red"}
 class DemoOptions:
     profile: str = "demo"
     chain: str = "embedded"  # "embedded", "anvil" or an RPC URL
-    accounts: int = 36
+    accounts: int = 24
     out: Path = Path("build/demo")
     ptau: Path | None = None
     seed: int = 11
