@@ -28,7 +28,7 @@ from rich.table import Table
 from bench.margin_scenario import HEALTHY, INSOLVENT, LIQUIDATABLE, build_scenario, bundle_dict
 from engine.fixedpoint import FIELD_P
 from verifier_contracts.chain import Chain, embedded
-from verifier_contracts.gate import MarginGate, deploy_verifier, proof_calldata
+from verifier_contracts.gate import PROOF_GAS_LIMIT, MarginGate, deploy_verifier, proof_calldata
 from verifier_contracts.solc import EVM_VERSION, OPTIMIZER_RUNS, compile_verifier, solc_version
 from zkmargin.cli_support import console, write_json_atomic
 
@@ -93,7 +93,10 @@ def verify_gas(chain: Chain, verifier: str, verifier_sol: str, bundle: Bundle) -
     fn = contract.functions.verifyProof(a, b, c, public)
     if not fn.call():
         raise RuntimeError("the verifier rejects the proof it is measured with")
-    return int(fn.estimate_gas({"from": chain.roles.user}))
+    # Not estimate_gas: starved of gas, the verifier returns false instead of reverting, so
+    # the estimate would be the gas of a failed check. Send it with ample gas and read the receipt.
+    tx_hash = fn.transact({"from": chain.roles.user, "gas": PROOF_GAS_LIMIT})
+    return int(chain.w3.eth.wait_for_transaction_receipt(tx_hash)["gasUsed"])
 
 
 def measure(proofs: GateProofs) -> dict[str, Any]:

@@ -17,7 +17,6 @@ The demo writes what a user would hold (account, market, parameters, proof, key)
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -31,7 +30,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from engine.calibration import calibrate
 from engine.commitments import MarketCommitments, commitment, params_hash
 from engine.formats import (
     LabeledAccount,
@@ -56,17 +54,8 @@ from verifier_contracts.chain import connect
 from verifier_contracts.gate import MarginGate, TxResult, deploy_verifier
 from zkmargin.audit import audit_offline, audit_onchain
 from zkmargin.cli_support import write_json_atomic
-from zkmargin.demo_data import (
-    demo_accounts,
-    demo_instruments,
-    demo_params,
-    demo_quotes,
-    demo_row_config,
-    shocked_quotes,
-    synthetic_history,
-)
+from zkmargin.demo_data import DEMO_AS_OF, demo_accounts, demo_market, shocked_quotes
 
-DEMO_AS_OF = dt.date(2026, 11, 20)
 SHOCK = {"BTC": -0.12, "ETH": -0.16, "SOL": -0.22}
 SHOCK_VOL = 1.35
 STATUS_STYLE = {0: "green", 1: "yellow", 2: "red", 3: "bold red"}
@@ -141,17 +130,10 @@ class DemoRun:
 
     def build_market(self) -> None:
         with self.step("1 market and calibration"):
-            n_assets = min(3, self.profile.assets)
-            full_history = synthetic_history()
-            self.history = {name: full_history[name] for name in list(full_history)[:n_assets]}
-            calibration = calibrate(self.history)
-            self.quotes = demo_quotes(self.history, n_assets)
-            self.instruments = demo_instruments(self.quotes, DEMO_AS_OF, self.profile.capacity)
-            self.config = demo_row_config(self.history)
-            self.params = demo_params(self.profile, calibration.correlation)
-            self.market = build_market(
-                self.profile, 1, self.quotes, self.instruments, self.config, DEMO_AS_OF
-            )
+            world = demo_market(self.profile, epoch=1, as_of=DEMO_AS_OF)
+            calibration = world.calibration
+            self.history, self.quotes, self.instruments = world.history, world.quotes, world.instruments
+            self.config, self.params, self.market = world.config, world.params, world.market
             table = Table(title="calibrated from a generated 400-day history", box=box.SIMPLE_HEAD)
             for col in ("asset", "spot", "implied vol", "EWMA vol", "GARCH vol", "instruments"):
                 table.add_column(col, justify="right")

@@ -15,14 +15,17 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from engine.calibration import Calibration, calibrate
 from engine.correlation import nearest_correlation, to_fixed_rho
 from engine.fixedpoint import SCALE
 from engine.margin import compute_margin
+from engine.market_builder import build_market
 from engine.model import Account, AssetQuote, InstrumentSpec, Market, RiskParams, RowConfig, Slot
 from engine.profiles import Profile
 from engine.volatility import forecast_vol
 
 STATUS_TARGETS = (0, 1, 2, 3)
+DEMO_AS_OF = dt.date(2026, 11, 20)
 
 
 @dataclass(frozen=True)
@@ -212,3 +215,31 @@ def _round_price(x: float) -> float:
 
 def _fmt_strike(strike: float) -> str:
     return f"{strike:.0f}" if strike >= 10 else f"{strike:.2f}"
+
+
+@dataclass(frozen=True)
+class DemoMarket:
+    """Everything the demo's market is made of, for one profile."""
+
+    history: dict[str, list[float]]
+    calibration: Calibration
+    quotes: list[AssetQuote]
+    instruments: list[InstrumentSpec]
+    config: RowConfig
+    params: RiskParams
+    market: Market
+
+
+def demo_market(profile: Profile, epoch: int = 1, as_of: dt.date = DEMO_AS_OF) -> DemoMarket:
+    """The demo's market for ``profile``: as many of BTC, ETH, SOL as the profile has
+    asset slots, the options chain that fits its tree, calibrated parameters."""
+    n_assets = min(len(DEMO_ASSETS), profile.assets)
+    full = synthetic_history()
+    history = {name: full[name] for name in list(full)[:n_assets]}
+    calibration = calibrate(history)
+    quotes = demo_quotes(history, n_assets)
+    instruments = demo_instruments(quotes, as_of, profile.capacity)
+    config = demo_row_config(history)
+    params = demo_params(profile, calibration.correlation)
+    market = build_market(profile, epoch, quotes, instruments, config, as_of)
+    return DemoMarket(history, calibration, quotes, instruments, config, params, market)

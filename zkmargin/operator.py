@@ -405,7 +405,6 @@ class Operator:
             market=p.market,
             commitments=p.commitments,
             params=p.params,
-            params_hash=p.params_hash,
             accounts={a.account.account_id: a.account for a in p.accounts},
         )
         for job in self.log.jobs(sid, state="submitted"):

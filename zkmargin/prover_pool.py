@@ -3,9 +3,11 @@
 Each worker is a thread that owns one long-lived node process (:class:`NodeWorker`,
 snarkjs loaded once) and its own SQLite connection to the job log. A worker claims a
 job with the guarded transition ``pending -> proving`` (so two workers never prove the
-same job), builds the circuit input from the snapshot's market, parameters and the
-account, proves, checks that the proof's public signals are the ones the engine
-computed, and stores the proof bundle with ``proving -> proved``.
+same job), proves the account with :func:`prover.prove_account.prove_account` (circuit
+input, proof, the public signals checked against the engine), checks that status and
+shortfall are also the ones the job was created for (the vectorised engine), and stores
+the proof bundle with ``proving -> proved``. The proof is not verified again here: the
+gate verifies it when the liquidation is simulated, before anything is sent.
 
 A failed proof is retried up to ``max_attempts`` times (the worker process is
 restarted by :class:`NodeWorker` if it died); bad input or a proof that disagrees
@@ -25,16 +27,14 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.commitments import MarketCommitments, commitment
+from engine.commitments import MarketCommitments
 from engine.errors import InputError
 from engine.model import Account, Market, RiskParams
-from engine.validate import validate_account
 from prover.artifacts import CircuitArtifacts
-from prover.bundle import ProofBundle
 from prover.errors import ProverError
 from prover.node_worker import NodeWorker
+from prover.prove_account import ProofMismatch, prove_account
 from prover.toolchain import Toolchain
-from prover.witness_input import build_input
 from zkmargin.jobs import Job, JobLog
 
 logger = logging.getLogger("zkmargin.prover_pool")
@@ -50,7 +50,6 @@ class ProofTask:
     market: Market
     commitments: MarketCommitments
     params: RiskParams
-    params_hash: int
     accounts: Mapping[int, Account]
 
 
@@ -64,10 +63,6 @@ class ProofTiming:
     witness_seconds: float
     prove_seconds: float
     finished_at: float
-
-
-class ProofMismatch(ProverError):
-    """The circuit's public signals differ from what the engine computed."""
 
 
 class ProverPool:
@@ -190,10 +185,21 @@ class ProverPool:
             return
         started = time.perf_counter()
         try:
-            validate_account(account, task.market)
-            circuit_input = build_input(task.market, task.params, account, task.commitments, validate=False)
-            result = worker.prove(self.artifacts.wasm, self.artifacts.zkey, circuit_input)
-            self._check_signals(task, job, account, result.public_signals)
+            proved = prove_account(
+                task.market,
+                task.params,
+                account,
+                self.artifacts,
+                worker,
+                commitments=task.commitments,
+                self_check=False,
+            )
+            bundle, result = proved.bundle, proved.proof
+            if (bundle.status, bundle.shortfall) != (job.status, job.shortfall):
+                raise ProofMismatch(
+                    f"proof says status {bundle.status}, shortfall {bundle.shortfall}; the job was "
+                    f"created for status {job.status}, shortfall {job.shortfall}"
+                )
         except (InputError, ProofMismatch) as exc:
             log.transition(job, "failed", expect="proving", reason=str(exc))
             logger.error("account %d: proof failed: %s", job.account_id, exc)
@@ -209,13 +215,6 @@ class ProverPool:
                 if log.transition(job, "pending", expect="proving"):
                     self._put(task, dataclasses.replace(job, state="pending", attempts=attempt))
             return
-        bundle = ProofBundle(
-            profile=task.market.profile.name,
-            proof=result.proof,
-            public_signals=result.public_signals,
-            vkey_sha256=self.artifacts.vkey_sha256,
-            market_epoch=task.market.epoch,
-        )
         seconds = time.perf_counter() - started
         log.transition(job, "proved", expect="proving", bundle=json.dumps(bundle.to_dict()))
         with self._lock:
@@ -231,22 +230,3 @@ class ProverPool:
             seconds,
             index,
         )
-
-    @staticmethod
-    def _check_signals(task: ProofTask, job: Job, account: Account, signals: list[str]) -> None:
-        expected = [
-            job.status,
-            job.shortfall,
-            commitment(account),
-            task.commitments.market_root,
-            task.params_hash,
-        ]
-        got = [int(s) for s in signals]
-        if got != expected:
-            names = ("status", "shortfall", "commitment", "market_root", "params_hash")
-            diffs = [
-                f"{n}: circuit {g}, engine {e}"
-                for n, g, e in zip(names, got, expected, strict=False)
-                if g != e
-            ]
-            raise ProofMismatch(f"proof disagrees with the engine ({'; '.join(diffs) or 'signal count'})")

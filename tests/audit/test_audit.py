@@ -8,7 +8,6 @@ wrong verification key; and through the CLI (exit 0 / 1) and against the chain.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine.calibration import calibrate
 from engine.commitments import MarketCommitments, commitment, params_hash
 from engine.formats import (
     LabeledAccount,
@@ -40,19 +38,11 @@ from verifier_contracts.gate import MarginGate, deploy_verifier
 from zkmargin.audit import audit_offline, audit_onchain
 from zkmargin.cli import cli
 from zkmargin.cli_support import write_json_atomic
-from zkmargin.demo_data import (
-    demo_accounts,
-    demo_instruments,
-    demo_params,
-    demo_quotes,
-    demo_row_config,
-    shocked_quotes,
-    synthetic_history,
-)
+from zkmargin.demo_data import DEMO_AS_OF, demo_accounts, demo_market, shocked_quotes
 
 pytestmark = pytest.mark.circuit
 
-AS_OF = dt.date(2026, 11, 20)
+AS_OF = DEMO_AS_OF
 
 
 @dataclasses.dataclass
@@ -72,27 +62,21 @@ class World:
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
     profile = get_profile("test")
-    history = synthetic_history()
-    history = {name: history[name] for name in list(history)[: profile.assets]}
-    quotes = demo_quotes(history, profile.assets)
-    instruments = demo_instruments(quotes, AS_OF, profile.capacity)
-    config = demo_row_config(history)
-    params = demo_params(profile, calibrate(history).correlation)
-    market = build_market(profile, 1, quotes, instruments, config, AS_OF)
-    shocked = shocked_quotes(quotes, {"BTC": -0.1, "ETH": -0.1}, 1.2)
-    later = build_market(profile, 2, shocked, instruments, config, AS_OF)
-    accounts, _ = demo_accounts(market, params, count=8, seed=3)
+    base = demo_market(profile, epoch=1, as_of=AS_OF)
+    shocked = shocked_quotes(base.quotes, {"BTC": -0.1, "ETH": -0.1}, 1.2)
+    later = build_market(profile, 2, shocked, base.instruments, base.config, AS_OF)
+    accounts, _ = demo_accounts(base.market, base.params, count=8, seed=3)
     mine, other = accounts[2], accounts[5]
     artifacts = prepare_artifacts("test")
     with Prover() as prover:
-        proofs = [prove_account(market, params, a, artifacts, prover).bundle for a in (mine, other)]
+        proofs = [prove_account(base.market, base.params, a, artifacts, prover).bundle for a in (mine, other)]
     yield World(
         artifacts,
-        market,
+        base.market,
         later,
-        params,
-        QuotesFile(AS_OF, tuple(quotes), tuple(instruments)),
-        config,
+        base.params,
+        QuotesFile(AS_OF, tuple(base.quotes), tuple(base.instruments)),
+        base.config,
         mine,
         other,
         proofs[0],

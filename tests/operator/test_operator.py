@@ -21,13 +21,16 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
+from engine.commitments import MarketCommitments
+from engine.formats import load_accounts
+from engine.margin import compute_margin
 from prover.artifacts import CircuitArtifacts, prepare_artifacts
 from verifier_contracts.chain import Chain, anvil
 from verifier_contracts.gate import Role
 from zkmargin.jobs import JobLog, SignedTx
 from zkmargin.operator import Operator, OperatorSettings
 from zkmargin.operator_tx import DurableTxs
-from zkmargin.prover_pool import ProverPool
+from zkmargin.prover_pool import ProofTask, ProverPool
 from zkmargin.snapshots import read_snapshot, scan_folder
 
 from .operator_env import (
@@ -41,6 +44,7 @@ from .operator_env import (
     run_args,
     run_operator,
     status_json,
+    wait_for,
     write_scenario,
     zkmargin_cmd,
 )
@@ -75,7 +79,7 @@ def test_status_of_an_empty_log(tmp_path: Path) -> None:
     assert set(data["jobs"].values()) == {0}
 
 
-# ------------------------------------------------------------------ on anvil
+# ------------------------------------------------- real proofs (most on anvil)
 
 
 @pytest.fixture(scope="module")
@@ -91,6 +95,38 @@ def chain() -> Iterator[Chain]:
 
 def _gate(chain: Chain, artifacts: CircuitArtifacts, scenario: Scenario, folder: Path) -> GateOnAnvil:
     return deploy_gate(chain, artifacts, scenario.risk, folder)
+
+
+def test_pool_fails_jobs_it_must_not_prove(tmp_path: Path, artifacts: CircuitArtifacts) -> None:
+    """A job created for another status than the proof shows, and a job for an account
+    missing from the accounts file, fail with their reasons; a good job is proved."""
+    scenario = write_scenario(tmp_path, shock=False, book=[4, 5])
+    market = scenario.markets()[0]
+    accounts = {a.account.account_id: a.account for a in load_accounts(scenario.accounts, market)}
+    good, wrong = sorted(accounts)
+    margins = {i: compute_margin(market, scenario.risk, a) for i, a in accounts.items()}
+    db = tmp_path / "op.sqlite"
+    log = JobLog(db)
+    log.add_snapshot("s", "q.json", market.epoch, MarketCommitments(market).market_root)
+    log.add_jobs(
+        "s",
+        "liquidate",
+        [
+            (good, margins[good].status, margins[good].shortfall),
+            (wrong, 3, margins[wrong].shortfall),  # the engine says 2
+            (424242, 2, 1),
+        ],
+    )
+    task = ProofTask("s", market, MarketCommitments(market), scenario.risk, accounts)
+    with ProverPool(artifacts, db, 1) as pool:
+        assert pool.enqueue(task, log.jobs()) == 3
+        assert wait_for(pool.idle, 300, poll=0.1)
+    states = {j.account_id: j for j in log.jobs()}
+    log.close()
+    assert states[good].state == "proved" and states[good].bundle is not None
+    assert states[wrong].state == "failed" and "created for status 3" in (states[wrong].reason or "")
+    assert states[424242].state == "failed" and "not in the accounts file" in (states[424242].reason or "")
+    assert [t.account_id for t in pool.timings] == [good]
 
 
 @pytest.mark.anvil

@@ -1,0 +1,139 @@
+"""Render the document of ``bench.run_all`` as markdown tables (bench/results/figures.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+GAS_ROWS = (
+    ("deploy_verifier", "deploy Groth16 verifier"),
+    ("deploy_gate", "deploy MarginGate"),
+    ("post_market_first", "postMarket (first)"),
+    ("post_market", "postMarket (later)"),
+    ("set_params", "setParams (first)"),
+    ("verify_proof_tx", "verifyProof alone, as a transaction"),
+    ("attest_first", "attest (first proof of an account)"),
+    ("attest_again", "attest (later proof)"),
+    ("liquidate_first_proof", "liquidate (first proof of an account)"),
+    ("liquidate_after_attest", "liquidate (after an attestation)"),
+    ("liquidate_shortfall_ge_2_96", "liquidate (shortfall >= 2**96)"),
+)
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _int(x: Any) -> str:
+    return f"{x:,}" if isinstance(x, int) else "-"
+
+
+def _num(x: Any, digits: int = 2) -> str:
+    return f"{x:,.{digits}f}" if isinstance(x, int | float) else "-"
+
+
+def _median(prove: Any, key: str) -> Any:
+    if isinstance(prove, dict) and isinstance(prove.get(key), dict):
+        return prove[key].get("median")
+    return None
+
+
+def machine_section(doc: dict[str, Any]) -> list[str]:
+    m = doc["machine"]
+    load = ", ".join(str(x) for x in m.get("load_average_at_start", []))
+    return [
+        f"Measured {m.get('date_utc')} on {m.get('cpus')} CPUs ({m.get('cpu_model')}), "
+        f"load average at start {load}; Python {m.get('python')}, node {m.get('node')}, "
+        f"snarkjs {m.get('snarkjs', '-')}, {m.get('circom', '-')}. Command: `{doc['command']}`.",
+        "",
+    ]
+
+
+def runs_section(doc: dict[str, Any]) -> list[str]:
+    rows = [
+        [r["name"], "ok" if r["ok"] else f"**FAILED**: {r.get('error', '')}", _num(r["seconds"], 0)]
+        for r in doc["runs"]
+    ]
+    return ["## Runs", "", *_table(["part", "result", "seconds"], rows)]
+
+
+def engine_section(engine: dict[str, Any] | None) -> list[str]:
+    if not engine:
+        return []
+    rows = [
+        ["accounts (all slots held)", _int(engine.get("accounts"))],
+        [
+            "profile / slots / instruments",
+            f"{engine.get('profile')} / {engine.get('slots')} / {engine.get('instruments')}",
+        ],
+        ["compute_margins (s)", _num(engine.get("compute_margins_s"), 3)],
+        ["accounts per second (margins)", _int(engine.get("compute_margins_accounts_per_s"))],
+        ["accounts per second (batch + margins)", _int(engine.get("batch_plus_margins_accounts_per_s"))],
+        ["single compute_margin (us)", _num((engine.get("compute_margin_single_s") or 0) * 1e6, 0)],
+        [
+            "mismatches batch vs single",
+            f"{engine.get('mismatches')} of {engine.get('checked_against_single')}",
+        ],
+    ]
+    return ["## Engine (vectorised section-3 margins)", "", *_table(["figure", "value"], rows)]
+
+
+def prover_section(prover: dict[str, Any]) -> list[str]:
+    profiles = [name for name, fig in prover.items() if fig]
+    if not profiles:
+        return []
+
+    def row(label: str, get: Callable[[dict[str, Any]], str]) -> list[str]:
+        return [label, *(get(prover[p]) for p in profiles)]
+
+    rows = [
+        row("constraints", lambda f: _int(f.get("constraints"))),
+        row("ptau power needed", lambda f: str(f.get("ptau_power_needed", "-"))),
+        row("compile (s, recorded)", lambda f: _num(f.get("compile_seconds_recorded"), 1)),
+        row("Groth16 setup (s, recorded)", lambda f: _num(f.get("setup_seconds_total"), 1)),
+        row("zkey (MB)", lambda f: _num((f.get("zkey_bytes") or 0) / 1e6, 1)),
+        row(
+            "witness, worker (s, median)",
+            lambda f: _num(_median(f.get("prove"), "worker_witness_seconds"), 3),
+        ),
+        row("proof, worker (s, median)", lambda f: _num(_median(f.get("prove"), "worker_total_seconds"))),
+        row("proof, snarkjs CLI (s, median)", lambda f: _num(_median(f.get("prove"), "cli_total_seconds"))),
+        row(
+            "verify, snarkjs (ms, median)",
+            lambda f: _num((_median(f.get("prove"), "snarkjs_verify_worker_seconds") or 0) * 1e3, 0),
+        ),
+        row("verify, py_ecc (s, median)", lambda f: _num(_median(f.get("prove"), "py_ecc_verify_seconds"))),
+    ]
+    return ["## Prover (Groth16, snarkjs)", "", *_table(["figure", *profiles], rows)]
+
+
+def gas_section(gas_doc: dict[str, Any] | None) -> list[str]:
+    if not gas_doc:
+        return []
+    gas = gas_doc["gas"]
+    rows = [[label, _int(gas[key])] for key, label in GAS_ROWS if key in gas]
+    for size, entry in gas.get("commit_accounts", {}).items():
+        rows.append([f"commitAccounts, batch of {size}, new (per account)", _int(entry["new_per_account"])])
+        rows.append(
+            [f"commitAccounts, batch of {size}, re-commit (per account)", _int(entry["recommit_per_account"])]
+        )
+    source = gas_doc.get("proof_source", {})
+    note = (
+        f"Proofs: {source.get('proofs', '-')}; circuit {source.get('circuit', '-')}. "
+        f"Chain: {gas_doc.get('chain')}, solc {gas_doc.get('solc')}, EVM {gas_doc.get('evm_version')}, "
+        f"optimizer runs {gas_doc.get('optimizer_runs')}."
+    )
+    return ["## Gas (MarginGate)", "", note, "", *_table(["operation", "gas"], rows)]
+
+
+def render_markdown(doc: dict[str, Any]) -> str:
+    """The whole figures page."""
+    lines = ["# zkmargin benchmark figures", "", "Written by `python -m bench.run_all` (`make bench`).", ""]
+    lines += machine_section(doc)
+    lines += engine_section(doc.get("engine"))
+    lines += prover_section(doc.get("prover") or {})
+    lines += gas_section(doc.get("gas"))
+    lines += runs_section(doc)
+    return "\n".join(lines)
