@@ -309,10 +309,8 @@ def status_data(db: Path) -> dict[str, Any]:
 
 def print_status(data: dict[str, Any]) -> None:
     table = Table(title="snapshots", title_justify="left")
-    for col in ("source", "id", "epoch", "state", "accounts"):
-        table.add_column(col, no_wrap=True)
-    table.add_column("jobs")
-    table.add_column("reason", overflow="fold")
+    for col in ("source", "id", "epoch", "state", "accounts", "jobs"):
+        table.add_column(col, no_wrap=col != "source", overflow="fold")
     for snap in data["snapshots"]:
         jobs = ", ".join(f"{n} {s}" for s, n in snap["jobs"].items()) or "-"
         table.add_row(
@@ -322,9 +320,16 @@ def print_status(data: dict[str, Any]) -> None:
             snap["state"],
             str(snap["accounts"]),
             jobs,
-            snap["reason"] or "",
         )
     console.print(table)
+    for snap in data["snapshots"]:
+        if snap["reason"]:
+            console.print(
+                f"  {snap['state']}: {Path(snap['source']).name}: {snap['reason']}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
     counts = data["jobs"]
     console.print("jobs: " + ", ".join(f"{counts[s]} {s}" for s in JOB_STATES))
     for job in data["failed_jobs"]:

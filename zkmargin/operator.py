@@ -178,13 +178,14 @@ class Operator:
         return record is not None and record.state in ("done", "failed")
 
     def process(self, snap: SnapshotFile) -> SnapshotOutcome:
-        """Take one snapshot as far as it goes: ``done``, ``failed`` (with the reason), or
-        ``skipped`` when it was finished before."""
+        """Take one snapshot as far as it goes: ``done``, ``failed`` (with the reason; also
+        when it had failed before), or ``skipped`` when it was done before."""
         started = time.perf_counter()
         existing = self.log.snapshot(snap.snapshot_id)
         if existing is not None and existing.state in ("done", "failed"):
             logger.info("snapshot %s: already %s, skipped", snap.path.name, existing.state)
-            return SnapshotOutcome(snap.snapshot_id, snap.source, "skipped", existing.epoch, existing.reason)
+            state = "failed" if existing.state == "failed" else "skipped"  # a failure stays one
+            return SnapshotOutcome(snap.snapshot_id, snap.source, state, existing.epoch, existing.reason)
         outcome = SnapshotOutcome(snap.snapshot_id, snap.source, "done")
         try:
             prepared = self._prepare(snap, existing)

@@ -261,7 +261,9 @@ def test_honest_healthy_proof_cannot_liquidate(env: RealGate) -> None:
     for forged_status in (LIQUIDATABLE, INSOLVENT):
         forged = alice.calldata()
         forged["public_signals"][0] = str(forged_status)
-        rejected(lambda forged=forged: env.gate.liquidate(alice.id, forged), "InvalidProof")
+        with pytest.raises(GateRevert) as exc:
+            env.gate.liquidate(alice.id, forged)
+        assert exc.value.error == "InvalidProof", str(exc.value)
     assert_untouched(env.gate, alice.id)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from eth_account import Account
+from web3.types import Wei
 
 from engine.commitments import MarketCommitments
 from engine.formats import load_accounts
@@ -188,6 +189,10 @@ def test_once_with_a_bad_snapshot_exits_2(tmp_path: Path, chain: Chain, artifact
     assert "failed" in proc.stderr and "quotes.assets[0].dpeth: unknown field" in proc.stderr
     (snap,) = status_json(db)["snapshots"]
     assert snap["state"] == "failed" and "dpeth" in snap["reason"] and "bad.json" in snap["reason"]
+    again = subprocess.run(
+        run_args(scenario, env, db, "--once", bad), capture_output=True, text=True, timeout=300
+    )
+    assert again.returncode == 2 and "already failed" in again.stderr
     assert env.gate.latest_market().epoch == 0  # nothing was posted
 
 
@@ -221,7 +226,7 @@ def test_roles_sign_with_local_keys(tmp_path: Path, chain: Chain, artifacts: Cir
     env = _gate(chain, artifacts, scenario, tmp_path)
     keys = {role: Account.create() for role in ("oracle", "operator", "liquidator")}
     for key in keys.values():
-        chain.w3.eth.send_transaction({"from": chain.roles.owner, "to": key.address, "value": 10**18})
+        chain.w3.eth.send_transaction({"from": chain.roles.owner, "to": key.address, "value": Wei(10**18)})
     env.gate.set_role(Role.ORACLE, keys["oracle"].address)
     env.gate.set_role(Role.OPERATOR, keys["operator"].address)
     environ = os.environ | {

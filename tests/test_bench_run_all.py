@@ -1,0 +1,50 @@
+"""``bench.run_all``: a failing part is reported, not hidden; figures are gathered and rendered."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.figures_md import render_markdown
+from bench.run_all import Part, collect, machine_facts, run_part
+
+
+def test_failing_part_is_reported_with_its_output(tmp_path: Path) -> None:
+    out = tmp_path / "never.json"
+    part = Part("broken", "bench.no_such_benchmark", (), out)
+    record = run_part(part)
+    assert record["ok"] is False
+    assert record["exit_code"] != 0
+    assert any("no_such_benchmark" in line for line in record["output_tail"])
+    assert record["figures"] is None
+
+
+def test_part_that_succeeds_without_writing_results_fails(tmp_path: Path) -> None:
+    part = Part("silent", "json.tool", ("--help",), tmp_path / "missing.json")
+    record = run_part(part)
+    assert record["exit_code"] == 0
+    assert record["ok"] is False
+    assert "no readable results" in record["error"]
+
+
+def test_collect_gathers_figures_and_renders(tmp_path: Path) -> None:
+    prover = tmp_path / "prover.json"
+    prover.write_text(json.dumps({"test": {"constraints": 15904, "prove": {}}}), encoding="utf-8")
+    gas = tmp_path / "gas.json"
+    gas.write_text(json.dumps({"gas": {"attest_first": 284_399, "commit_accounts": {}}}), encoding="utf-8")
+    # json.tool only reads (and echoes) the file each part "wrote"
+    parts = [
+        Part("prover-test", "json.tool", (str(prover),), prover, key="test"),
+        Part("gas", "json.tool", (str(gas),), gas),
+        Part("prover-demo", "json.tool", (str(prover),), prover, key="demo"),  # no such entry
+    ]
+    document = collect(parts, machine_facts(), ["--only", "x"])
+    assert document["ok"] is False
+    assert [r["ok"] for r in document["runs"]] == [True, True, False]
+    assert document["prover"]["test"]["constraints"] == 15904
+    assert document["gas"]["gas"]["attest_first"] == 284_399
+    text = render_markdown(document)
+    assert "| attest (first proof of an account) | 284,399 |" in text
+    assert "| constraints | 15,904 |" in text
+    assert "**FAILED**" in text and "has no entry 'demo'" in text
+    assert document["machine"]["cpus"] >= 1
