@@ -8,6 +8,7 @@ with the tail of the worker's stderr.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import queue
 import subprocess
@@ -113,24 +114,31 @@ class NodeWorker:
         self.stop()
 
     def _kill(self) -> None:
-        if self._proc is not None and self._proc.poll() is None:
-            self._proc.kill()
-            self._proc.wait()
+        proc = self._proc
+        if proc is not None:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            if proc.stdin is not None and not proc.stdin.closed:
+                with contextlib.suppress(OSError):  # the pipe broke with the process
+                    proc.stdin.close()
         self._proc = None
 
     # -- plumbing ---------------------------------------------------------
     @staticmethod
     def _pump_stdout(proc: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
         assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.put(line)
+        with proc.stdout:  # closed at EOF: the worker exited
+            for line in proc.stdout:
+                lines.put(line)
         lines.put(None)
 
     def _pump_stderr(self, proc: subprocess.Popen[str]) -> None:
         assert proc.stderr is not None
-        for line in proc.stderr:
-            if line.strip():
-                self._stderr.append(line.rstrip())
+        with proc.stderr:
+            for line in proc.stderr:
+                if line.strip():
+                    self._stderr.append(line.rstrip())
 
     def stderr_tail(self, lines: int = 8) -> str:
         return " | ".join(list(self._stderr)[-lines:])

@@ -36,11 +36,12 @@ def stream(
 
     def pump() -> None:
         assert proc.stdout is not None
-        for raw in proc.stdout:
-            line = strip_ansi(raw).strip()
-            if line:
-                tail.append(line)
-                on_line(line)
+        with proc.stdout:  # closed at EOF
+            for raw in proc.stdout:
+                line = strip_ansi(raw).strip()
+                if line:
+                    tail.append(line)
+                    on_line(line)
 
     reader = threading.Thread(target=pump, daemon=True)
     reader.start()
