@@ -133,7 +133,8 @@ def run_part(part: Part) -> dict[str, Any]:
     except OSError as exc:
         code, tail = -1, deque([f"could not start: {exc}"])
     seconds = round(time.perf_counter() - started, 1)
-    record: dict[str, Any] = {"name": part.name, "command": " ".join(part.command()[1:]), "seconds": seconds}
+    shown = " ".join(part.command()[1:]).replace(f"{ROOT}/", "")
+    record: dict[str, Any] = {"name": part.name, "command": shown, "seconds": seconds}
     figures, problem = _read_figures(part) if code == 0 else (None, None)
     record["ok"] = code == 0 and figures is not None
     record["exit_code"] = code
