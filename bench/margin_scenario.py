@@ -12,7 +12,6 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
-from engine.calibration import calibrate
 from engine.commitments import MarketCommitments, commitment, params_hash
 from engine.margin import compute_margin
 from engine.market_builder import build_market
@@ -21,19 +20,9 @@ from engine.profiles import Profile, get_profile
 from prover.artifacts import CircuitArtifacts
 from prover.bundle import ProofBundle
 from prover.prove_account import AccountProof, ProvesCircuits, prove_account
-from zkmargin.demo import DEMO_AS_OF
-from zkmargin.demo_data import (
-    demo_accounts,
-    demo_instruments,
-    demo_params,
-    demo_quotes,
-    demo_row_config,
-    shocked_quotes,
-    synthetic_history,
-)
+from zkmargin.demo_data import DEMO_AS_OF, demo_accounts, demo_market, shocked_quotes
 
 HEALTHY, RESTRICTED, LIQUIDATABLE, INSOLVENT = 0, 1, 2, 3
-MAX_DEMO_ASSETS = 3  # the demo's history has three assets
 
 
 @dataclass(frozen=True)
@@ -109,15 +98,9 @@ def build_scenario(
     """The demo's market for ``profile`` (``min(3, A)`` assets, as many instruments as the
     tree holds) at ``epoch`` and ``accounts`` accounts cycling through the four statuses."""
     prof = get_profile(profile)
-    n_assets = min(MAX_DEMO_ASSETS, prof.assets)
-    full = synthetic_history()
-    history = {name: full[name] for name in list(full)[:n_assets]}
-    calibration = calibrate(history)
-    quotes = tuple(demo_quotes(history, n_assets))
-    instruments = tuple(demo_instruments(quotes, DEMO_AS_OF, prof.capacity))
-    config = demo_row_config(history)
-    params = demo_params(prof, calibration.correlation)
-    market = build_market(prof, epoch, quotes, instruments, config, DEMO_AS_OF)
+    world = demo_market(prof, epoch=epoch, as_of=DEMO_AS_OF)
+    quotes, instruments = tuple(world.quotes), tuple(world.instruments)
+    config, params, market = world.config, world.params, world.market
     made, _ = demo_accounts(market, params, accounts, seed)
     return MarginScenario(
         profile=prof,
