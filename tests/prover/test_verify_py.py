@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from py_ecc.optimized_bn128 import FQ2, b2, curve_order, field_modulus, is_on_curve
 
+from prover import bn254_fast, verify_py
 from prover.results import ProofResult
 from prover.verify_py import in_g2_subgroup, verify_groth16
 
@@ -135,3 +136,52 @@ def test_not_groth16(toy: Toy, worker_proof: ProofResult) -> None:
         toy.vkey | {"protocol": "plonk"}, worker_proof.public_signals, worker_proof.proof
     ).ok
     assert not verify_groth16(toy.vkey, "14", worker_proof.proof).ok
+
+
+def _parsed(toy: Toy, signals: list[str], proof: dict[str, Any]) -> tuple[Any, ...]:
+    key = verify_py.parse_vkey(toy.vkey)
+    return (
+        key,
+        verify_py.parse_public(signals, key.n_public),
+        verify_py.parse_g1(proof["pi_a"], "a"),
+        verify_py.parse_g2(proof["pi_b"], "b"),
+        verify_py.parse_g1(proof["pi_c"], "c"),
+    )
+
+
+def test_fast_pairing_check_agrees_with_py_ecc(toy: Toy, worker_proof: ProofResult) -> None:
+    signals = list(worker_proof.public_signals)
+    honest = _parsed(toy, signals, worker_proof.proof)
+    assert verify_py._pairing_check(*honest) is verify_py._pairing_check_reference(*honest) is True
+    signals[0] = str(int(signals[0]) + 1)
+    tampered = _parsed(toy, signals, worker_proof.proof)
+    assert verify_py._pairing_check(*tampered) is verify_py._pairing_check_reference(*tampered) is False
+
+
+def test_alpha_beta_loop_is_cached_per_key(toy: Toy, worker_proof: ProofResult) -> None:
+    verify_py._alpha_beta_loop.cache_clear()
+    for _ in range(2):
+        assert verify_groth16(toy.vkey, worker_proof.public_signals, worker_proof.proof).ok
+    info = verify_py._alpha_beta_loop.cache_info()
+    assert (info.misses, info.hits, info.currsize) == (1, 1, 1)
+    # a key with another alpha gets its own entry and still fails
+    vkey = copy.deepcopy(toy.vkey)
+    vkey["vk_alpha_1"] = vkey["IC"][1]
+    assert not verify_groth16(vkey, worker_proof.public_signals, worker_proof.proof).ok
+    assert verify_py._alpha_beta_loop.cache_info().currsize == 2
+    assert verify_groth16(toy.vkey, worker_proof.public_signals, worker_proof.proof).ok
+
+
+def test_degenerate_fast_loop_falls_back_to_py_ecc(
+    toy: Toy, worker_proof: ProofResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def degenerate(pairs: Any) -> Any:
+        raise bn254_fast.DegenerateLoop("forced")
+
+    monkeypatch.setattr(bn254_fast, "miller_loop", degenerate)
+    verify_py._alpha_beta_loop.cache_clear()
+    assert verify_groth16(toy.vkey, worker_proof.public_signals, worker_proof.proof).ok
+    signals = list(worker_proof.public_signals)
+    signals[1] = str(int(signals[1]) + 1)
+    result = verify_groth16(toy.vkey, signals, worker_proof.proof)
+    assert not result.ok and "pairing check failed" in result.reason
