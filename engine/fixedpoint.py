@@ -58,18 +58,3 @@ def check_int(field: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InputError(field, f"must be an integer, got {type(value).__name__} {value!r}")
     return value
-
-
-def check_abs_below(field: str, value: object, limit: int, limit_text: str) -> int:
-    v = check_int(field, value)
-    if not -limit < v < limit:
-        raise InputError(field, f"|{field.rsplit('.', 1)[-1]}| must be < {limit_text}, got {v}")
-    return v
-
-
-def check_range(field: str, value: object, lo: int, hi: int, text: str) -> int:
-    """lo <= value <= hi (both inclusive); ``text`` states the bound for the message."""
-    v = check_int(field, value)
-    if not lo <= v <= hi:
-        raise InputError(field, f"must satisfy {text}, got {v}")
-    return v
