@@ -275,6 +275,7 @@ def status_data(db: Path) -> dict[str, Any]:
                 {
                     "snapshot_id": snap.snapshot_id,
                     "source": snap.source,
+                    "as_of": snap.as_of,
                     "epoch": snap.epoch,
                     "market_root": str(snap.market_root),
                     "state": snap.state,

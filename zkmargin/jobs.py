@@ -6,7 +6,8 @@ One row per (snapshot, account) proof job, moving through
     any active state -> failed (with the reason)
 
 and one row per market snapshot (``new`` -> ``posted`` -> ``done``, or ``failed``
-with the reason). Every state
+with the reason; its quotes' ``as_of`` date is kept, so that a snapshot older than one
+already processed can be refused). Every state
 change is one committed transaction, so a crash (even SIGKILL) loses at most the
 work in flight: on restart ``proving`` jobs go back to ``pending`` (the proof is
 simply made again) and ``submitted`` jobs are reconciled against the chain by the
@@ -39,7 +40,8 @@ CREATE TABLE IF NOT EXISTS snapshots (
     accounts    INTEGER NOT NULL DEFAULT 0,
     created_at  REAL NOT NULL,
     updated_at  REAL NOT NULL,
-    reason      TEXT                   -- why it failed
+    reason      TEXT,                  -- why it failed
+    as_of       TEXT                   -- the quotes' as_of date (ISO), NULL if unknown
 );
 CREATE TABLE IF NOT EXISTS jobs (
     snapshot_id TEXT NOT NULL REFERENCES snapshots(snapshot_id),
@@ -93,6 +95,7 @@ class Snapshot:
     post_tx: str | None
     accounts: int
     reason: str | None = None
+    as_of: str | None = None  # ISO date of the quotes; None for a failed read or an older log
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,8 @@ class JobLog:
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(snapshots)")}
         if "reason" not in columns:
             self._db.execute("ALTER TABLE snapshots ADD COLUMN reason TEXT")
+        if "as_of" not in columns:
+            self._db.execute("ALTER TABLE snapshots ADD COLUMN as_of TEXT")
 
     def close(self) -> None:
         self._db.close()
@@ -142,23 +147,26 @@ class JobLog:
 
     def snapshot(self, snapshot_id: str) -> Snapshot | None:
         row = self._db.execute(
-            "SELECT snapshot_id, source, epoch, market_root, state, post_tx, accounts, reason "
+            "SELECT snapshot_id, source, epoch, market_root, state, post_tx, accounts, reason, as_of "
             "FROM snapshots WHERE snapshot_id = ?",
             (snapshot_id,),
         ).fetchone()
         if row is None:
             return None
-        return Snapshot(row[0], row[1], int(row[2]), int(row[3]), row[4], row[5], int(row[6]), row[7])
+        return Snapshot(row[0], row[1], int(row[2]), int(row[3]), row[4], row[5], int(row[6]), row[7], row[8])
 
-    def add_snapshot(self, snapshot_id: str, source: str, epoch: int, market_root: int) -> Snapshot:
-        """Record a snapshot once; a second call with the same id returns the stored one."""
+    def add_snapshot(
+        self, snapshot_id: str, source: str, epoch: int, market_root: int, as_of: str | None = None
+    ) -> Snapshot:
+        """Record a snapshot once (``as_of``: its quotes' ISO date); a second call with the
+        same id returns the stored one."""
         now = time.time()
         with self._tx() as db:
             db.execute(
                 "INSERT OR IGNORE INTO snapshots "
-                "(snapshot_id, source, epoch, market_root, state, created_at, updated_at) "
-                "VALUES (?, ?, ?, ?, 'new', ?, ?)",
-                (snapshot_id, source, epoch, str(market_root), now, now),
+                "(snapshot_id, source, epoch, market_root, state, created_at, updated_at, as_of) "
+                "VALUES (?, ?, ?, ?, 'new', ?, ?, ?)",
+                (snapshot_id, source, epoch, str(market_root), now, now, as_of),
             )
         snap = self.snapshot(snapshot_id)
         assert snap is not None
@@ -196,6 +204,17 @@ class JobLog:
         """The largest epoch given to a snapshot so far (0 if none)."""
         row = self._db.execute("SELECT MAX(epoch) FROM snapshots").fetchone()
         return int(row[0]) if row and row[0] is not None else 0
+
+    def newest_processed(self, *, excluding: str | None = None) -> Snapshot | None:
+        """The ``posted`` or ``done`` snapshot with the latest ``as_of`` date (the highest
+        epoch among those of that date), leaving out ``excluding``; rows without a date
+        (written by an older version) are not considered. ``None`` if there is none."""
+        row = self._db.execute(
+            "SELECT snapshot_id FROM snapshots WHERE state IN ('posted', 'done') AND as_of IS NOT NULL "
+            "AND snapshot_id != ? ORDER BY as_of DESC, epoch DESC LIMIT 1",
+            (excluding or "",),
+        ).fetchone()
+        return None if row is None else self.snapshot(row[0])
 
     def snapshots(self) -> list[Snapshot]:
         rows = self._db.execute("SELECT snapshot_id FROM snapshots ORDER BY epoch, created_at").fetchall()

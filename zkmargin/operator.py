@@ -2,6 +2,9 @@
 
 For each new snapshot (in order; a snapshot already ``done`` or ``failed`` is skipped):
 
+0. refuse it (``failed``) if its ``as_of`` date is older than that of a snapshot already
+   processed (``posted`` or ``done``): the chain never moves back in time; the same date
+   is allowed (intraday updates);
 1. build the market with the next epoch (a snapshot keeps the epoch it was first given);
 2. post its root unless the gate already has it (the post transaction's hash is recorded
    before broadcast; after a crash the gate's latest epoch and root say whether it landed);
@@ -22,6 +25,7 @@ signed bytes again if the node never saw them, and never a second liquidation.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import threading
@@ -227,6 +231,7 @@ class Operator:
         params_file = self.settings.params
         try:
             quotes = snap.load(profile)
+            self._check_not_stale(snap, quotes.as_of)
             check_config_assets(params_file.row_config, quotes.asset_names)
             cal = calibration_for(quotes, None)
             config = cal.row_config(params_file.row_config) if cal else params_file.row_config
@@ -247,7 +252,9 @@ class Operator:
                 "for this market: governance must setParams first"
             )
         if existing is None:
-            record = self.log.add_snapshot(snap.snapshot_id, snap.source, epoch, mc.market_root)
+            record = self.log.add_snapshot(
+                snap.snapshot_id, snap.source, epoch, mc.market_root, as_of=quotes.as_of.isoformat()
+            )
         elif existing.market_root != mc.market_root:
             raise SnapshotFailed(
                 f"rebuilding epoch {epoch} gave market root {_short(mc.market_root)}, the log recorded "
@@ -265,6 +272,17 @@ class Operator:
             len(accounts),
         )
         return prepared
+
+    def _check_not_stale(self, snap: SnapshotFile, as_of: dt.date) -> None:
+        """Fail a snapshot dated before the newest one already processed (before anything
+        is built, posted or proved). The same date is fine: intraday updates."""
+        newest = self.log.newest_processed(excluding=snap.snapshot_id)
+        if newest is None or newest.as_of is None or as_of.isoformat() >= newest.as_of:
+            return
+        raise SnapshotFailed(
+            f"as_of {as_of.isoformat()} is older than {newest.as_of} of snapshot "
+            f"{Path(newest.source).name} already processed"
+        )
 
     def _next_epoch(self) -> int:
         return max(self.log.max_epoch(), self.gate.latest_market().epoch) + 1

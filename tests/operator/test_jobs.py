@@ -6,6 +6,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from zkmargin.jobs import JobLog, SignedTx
 
 
 @pytest.fixture()
-def log(tmp_path: Path) -> JobLog:
+def log(tmp_path: Path) -> Iterator[JobLog]:
     jl = JobLog(tmp_path / "jobs.sqlite")
     yield jl
     jl.close()
@@ -138,6 +139,69 @@ def test_a_log_of_the_first_schema_is_migrated(tmp_path: Path) -> None:
     log = JobLog(db)
     try:
         snap = log.snapshot("s")
-        assert snap is not None and (snap.epoch, snap.state, snap.reason) == (3, "done", None)
+        assert snap is not None and (snap.epoch, snap.state, snap.reason, snap.as_of) == (
+            3,
+            "done",
+            None,
+            None,
+        )
     finally:
         log.close()
+
+
+def test_snapshot_keeps_its_as_of_and_the_newest_processed_is_found(log: JobLog) -> None:
+    assert log.newest_processed() is None
+    log.add_snapshot("a", "qa.json", 1, 1, as_of="2026-11-20")
+    log.add_snapshot("b", "qb.json", 2, 2, as_of="2026-11-21")
+    log.add_snapshot("c", "qc.json", 3, 3, as_of="2026-11-21")
+    log.add_failed_snapshot("bad", "bad.json", "invalid input")
+    snap = log.snapshot("a")
+    assert snap is not None and snap.as_of == "2026-11-20"
+    assert log.newest_processed() is None  # all still 'new'
+    log.set_snapshot_state("a", "done")
+    newest = log.newest_processed()
+    assert newest is not None and newest.snapshot_id == "a"
+    assert log.newest_processed(excluding="a") is None
+    log.set_snapshot_state("b", "done")
+    log.set_snapshot_state("c", "posted")
+    newest = log.newest_processed()
+    assert newest is not None and newest.snapshot_id == "c"  # same date: the highest epoch
+    newest = log.newest_processed(excluding="c")
+    assert newest is not None and newest.snapshot_id == "b"
+    log.set_snapshot_state("b", "failed", reason="superseded")
+    log.set_snapshot_state("c", "failed", reason="superseded")
+    newest = log.newest_processed()
+    assert newest is not None and newest.snapshot_id == "a"  # failed snapshots do not count
+
+
+def test_a_log_without_as_of_is_migrated(tmp_path: Path) -> None:
+    """A log of the schema with ``reason`` but no ``as_of`` gets the column; its rows have no
+    date and are not taken as the newest processed snapshot."""
+    db = tmp_path / "old.sqlite"
+    con = sqlite3.connect(db)
+    con.execute(
+        "CREATE TABLE snapshots (snapshot_id TEXT PRIMARY KEY, source TEXT NOT NULL, epoch INTEGER NOT NULL, "
+        "market_root TEXT NOT NULL, state TEXT NOT NULL, post_tx TEXT, accounts INTEGER NOT NULL DEFAULT 0, "
+        "created_at REAL NOT NULL, updated_at REAL NOT NULL, reason TEXT)"
+    )
+    con.execute("INSERT INTO snapshots VALUES ('s', 'q.json', 3, '5', 'done', NULL, 2, 0, 0, NULL)")
+    con.commit()
+    con.close()
+    log = JobLog(db)
+    try:
+        snap = log.snapshot("s")
+        assert snap is not None and (snap.epoch, snap.state, snap.as_of) == (3, "done", None)
+        assert log.newest_processed() is None
+        log.add_snapshot("t", "q2.json", 4, 6, as_of="2026-11-20")
+        log.set_snapshot_state("t", "done")
+        newest = log.newest_processed()
+        assert newest is not None and (newest.snapshot_id, newest.as_of) == ("t", "2026-11-20")
+    finally:
+        log.close()
+    con = sqlite3.connect(db)
+    try:
+        columns = [row[1] for row in con.execute("PRAGMA table_info(snapshots)")]
+    finally:
+        con.close()
+    assert columns.count("as_of") == 1 and columns[-1] == "as_of"
+    JobLog(db).close()  # opening a migrated log again changes nothing

@@ -5,6 +5,8 @@
   with two prover workers: the bad one fails with its reason, the others are processed
   in order, every liquidatable account is liquidated once, in the right epoch;
 * ``--once`` with a bad file exits 2 and records the failure;
+* a snapshot dated before one already processed fails before anything is built or
+  posted (with ``--once``: exit 2; in a folder the loop goes on); the same date is fine;
 * a crash between recording a liquidation and broadcasting it, and one right after the
   broadcast: the restarted keeper sends the recorded transaction (same hash) or just
   collects its receipt, never a second liquidation.
@@ -12,22 +14,27 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, NoReturn
 
 import pytest
 from eth_account import Account
 from web3.types import Wei
 
 from engine.commitments import MarketCommitments
-from engine.formats import load_accounts
+from engine.formats import QuotesFile, dump_quotes, load_accounts
 from engine.margin import compute_margin
 from prover.artifacts import CircuitArtifacts, prepare_artifacts
 from verifier_contracts.chain import Chain, anvil
 from verifier_contracts.gate import Role
+from zkmargin.cli_support import write_json_atomic
 from zkmargin.jobs import JobLog, SignedTx
 from zkmargin.operator import Operator, OperatorSettings
 from zkmargin.operator_tx import DurableTxs
@@ -35,6 +42,9 @@ from zkmargin.prover_pool import ProofTask, ProverPool
 from zkmargin.snapshots import read_snapshot, scan_folder
 
 from .operator_env import (
+    AS_OF,
+    ASSETS,
+    INSTRUMENTS,
     PARAMS,
     PROFILE,
     GateOnAnvil,
@@ -71,6 +81,59 @@ def test_snapshot_folder_order_ids_and_skipped_names(tmp_path: Path) -> None:
     # same bytes, same snapshot, whatever the name
     assert snaps[2].snapshot_id == snaps[3].snapshot_id
     assert first.load(PROFILE).as_of.isoformat() == "2026-11-20"
+
+
+def _quotes(path: Path, as_of: dt.date, spot_move: float = 0.0) -> Path:
+    """A quotes file of the scenario's market dated ``as_of`` (spots moved by ``spot_move``)."""
+    assets = tuple(replace(a, spot=round(a.spot * (1 + spot_move), 2)) for a in ASSETS)
+    write_json_atomic(path, dump_quotes(QuotesFile(as_of=as_of, assets=assets, instruments=INSTRUMENTS)))
+    return path
+
+
+class ReachedTheGate(Exception):
+    pass
+
+
+class NoGate:
+    """Stands for the gate where the test expects nothing to reach it."""
+
+    def __getattr__(self, name: str) -> NoReturn:
+        raise ReachedTheGate(name)
+
+
+def test_a_snapshot_older_than_one_processed_fails_before_anything_is_built(tmp_path: Path) -> None:
+    """No chain, no prover: the stale snapshot is refused from the log alone; one of the same
+    date as the newest processed snapshot goes on (here, to the gate, which stops it)."""
+    scenario = write_scenario(tmp_path, shock=False, book=[0])
+    newer = _quotes(scenario.folder / "quotes-b.json", AS_OF + dt.timedelta(days=1))
+    older = read_snapshot(_quotes(scenario.folder / "quotes-a.json", AS_OF - dt.timedelta(days=1)))
+    log = JobLog(tmp_path / "op.sqlite")
+    newer_id = read_snapshot(newer).snapshot_id
+    log.add_snapshot(newer_id, str(newer), 1, 123, as_of="2026-11-21")
+    log.set_snapshot_state(newer_id, "done")
+    settings = OperatorSettings(scenario.accounts, PARAMS, PROFILE)
+    stub: Any = NoGate()
+    operator = Operator(settings, log, stub, stub, SimpleNamespace(), stub)  # type: ignore[arg-type]
+    try:
+        reason = "as_of 2026-11-19 is older than 2026-11-21 of snapshot quotes-b.json already processed"
+        outcome = operator.process(older)
+        assert (outcome.state, outcome.reason, outcome.epoch, outcome.jobs) == ("failed", reason, 0, {})
+        record = log.snapshot(older.snapshot_id)
+        assert record is not None and (record.state, record.reason, record.epoch) == ("failed", reason, 0)
+        # processed again (e.g. after a restart): still the same failure, nothing more
+        assert operator.process(older).reason == reason
+        # the same date as the newest processed: allowed, it goes on to the gate
+        intraday = read_snapshot(
+            _quotes(scenario.folder / "quotes-c.json", AS_OF + dt.timedelta(days=1), 0.01)
+        )
+        with pytest.raises(ReachedTheGate):
+            operator.process(intraday)
+        assert log.snapshot(intraday.snapshot_id) is None
+        # a 'posted' snapshot (in flight when the keeper stopped) counts as processed too
+        log.set_snapshot_state(newer_id, "posted")
+        assert operator.process(read_snapshot(scenario.quotes[0])).state == "failed"
+    finally:
+        log.close()
 
 
 def test_status_of_an_empty_log(tmp_path: Path) -> None:
@@ -194,6 +257,51 @@ def test_once_with_a_bad_snapshot_exits_2(tmp_path: Path, chain: Chain, artifact
     )
     assert again.returncode == 2 and "already failed" in again.stderr
     assert env.gate.latest_market().epoch == 0  # nothing was posted
+
+
+@pytest.mark.anvil
+def test_snapshot_older_than_one_processed_is_refused(
+    tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts
+) -> None:
+    """Healthy accounts only, so no proof is made. The newest snapshot is processed; an
+    older one fails with ``--once`` (exit 2) and in the folder (the loop goes on to an
+    intraday update of the newest date, which is processed). Nothing older is posted."""
+    scenario = write_scenario(tmp_path, shock=False, book=[0, 2])
+    folder = scenario.folder
+    newer = _quotes(folder / "quotes-b.json", AS_OF + dt.timedelta(days=1))
+    env = _gate(chain, artifacts, scenario, tmp_path)
+    db = tmp_path / "op.sqlite"
+    proc = subprocess.run(
+        run_args(scenario, env, db, "--once", newer), capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert env.gate.latest_market().epoch == 1
+
+    stale = scenario.quotes[0]  # as of 2026-11-20
+    proc = subprocess.run(
+        run_args(scenario, env, db, "--once", stale), capture_output=True, text=True, timeout=300
+    )
+    reason = "as_of 2026-11-20 is older than 2026-11-21 of snapshot quotes-b.json already processed"
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "failed" in proc.stderr and reason in proc.stderr
+    assert env.gate.latest_market().epoch == 1
+
+    late = _quotes(folder / "quotes-late.json", AS_OF - dt.timedelta(days=1))
+    intraday = _quotes(folder / "quotes-c.json", AS_OF + dt.timedelta(days=1), 0.01)
+    args = run_args(scenario, env, db, "--snapshots", folder)
+    code = run_operator([*args, "--exit-when-idle", "--poll", "0.2"], tmp_path / "run.log")
+    assert code == 0, (tmp_path / "run.log").read_text()[-3000:]
+    by_name = {Path(s["source"]).name: s for s in status_json(db)["snapshots"]}
+    assert set(by_name) == {"quotes-b.json", stale.name, late.name, intraday.name}
+    assert (by_name[stale.name]["state"], by_name[stale.name]["reason"]) == ("failed", reason)
+    assert by_name["quotes-late.json"]["state"] == "failed"
+    assert by_name["quotes-late.json"]["reason"] == reason.replace("2026-11-20", "2026-11-19", 1)
+    assert [by_name[n]["state"] for n in ("quotes-b.json", "quotes-c.json")] == ["done", "done"]
+    assert [by_name[n]["as_of"] for n in ("quotes-b.json", "quotes-c.json")] == ["2026-11-21"] * 2
+    assert (by_name["quotes-b.json"]["epoch"], by_name["quotes-c.json"]["epoch"]) == (1, 2)
+    latest = env.gate.latest_market()
+    assert (latest.epoch, str(latest.root)) == (2, by_name["quotes-c.json"]["market_root"])
+    assert status_json(db)["job_list"] == []
 
 
 @pytest.mark.anvil
