@@ -17,7 +17,7 @@ from prover.errors import ProverError
 BN254_R = 21888242871839275222246405745257275088548364400416034343698204186575808495617
 
 
-def _read_sections(fh: BinaryIO, path: Path, magic: bytes) -> dict[int, tuple[int, int]]:
+def read_sections(fh: BinaryIO, path: Path, magic: bytes) -> dict[int, tuple[int, int]]:
     """Map section type -> (offset of payload, size); check the magic."""
     head = fh.read(12)
     if len(head) < 12 or head[:4] != magic:
@@ -57,7 +57,7 @@ class R1csInfo:
 def read_r1cs_info(path: Path) -> R1csInfo:
     """Parse the header section (type 1) of an r1cs file."""
     with path.open("rb") as fh:
-        sections = _read_sections(fh, path, b"r1cs")
+        sections = read_sections(fh, path, b"r1cs")
         if 1 not in sections:
             raise ProverError(f"{path}: r1cs file has no header section")
         offset, _ = sections[1]
@@ -88,7 +88,7 @@ def read_ptau_info(path: Path) -> PtauInfo:
     except OSError as exc:
         raise ProverError(f"ptau {path}: cannot read ({exc.strerror})") from None
     with fh:
-        sections = _read_sections(fh, path, b"ptau")
+        sections = read_sections(fh, path, b"ptau")
         if 1 not in sections:
             raise ProverError(f"{path}: ptau file has no header section")
         offset, _ = sections[1]

@@ -20,9 +20,12 @@ form.
 
 from __future__ import annotations
 
+import io
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+
+from prover.binfile import read_sections
 
 LinearCombination = tuple[tuple[int, int], ...]  # (wire index, coefficient)
 Constraint = tuple[LinearCombination, LinearCombination, LinearCombination]
@@ -68,25 +71,15 @@ class _Reader:
         return v
 
 
-def _sections(data: bytes, magic: bytes) -> tuple[_Reader, dict[int, tuple[int, int]]]:
-    if data[:4] != magic:
-        raise ValueError(f"not a {magic.decode()} file (magic {data[:4]!r})")
-    r = _Reader(data)
-    r.pos = 4
-    r.u32()  # version
-    n_sections = r.u32()
-    sections: dict[int, tuple[int, int]] = {}
-    for _ in range(n_sections):
-        kind = r.u32()
-        size = r.u64()
-        sections[kind] = (r.pos, size)
-        r.pos += size
-    return r, sections
+def _sections(path: Path, magic: bytes) -> tuple[_Reader, dict[int, tuple[int, int]]]:
+    """The whole file in memory and its section table (``prover.binfile.read_sections``)."""
+    data = path.read_bytes()
+    return _Reader(data), read_sections(io.BytesIO(data), path, magic)
 
 
 def read_r1cs(path: Path | str) -> R1CS:
     """Parse a circom ``.r1cs`` file."""
-    r, sections = _sections(Path(path).read_bytes(), b"r1cs")
+    r, sections = _sections(Path(path), b"r1cs")
     r.pos = sections[1][0]
     n8 = r.u32()
     prime = r.big(n8)
@@ -111,7 +104,7 @@ def read_r1cs(path: Path | str) -> R1CS:
 
 def read_wtns(path: Path | str) -> list[int]:
     """Parse a ``.wtns`` file: the witness values, wire 0 (the constant 1) first."""
-    r, sections = _sections(Path(path).read_bytes(), b"wtns")
+    r, sections = _sections(Path(path), b"wtns")
     r.pos = sections[1][0]
     n8 = r.u32()
     r.big(n8)  # prime
