@@ -23,11 +23,12 @@ from pathlib import Path
 import numpy as np
 
 from engine.fixedpoint import SCALE
-from engine.margin import STATUS_NAMES, compute_margin
+from engine.margin import compute_margin
 from engine.margin_batch import AccountBatch, MarketTables, compute_margins
 from engine.market_builder import build_market
 from engine.model import EMPTY_SLOT, Account, AssetQuote, InstrumentSpec, Market, RiskParams, RowConfig, Slot
 from engine.profiles import PROFILES
+from engine.status import Status
 
 RESULTS = Path(__file__).resolve().parent / "results" / "engine_throughput.json"
 AS_OF = dt.date(2026, 11, 20)
@@ -142,7 +143,7 @@ def main() -> None:
         "compute_margin_single_s": round(t_single, 7),
         "checked_against_single": len(sample),
         "mismatches": int(mismatches),
-        "status_counts": {STATUS_NAMES[s]: int(c) for s, c in enumerate(counts)},
+        "status_counts": {Status(s).label: int(c) for s, c in enumerate(counts)},
         "machine": {
             "python": platform.python_version(),
             "numpy": np.__version__,

@@ -26,11 +26,12 @@ from typing import Any
 from rich.table import Table
 
 from bench.margin_scenario import HEALTHY, INSOLVENT, LIQUIDATABLE, build_scenario, bundle_dict
+from engine.fileio import write_json_atomic
 from engine.fixedpoint import FIELD_P
 from verifier_contracts.chain import Chain, embedded
 from verifier_contracts.gate import PROOF_GAS_LIMIT, MarginGate, deploy_verifier, proof_calldata
 from verifier_contracts.solc import EVM_VERSION, OPTIMIZER_RUNS, compile_verifier, solc_version
-from zkmargin.cli_support import console, write_json_atomic
+from zkmargin.cli.render import console
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "gas.json"
 BATCHES = (1, 10, 100)

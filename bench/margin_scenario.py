@@ -3,7 +3,7 @@ every status, the engine's commitments, and real Groth16 proofs of chosen accoun
 
 Shared by the gas report (``bench.gas_report``, real proofs) and the real-circuit gate
 tests (``tests/contracts/test_gate_real_circuit.py``). Everything is built with the
-demo's seeded helpers (``zkmargin.demo_data``), so two runs give the same numbers.
+demo's seeded helpers (``zkmargin.demo.data``), so two runs give the same numbers.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from engine.profiles import Profile, get_profile
 from prover.artifacts import CircuitArtifacts
 from prover.bundle import ProofBundle
 from prover.prove_account import AccountProof, ProvesCircuits, prove_account
-from zkmargin.demo_data import DEMO_AS_OF, demo_accounts, demo_market, shocked_quotes
+from zkmargin.demo.data import DEMO_AS_OF, demo_accounts, demo_market, shocked_quotes
 
 HEALTHY, RESTRICTED, LIQUIDATABLE, INSOLVENT = 0, 1, 2, 3
 

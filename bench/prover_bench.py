@@ -141,7 +141,7 @@ def example_input(profile: str, account: int) -> tuple[dict[str, Any], str]:
     quotes, params, accounts = (ROOT / "examples" / n for n in EXAMPLES.get(profile, EXAMPLES_DEFAULT))
     with tempfile.TemporaryDirectory(prefix="zkmargin-bench-") as tmp:
         market_path = Path(tmp) / "market.json"
-        cmd = [sys.executable, "-m", "zkmargin.cli", "market", "build", "--quotes", str(quotes)]
+        cmd = [sys.executable, "-m", "zkmargin.cli.main", "market", "build", "--quotes", str(quotes)]
         cmd += ["--params", str(params), "--profile", profile, "--epoch", "1", "--out", str(market_path)]
         subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
         mf = load_market(market_path)

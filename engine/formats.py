@@ -3,7 +3,7 @@
 Each ``load_*`` function reads a file, parses it strictly, validates every value
 and raises :class:`engine.errors.InputError` naming the JSON path of the bad value
 (the file name is appended to the message). Each ``dump_*`` function returns the
-JSON-ready ``dict``; write it with ``zkmargin.cli_support.write_json_atomic`` or
+JSON-ready ``dict``; write it with ``zkmargin.cli.render.write_json_atomic`` or
 :func:`engine.formats_json.dumps`. The formats are documented in
 ``docs/formats.md``:
 

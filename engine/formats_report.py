@@ -17,8 +17,9 @@ from engine.commitments import commitment
 from engine.errors import InputError
 from engine.formats_account import LabeledAccount
 from engine.formats_json import Obj, as_int, as_str, check_format, emit_field, emit_int, format_tag
-from engine.margin import STATUS_NAMES, MarginResult
+from engine.margin import MarginResult
 from engine.report import Explanation
+from engine.status import Status
 
 RATIO_DIGITS = 6
 
@@ -55,7 +56,7 @@ def dump_report(
     accounts: Sequence[LabeledAccount],
     results: Sequence[MarginResult],
 ) -> dict[str, Any]:
-    counts = {name: 0 for name in STATUS_NAMES.values()}
+    counts = {s.label: 0 for s in Status}
     for r in results:
         counts[r.status_name] += 1
     return {
@@ -79,10 +80,11 @@ def load_report_doc(data: dict[str, Any], root: str = "report") -> list[dict[str
     for path, value in o.items("accounts"):
         line = Obj(path, value)
         status = line.get("status", as_int)
-        if status not in STATUS_NAMES:
+        if status not in set(Status):
             raise InputError(line.sub("status"), f"must be one of 0, 1, 2, 3, got {status}")
-        if line.get("status_name", as_str) != STATUS_NAMES[status]:
-            raise InputError(line.sub("status_name"), f"must be {STATUS_NAMES[status]!r} for status {status}")
+        label = Status(status).label
+        if line.get("status_name", as_str) != label:
+            raise InputError(line.sub("status_name"), f"must be {label!r} for status {status}")
         if line.get("shortfall", as_int) < 0:
             raise InputError(line.sub("shortfall"), "must be >= 0")
         out.append(line.data)

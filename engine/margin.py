@@ -20,14 +20,7 @@ from dataclasses import dataclass
 from engine.errors import InputError
 from engine.fixedpoint import N_SCENARIOS, SCALE, fdiv, isqrt
 from engine.model import Account, InstrumentRow, Market, RiskParams
-
-#: Account states (spec section 3), by status code.
-STATUS_NAMES: dict[int, str] = {0: "healthy", 1: "restricted", 2: "liquidatable", 3: "insolvent"}
-
-STATUS_HEALTHY = 0
-STATUS_RESTRICTED = 1
-STATUS_LIQUIDATABLE = 2
-STATUS_INSOLVENT = 3
+from engine.status import Status
 
 Matrix = tuple[tuple[int, ...], ...]
 
@@ -65,18 +58,18 @@ class MarginResult:
 
     @property
     def status_name(self) -> str:
-        return STATUS_NAMES[self.status]
+        return Status(self.status).label
 
 
 def classify(E: int, IM: int, MM: int) -> int:
     """The account state of section 3 from equity and the two margins."""
     if E < 0:
-        return STATUS_INSOLVENT
+        return Status.INSOLVENT
     if E < MM:
-        return STATUS_LIQUIDATABLE
+        return Status.LIQUIDATABLE
     if E < IM:
-        return STATUS_RESTRICTED
-    return STATUS_HEALTHY
+        return Status.RESTRICTED
+    return Status.HEALTHY
 
 
 def held_rows(market: Market, account: Account) -> list[tuple[int, InstrumentRow]]:

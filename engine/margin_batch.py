@@ -32,14 +32,9 @@ from numpy.typing import NDArray
 
 from engine.errors import InputError
 from engine.fixedpoint import N_SCENARIOS, SCALE, fdiv
-from engine.margin import (
-    STATUS_HEALTHY,
-    STATUS_INSOLVENT,
-    STATUS_LIQUIDATABLE,
-    STATUS_RESTRICTED,
-    MarginResult,
-)
+from engine.margin import MarginResult
 from engine.model import Account, Market, RiskParams
+from engine.status import Status
 
 I64 = NDArray[np.int64]
 Obj = NDArray[np.object_]
@@ -475,10 +470,10 @@ def compute_margins(
     value_sum = pair_to_int(st.val_hi, st.val_lo)
     E = batch.cash + value_sum // scale
 
-    status = np.full(n, STATUS_HEALTHY, dtype=np.int8)
-    status[E < IM] = STATUS_RESTRICTED
-    status[E < MM] = STATUS_LIQUIDATABLE
-    status[E < 0] = STATUS_INSOLVENT
+    status = np.full(n, Status.HEALTHY, dtype=np.int8)
+    status[E < IM] = Status.RESTRICTED
+    status[E < MM] = Status.LIQUIDATABLE
+    status[E < 0] = Status.INSOLVENT
 
     return BatchResult(
         scenario_hi=st.scen_hi,

@@ -26,9 +26,10 @@ from fractions import Fraction
 
 from engine.errors import InputError
 from engine.fixedpoint import SCALE
-from engine.margin import STATUS_LIQUIDATABLE, STATUS_NAMES, MarginResult, compute_margin
+from engine.margin import MarginResult, compute_margin
 from engine.model import Account, AssetQuote, InstrumentSpec, Market, RiskParams, RowConfig, Slot
 from engine.scenarios import SCENARIOS, Scenario
+from engine.status import Status
 from engine.validate import canonicalize_positions
 
 #: A full repricing: (asset index, spot of that asset) -> the market at that spot.
@@ -88,7 +89,7 @@ class Explanation:
 
     @property
     def status(self) -> str:
-        return STATUS_NAMES[self.result.status]
+        return Status(self.result.status).label
 
     def to_text(self) -> str:
         r = self.result
@@ -197,7 +198,7 @@ class LiquidationPrice:
 
 
 def _is_liquidatable(result: MarginResult) -> bool:
-    return result.status >= STATUS_LIQUIDATABLE
+    return Status(result.status).opens_liquidation
 
 
 def _first_crossing(

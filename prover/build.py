@@ -28,11 +28,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine.fileio import write_json_atomic
 from engine.profiles import Profile
 from prover.binfile import BN254_R, read_r1cs_info
 from prover.errors import ProverError
 from prover.toolchain import Toolchain, cache_root, find_toolchain, rel_to, run_tool, strip_ansi
-from zkmargin.cli_support import write_json_atomic
 
 PRAGMA = "pragma circom 2.2.3;"
 COMPILE_FLAGS = ("--r1cs", "--wasm", "--sym", "--O2")

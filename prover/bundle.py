@@ -24,9 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from engine.fileio import write_json_atomic
 from prover.errors import ProverError
 from prover.verify_py import P, R
-from zkmargin.cli_support import write_json_atomic
 
 BUNDLE_FORMAT = "zkmargin-proof/1"
 PUBLIC_SIGNAL_NAMES = ("status", "shortfall", "commitment", "market_root", "params_hash")

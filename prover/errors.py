@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from zkmargin.cli_support import CliError
+from engine.errors import ZkmarginError
 
 
-class ProverError(CliError):
+class ProverError(ZkmarginError):
     """A prover toolchain failure (missing tool, failed compile, bad key or proof file)."""

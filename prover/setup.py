@@ -18,13 +18,13 @@ from typing import Any
 
 from rich.console import Console
 
+from engine.fileio import write_json_atomic
 from prover.build import BuildResult, file_lock
 from prover.errors import ProverError
 from prover.ptau import PtauChoice
 from prover.steps import StepRunner
 from prover.toolchain import Toolchain, find_toolchain
 from prover.vkey import load_vkey, vkey_sha256
-from zkmargin.cli_support import write_json_atomic
 
 ZKEY = "circuit_final.zkey"
 VKEY = "verification_key.json"

@@ -153,8 +153,20 @@ def parse_public(signals: Any, n_public: int) -> list[int]:
     return [_int(s, f"public signal {i}", R) for i, s in enumerate(signals)]
 
 
-def verify_groth16(vkey: dict[str, Any], public_signals: Any, proof: dict[str, Any]) -> VerifyResult:
-    """Check a snarkjs Groth16 proof; never raises for bad input, returns ``ok=False`` with a reason."""
+#: Which pairing computes the final check: ``fast`` (:mod:`prover.bn254_fast`, for bulk
+#: checks), ``reference`` (py_ecc's own ``pairing``), or ``both`` (they must agree).
+PAIRINGS = ("fast", "reference", "both")
+
+
+def verify_groth16(
+    vkey: dict[str, Any], public_signals: Any, proof: dict[str, Any], *, pairing_impl: str = "fast"
+) -> VerifyResult:
+    """Check a snarkjs Groth16 proof; never raises for bad input, returns ``ok=False`` with a reason.
+
+    ``pairing_impl`` picks the pairing (see :data:`PAIRINGS`); the input checks are the same.
+    """
+    if pairing_impl not in PAIRINGS:
+        raise ValueError(f"pairing_impl must be one of {PAIRINGS}, got {pairing_impl!r}")
     try:
         key = parse_vkey(vkey)
         inputs = parse_public(public_signals, key.n_public)
@@ -172,7 +184,17 @@ def verify_groth16(vkey: dict[str, Any], public_signals: Any, proof: dict[str, A
         return VerifyResult(False, str(exc))
     if not in_g2_subgroup(b_point):
         return VerifyResult(False, "proof.pi_b: point is not in the G2 subgroup")
-    if not _pairing_check(key, inputs, a, b_point, c):
+    if pairing_impl == "fast":
+        holds = _pairing_check(key, inputs, a, b_point, c)
+    elif pairing_impl == "reference":
+        holds = _pairing_check_reference(key, inputs, a, b_point, c)
+    else:
+        holds = _pairing_check_reference(key, inputs, a, b_point, c)
+        if _pairing_check(key, inputs, a, b_point, c) != holds:
+            return VerifyResult(
+                False, "the fast and the reference pairing disagree: do not trust this result"
+            )
+    if not holds:
         return VerifyResult(
             False, "pairing check failed: the proof does not match these public signals and key"
         )

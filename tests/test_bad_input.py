@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from engine.fixedpoint import FIELD_P
-from zkmargin.cli import main
+from zkmargin.cli.main import main
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 Doc = dict[str, Any]

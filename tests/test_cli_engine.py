@@ -13,7 +13,7 @@ import pytest
 
 from engine.formats import load_accounts, load_market, load_params
 from engine.margin import compute_margin
-from zkmargin.cli import main
+from zkmargin.cli.main import main
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 HISTORY = EXAMPLES / "data" / "closes-excerpt.csv"

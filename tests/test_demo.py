@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from zkmargin.demo import DemoOptions, run_demo
+from zkmargin.demo.run import DemoOptions, run_demo
 
 pytestmark = pytest.mark.circuit
 

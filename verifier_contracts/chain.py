@@ -28,6 +28,7 @@ from typing import Any
 from eth_tester import EthereumTester
 from web3 import EthereumTesterProvider, Web3
 
+from engine.errors import ZkmarginError
 from verifier_contracts.solc import project_root
 
 EMBEDDED = "embedded"
@@ -37,7 +38,7 @@ ANVIL_START_TIMEOUT = 30.0
 ROLE_NAMES = ("owner", "governance", "oracle", "operator", "liquidator", "user")
 
 
-class ChainError(Exception):
+class ChainError(ZkmarginError):
     """A chain could not be reached or started; the message says why."""
 
 

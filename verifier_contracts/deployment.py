@@ -7,13 +7,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from zkmargin.cli_support import write_json_atomic
+from engine.errors import ZkmarginError
+from engine.fileio import write_json_atomic
 
 DEFAULT_DEPLOYMENT_FILE = Path("deployment.json")
 FORMAT_VERSION = 1
 
 
-class DeploymentError(Exception):
+class DeploymentError(ZkmarginError):
     """A deployment file is missing, unreadable or malformed."""
 
 

@@ -27,13 +27,13 @@ from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractCustomError, ContractLogicError, ContractPanicError
 from web3.types import TxParams
 
+from engine.errors import ZkmarginError
 from verifier_contracts.chain import Chain
+from verifier_contracts.constants import DEFAULT_MAX_MARKET_AGE
 from verifier_contracts.solc import Artifact, compile_gate, compile_verifier
 
 PROOF_GAS_LIMIT = 1_000_000  # attest / liquidate: the verifier needs about 220k
 DEPLOY_GAS_LIMIT = 6_000_000
-DEFAULT_MAX_MARKET_AGE = 3600  # seconds
-
 ProofArgs = tuple[list[int], list[list[int]], list[int]]
 
 
@@ -46,7 +46,7 @@ class Role(IntEnum):
     OPERATOR = 3
 
 
-class GateError(Exception):
+class GateError(ZkmarginError):
     """Base class for failures talking to the gate."""
 
 

@@ -18,7 +18,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from zkmargin.cli_support import write_json_atomic
+from engine.errors import ZkmarginError
+from engine.fileio import write_json_atomic
 
 EVM_VERSION = "prague"  # py-evm stops at Prague
 OPTIMIZER_RUNS = 200
@@ -35,7 +36,7 @@ process.stdin.on('end', () => { process.stdout.write(solc.compile(input)); });
 """
 
 
-class SolcError(Exception):
+class SolcError(ZkmarginError):
     """Compilation could not run or failed; the message says why."""
 
 

@@ -27,8 +27,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine.commitments import MarketCommitments, commitment, params_hash
-from engine.margin import STATUS_NAMES, MarginResult, compute_margin
+from engine.margin import MarginResult, compute_margin
 from engine.model import Account, Market, RiskParams
+from engine.status import Status
 from prover.bundle import ProofBundle
 from prover.verify_py import verify_groth16
 from prover.vkey import vkey_sha256
@@ -58,7 +59,7 @@ class AuditReport:
             "ok": self.ok,
             "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in self.checks],
             "status": self.result.status,
-            "status_name": STATUS_NAMES[self.result.status],
+            "status_name": Status(self.result.status).label,
             "shortfall": str(self.result.shortfall),
             "equity": str(self.result.E),
             "im": str(self.result.IM),
@@ -83,8 +84,15 @@ def audit_offline(
     params: RiskParams,
     bundle: ProofBundle,
     vkey: dict[str, Any],
+    *,
+    pairing_impl: str = "both",
 ) -> AuditReport:
-    """Checks 1-6 above; never needs node or a chain."""
+    """Checks 1-6 above; never needs node or a chain.
+
+    The proof is checked with py_ecc's own reference pairing and with the fast pairing,
+    and both must agree (``pairing_impl="both"``, the default); bulk checks may pass
+    ``"fast"``.
+    """
     checks: list[Check] = []
     key_hash = vkey_sha256(vkey)
     key_ok = key_hash == bundle.vkey_sha256
@@ -106,12 +114,15 @@ def audit_offline(
         Check(
             "margin",
             margin_ok,
-            f"engine: {STATUS_NAMES[result.status]}, shortfall {result.shortfall}; "
+            f"engine: {Status(result.status).label}, shortfall {result.shortfall}; "
             f"proof: status {bundle.status}, shortfall {bundle.shortfall}",
         )
     )
-    verdict = verify_groth16(vkey, bundle.public_signals, bundle.proof)
-    checks.append(Check("proof", verdict.ok, f"Groth16 (py_ecc): {verdict.reason}"))
+    verdict = verify_groth16(vkey, bundle.public_signals, bundle.proof, pairing_impl=pairing_impl)
+    how = {"both": "py_ecc reference and fast pairing", "reference": "py_ecc reference pairing"}
+    checks.append(
+        Check("proof", verdict.ok, f"Groth16 ({how.get(pairing_impl, 'fast pairing')}): {verdict.reason}")
+    )
     return AuditReport(tuple(checks), result)
 
 

@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine.commitments import MarketCommitments, commitment, params_hash
+from engine.fileio import write_json_atomic
 from engine.formats import (
     LabeledAccount,
     ParamsFile,
@@ -36,9 +37,8 @@ from prover.prove_account import prove_account
 from verifier_contracts.chain import Chain, connect
 from verifier_contracts.gate import MarginGate, deploy_verifier
 from zkmargin.audit import audit_offline, audit_onchain
-from zkmargin.cli import cli
-from zkmargin.cli_support import write_json_atomic
-from zkmargin.demo_data import DEMO_AS_OF, demo_accounts, demo_market, shocked_quotes
+from zkmargin.cli.main import cli
+from zkmargin.demo.data import DEMO_AS_OF, demo_accounts, demo_market, shocked_quotes
 
 pytestmark = pytest.mark.circuit
 

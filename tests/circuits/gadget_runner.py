@@ -6,8 +6,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.fixedpoint import FIELD_P, from_field
-from prover.witness_calc import WitnessError
 from tests.circuits.harness import CompiledCircuit, compile_circuit, gadget_main
+from tests.support.witness_calc import WitnessError
 
 
 def encode(value: Any) -> Any:

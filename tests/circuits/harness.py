@@ -24,8 +24,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from prover.r1cs import R1CS, read_r1cs, read_sym
-from prover.witness_calc import WitnessCalculator
+from tests.support.r1cs import R1CS, read_r1cs, read_sym
+from tests.support.witness_calc import WitnessCalculator
 
 ROOT = Path(__file__).resolve().parents[2]
 CIRCUITS = ROOT / "circuits"

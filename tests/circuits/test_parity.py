@@ -13,9 +13,9 @@ import pytest
 
 from engine.margin import compute_margin
 from engine.profiles import PROFILES, Profile
-from prover.witness_calc import WitnessError
 from tests.circuits.cases import Case, edge_cases, hypothesis_cases, random_cases
 from tests.circuits.margin_circuit import inputs_and_expected, intermediate_names, margin_check
+from tests.support.witness_calc import WitnessError
 
 TEST = PROFILES["test"]
 

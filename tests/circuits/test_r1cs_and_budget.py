@@ -1,4 +1,4 @@
-"""prover.r1cs reads what circom and the witness calculator write; the 2^16 budget holds."""
+"""tests.support.r1cs reads what circom and the witness calculator write; the 2^16 budget holds."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from engine.profiles import PROFILES
-from prover.r1cs import failing_constraints, read_r1cs, read_sym, read_wtns
 from prover.witness_input import build_input
 from tests.circuits.cases import account_for, builder_market, random_params
 from tests.circuits.margin_circuit import margin_check
+from tests.support.r1cs import failing_constraints, read_r1cs, read_sym, read_wtns
 
 TEST = PROFILES["test"]
 

@@ -22,7 +22,7 @@ from tests.contracts.conftest import (
 from tests.contracts.toy_prover import ProofSource
 from verifier_contracts.chain import anvil
 from verifier_contracts.gate import GateRevert
-from zkmargin.cli import cli
+from zkmargin.cli.main import cli
 
 pytestmark = pytest.mark.anvil
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from engine.errors import ZkmarginError
 from tests.contracts.toy_prover import ProofSource
 from verifier_contracts.deployment import load_deployment
-from zkmargin.cli import cli, main
-from zkmargin.cli_support import CliError
+from zkmargin.cli.main import cli, main
 
 
 def test_deploy_on_embedded_then_next_command_explains(proof_source: ProofSource, tmp_path: Path) -> None:
@@ -27,7 +27,7 @@ def test_deploy_on_embedded_then_next_command_explains(proof_source: ProofSource
     assert set(saved.roles) == {"owner", "governance", "oracle", "operator", "liquidator", "user"}
 
     later = CliRunner().invoke(cli, [*base, "post-market", "--root", "5", "--epoch", "1"])
-    assert isinstance(later.exception, CliError)
+    assert isinstance(later.exception, ZkmarginError)
     assert "lived only inside the deploying process" in str(later.exception)
 
 
@@ -40,5 +40,5 @@ def test_missing_deployment_file_exits_2(tmp_path: Path, capsys: pytest.CaptureF
 
 def test_commit_needs_pairs() -> None:
     result = CliRunner().invoke(cli, ["chain", "commit", "--account", "12"])
-    assert isinstance(result.exception, CliError)
+    assert isinstance(result.exception, ZkmarginError)
     assert "ID=COMMITMENT" in str(result.exception)

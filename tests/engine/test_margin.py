@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 
 from engine.errors import InputError
 from engine.fixedpoint import Q_LIMIT, SCALE
-from engine.margin import STATUS_NAMES, MarginResult, classify, compute_margin
+from engine.margin import MarginResult, classify, compute_margin
 from engine.model import Account, Market, RiskParams, Slot
 from engine.profiles import PROFILES, Profile
+from engine.status import Status
 from tests.engine.strategies import (
     accounts,
     canonical_slots,
@@ -122,7 +123,12 @@ def test_mm_factor_one_makes_mm_equal_im() -> None:
 
 def test_classify_table() -> None:
     assert [classify(e, 10, 5) for e in (-1, 0, 4, 5, 9, 10, 11)] == [3, 2, 2, 1, 1, 0, 0]
-    assert STATUS_NAMES == {0: "healthy", 1: "restricted", 2: "liquidatable", 3: "insolvent"}
+    assert {int(s): s.label for s in Status} == {
+        0: "healthy",
+        1: "restricted",
+        2: "liquidatable",
+        3: "insolvent",
+    }
 
 
 def _one_row(ra: dict[int, int], q: int = 1, mark: int = 0, cash: int = 0) -> MarginResult:

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from engine.formats import load_market
 from engine.model import Market
 from engine.row_audit import compare_rows
-from zkmargin.cli import cli
+from zkmargin.cli.main import cli
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

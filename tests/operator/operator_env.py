@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.commitments import params_hash
+from engine.fileio import write_json_atomic
 from engine.fixedpoint import SCALE
 from engine.formats import ParamsFile, QuotesFile, dump_accounts, dump_params, dump_quotes, load_accounts
 from engine.formats_account import LabeledAccount
@@ -36,7 +37,6 @@ from prover.artifacts import CircuitArtifacts
 from verifier_contracts.chain import Chain
 from verifier_contracts.deployment import Deployment, save_deployment
 from verifier_contracts.gate import MarginGate, deploy_verifier
-from zkmargin.cli_support import write_json_atomic
 
 PROFILE = get_profile("test")
 AS_OF = dt.date(2026, 11, 20)
@@ -202,7 +202,7 @@ def nonce(chain: Chain, who: str) -> int:
 
 
 def zkmargin_cmd(*args: str | Path) -> list[str]:
-    return [sys.executable, "-m", "zkmargin.cli", *(str(a) for a in args)]
+    return [sys.executable, "-m", "zkmargin.cli.main", *(str(a) for a in args)]
 
 
 def run_args(

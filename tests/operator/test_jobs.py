@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from zkmargin.jobs import JobLog, SignedTx
+from zkmargin.keeper.jobs import JobLog, SignedTx
 
 
 @pytest.fixture()
@@ -86,7 +86,7 @@ def test_committed_state_survives_sigkill(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import os, signal
-        from zkmargin.jobs import JobLog
+        from zkmargin.keeper.jobs import JobLog
         log = JobLog({str(db)!r})
         log.add_snapshot("s", "q.json", 1, 1)
         log.add_jobs("s", "liquidate", [(1, 2, 0), (2, 2, 0)])

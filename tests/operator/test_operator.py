@@ -29,17 +29,17 @@ from eth_account import Account
 from web3.types import Wei
 
 from engine.commitments import MarketCommitments
+from engine.fileio import write_json_atomic
 from engine.formats import QuotesFile, dump_quotes, load_accounts
 from engine.margin import compute_margin
 from prover.artifacts import CircuitArtifacts, prepare_artifacts
 from verifier_contracts.chain import Chain, anvil
 from verifier_contracts.gate import Role
-from zkmargin.cli_support import write_json_atomic
-from zkmargin.jobs import JobLog, SignedTx
-from zkmargin.operator import Operator, OperatorSettings
-from zkmargin.operator_tx import DurableTxs
-from zkmargin.prover_pool import ProofTask, ProverPool
-from zkmargin.snapshots import read_snapshot, scan_folder
+from zkmargin.keeper.jobs import JobLog, SignedTx
+from zkmargin.keeper.operator import Operator, OperatorSettings
+from zkmargin.keeper.pool import ProofTask, ProverPool
+from zkmargin.keeper.snapshots import read_snapshot, scan_folder
+from zkmargin.keeper.transactions import DurableTxs
 
 from .operator_env import (
     AS_OF,
@@ -265,7 +265,7 @@ def test_snapshot_older_than_one_processed_is_refused(
 ) -> None:
     """Healthy accounts only, so no proof is made. The newest snapshot is processed; an
     older one fails with ``--once`` (exit 2) and in the folder (the loop goes on to an
-    intraday update of the newest date, which is processed). Nothing older is posted."""
+    intraday update of the newest date, which is processed, then exits 1). Nothing older is posted."""
     scenario = write_scenario(tmp_path, shock=False, book=[0, 2])
     folder = scenario.folder
     newer = _quotes(folder / "quotes-b.json", AS_OF + dt.timedelta(days=1))
@@ -290,7 +290,7 @@ def test_snapshot_older_than_one_processed_is_refused(
     intraday = _quotes(folder / "quotes-c.json", AS_OF + dt.timedelta(days=1), 0.01)
     args = run_args(scenario, env, db, "--snapshots", folder)
     code = run_operator([*args, "--exit-when-idle", "--poll", "0.2"], tmp_path / "run.log")
-    assert code == 0, (tmp_path / "run.log").read_text()[-3000:]
+    assert code == 1, (tmp_path / "run.log").read_text()[-3000:]  # two snapshots of the run failed
     by_name = {Path(s["source"]).name: s for s in status_json(db)["snapshots"]}
     assert set(by_name) == {"quotes-b.json", stale.name, late.name, intraday.name}
     assert (by_name[stale.name]["state"], by_name[stale.name]["reason"]) == ("failed", reason)
@@ -318,7 +318,7 @@ def test_refused_liquidation_fails_the_job_with_the_custom_error(
     proc = subprocess.run(
         run_args(scenario, env, db, "--once", scenario.quotes[0]), capture_output=True, text=True, timeout=300
     )
-    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.returncode == 1, proc.stderr[-2000:]  # a check failed: the job, not the input
     assert "1 liquidation job(s) failed" in proc.stderr
     (job,) = status_json(db)["job_list"]
     assert job["state"] == "failed" and "StaleMarket" in job["reason"], job

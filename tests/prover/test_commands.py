@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from engine.errors import CheckFailed, ZkmarginError
 from prover.bundle import ProofBundle
 from prover.results import ProofResult
-from zkmargin.cli import cli
-from zkmargin.cli_support import CliError
+from zkmargin.cli.main import cli
 
 from .conftest import Toy
 
@@ -49,7 +49,7 @@ def test_verify_tampered_bundle(toy: Toy, bundle_file: Path) -> None:
     data["public_signals"][0] = "2"
     bundle_file.write_text(json.dumps(data))
     result = CliRunner().invoke(cli, ["verify", str(bundle_file), "--vkey", str(toy.setup.vkey)])
-    assert isinstance(result.exception, CliError)
+    assert isinstance(result.exception, CheckFailed)
     assert "proof INVALID: pairing check failed" in str(result.exception)
 
 
@@ -59,7 +59,7 @@ def test_verify_with_another_key_is_refused(toy: Toy, bundle_file: Path, tmp_pat
     path = tmp_path / "other.json"
     path.write_text(json.dumps(other))
     result = CliRunner().invoke(cli, ["verify", str(bundle_file), "--vkey", str(path)])
-    assert isinstance(result.exception, CliError)
+    assert isinstance(result.exception, ZkmarginError)
     assert "made for verification key" in str(result.exception)
 
 
@@ -68,12 +68,12 @@ def test_verify_without_keys_for_profile(
 ) -> None:
     monkeypatch.setenv("ZKMARGIN_CACHE", str(tmp_path / "empty"))
     result = CliRunner().invoke(cli, ["verify", str(bundle_file)])
-    assert isinstance(result.exception, CliError)
+    assert isinstance(result.exception, ZkmarginError)
     assert "zkmargin setup --profile test" in str(result.exception)
 
 
 def test_cli_main_exit_code_for_invalid_bundle(tmp_path: Path) -> None:
-    from zkmargin.cli import main
+    from zkmargin.cli.main import main
 
     bad = tmp_path / "bad.json"
     bad.write_text("{}")
@@ -87,7 +87,7 @@ def test_build_without_circuit_source(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setenv("ZKMARGIN_ROOT", str(tmp_path))
     monkeypatch.setenv("ZKMARGIN_CACHE", str(tmp_path / "cache"))
     result = CliRunner().invoke(cli, ["build", "--profile", "test"])
-    assert isinstance(result.exception, CliError)
+    assert isinstance(result.exception, ZkmarginError)
     assert "circuit source not found" in str(result.exception) and "margin_check.circom" in str(
         result.exception
     )
@@ -96,7 +96,7 @@ def test_build_without_circuit_source(monkeypatch: pytest.MonkeyPatch, tmp_path:
 def test_setup_with_missing_node(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("ZKMARGIN_NODE", str(tmp_path / "nope"))
     result = CliRunner().invoke(cli, ["setup", "--profile", "test"])
-    assert isinstance(result.exception, CliError)
+    assert isinstance(result.exception, ZkmarginError)
     assert "node not found: install node 20" in str(result.exception)
 
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from prover.artifacts import prepare_artifacts
 from prover.toolchain import project_root
-from zkmargin.cli import cli
+from zkmargin.cli.main import cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.circuit]
 
@@ -32,7 +32,7 @@ def market_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     cmd = [
         sys.executable,
         "-m",
-        "zkmargin.cli",
+        "zkmargin.cli.main",
         "market",
         "build",
         "--quotes",

@@ -15,7 +15,7 @@ from prover.artifacts import prepare_artifacts
 from prover.prove import Prover
 from prover.prove_account import prove_account
 from prover.verify_py import verify_groth16
-from zkmargin.demo_data import demo_accounts, demo_market
+from zkmargin.demo.data import demo_accounts, demo_market
 
 pytestmark = [pytest.mark.slow, pytest.mark.circuit]
 

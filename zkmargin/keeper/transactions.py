@@ -29,16 +29,16 @@ from eth_utils import keccak
 from web3.contract.contract import ContractFunction
 from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
 
+from engine.errors import ZkmarginError
 from verifier_contracts.chain import Chain
 from verifier_contracts.gate import GateError, GateRevert, decode_revert
-from zkmargin.cli_support import CliError
-from zkmargin.jobs import SignedTx
+from zkmargin.keeper.jobs import SignedTx
 
 #: Node answers to a re-broadcast of a transaction it has already seen or mined.
 _ALREADY_SEEN = ("already known", "nonce too low", "already imported", "known transaction")
 
 
-class TxError(CliError):
+class TxError(ZkmarginError):
     """A transaction could not be signed, sent or confirmed; the message says why."""
 
 

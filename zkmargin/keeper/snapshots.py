@@ -11,7 +11,7 @@ sorts first, so that it fails (with its reason) before the good ones are process
 
 Only ``*.json`` files are read; names starting with ``.`` and ending with ``.tmp`` are
 skipped, so a feed that writes a temporary file and renames it into place (as
-``zkmargin.cli_support.write_atomic`` does) is never read half-written.
+``zkmargin.cli.render.write_atomic`` does) is never read half-written.
 """
 
 from __future__ import annotations

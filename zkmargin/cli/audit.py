@@ -10,23 +10,20 @@ Exit codes: 0 every check passed; 1 a check failed (the table says which);
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich import box
 from rich.markup import escape
-from rich.table import Table
 
-from engine.formats import dumps, load_accounts, load_market, load_params
-from engine.model import Account
-from prover.bundle import ProofBundle
-from zkmargin.audit import Check, audit_offline, audit_onchain
-from zkmargin.cli_support import CliError, console
-from zkmargin.commands_engine_views import explain_account, print_explanation, select_account
-from zkmargin.commands_prover import _vkey_for
+from engine.errors import CheckFailed
+from zkmargin.cli.options import IN_FILE as _IN
+from zkmargin.cli.render import CliError, console, print_checks, print_explanation
 
-_IN = click.Path(exists=True, dir_okay=False, path_type=Path)
+if TYPE_CHECKING:
+    from engine.model import Account
+    from prover.bundle import ProofBundle
+    from zkmargin.audit import Check
 
 
 @click.command("audit")
@@ -61,13 +58,27 @@ def audit_cmd(
     as_json: bool,
 ) -> None:
     """Audit your margin proof: commitment, market, parameters, margin, Groth16 proof,
-    and (with --rpc) the on-chain state; shows your margin, its parts and liquidation prices."""
+    and (with --rpc) the on-chain state; shows your margin, its parts and liquidation prices.
+
+    The proof is checked with py_ecc's reference pairing and the fast pairing; both must agree.
+
+    \b
+    Example:
+      zkmargin audit --account account.json --market market.json --params params.json \\
+        --proof proof.json --vkey verification_key.json
+    """
+    from engine.formats import dumps, load_accounts, load_market, load_params
+    from engine.pipeline import explain_account, select_account
+    from prover.bundle import ProofBundle
+    from zkmargin.audit import audit_offline
+    from zkmargin.cli.prover import vkey_for
+
     mf = load_market(market_path)
     params = load_params(params_path).resolve(mf.market.asset_names, mf.market.profile, mf.calibrated_rho)
     labeled = select_account(load_accounts(account_path, mf.market), select)
     account = labeled.account
     bundle = ProofBundle.load(proof_path)
-    vkey, _ = _vkey_for(bundle, vkey_path)
+    vkey, _ = vkey_for(bundle, vkey_path)
     report = audit_offline(account, mf.market, params, bundle, vkey)
     checks: list[Check] = list(report.checks)
     if rpc is not None:
@@ -84,17 +95,13 @@ def audit_cmd(
         }
         click.echo(dumps(doc), nl=False)
     else:
-        table = Table(title=f"audit of {escape(labeled.display_name)}", box=box.SIMPLE_HEAD)
-        for col in ("check", "result", "detail"):
-            table.add_column(col)
-        for c in checks:
-            table.add_row(c.name, "[green]ok[/green]" if c.ok else "[red]FAILED[/red]", escape(c.detail))
-        console.print(table)
+        print_checks(f"audit of {escape(labeled.display_name)}", checks)
         print_explanation(explanation)
         verdict = "[green]audit passed[/green]" if ok else "[bold red]audit FAILED[/bold red]"
         console.print(verdict)
     if not ok:
-        sys.exit(1)
+        failed = ", ".join(c.name for c in checks if not c.ok)
+        raise CheckFailed(f"audit failed: {failed}")
 
 
 def _chain_checks(
@@ -103,6 +110,7 @@ def _chain_checks(
     from verifier_contracts.chain import ChainError, from_rpc
     from verifier_contracts.deployment import DeploymentError, load_deployment
     from verifier_contracts.gate import MarginGate
+    from zkmargin.audit import audit_onchain
 
     if gate_address is None:
         if deployment_path is None:
@@ -119,8 +127,3 @@ def _chain_checks(
         raise CliError(f"no contract at {gate_address} on {rpc}")
     gate = MarginGate(chain, gate_address)
     return list(audit_onchain(gate, account.account_id, account, bundle))
-
-
-def register(cli: click.Group) -> None:
-    """Attach this module's commands to the main group."""
-    cli.add_command(audit_cmd)

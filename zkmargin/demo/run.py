@@ -31,6 +31,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from engine.commitments import MarketCommitments, commitment, params_hash
+from engine.fileio import write_json_atomic
 from engine.formats import (
     LabeledAccount,
     ParamsFile,
@@ -40,12 +41,13 @@ from engine.formats import (
     dump_params,
     make_market_file,
 )
-from engine.margin import STATUS_NAMES
 from engine.margin_batch import AccountBatch, compute_margins
 from engine.market_builder import build_market
 from engine.model import Account, Market
+from engine.money import money
 from engine.profiles import Profile, get_profile
 from engine.report import explain, liquidation_prices
+from engine.status import Status
 from prover.artifacts import prepare_artifacts
 from prover.bundle import ProofBundle
 from prover.prove import Prover
@@ -53,12 +55,11 @@ from prover.prove_account import prove_account
 from verifier_contracts.chain import connect
 from verifier_contracts.gate import MarginGate, TxResult, deploy_verifier
 from zkmargin.audit import audit_offline, audit_onchain
-from zkmargin.cli_support import write_json_atomic
-from zkmargin.demo_data import DEMO_AS_OF, demo_accounts, demo_market, shocked_quotes
+from zkmargin.cli.render import print_checks, status_text
+from zkmargin.demo.data import DEMO_AS_OF, demo_accounts, demo_market, shocked_quotes
 
 SHOCK = {"BTC": -0.12, "ETH": -0.16, "SOL": -0.22}
 SHOCK_VOL = 1.35
-STATUS_STYLE = {0: "green", 1: "yellow", 2: "red", 3: "bold red"}
 
 
 @dataclass
@@ -303,14 +304,9 @@ class DemoRun:
                 account, self.market, self.params, self.bundles[aid], self.artifacts.vkey_json()
             )
             chain_checks = audit_onchain(self.gate, aid, account, self.bundles[aid])
-            table = Table(title=f"audit of account {aid} (files in {folder})", box=box.SIMPLE_HEAD)
-            for col in ("check", "result", "detail"):
-                table.add_column(col)
-            for check in (*report.checks, *chain_checks):
-                table.add_row(
-                    check.name, "[green]ok[/green]" if check.ok else "[red]FAILED[/red]", check.detail
-                )
-            self.console.print(table)
+            print_checks(
+                f"audit of account {aid} (files in {folder})", [*report.checks, *chain_checks], self.console
+            )
             self.summary.audit_ok = report.ok and all(c.ok for c in chain_checks)
             prices = liquidation_prices(
                 self.market, self.params, account, self.quotes, self.instruments, self.config, DEMO_AS_OF
@@ -318,9 +314,9 @@ class DemoRun:
             ex = explain(self.market, self.params, account, prices)
             r = ex.result
             self.console.print(
-                f"margin: {STATUS_NAMES[r.status]}; equity {_money(r.E)}, IM {_money(r.IM)} "
-                f"(scenario risk {_money(r.R)}, liquidity {_money(sum(r.LQ))}, static {_money(r.SC)}), "
-                f"MM {_money(r.MM)}, shortfall {_money(r.shortfall)}"
+                f"margin: {status_text(r.status)}; equity {money(r.E)}, IM {money(r.IM)} "
+                f"(scenario risk {money(r.R)}, liquidity {money(sum(r.LQ))}, static {money(r.SC)}), "
+                f"MM {money(r.MM)}, shortfall {money(r.shortfall)}"
             )
             for lp in prices:
                 if lp.held:
@@ -358,11 +354,11 @@ class DemoRun:
         table.add_column("status")
         table.add_column("epoch 1", justify="right")
         table.add_column("after the shock", justify="right")
-        for code, name in STATUS_NAMES.items():
+        for status in Status:
             table.add_row(
-                f"[{STATUS_STYLE[code]}]{name}[/]",
-                str(s.statuses_before.get(name, 0)),
-                str(s.statuses_after.get(name, 0)),
+                status_text(status),
+                str(s.statuses_before.get(status.label, 0)),
+                str(s.statuses_after.get(status.label, 0)),
             )
         self.console.print(table)
         gas = Table(title="gas per call", box=box.SIMPLE_HEAD)
@@ -405,15 +401,11 @@ def run_demo(options: DemoOptions, console: Console) -> DemoSummary:
 
 def _count(statuses: list[int]) -> dict[str, int]:
     counts = Counter(statuses)
-    return {STATUS_NAMES[code]: counts.get(code, 0) for code in STATUS_NAMES}
+    return {s.label: counts.get(s, 0) for s in Status}
 
 
 def _status_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {name}" for name, n in counts.items())
-
-
-def _money(x: int) -> str:
-    return f"{x / 10**6:,.2f}"
 
 
 def _liq_text(below: float | None, above: float | None) -> str:

@@ -35,9 +35,9 @@ from prover.errors import ProverError
 from prover.node_worker import NodeWorker
 from prover.prove_account import ProofMismatch, prove_account
 from prover.toolchain import Toolchain
-from zkmargin.jobs import Job, JobLog
+from zkmargin.keeper.jobs import Job, JobLog
 
-logger = logging.getLogger("zkmargin.prover_pool")
+logger = logging.getLogger("zkmargin.keeper.pool")
 
 DEFAULT_MAX_ATTEMPTS = 3
 

@@ -5,8 +5,11 @@
         [--rpc URL | --chain anvil] [--workers N] [--poll S] [--max-snapshots N] [--exit-when-idle]
     zkmargin operator status --db operator.sqlite [--json]
 
-See docs/operator.md. ``run --once`` exits with code 2 when the snapshot fails; with
-``--snapshots`` a failed snapshot is recorded with its reason and the loop goes on.
+See docs/operator.md. Defaults come from flags > environment > ``zkmargin.toml``
+(``[operator]`` and ``[chain]``; see :mod:`zkmargin.settings`). With ``--snapshots`` a failed
+snapshot is recorded with its reason and the loop goes on. Exit codes: 2 when the input is
+bad (a snapshot ``--once`` that does not load); 1 when the run processed a snapshot that
+failed or a liquidation job that failed; 0 otherwise.
 """
 
 from __future__ import annotations
@@ -28,20 +31,23 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.table import Table
 
+from engine.errors import CheckFailed
 from engine.formats import load_params
 from engine.profiles import PROFILES, get_profile
-from zkmargin.cli_support import CliError, console, err_console
-from zkmargin.jobs import JOB_STATES, JobLog
+from zkmargin.cli.options import chain_target, rpc_option
+from zkmargin.cli.render import CliError, console, err_console
+from zkmargin.keeper.jobs import JOB_STATES, JobLog
+from zkmargin.settings import load_settings
 
 if TYPE_CHECKING:
     from eth_account.signers.local import LocalAccount
 
     from verifier_contracts.chain import Chain
     from verifier_contracts.deployment import Deployment
-    from zkmargin.operator import SnapshotOutcome
-    from zkmargin.prover_pool import ProverPool
+    from zkmargin.keeper.operator import SnapshotOutcome
+    from zkmargin.keeper.pool import ProverPool
 
-logger = logging.getLogger("zkmargin.operator")
+logger = logging.getLogger("zkmargin.keeper.operator")
 
 #: Roles the keeper sends transactions for.
 SIGNING_ROLES = ("oracle", "operator", "liquidator")
@@ -62,7 +68,6 @@ class RunOptions:
     db: Path
     deployment: Path
     rpc: str | None
-    chain: str | None
     workers: int
     poll: float
     max_snapshots: int | None
@@ -114,15 +119,17 @@ def run_command(opts: RunOptions) -> None:
     from prover.artifacts import find_artifacts
     from verifier_contracts.deployment import load_deployment
     from verifier_contracts.gate import MarginGate
-    from zkmargin.operator import Operator, OperatorSettings, outcome_json
-    from zkmargin.operator_tx import DurableTxs
-    from zkmargin.prover_pool import ProverPool
-    from zkmargin.snapshots import read_snapshot
+    from zkmargin.keeper.operator import Operator, OperatorSettings, outcome_json
+    from zkmargin.keeper.pool import ProverPool
+    from zkmargin.keeper.snapshots import read_snapshot
+    from zkmargin.keeper.transactions import DurableTxs
 
     if (opts.snapshots is None) == (opts.once is None):
         raise click.UsageError("pass exactly one of --snapshots DIR and --once FILE")
     if opts.workers < 1:
         raise click.UsageError("--workers must be at least 1")
+    if not 0 < opts.poll < 86400:
+        raise click.UsageError(f"--poll must be a number of seconds in (0, 86400), got {opts.poll}")
     signal.signal(signal.SIGTERM, _terminate)
     with _chain_errors():
         deployment = load_deployment(opts.deployment)
@@ -139,7 +146,9 @@ def run_command(opts: RunOptions) -> None:
                 f"no proving keys for profile {profile_name!r}: run `zkmargin setup --profile {profile_name}`"
             )
         keys = signing_keys()
-        chain = connect_node(_rpc_url(opts, deployment.rpc_url), deployment, keys)
+        chain = connect_node(
+            chain_target(None, opts.rpc, deployment.rpc_url, deployment.chain), deployment, keys
+        )
         gate = MarginGate(chain, deployment.gate)
         log = JobLog(opts.db)
         requeued = log.recover()
@@ -172,15 +181,17 @@ def run_command(opts: RunOptions) -> None:
     summary = _summary(pool, elapsed)
     if opts.as_json:
         click.echo(json.dumps({"snapshots": [outcome_json(o) for o in outcomes], **summary}, indent=2))
-    if opts.once is not None and outcomes:
-        outcome = outcomes[0]
-        if outcome.state == "failed":
-            raise CliError(f"snapshot {opts.once} failed: {outcome.reason}")
-        if outcome.jobs.get("failed"):
-            raise CliError(
-                f"snapshot {opts.once}: {outcome.jobs['failed']} liquidation job(s) failed "
-                f"(zkmargin operator status --db {opts.db})"
-            )
+    if opts.once is not None and outcomes and outcomes[0].state == "failed":
+        raise CliError(f"snapshot {opts.once} failed: {outcomes[0].reason}")
+    failed_snapshots = [o for o in outcomes if o.state == "failed"]
+    failed_jobs = sum(o.jobs.get("failed", 0) for o in outcomes)
+    if failed_snapshots or failed_jobs:
+        what = []
+        if failed_snapshots:
+            what.append(f"{len(failed_snapshots)} snapshot(s) failed")
+        if failed_jobs:
+            what.append(f"{failed_jobs} liquidation job(s) failed")
+        raise CheckFailed(f"{' and '.join(what)} (zkmargin operator status --db {opts.db})")
 
 
 def signing_keys() -> dict[str, LocalAccount]:
@@ -233,15 +244,6 @@ def connect_node(url: str, deployment: Deployment, keys: Mapping[str, LocalAccou
     ):
         raise CliError(f"no gate at {deployment.gate} on {url} (chain id {w3.eth.chain_id})")
     return Chain(w3=w3, roles=Roles(**checked), kind=deployment.chain, rpc_url=url)
-
-
-def _rpc_url(opts: RunOptions, recorded: str | None) -> str:
-    if opts.rpc is not None:
-        return opts.rpc
-    if recorded is None:
-        kind = opts.chain or "rpc"
-        raise CliError(f"the deployment file records no {kind} node URL: pass --rpc URL")
-    return recorded
 
 
 def _summary(pool: ProverPool, elapsed: float) -> dict[str, Any]:
@@ -353,58 +355,85 @@ def operator_group() -> None:
 @operator_group.command("run")
 @click.option("--snapshots", type=_IN_DIR, help="folder of quote snapshots (zkmargin/quotes@1), watched")
 @click.option("--once", type=_IN_FILE, help="process this one snapshot file and exit")
-@click.option("--accounts", type=_IN_FILE, required=True, help="accounts file (zkmargin/accounts@1)")
-@click.option("--params", type=_IN_FILE, required=True, help="params file (zkmargin/params@1)")
+@click.option("--accounts", type=_IN_FILE, help="accounts file (zkmargin/accounts@1)")
+@click.option("--params", type=_IN_FILE, help="params file (zkmargin/params@1)")
 @click.option(
     "--profile", type=click.Choice(sorted(PROFILES)), help="circuit profile (default: the deployment's)"
 )
 @click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("operator.sqlite"),
-    show_default=True,
+    "--db", type=click.Path(dir_okay=False, path_type=Path), help="job log (default operator.sqlite)"
 )
-@click.option(
-    "--deployment",
-    type=_IN_FILE,
-    default=Path("deployment.json"),
-    show_default=True,
-    help="written by chain deploy",
-)
-@click.option("--rpc", help="node URL (default: the one recorded in the deployment file)")
-@click.option(
-    "--chain",
-    type=click.Choice(["anvil", "rpc"]),
-    help="the deployment's own node (`zkmargin chain node`): its recorded URL",
-)
-@click.option("--workers", type=int, default=1, show_default=True, help="prover workers (node processes)")
-@click.option(
-    "--poll", type=float, default=5.0, show_default=True, help="seconds between looks at --snapshots"
-)
+@click.option("--deployment", type=_IN_FILE, help="written by chain deploy (default deployment.json)")
+@rpc_option
+@click.option("--workers", type=int, help="prover workers (node processes; default 1)")
+@click.option("--poll", type=float, help="seconds between looks at --snapshots (default 5)")
 @click.option("--max-snapshots", type=int, help="stop after processing this many snapshots")
 @click.option("--exit-when-idle", is_flag=True, help="stop when --snapshots holds no new snapshot")
 @click.option(
     "--json", "as_json", is_flag=True, help="print a JSON summary (snapshots, proofs per second) at the end"
 )
 @click.option("-v", "--verbose", is_flag=True, help="debug logging")
-def run_cmd(verbose: bool, **kwargs: Any) -> None:
-    """Keep margins proven: post each snapshot's market, prove and submit liquidations."""
+def run_cmd(
+    verbose: bool,
+    snapshots: Path | None,
+    once: Path | None,
+    accounts: Path | None,
+    params: Path | None,
+    profile: str | None,
+    db: Path | None,
+    deployment: Path | None,
+    rpc: str | None,
+    workers: int | None,
+    poll: float | None,
+    max_snapshots: int | None,
+    exit_when_idle: bool,
+    as_json: bool,
+) -> None:
+    """Keep margins proven: post each snapshot's market, prove and submit liquidations.
+
+    Every option but --once may come from zkmargin.toml (see examples/zkmargin.toml).
+
+    \b
+    Example:
+      zkmargin operator run --snapshots snapshots/ --accounts accounts.json \\
+        --params params.json --db operator.sqlite --workers 2
+    """
+    settings = load_settings()
     setup_logging(verbose)
-    run_command(RunOptions(**kwargs))
+    run_command(
+        RunOptions(
+            snapshots=settings.get("operator.snapshots", snapshots) if once is None else snapshots,
+            once=once,
+            accounts=settings.require("operator.accounts", accounts, "--accounts"),
+            params=settings.require("operator.params", params, "--params"),
+            profile=settings.get("operator.profile", profile),
+            db=settings.get("operator.db", db),
+            deployment=settings.get("chain.deployment", deployment),
+            rpc=rpc,
+            workers=settings.get("operator.workers", workers),
+            poll=settings.get("operator.poll", poll),
+            max_snapshots=max_snapshots,
+            exit_when_idle=exit_when_idle,
+            as_json=as_json,
+        )
+    )
 
 
 @operator_group.command("status")
-@click.option("--db", type=_IN_FILE, default=Path("operator.sqlite"), show_default=True)
+@click.option("--db", type=_IN_FILE, default=None, help="job log (default: zkmargin.toml, operator.sqlite)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON instead of a table")
-def status_cmd(db: Path, as_json: bool) -> None:
-    """Snapshots and jobs of an operator's job log, by state."""
-    data = status_data(db)
+def status_cmd(db: Path | None, as_json: bool) -> None:
+    """Snapshots and jobs of an operator's job log, by state.
+
+    \b
+    Example:
+      zkmargin operator status --db operator.sqlite
+    """
+    path = Path(load_settings().get("operator.db", db))
+    if not path.is_file():
+        raise CliError(f"no job log at {path}: pass --db FILE")
+    data = status_data(path)
     if as_json:
         click.echo(json.dumps(data, indent=2))
     else:
         print_status(data)
-
-
-def register(cli: click.Group) -> None:
-    """Attach this module's commands to the main group."""
-    cli.add_command(operator_group)

@@ -1,16 +1,17 @@
 """zkmargin CLI commands: ``zkmargin chain ...`` drives the on-chain gate.
 
-    zkmargin chain [--chain embedded|anvil | --rpc URL] [--deployment FILE] COMMAND
+    zkmargin chain [--rpc URL | --chain embedded|anvil] [--deployment FILE] COMMAND
 
 Commands: ``node``, ``deploy``, ``post-market``, ``set-params``, ``commit``, ``attest``,
 ``liquidate``, ``close-liquidation``, ``status``. Every command but ``deploy`` and ``node``
-reads the deployment file that ``deploy`` writes.
+reads the deployment file that ``deploy`` writes, and by default connects to the RPC URL
+recorded there (``$ZKMARGIN_RPC`` or ``zkmargin.toml`` override it; see
+:func:`zkmargin.cli.options.chain_target`).
 
-The embedded chain (the default) lives only inside one process, and ``--chain anvil``
-starts an anvil that stops when the command ends; both suit a single ``deploy`` (a dry run)
-and the in-process demo and tests. A sequence of commands in separate processes needs a
-node that outlives them: run ``zkmargin chain node`` (anvil on 127.0.0.1:8545) in one
-terminal and pass ``--rpc http://127.0.0.1:8545`` to every other command.
+``--chain embedded|anvil`` asks for a throwaway chain that ends with the command (a dry
+run of ``deploy``). A sequence of commands needs a node that outlives them: run
+``zkmargin chain node`` (anvil on 127.0.0.1:8545) and deploy with
+``--rpc http://127.0.0.1:8545``; later commands find the node in the deployment file.
 """
 
 from __future__ import annotations
@@ -21,32 +22,25 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from verifier_contracts.chain import ANVIL, EMBEDDED, Chain, ChainError, anvil_command, connect
-from verifier_contracts.deployment import (
-    DEFAULT_DEPLOYMENT_FILE,
-    Deployment,
-    DeploymentError,
-    load_deployment,
-    save_deployment,
-)
-from verifier_contracts.gate import (
-    DEFAULT_MAX_MARKET_AGE,
-    GateError,
-    MarginGate,
-    TxResult,
-    deploy_verifier,
-)
-from verifier_contracts.solc import SolcError
-from zkmargin.cli_support import CliError, console, err_console
+from engine.money import money
+from engine.status import Status
+from verifier_contracts.constants import DEFAULT_MAX_MARKET_AGE
+from zkmargin.cli.options import IN_FILE, THROWAWAY_CHAINS, chain_option, chain_target, rpc_option
+from zkmargin.cli.render import CliError, console, err_console
+from zkmargin.settings import load_settings
 
-STATUS_NAMES = {0: "healthy", 1: "restricted", 2: "liquidatable", 3: "insolvent"}
+if TYPE_CHECKING:
+    from verifier_contracts.chain import Chain
+    from verifier_contracts.deployment import Deployment
+    from verifier_contracts.gate import MarginGate, TxResult
+
 EPHEMERAL_NOTE = (
     "note: the {kind} chain ends with this command; for commands in separate processes run "
-    "`zkmargin chain node` and pass --rpc http://127.0.0.1:8545"
+    "`zkmargin chain node` and deploy with --rpc http://127.0.0.1:8545"
 )
 
 
@@ -74,40 +68,41 @@ FIELD_INT = FieldInt()
 class ChainOptions:
     """The group's options: where to connect and which deployment file to use."""
 
-    target: str
+    chain_kind: str | None
+    rpc: str | None
     deployment_file: Path
 
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Map the chain layer's expected failures to CliError (one line, exit code 2)."""
-    try:
-        yield
-    except (GateError, ChainError, DeploymentError, SolcError) as exc:
-        raise CliError(str(exc)) from exc
+    def target(self, deployment: Deployment | None) -> str:
+        recorded = (deployment.rpc_url, deployment.chain) if deployment is not None else (None, None)
+        return chain_target(self.chain_kind, self.rpc, *recorded)
 
 
 @contextmanager
 def _session(opts: ChainOptions) -> Iterator[tuple[Chain, Deployment, MarginGate]]:
     """Connect and open the deployed gate, checking it exists on this chain."""
-    with _errors():
-        deployment = load_deployment(opts.deployment_file)
-        with connect(opts.target) as chain:
-            yield chain, deployment, _open_gate(chain, deployment, opts)
+    from verifier_contracts.chain import connect
+    from verifier_contracts.deployment import load_deployment
+
+    deployment = load_deployment(opts.deployment_file)
+    target = opts.target(deployment)
+    with connect(target) as chain:
+        yield chain, deployment, _open_gate(chain, deployment, target)
 
 
-def _open_gate(chain: Chain, deployment: Deployment, opts: ChainOptions) -> MarginGate:
+def _open_gate(chain: Chain, deployment: Deployment, target: str) -> MarginGate:
+    from verifier_contracts.gate import MarginGate
+
     if chain.w3.eth.chain_id != deployment.chain_id or not chain.w3.eth.get_code(
         chain.w3.to_checksum_address(deployment.gate)
     ):
         hint = (
             " (it was deployed on a chain that lived only inside the deploying process)"
-            if deployment.chain in (EMBEDDED, ANVIL)
+            if deployment.chain in THROWAWAY_CHAINS
             else ""
         )
         raise CliError(
-            f"no gate at {deployment.gate} on {opts.target}{hint}: run `zkmargin chain node` and "
-            "`zkmargin chain --rpc http://127.0.0.1:8545 deploy`, then pass the same --rpc"
+            f"no gate at {deployment.gate} on {target}{hint}: run `zkmargin chain node` and "
+            "`zkmargin chain --rpc http://127.0.0.1:8545 deploy`"
         )
     return MarginGate(chain, deployment.gate)
 
@@ -179,7 +174,7 @@ def _status_json(gate: MarginGate, ids: tuple[int, ...]) -> dict[str, Any]:
             "commitment": str(st.commitment),
             "proven": st.proven,
             "status": st.status,
-            "status_name": STATUS_NAMES.get(st.status, "?") if st.proven else None,
+            "status_name": Status.label_of(st.status) if st.proven else None,
             "shortfall": str(st.shortfall),
             "proven_epoch": st.proven_epoch,
             "proven_at": st.proven_at,
@@ -202,45 +197,41 @@ def _status_json(gate: MarginGate, ids: tuple[int, ...]) -> dict[str, Any]:
     }
 
 
-def register(cli: click.Group) -> None:
-    """Attach the ``chain`` group to the main CLI."""
-    cli.add_command(chain_group)
-
-
 @click.group("chain")
-@click.option(
-    "--chain",
-    "kind",
-    type=click.Choice([EMBEDDED, ANVIL]),
-    default=EMBEDDED,
-    show_default=True,
-    help="embedded py-evm (this process only) or a throwaway anvil; see --rpc",
-)
-@click.option("--rpc", metavar="URL", help="a running node (e.g. `zkmargin chain node`); overrides --chain")
+@rpc_option
+@chain_option
 @click.option(
     "--deployment",
     "deployment_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=lambda: os.environ.get("ZKMARGIN_DEPLOYMENT", str(DEFAULT_DEPLOYMENT_FILE)),
-    show_default="deployment.json or $ZKMARGIN_DEPLOYMENT",
-    help="deployment file written by `deploy` and read by the other commands",
+    default=None,
+    help="deployment file written by `deploy` (default: $ZKMARGIN_DEPLOYMENT, zkmargin.toml, deployment.json)",
 )
 @click.pass_context
-def chain_group(ctx: click.Context, kind: str, rpc: str | None, deployment_file: Path) -> None:
+def chain_group(
+    ctx: click.Context, rpc: str | None, chain_kind: str | None, deployment_file: Path | None
+) -> None:
     """The on-chain gate: deploy, post market and params, commit, attest, liquidate.
 
-    The embedded chain lives only inside one process: for commands in separate processes
-    run `zkmargin chain node` and pass --rpc http://127.0.0.1:8545 to each command.
+    Commands after `deploy` connect to the node recorded in the deployment file.
+
+    \b
+    Example:
+      zkmargin chain node &                      # anvil on 127.0.0.1:8545
+      zkmargin chain --rpc http://127.0.0.1:8545 deploy --profile demo
+      zkmargin chain status --id 1001
     """
-    ctx.obj = ChainOptions(target=rpc or kind, deployment_file=Path(deployment_file))
+    path = load_settings().get("chain.deployment", deployment_file)
+    ctx.obj = ChainOptions(chain_kind=chain_kind, rpc=rpc, deployment_file=Path(path))
 
 
 @chain_group.command("node")
 @click.option("--port", type=int, default=8545, show_default=True)
 def node_command(port: int) -> None:
     """Run anvil (from node_modules) on 127.0.0.1:PORT in the foreground until Ctrl-C."""
-    with _errors():
-        cmd = anvil_command(port)
+    from verifier_contracts.chain import anvil_command
+
+    cmd = anvil_command(port)
     err_console.print(f"anvil on http://127.0.0.1:{port} (Ctrl-C stops it)")
     os.execv(cmd[0], cmd)
 
@@ -248,14 +239,25 @@ def node_command(port: int) -> None:
 @chain_group.command("deploy")
 @click.option("--verifier-sol", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--profile", help="use the Solidity verifier from `zkmargin setup --profile NAME`")
-@click.option("--max-market-age", type=int, default=DEFAULT_MAX_MARKET_AGE, show_default=True, help="seconds")
+@click.option(
+    "--max-market-age", type=int, default=DEFAULT_MAX_MARKET_AGE, show_default=True, help="seconds (>= 1)"
+)
 @click.pass_obj
 def deploy_command(
     opts: ChainOptions, verifier_sol: Path | None, profile: str | None, max_market_age: int
 ) -> None:
-    """Deploy the Groth16 verifier and a MarginGate; write the deployment file."""
+    """Deploy the Groth16 verifier and a MarginGate; write the deployment file.
+
+    Needs --rpc URL (or $ZKMARGIN_RPC), or --chain embedded|anvil for a dry run.
+    """
+    from verifier_contracts.chain import connect
+    from verifier_contracts.deployment import Deployment, save_deployment
+    from verifier_contracts.gate import MarginGate, deploy_verifier
+
+    if max_market_age < 1:
+        raise CliError(f"--max-market-age must be at least 1 second, got {max_market_age}")
     source = _verifier_source(verifier_sol, profile)
-    with _errors(), connect(opts.target) as chain:
+    with connect(opts.target(None)) as chain:
         verifier, v_result = deploy_verifier(chain, source)
         gate, g_result = MarginGate.deploy(chain, verifier, max_market_age=max_market_age)
         deployment = Deployment(
@@ -265,7 +267,7 @@ def deploy_command(
             verifier=verifier,
             block_number=g_result.block_number,
             max_market_age=max_market_age,
-            rpc_url=chain.rpc_url,
+            rpc_url=chain.rpc_url if chain.kind not in THROWAWAY_CHAINS else None,
             profile=profile,
             roles=chain.roles.as_dict(),
         )
@@ -273,7 +275,7 @@ def deploy_command(
     console.print(f"[green]verifier[/green] {verifier} (gas {v_result.gas_used:,})")
     console.print(f"[green]gate[/green]     {gate.address} (gas {g_result.gas_used:,})")
     console.print(f"deployment written to {path}")
-    if chain.kind in (EMBEDDED, ANVIL):
+    if chain.kind in THROWAWAY_CHAINS:
         err_console.print(EPHEMERAL_NOTE.format(kind=chain.kind))
 
 
@@ -283,17 +285,43 @@ def deploy_command(
 @click.pass_obj
 def post_market_command(opts: ChainOptions, root: int, epoch: int) -> None:
     """Oracle: post a market root for a new epoch."""
-    with _session(opts) as (_, _, gate), _errors():
+    with _session(opts) as (_, _, gate):
         _report(f"market epoch {epoch} posted", gate.post_market(root, epoch))
 
 
 @chain_group.command("set-params")
-@click.option("--params-hash", type=FIELD_INT, required=True)
+@click.option("--params-hash", type=FIELD_INT, default=None, help="the hash itself (decimal or 0x-hex)")
+@click.option("--params", "params_path", type=IN_FILE, default=None, help="params file (zkmargin/params@1)")
+@click.option(
+    "--market", "market_path", type=IN_FILE, default=None, help="with --params: the market it is resolved for"
+)
 @click.pass_obj
-def set_params_command(opts: ChainOptions, params_hash: int) -> None:
-    """Governance: set the risk-parameters hash."""
-    with _session(opts) as (_, _, gate), _errors():
-        _report("params set", gate.set_params(params_hash))
+def set_params_command(
+    opts: ChainOptions, params_hash: int | None, params_path: Path | None, market_path: Path | None
+) -> None:
+    """Governance: set the risk-parameters hash, given or computed from a params file.
+
+    The hash covers the parameters resolved for a market (its assets, profile and
+    calibrated correlation), so --params needs --market.
+
+    \b
+    Example:
+      zkmargin chain set-params --params examples/params.json --market market.json
+    """
+    if (params_hash is None) == (params_path is None):
+        raise click.UsageError("pass exactly one of --params-hash and --params FILE")
+    if params_path is not None:
+        if market_path is None:
+            raise click.UsageError("--params needs --market (the parameters are resolved for a market)")
+        from engine.commitments import params_hash as hash_params
+        from engine.formats import load_market, load_params
+
+        mf = load_market(market_path)
+        risk = load_params(params_path).resolve(mf.market.asset_names, mf.market.profile, mf.calibrated_rho)
+        params_hash = hash_params(risk)
+    assert params_hash is not None
+    with _session(opts) as (_, _, gate):
+        _report(f"params set to {params_hash}", gate.set_params(params_hash))
 
 
 @chain_group.command("commit")
@@ -305,7 +333,7 @@ def set_params_command(opts: ChainOptions, params_hash: int) -> None:
 def commit_command(opts: ChainOptions, pairs: tuple[str, ...], file: Path | None) -> None:
     """Operator: commit account states in one batch."""
     ids, commitments = _commit_pairs(pairs, file)
-    with _session(opts) as (_, _, gate), _errors():
+    with _session(opts) as (_, _, gate):
         _report(f"{len(ids)} account(s) committed", gate.commit_accounts(ids, commitments))
 
 
@@ -316,7 +344,7 @@ def commit_command(opts: ChainOptions, pairs: tuple[str, ...], file: Path | None
 def attest_command(opts: ChainOptions, account: int, bundle: Path) -> None:
     """Verify a proof bundle on chain and record the account's status."""
     data = _read_bundle(bundle)
-    with _session(opts) as (_, _, gate), _errors():
+    with _session(opts) as (_, _, gate):
         _report(f"account {account} attested", gate.attest(account, data))
 
 
@@ -327,7 +355,7 @@ def attest_command(opts: ChainOptions, account: int, bundle: Path) -> None:
 def liquidate_command(opts: ChainOptions, account: int, bundle: Path) -> None:
     """Open a liquidation case with a proof of status 2 or 3."""
     data = _read_bundle(bundle)
-    with _session(opts) as (_, _, gate), _errors():
+    with _session(opts) as (_, _, gate):
         _report(f"liquidation opened for account {account}", gate.liquidate(account, data))
 
 
@@ -336,7 +364,7 @@ def liquidate_command(opts: ChainOptions, account: int, bundle: Path) -> None:
 @click.pass_obj
 def close_liquidation_command(opts: ChainOptions, account: int) -> None:
     """Operator: close an open liquidation case."""
-    with _session(opts) as (_, _, gate), _errors():
+    with _session(opts) as (_, _, gate):
         _report(f"liquidation closed for account {account}", gate.close_liquidation(account))
 
 
@@ -346,7 +374,7 @@ def close_liquidation_command(opts: ChainOptions, account: int) -> None:
 @click.pass_obj
 def status_command(opts: ChainOptions, ids: tuple[int, ...], as_json: bool) -> None:
     """Show the latest market, params, roles and the given accounts' proven status."""
-    with _session(opts) as (_, _, gate), _errors():
+    with _session(opts) as (_, _, gate):
         summary = _status_json(gate, ids)
     if as_json:
         click.echo(json.dumps(summary, indent=2))
@@ -362,7 +390,7 @@ def status_command(opts: ChainOptions, ids: tuple[int, ...], as_json: bool) -> N
     )
     console.print(f"params {summary['params_hash']}", markup=False, highlight=False, soft_wrap=True)
     for account, st in summary["accounts"].items():
-        proven = f"{st['status_name']} (epoch {st['proven_epoch']}, shortfall {st['shortfall']})"
+        proven = f"{st['status_name']} (epoch {st['proven_epoch']}, shortfall {money(int(st['shortfall']))})"
         line = f"account {account}: {proven if st['proven'] else 'not proven'}"
         if st["liquidation_open"]:
             line += ", liquidation open"

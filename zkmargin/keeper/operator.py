@@ -14,7 +14,7 @@ For each new snapshot (in order; a snapshot already ``done`` or ``failed`` is sk
    account with status 2 or 3 that has no liquidation case open on chain;
 5. prove the jobs in the :class:`ProverPool`, and submit each proof as soon as it is
    ready: simulate, sign, record hash and bytes, move the job to ``submitted``, then
-   broadcast (:mod:`zkmargin.operator_tx`);
+   broadcast (:mod:`zkmargin.keeper.transactions`);
 6. settle: a receipt with ``LiquidationOpened`` for the account confirms the job; a
    revert fails it with the gate's custom error decoded.
 
@@ -39,30 +39,28 @@ from typing import Any
 from web3.logs import DISCARD
 
 from engine.commitments import MarketCommitments, commitment, params_hash
-from engine.errors import InputError
+from engine.errors import InputError, ZkmarginError
 from engine.formats import LabeledAccount, ParamsFile, load_accounts
 from engine.margin_batch import AccountBatch, compute_margins
-from engine.market_builder import build_market
 from engine.model import Market, RiskParams
+from engine.pipeline import price_market
 from engine.profiles import Profile
+from engine.status import Status
 from verifier_contracts.chain import Roles
 from verifier_contracts.gate import PROOF_GAS_LIMIT, AccountStatus, GateRevert, MarginGate, proof_calldata
-from zkmargin.cli_support import CliError
-from zkmargin.commands_engine_views import calibration_for, check_config_assets
-from zkmargin.jobs import Job, JobLog, Snapshot
-from zkmargin.operator_tx import DurableTxs, TxError
-from zkmargin.prover_pool import ProofTask, ProverPool
-from zkmargin.snapshots import SnapshotFile, scan_folder
+from zkmargin.keeper.jobs import Job, JobLog, Snapshot
+from zkmargin.keeper.pool import ProofTask, ProverPool
+from zkmargin.keeper.snapshots import SnapshotFile, scan_folder
+from zkmargin.keeper.transactions import DurableTxs, TxError
 
-logger = logging.getLogger("zkmargin.operator")
+logger = logging.getLogger("zkmargin.keeper.operator")
 
 ACTIVE_STATES = ("pending", "proving", "proved", "submitted")
-LIQUIDATABLE = 2
 COMMIT_BATCH = 100
 GAS_HEADROOM = 1.25  # gas limit = estimate x this, for postMarket / commitAccounts
 
 
-class OperatorError(CliError):
+class OperatorError(ZkmarginError):
     """A fatal problem (configuration, chain): the keeper stops with exit code 2."""
 
 
@@ -232,13 +230,9 @@ class Operator:
         try:
             quotes = snap.load(profile)
             self._check_not_stale(snap, quotes.as_of)
-            check_config_assets(params_file.row_config, quotes.asset_names)
-            cal = calibration_for(quotes, None)
-            config = cal.row_config(params_file.row_config) if cal else params_file.row_config
             epoch = existing.epoch if existing is not None else self._next_epoch()
-            market = build_market(profile, epoch, quotes.assets, quotes.instruments, config, quotes.as_of)
-            rho = cal.rho_for(quotes.asset_names, profile.assets) if cal else None
-            risk = params_file.resolve(quotes.asset_names, profile, rho)
+            priced = price_market(quotes, params_file, profile, epoch)
+            market, risk = priced.market, priced.risk
             mc = MarketCommitments(market)
             accounts = load_accounts(self.settings.accounts_path, market)
         except InputError as exc:
@@ -393,7 +387,7 @@ class Operator:
         already_open = 0
         for i, acc in enumerate(p.accounts):
             status = int(batch.status[i])
-            if status < LIQUIDATABLE:
+            if status < Status.LIQUIDATABLE:
                 continue
             if statuses[acc.account.account_id].liquidation_open:
                 already_open += 1

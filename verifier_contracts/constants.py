@@ -1,0 +1,6 @@
+"""Gate settings that light modules (the CLI's help) need without importing web3."""
+
+from __future__ import annotations
+
+#: The gate's default maximum age of a market root, in seconds.
+DEFAULT_MAX_MARKET_AGE = 3600

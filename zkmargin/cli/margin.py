@@ -1,0 +1,128 @@
+"""zkmargin CLI commands: ``margin`` (status of many accounts) and ``explain`` (one account).
+
+Every command loads and validates all of its input first and writes its output file
+(atomically) only after that succeeded, so bad input never leaves a file behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from engine.errors import InputError
+from engine.fileio import write_json_atomic
+from engine.formats import dump_report, dumps, load_accounts, load_market, load_params
+from engine.formats_json import as_int
+from engine.model import Market
+from zkmargin.cli.options import IN_FILE, OUT_FILE
+from zkmargin.cli.render import console, print_explanation, print_margin_table
+
+
+@click.command("margin")
+@click.option("--market", "market_path", type=IN_FILE, required=True, help="market file (zkmargin/market@1)")
+@click.option("--params", "params_path", type=IN_FILE, required=True, help="params file (zkmargin/params@1)")
+@click.argument("accounts_paths", metavar="ACCOUNTS_FILE...", nargs=-1, required=True, type=IN_FILE)
+@click.option("--json", "as_json", is_flag=True, help="print the report as JSON instead of a table")
+@click.option("--out", "out_path", type=OUT_FILE, help="write the report (zkmargin/report@1) here")
+def margin_cmd(
+    market_path: Path, params_path: Path, accounts_paths: Sequence[Path], as_json: bool, out_path: Path | None
+) -> None:
+    """Margin status of every account in ACCOUNTS_FILE... (account or accounts files).
+
+    \b
+    Example:
+      zkmargin margin --market market.json --params examples/params.json examples/accounts.json
+    """
+    from engine.commitments import params_hash
+    from engine.pipeline import margins
+
+    mf = load_market(market_path)
+    risk = load_params(params_path).resolve(mf.market.asset_names, mf.market.profile, mf.calibrated_rho)
+    accounts = [acc for path in accounts_paths for acc in load_accounts(path, mf.market)]
+    results = margins(mf.market, risk, accounts)
+    report = dump_report(
+        profile=mf.market.profile.name,
+        epoch=mf.market.epoch,
+        as_of=mf.as_of.isoformat(),
+        market_root=mf.market_root,
+        params_hash=params_hash(risk),
+        accounts=accounts,
+        results=results,
+    )
+    if out_path is not None:
+        write_json_atomic(out_path, report)
+    if as_json:
+        click.echo(dumps(report), nl=False)
+    else:
+        print_margin_table(accounts, results)
+        if out_path is not None:
+            console.print(f"wrote [bold]{out_path}[/bold]")
+
+
+# ---------------------------------------------------------------------- explain
+
+
+def _parse_trade(text: str, market: Market) -> tuple[int, int]:
+    """``ID:Q`` (integer id, ``Q`` x 10**6) or ``NAME:SIZE`` (the market's instrument name,
+    a size in units such as ``-2.5``)."""
+    from engine.human import instrument_by_name, parse_units
+
+    ref, sep, size = text.partition(":")
+    bad = InputError(
+        "--trade",
+        "must be ID:Q (integer id, Q x 10**6, signed) or NAME:SIZE (instrument name, "
+        f"size in units such as -2.5), got {text!r}",
+    )
+    if not sep or not ref or not size:
+        raise bad
+    if ref.isdigit():
+        try:
+            return as_int("--trade", ref), as_int("--trade", size)
+        except InputError:
+            raise bad from None
+    return instrument_by_name("--trade", ref, market), parse_units("--trade", size)
+
+
+@click.command("explain")
+@click.option("--market", "market_path", type=IN_FILE, required=True, help="market file (zkmargin/market@1)")
+@click.option("--params", "params_path", type=IN_FILE, required=True, help="params file (zkmargin/params@1)")
+@click.argument("account_path", metavar="ACCOUNT", type=IN_FILE)
+@click.option("--select", help="label or account id, when ACCOUNT is a file of several accounts")
+@click.option(
+    "--trade",
+    "trades",
+    multiple=True,
+    metavar="NAME:SIZE",
+    help="hypothetical trade at the mark: BTC-PERP:-2.5 (or ID:Q with q x 10**6); repeatable",
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="print the explanation (zkmargin/explanation@1) as JSON"
+)
+def explain_cmd(
+    market_path: Path,
+    params_path: Path,
+    account_path: Path,
+    select: str | None,
+    trades: Sequence[str],
+    as_json: bool,
+) -> None:
+    """Why an account has its status: parts per asset, liquidation prices, what-if.
+
+    \b
+    Example:
+      zkmargin explain --market market.json --params examples/params.json \\
+        examples/accounts.json --select carol --trade BTC-PERP:0.5
+    """
+    from engine.pipeline import explain_account, select_account
+
+    mf = load_market(market_path)
+    trade_list = [_parse_trade(t, mf.market) for t in trades]
+    risk = load_params(params_path).resolve(mf.market.asset_names, mf.market.profile, mf.calibrated_rho)
+    account = select_account(load_accounts(account_path, mf.market), select)
+    explanation = explain_account(mf, risk, account, trade_list)
+    if as_json:
+        click.echo(dumps(explanation), nl=False)
+    else:
+        print_explanation(explanation)

@@ -1,0 +1,245 @@
+"""zkmargin CLI commands of the prover: ``build``, ``setup``, ``prove``, ``verify``."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from engine.errors import CheckFailed
+from engine.status import Status
+from zkmargin.cli.options import json_option, profile_option
+from zkmargin.cli.render import CliError, console, err_console, proof_outputs_text
+
+if TYPE_CHECKING:
+    from prover.artifacts import CircuitArtifacts
+    from prover.bundle import ProofBundle
+
+_PTAU_HELP = "powers-of-tau file (default: $ZKMARGIN_PTAU, the shared dev file, or generate one)"
+
+
+def _notify(message: str) -> None:
+    err_console.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
+def _print_summary(title: str, artifacts: CircuitArtifacts, seconds: float, as_json: bool) -> None:
+    """A few human lines (or, with --json, every path and figure)."""
+    summary = artifacts.summary() | {"elapsed_seconds": round(seconds, 3)}
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+        return
+    console.print(f"[bold]{title}[/bold] {artifacts.spec.label} in {seconds:.1f} s")
+    console.print(
+        f"  {artifacts.constraints:,} constraints, {artifacts.public_signals} public signals, "
+        f"needs a 2^{artifacts.ptau_power} ptau",
+        highlight=False,
+    )
+    if artifacts.setup is not None:
+        ptau = artifacts.setup.record.get("ptau") or {}
+        zkey_mb = artifacts.zkey.stat().st_size / 1e6
+        console.print(
+            f"  keys from a 2^{ptau.get('power')} ptau ({ptau.get('source')}, sha256 "
+            f"{str(ptau.get('sha256', '?'))[:16]}…); zkey {zkey_mb:.1f} MB; "
+            f"verification key sha256 {artifacts.vkey_sha256[:16]}…",
+            highlight=False,
+        )
+    console.print("  (paths and every figure: --json)", style="dim")
+
+
+@click.command("build")
+@profile_option()
+@click.option("--force", is_flag=True, help="recompile even if the cache holds this build")
+@json_option
+def build_cmd(profile: str, force: bool, as_json: bool) -> None:
+    """Compile the margin circuit for a profile (cached by source hash).
+
+    \b
+    Example:
+      zkmargin build --profile demo
+    """
+    from prover.artifacts import prepare_artifacts
+
+    started = time.perf_counter()
+    artifacts = prepare_artifacts(profile, setup=False, force=force, notify=_notify)
+    cached = " (cached)" if artifacts.build.cached else ""
+    _print_summary(f"built{cached}", artifacts, time.perf_counter() - started, as_json)
+
+
+@click.command("setup")
+@profile_option()
+@click.option("--ptau", type=click.Path(dir_okay=False, path_type=Path), default=None, help=_PTAU_HELP)
+@click.option("--force", is_flag=True, help="redo the setup even if keys from this ptau exist")
+@json_option
+def setup_cmd(profile: str, ptau: Path | None, force: bool, as_json: bool) -> None:
+    """Groth16 keys for a profile: zkey, verification key, Solidity verifier (cached).
+
+    Keys are cached per ptau (by its sha256): with --ptau (or $ZKMARGIN_PTAU) only keys
+    made from that very file are used.
+
+    \b
+    Example:
+      zkmargin setup --profile demo --ptau pot15_final.ptau
+    """
+    from prover.artifacts import prepare_artifacts
+
+    started = time.perf_counter()
+    artifacts = prepare_artifacts(profile, ptau=ptau, force=force, console=err_console, notify=_notify)
+    assert artifacts.setup is not None
+    if artifacts.setup.record.get("single_party"):
+        _notify("note: these keys come from a single-party setup: for development only.")
+    cached = " (cached)" if artifacts.setup.cached else ""
+    _print_summary(f"set up{cached}", artifacts, time.perf_counter() - started, as_json)
+
+
+@click.command("prove")
+@click.option("--market", "market_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--params", "params_path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--account",
+    "account_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="account or accounts file",
+)
+@click.option("--select", default=None, help="label or account id when the file holds several accounts")
+@click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="bundle to write")
+@click.option(
+    "--ptau", type=click.Path(dir_okay=False, path_type=Path), default=None, help="ptau for a first setup"
+)
+@click.option("--no-worker", is_flag=True, help="prove with the snarkjs CLI instead of the node worker")
+@json_option
+def prove_cmd(
+    market_path: Path,
+    params_path: Path,
+    account_path: Path,
+    select: str | None,
+    out: Path,
+    ptau: Path | None,
+    no_worker: bool,
+    as_json: bool,
+) -> None:
+    """Prove one account's margin status and shortfall; write a proof bundle.
+
+    \b
+    Example:
+      zkmargin prove --market market.json --params examples/params.json \\
+        --account examples/accounts.json --select carol --out carol-proof.json
+    """
+    from engine.formats import load_accounts, load_market, load_params
+    from engine.pipeline import select_account
+    from prover.artifacts import prepare_artifacts
+    from prover.prove import Prover
+    from prover.prove_account import prove_account
+
+    mf = load_market(market_path)
+    market = mf.market
+    risk = load_params(params_path).resolve(market.asset_names, market.profile, mf.calibrated_rho)
+    chosen = select_account(load_accounts(account_path, market), select)
+    artifacts = prepare_artifacts(market.profile.name, ptau=ptau, console=err_console, notify=_notify)
+    started = time.perf_counter()
+    with Prover(use_worker=not no_worker, notify=_notify) as prover:
+        proved = prove_account(market, risk, chosen.account, artifacts, prover)
+    seconds = time.perf_counter() - started
+    proved.bundle.save(out)
+    bundle = proved.bundle
+    if as_json:
+        report = _outputs_json(bundle) | {
+            "out": str(out),
+            "account": chosen.label,
+            "backend": proved.proof.backend,
+            "witness_seconds": round(proved.proof.witness_seconds, 3),
+            "prove_seconds": round(proved.proof.prove_seconds, 3),
+            "total_seconds": round(seconds, 3),
+        }
+        click.echo(json.dumps(report, indent=2))
+        return
+    console.print(
+        f"[bold green]proved[/bold green] {chosen.display_name}: "
+        f"{proof_outputs_text(bundle.status, bundle.shortfall, bundle.market_epoch)} "
+        f"({proved.proof.backend}, {seconds:.1f} s) -> {out}"
+    )
+
+
+def _outputs_json(bundle: ProofBundle) -> dict[str, Any]:
+    return {
+        "profile": bundle.profile,
+        "status": bundle.status,
+        "status_name": Status.label_of(bundle.status),
+        "shortfall": bundle.shortfall,
+        "market_epoch": bundle.market_epoch,
+    }
+
+
+def vkey_for(bundle: ProofBundle, vkey_path: Path | None) -> tuple[dict[str, Any], str]:
+    """The verification key: ``--vkey``, else the cached key the bundle names by digest."""
+    from engine.profiles import PROFILES
+    from prover.artifacts import find_setup_by_vkey
+    from prover.vkey import load_vkey
+
+    if vkey_path is not None:
+        return load_vkey(vkey_path), str(vkey_path)
+    keys = find_setup_by_vkey(bundle.vkey_sha256)
+    if keys is not None:
+        return load_vkey(keys.vkey), str(keys.vkey)
+    hint = (
+        f"run zkmargin setup --profile {bundle.profile}, or pass --vkey"
+        if bundle.profile in PROFILES
+        else "pass --vkey"
+    )
+    raise CliError(f"no cached verification key with sha256 {bundle.vkey_sha256[:16]}…: {hint}")
+
+
+@click.command("verify")
+@click.argument("bundle_path", metavar="BUNDLE", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--vkey",
+    "vkey_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="verification key JSON (default: the cached key the bundle names)",
+)
+@json_option
+def verify_cmd(bundle_path: Path, vkey_path: Path | None, as_json: bool) -> None:
+    """Verify a proof bundle in pure Python (py_ecc); exit 1 if it is not valid.
+
+    \b
+    Example:
+      zkmargin verify carol-proof.json --vkey verification_key.json
+    """
+    from prover.bundle import ProofBundle
+    from prover.verify_py import verify_groth16
+    from prover.vkey import vkey_sha256
+
+    bundle = ProofBundle.load(bundle_path)
+    vkey, source = vkey_for(bundle, vkey_path)
+    digest = vkey_sha256(vkey)
+    if digest != bundle.vkey_sha256:
+        raise CliError(
+            f"the bundle was made for verification key {bundle.vkey_sha256[:16]}…, {source} is {digest[:16]}…"
+        )
+    started = time.perf_counter()
+    result = verify_groth16(vkey, bundle.public_signals, bundle.proof)
+    seconds = time.perf_counter() - started
+    if as_json:
+        report = (
+            {"valid": result.ok, "reason": result.reason}
+            | _outputs_json(bundle)
+            | {
+                "commitment": str(bundle.commitment),
+                "market_root": str(bundle.market_root),
+                "params_hash": str(bundle.params_hash),
+                "vkey": source,
+                "verify_seconds": round(seconds, 3),
+            }
+        )
+        click.echo(json.dumps(report, indent=2))
+    if not result.ok:
+        raise CheckFailed(f"proof INVALID: {result.reason}")
+    if not as_json:
+        console.print(
+            f"[bold green]proof valid[/bold green]: "
+            f"{proof_outputs_text(bundle.status, bundle.shortfall, bundle.market_epoch)} ({seconds:.2f} s)"
+        )

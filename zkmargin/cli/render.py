@@ -1,0 +1,205 @@
+"""Everything the CLI shows people: consoles, money, status styles, tables.
+
+The only module that renders for people: every command, the demo and the audit show the
+same figure for the same account (amounts through :mod:`engine.money`). Raw x10^6
+integers appear only in ``--json`` output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from rich import box
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from engine.errors import ZkmarginError
+from engine.fixedpoint import SCALE
+from engine.money import QUOTE_CURRENCY, money, money_amount
+from engine.status import Status
+
+if TYPE_CHECKING:
+    from engine.calibration import Calibration
+    from engine.formats import LabeledAccount, MarketFile
+    from engine.margin import MarginResult
+    from engine.model import RiskParams
+    from zkmargin.audit import Check
+
+#: Output to a file or a pipe is laid out 120 columns wide (rich would assume 80), so that
+#: tables of amounts are never squeezed there; a terminal uses its own width.
+PIPE_WIDTH = 120
+
+
+def _console(stderr: bool = False) -> Console:
+    found = Console(stderr=stderr)
+    return found if found.is_terminal else Console(stderr=stderr, width=max(found.width, PIPE_WIDTH))
+
+
+console = _console()
+err_console = _console(stderr=True)
+
+
+class CliError(ZkmarginError):
+    """A failure found by the CLI itself (conflicting options, a missing file): exit code 2."""
+
+
+def status_text(status: int) -> str:
+    """A status as rich markup in its style: ``[red]liquidatable[/]``."""
+    try:
+        s = Status(status)
+    except ValueError:
+        return "unknown"
+    return f"[{s.style}]{s.label}[/]"
+
+
+def ratio_text(result: MarginResult) -> str:
+    return "inf" if result.MM == 0 else f"{result.E / result.MM:.3f}"
+
+
+def print_market(mf: MarketFile, params: RiskParams, params_hash: int, cal: Calibration | None) -> None:
+    m = mf.market
+    table = Table(title=f"market epoch {m.epoch} ({m.profile.name}, as of {mf.as_of.isoformat()})")
+    for col in (
+        "asset",
+        f"spot ({QUOTE_CURRENCY})",
+        f"depth ({QUOTE_CURRENCY})",
+        "instruments",
+        "vol forecast",
+        "kappa",
+    ):
+        table.add_column(col, justify="left" if col == "asset" else "right")
+    for a, name in enumerate(m.asset_names):
+        n_rows = sum(1 for row in m.rows.values() if row.asset == a)
+        forecast = mf.config.forecast.get(name)
+        table.add_row(
+            escape(name),
+            money_amount(m.assets[a].spot),
+            money_amount(m.assets[a].depth),
+            str(n_rows),
+            "-" if forecast is None else f"{forecast:.1%}",
+            f"{params.kappa[a] / SCALE:g}",
+        )
+    console.print(table)
+    console.print(
+        f"correlation: {'calibrated from history' if cal else 'none given (rho = 1, no cross-asset credit)'}"
+    )
+    console.print(f"market_root {mf.market_root}", soft_wrap=True)
+    console.print(f"params_hash {params_hash}", soft_wrap=True)
+
+
+def print_margin_table(accounts: Sequence[LabeledAccount], results: Sequence[MarginResult]) -> None:
+    table = Table(
+        title=f"margin ({QUOTE_CURRENCY}, rounded down to the cent)",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1),
+    )
+    # Amounts never wrap or truncate; a long account name folds when the terminal is narrow.
+    table.add_column("account", overflow="fold")
+    table.add_column("status", no_wrap=True)
+    for col in ("equity", "IM", "MM", "shortfall", "E/MM"):
+        table.add_column(col, justify="right", no_wrap=True)
+    for acc, r in zip(accounts, results, strict=True):
+        table.add_row(
+            escape(acc.display_name),
+            status_text(r.status),
+            money_amount(r.E),
+            money_amount(r.IM),
+            money_amount(r.MM),
+            money_amount(r.shortfall),
+            ratio_text(r),
+        )
+    console.print(table)
+
+
+def print_calibration(cal: Calibration) -> None:
+    table = Table(title=f"volatility forecasts ({cal.n_closes} closes)")
+    for col in ("asset", "EWMA", "GARCH", "forecast", "alpha", "beta"):
+        table.add_column(col, justify="left" if col == "asset" else "right")
+    for name in cal.assets:
+        fit = cal.garch[name]
+        table.add_row(
+            escape(name),
+            f"{cal.ewma[name]:.1%}",
+            f"{fit.forecast:.1%}",
+            f"{cal.forecast[name]:.1%}",
+            f"{fit.alpha:.3f}",
+            f"{fit.beta:.3f}",
+        )
+    console.print(table)
+    corr = Table(title="correlation (EWMA, nearest correlation matrix)")
+    corr.add_column("")
+    for name in cal.assets:
+        corr.add_column(escape(name), justify="right")
+    for i, name in enumerate(cal.assets):
+        corr.add_row(escape(name), *(f"{cal.correlation[i][j]:.3f}" for j in range(len(cal.assets))))
+    console.print(corr)
+
+
+def _liq(value: float | None) -> str:
+    """A liquidation spot; "-" when there is none in the searched range."""
+    return "-" if value is None else f"{value:,.6g}"
+
+
+def print_explanation(doc: Mapping[str, Any], out: Console | None = None) -> None:
+    """The explanation document as rich tables."""
+    out = out or console
+    name = doc["label"] or f"#{doc['account_id']}"
+    ratio = "inf" if doc["ratio"] is None else f"{doc['ratio']:.3f}"
+    out.print(f"account [bold]{escape(name)}[/bold]: {status_text(doc['status'])}  E/MM {ratio}")
+    summary = Table(title=f"margin ({QUOTE_CURRENCY})", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("equity", "IM", "MM", "shortfall", "R (scenarios)", "SC (static)"):
+        summary.add_column(col, justify="right", no_wrap=True)
+    summary.add_row(*(money_amount(int(doc[k])) for k in ("equity", "im", "mm", "shortfall", "r", "sc")))
+    out.print(summary)
+    parts = Table(title="per asset", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("asset", "worst loss", "scenario", "LQ", "liq. below", "liq. above"):
+        parts.add_column(col, justify="left" if col in ("asset", "scenario") else "right")
+    for a in doc["assets"]:
+        if not a["held"]:
+            continue
+        scenario = f"{a['worst_scenario']}: {a['scenario']}" if int(a["worst_loss"]) else "no loss"
+        now = a["liquidatable_now"]
+        parts.add_row(
+            escape(a["name"]),
+            money_amount(int(a["worst_loss"])),
+            escape(scenario),
+            money_amount(int(a["liquidity_addon"])),
+            "now" if now else _liq(a["liquidation_below"]),
+            "now" if now else _liq(a["liquidation_above"]),
+        )
+    out.print(parts)
+    if doc["what_if"] is not None:
+        _print_what_if(doc["what_if"], out)
+
+
+def _print_what_if(doc: Mapping[str, Any], out: Console) -> None:
+    trades = ", ".join(f"{t['instrument_id']}:{t['q']}" for t in doc["trades"])
+    table = Table(title=f"what if {escape(trades)} (at the mark)", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("", "status", "equity", "IM", "MM", "shortfall"):
+        table.add_column(col, justify="left" if col in ("", "status") else "right", no_wrap=True)
+    for when in ("before", "after"):
+        r = doc[when]
+        table.add_row(
+            when,
+            status_text(r["status"]),
+            *(money_amount(int(r[k])) for k in ("equity", "im", "mm", "shortfall")),
+        )
+    out.print(table)
+
+
+def print_checks(title: str, checks: Sequence[Check], out: Console | None = None) -> None:
+    """An audit's check list: name, ok or FAILED, what was compared."""
+    table = Table(title=title, box=box.SIMPLE_HEAD)
+    for col in ("check", "result", "detail"):
+        table.add_column(col)
+    for c in checks:
+        table.add_row(c.name, "[green]ok[/green]" if c.ok else "[red]FAILED[/red]", escape(c.detail))
+    (out or console).print(table)
+
+
+def proof_outputs_text(status: int, shortfall: int, epoch: int) -> str:
+    """The public outputs of a proof for people: status, shortfall in money, epoch."""
+    return f"status {status} ({status_text(status)}), shortfall {money(shortfall)}, epoch {epoch}"
