@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.zkmargin-installed
 NODE_STAMP := node_modules/.zkmargin-installed
 
-.PHONY: setup demo test test-all lint bench clean
+.PHONY: setup demo test test-fast test-all lint bench clean
 
 setup: $(PY_STAMP) $(NODE_STAMP)
 
@@ -33,6 +33,10 @@ lint: setup
 
 test: lint
 	$(BIN)/pytest
+
+# Engine, formats and CLI only: no circuits, chains or solc (a few minutes).
+test-fast: setup
+	$(BIN)/pytest -m "not circuit and not chain and not anvil and not slow and not anvil_slow"
 
 test-all: lint
 	$(BIN)/pytest -m ""

@@ -17,8 +17,7 @@ from engine.errors import InputError
 from engine.formats_json import Obj, as_date, as_int, as_real, as_str, check_format, format_tag
 from engine.model import AssetQuote, InstrumentKind, InstrumentSpec, RowConfig
 from engine.profiles import Profile
-from engine.scenarios import check_row_config
-from engine.validate import INSTRUMENT_KINDS, validate_quotes
+from engine.validate import INSTRUMENT_KINDS, validate_quotes, validate_row_config
 
 #: Real-valued RowConfig settings, in the order they are written.
 ROW_SCALARS = (
@@ -142,27 +141,6 @@ def read_row_config(path: str, value: Any, names: Sequence[str] | None = None) -
     config = RowConfig(**kwargs)
     validate_row_config(config, path)
     return config
-
-
-def validate_row_config(config: RowConfig, path: str) -> None:
-    """Ranges of the row settings (spec section 4); errors are named under ``path``."""
-    try:
-        check_row_config(config)
-    except InputError as err:
-        raise InputError(path + err.field.removeprefix("config"), err.message) from None
-    for name in ("perp_charge", "short_option_min"):
-        v = getattr(config, name)
-        if not 0.0 <= v <= 1.0:
-            raise InputError(f"{path}.{name}", f"must satisfy 0 <= {name} <= 1 (fraction of spot), got {v}")
-    for name in ("haircut", "borrow"):
-        for asset, v in getattr(config, name).items():
-            if not 0.0 <= v <= 1.0:
-                raise InputError(
-                    f"{path}.{name}.{asset}", f"must satisfy 0 <= {name} <= 1 (fraction of spot), got {v}"
-                )
-    for asset, v in config.forecast.items():
-        if not v >= 0.0:
-            raise InputError(f"{path}.forecast.{asset}", f"a volatility forecast must be >= 0, got {v}")
 
 
 # -------------------------------------------------------------------- writing

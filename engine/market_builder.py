@@ -35,7 +35,6 @@ Choices the spec leaves open (see also :mod:`engine.scenarios`):
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -46,15 +45,14 @@ from engine.black76 import DAYS_PER_YEAR, black76_delta, black76_price
 from engine.errors import InputError
 from engine.fixedpoint import (
     DELTA_MAX,
-    DEPTH_LIMIT,
     ID_LIMIT,
     SCALE,
-    SPOT_LIMIT,
     VALUE_LIMIT,
 )
 from engine.model import AssetEntry, AssetQuote, InstrumentRow, InstrumentSpec, Market, RowConfig
 from engine.profiles import Profile
-from engine.scenarios import check_row_config, scan_range, scenario_spots, scenario_vols, scenario_weights
+from engine.scenarios import scan_range, scenario_spots, scenario_vols, scenario_weights
+from engine.validate import validate_quotes, validate_row_config
 from engine.volatility import forecast_vol
 
 FloatArray = NDArray[np.float64]
@@ -75,62 +73,6 @@ def to_fixed(x: float) -> int:
 def _rint(x: FloatArray) -> FloatArray:
     """Array version of :func:`to_fixed`, still as floats (exact integers below 2**53)."""
     return np.asarray(np.rint(x * SCALE), dtype=np.float64)
-
-
-# ---------------------------------------------------------------- validation
-
-
-def _positive(field: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError(field, f"must be a number, got {type(value).__name__} {value!r}")
-    v = float(value)
-    if not (math.isfinite(v) and v > 0.0):
-        raise InputError(field, f"must be finite and > 0, got {value!r}")
-    return v
-
-
-def _fraction(field: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InputError(field, f"must be a number, got {type(value).__name__} {value!r}")
-    v = float(value)
-    if not (math.isfinite(v) and 0.0 <= v <= 1.0):
-        raise InputError(field, f"must satisfy 0 <= fraction <= 1, got {value!r}")
-    return v
-
-
-def _check_quotes(quotes: Sequence[AssetQuote], max_assets: int) -> dict[str, int]:
-    """Validate the quotes (at most ``max_assets``); return asset name -> index."""
-    if len(quotes) > max_assets:
-        raise InputError("quotes", f"at most A = {max_assets} assets in this profile, got {len(quotes)}")
-    index: dict[str, int] = {}
-    for a, q in enumerate(quotes):
-        f = f"quotes[{a}]"
-        if not isinstance(q.name, str) or not q.name:
-            raise InputError(f"{f}.name", "must be a non-empty string")
-        if q.name in index:
-            raise InputError(f"{f}.name", f"duplicate asset name {q.name!r} (also quotes[{index[q.name]}])")
-        index[q.name] = a
-        spot = _positive(f"{f}.spot", q.spot)
-        if not 0 < to_fixed(spot) < SPOT_LIMIT:
-            raise InputError(f"{f}.spot", f"must satisfy 0 < spot x SCALE < 2**48, got {spot!r}")
-        _positive(f"{f}.vol", q.vol)
-        depth = _positive(f"{f}.depth", q.depth)
-        if not 0 < to_fixed(depth) < DEPTH_LIMIT:
-            raise InputError(f"{f}.depth", f"must satisfy 0 < depth x SCALE < 2**64, got {depth!r}")
-    return index
-
-
-def _check_config_tables(config: RowConfig) -> None:
-    """Charge fractions in [0, 1]; forecasts finite and >= 0."""
-    _fraction("config.perp_charge", config.perp_charge)
-    _fraction("config.short_option_min", config.short_option_min)
-    for table, name in ((config.haircut, "haircut"), (config.borrow, "borrow")):
-        for asset, value in table.items():
-            _fraction(f"config.{name}[{asset}]", value)
-    for asset, value in config.forecast.items():
-        v = value
-        if isinstance(v, bool) or not isinstance(v, int | float) or not (math.isfinite(v) and v >= 0.0):
-            raise InputError(f"config.forecast[{asset}]", f"must be finite and >= 0, got {value!r}")
 
 
 # ------------------------------------------------------------- asset inputs
@@ -170,40 +112,12 @@ class _Instruments:
     mark: FloatArray  # perp mark; the spot elsewhere
 
 
-def _check_instrument(
-    i: int, spec: InstrumentSpec, index: Mapping[str, int], capacity: int
-) -> tuple[int, int, dt.date | None]:
-    """Validate one instrument; return (asset index, kind code, expiry)."""
-    f = f"instruments[{i}]"
-    iid = spec.instrument_id
-    if isinstance(iid, bool) or not isinstance(iid, int) or not 0 <= iid < capacity:
-        raise InputError(
-            f"{f}.instrument_id", f"must be an integer with 0 <= id < 4**d = {capacity}, got {iid!r}"
-        )
-    if spec.asset not in index:
-        raise InputError(f"{f}.asset", f"unknown asset {spec.asset!r}; quoted: {', '.join(index) or 'none'}")
-    if spec.kind not in KINDS:
-        raise InputError(f"{f}.kind", f"must be one of {', '.join(KINDS)}, got {spec.kind!r}")
+def _kind_and_expiry(spec: InstrumentSpec) -> tuple[int, dt.date | None]:
+    """Kind code and expiry of a validated instrument."""
     kind = KINDS.index(spec.kind)
-    expiry: dt.date | None = None
-    if kind in (_CALL, _PUT):
-        if spec.strike is None:
-            raise InputError(f"{f}.strike", "an option needs a strike > 0")
-        _positive(f"{f}.strike", spec.strike)
-        if not isinstance(spec.expiry, dt.date):
-            raise InputError(f"{f}.expiry", f"an option needs an expiry date, got {spec.expiry!r}")
-        expiry = spec.expiry.date() if isinstance(spec.expiry, dt.datetime) else spec.expiry
-        if spec.vol is not None:
-            _positive(f"{f}.vol", spec.vol)
-    else:
-        for name in ("strike", "expiry", "vol"):
-            if getattr(spec, name) is not None:
-                raise InputError(f"{f}.{name}", f"only options have a {name}; {spec.kind} must leave it None")
-    if spec.mark is not None:
-        if kind != _PERP:
-            raise InputError(f"{f}.mark", f"only a perp takes a mark price; {spec.kind} must leave it None")
-        _positive(f"{f}.mark", spec.mark)
-    return index[spec.asset], kind, expiry
+    if kind not in (_CALL, _PUT) or spec.expiry is None:
+        return kind, None
+    return kind, spec.expiry.date() if isinstance(spec.expiry, dt.datetime) else spec.expiry
 
 
 def _instrument_arrays(
@@ -211,20 +125,16 @@ def _instrument_arrays(
     index: Mapping[str, int],
     instruments: Sequence[InstrumentSpec],
     as_of: dt.date,
-    capacity: int,
 ) -> _Instruments:
+    """Parallel arrays of instruments already checked by :func:`engine.validate.validate_quotes`."""
     n = len(instruments)
     asset = np.zeros(n, dtype=np.int64)
     kind = np.zeros(n, dtype=np.int64)
     strike, t_years, days, vol, mark = (np.zeros(n) for _ in range(5))
     seen: dict[int, int] = {}
     for i, spec in enumerate(instruments):
-        a, k, expiry = _check_instrument(i, spec, index, capacity)
-        if spec.instrument_id in seen:
-            raise InputError(
-                f"instruments[{i}].instrument_id",
-                f"duplicate id {spec.instrument_id} (also instruments[{seen[spec.instrument_id]}])",
-            )
+        a = index[spec.asset]
+        k, expiry = _kind_and_expiry(spec)
         seen[spec.instrument_id] = i
         q = quotes[a]
         asset[i], kind[i] = a, k
@@ -334,6 +244,33 @@ def _asset_tables(
     return m, haircut, borrow
 
 
+def validate_inputs(
+    profile: Profile,
+    quotes: Sequence[AssetQuote],
+    instruments: Sequence[InstrumentSpec],
+    config: RowConfig,
+    as_of: dt.date,
+) -> None:
+    """The rules every quotes file obeys (:func:`engine.validate.validate_quotes`, naming
+    the builder's arguments ``quotes[i]`` and ``instruments[j]``), except that an option
+    already expired may be valued (at intrinsic); then the row settings."""
+    validate_quotes(
+        as_of,
+        quotes,
+        instruments,
+        profile,
+        assets_at="quotes",
+        instruments_at="instruments",
+        id_key="instrument_id",
+        allow_expired=True,
+    )
+    validate_row_config(config, "config")
+
+
+def _asset_index(quotes: Sequence[AssetQuote]) -> dict[str, int]:
+    return {q.name: a for a, q in enumerate(quotes)}
+
+
 def build_rows(
     profile: Profile,
     quotes: Sequence[AssetQuote],
@@ -343,13 +280,11 @@ def build_rows(
 ) -> dict[int, InstrumentRow]:
     """Instrument rows (spec section 2) keyed and ordered by ``instrument_id``.
 
-    Validates quotes, config and instruments first (InputError naming the field and
-    the bound), then reprices every instrument in all 16 scenarios at once.
+    Validates quotes, config and instruments first (:func:`validate_inputs`: InputError
+    naming the field and the bound), then reprices every instrument in all 16 scenarios at once.
     """
-    index = _check_quotes(quotes, profile.assets)
-    check_row_config(config)
-    _check_config_tables(config)
-    ins = _instrument_arrays(quotes, index, instruments, as_of, profile.capacity)
+    validate_inputs(profile, quotes, instruments, config, as_of)
+    ins = _instrument_arrays(quotes, _asset_index(quotes), instruments, as_of)
     m, haircut, borrow = _asset_tables(quotes, config)
     if not ins.ids:
         return {}
@@ -374,8 +309,7 @@ def build_rows(
 
 
 def build_asset_table(profile: Profile, quotes: Sequence[AssetQuote]) -> tuple[AssetEntry, ...]:
-    """The asset table: quoted assets in order, then ``AssetEntry(0, 1)`` up to A."""
-    _check_quotes(quotes, profile.assets)
+    """The asset table of validated quotes, in order, then ``AssetEntry(0, 1)`` up to A."""
     used = [AssetEntry(spot=to_fixed(q.spot), depth=to_fixed(q.depth)) for q in quotes]
     return tuple(used + [AssetEntry(spot=0, depth=1)] * (profile.assets - len(quotes)))
 
@@ -410,8 +344,7 @@ def value_at_spots(spec: InstrumentSpec, quote: AssetQuote, as_of: dt.date, spot
     Full repricing with the same rules as the rows (for liquidation prices and
     what-if checks); ``spots`` must be positive.
     """
-    index = _check_quotes([quote], 1)
-    ins = _instrument_arrays([quote], index, [spec], as_of, ID_LIMIT)
+    ins = _instrument_arrays([quote], _asset_index([quote]), [spec], as_of)
     s = np.asarray(spots, dtype=np.float64)
     if np.any(~np.isfinite(s) | (s <= 0.0)):
         raise InputError("spots", "every spot must be finite and > 0")

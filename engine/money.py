@@ -7,19 +7,22 @@ currency named: ``-27,500.00 USD``. Raw integers appear only in JSON output.
 
 from __future__ import annotations
 
-from decimal import ROUND_FLOOR, Decimal
-
 from engine.fixedpoint import SCALE
 
 #: The quote currency every amount is in (ZKPM-1 margins one quote currency).
 QUOTE_CURRENCY = "USD"
 
-_CENT = Decimal("0.01")
+_UNITS_PER_CENT = SCALE // 100
 
 
 def money_amount(x: int) -> str:
-    """``x`` (x 10^6) rounded down to the cent, with separators, no currency: ``-27,500.00``."""
-    return f"{(Decimal(x) / SCALE).quantize(_CENT, rounding=ROUND_FLOOR):,}"
+    """``x`` (x 10^6) rounded down to the cent, with separators, no currency: ``-27,500.00``.
+
+    Exact integer arithmetic, for amounts of any size (a field-sized value included).
+    """
+    cents = x // _UNITS_PER_CENT  # floor: toward minus infinity
+    whole, frac = divmod(abs(cents), 100)
+    return f"{'-' if cents < 0 else ''}{whole:,}.{frac:02d}"
 
 
 def money(x: int, currency: str = QUOTE_CURRENCY) -> str:

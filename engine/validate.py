@@ -43,6 +43,7 @@ from engine.model import (
     InstrumentSpec,
     Market,
     RiskParams,
+    RowConfig,
     Slot,
 )
 from engine.profiles import Profile
@@ -266,9 +267,9 @@ def _finite(field: str, value: object) -> float:
 
 
 def _positive_below(field: str, value: object, limit: int, limit_text: str) -> float:
-    """0 < value and value x SCALE < limit (the integer the engine derives must fit)."""
+    """0 < value x SCALE (rounded) < limit: the integer the engine derives must fit and not be 0."""
     v = _finite(field, value)
-    if v <= 0 or v * SCALE >= limit:
+    if v <= 0 or not 0 < round(v * SCALE) < limit:
         raise InputError(
             field, f"must be > 0 and < {limit / SCALE:.4g} (x 10**6 it must be < {limit_text}), got {v}"
         )
@@ -289,23 +290,32 @@ def validate_quotes(
     instruments: Sequence[InstrumentSpec],
     profile: Profile,
     field: str = "quotes",
+    *,
+    assets_at: str | None = None,
+    instruments_at: str | None = None,
+    id_key: str = "id",
+    allow_expired: bool = False,
 ) -> None:
-    """Oracle quotes and listed instruments (spec section 4) against a profile.
+    """Oracle quotes and listed instruments (spec section 4) against a profile: the one
+    set of rules, for a quotes file (``field.assets[i]``, ``field.instruments[j].id``)
+    and for the row builder's arguments (``quotes[i]``, ``instruments[j].instrument_id``).
 
-    An option's expiry must be on or after ``as_of``: a quotes file cannot list an
-    option that has already expired (one that expires on ``as_of`` is valued at its
-    intrinsic value).
+    A quotes file cannot list an option that has already expired (``expiry < as_of``);
+    the row builder may value one (``allow_expired``: at its intrinsic value), as when an
+    old market is rebuilt. An option that expires on ``as_of`` is valued at intrinsic.
     """
+    assets_at = assets_at or f"{field}.assets"
+    instruments_at = instruments_at or f"{field}.instruments"
     if not quotes:
-        raise InputError(f"{field}.assets", "must list at least one asset")
+        raise InputError(assets_at, "must list at least one asset")
     if len(quotes) > profile.assets:
         raise InputError(
-            f"{field}.assets",
+            assets_at,
             f"at most A = {profile.assets} assets fit profile {profile.name}, got {len(quotes)}",
         )
     names: dict[str, int] = {}
     for a, q in enumerate(quotes):
-        base = f"{field}.assets[{a}]"
+        base = f"{assets_at}[{a}]"
         if not q.name:
             raise InputError(f"{base}.name", "must be a non-empty string")
         if q.name in names:
@@ -321,7 +331,8 @@ def validate_quotes(
                 raise InputError(f"{base}.history[{t}]", f"a close must be > 0, got {close}")
     ids: dict[int, int] = {}
     for i, spec in enumerate(instruments):
-        _validate_instrument(f"{field}.instruments[{i}]", spec, as_of, profile, names, ids, i)
+        base = f"{instruments_at}[{i}]"
+        _validate_instrument(base, spec, as_of, profile, names, ids, i, id_key, allow_expired)
 
 
 def _validate_instrument(
@@ -332,10 +343,13 @@ def _validate_instrument(
     names: dict[str, int],
     ids: dict[int, int],
     index: int,
+    id_key: str,
+    allow_expired: bool,
 ) -> None:
-    iid = _in_range(f"{base}.id", spec.instrument_id, 0, profile.capacity, f"0 <= id < 4**{profile.depth}")
+    id_at = f"{base}.{id_key}"
+    iid = _in_range(id_at, spec.instrument_id, 0, profile.capacity, f"0 <= id < 4**{profile.depth}")
     if iid in ids:
-        raise InputError(f"{base}.id", f"duplicate instrument id {iid} (also at instruments[{ids[iid]}])")
+        raise InputError(id_at, f"duplicate instrument id {iid} (also at instruments[{ids[iid]}])")
     ids[iid] = index
     if not spec.name:
         raise InputError(f"{base}.name", "must be a non-empty string")
@@ -349,7 +363,9 @@ def _validate_instrument(
         _positive_below(f"{base}.strike", spec.strike, VALUE_LIMIT, "2**48")
         if spec.expiry is None:
             raise InputError(f"{base}.expiry", f"required for a {spec.kind}")
-        if spec.expiry < as_of:
+        if not isinstance(spec.expiry, dt.date):
+            raise InputError(f"{base}.expiry", f"must be a date, got {spec.expiry!r}")
+        if spec.expiry < as_of and not allow_expired:
             raise InputError(
                 f"{base}.expiry",
                 f"must be on or after as_of ({as_of.isoformat()}): the option has expired, got {spec.expiry.isoformat()}",
@@ -366,3 +382,32 @@ def _validate_instrument(
         if spec.kind != "perp":
             raise InputError(f"{base}.mark", "only a perp has a mark; a spot instrument is worth the spot")
         _positive_below(f"{base}.mark", spec.mark, VALUE_LIMIT, "2**48")
+
+
+# --------------------------------------------------------------- row settings
+
+
+def validate_row_config(config: RowConfig, path: str = "config") -> None:
+    """Ranges of the row settings (spec section 4), for a params file and the row builder
+    alike; errors are named under ``path`` (``params.row_config.haircut.BTC``)."""
+    from engine.scenarios import check_row_config
+
+    try:
+        check_row_config(config)
+    except InputError as err:
+        raise InputError(path + err.field.removeprefix("config"), err.message) from None
+    for name in ("perp_charge", "short_option_min"):
+        v = _finite(f"{path}.{name}", getattr(config, name))
+        if not 0.0 <= v <= 1.0:
+            raise InputError(f"{path}.{name}", f"must satisfy 0 <= {name} <= 1 (fraction of spot), got {v}")
+    for name in ("haircut", "borrow"):
+        for asset, value in getattr(config, name).items():
+            v = _finite(f"{path}.{name}.{asset}", value)
+            if not 0.0 <= v <= 1.0:
+                raise InputError(
+                    f"{path}.{name}.{asset}", f"must satisfy 0 <= {name} <= 1 (fraction of spot), got {v}"
+                )
+    for asset, value in config.forecast.items():
+        v = _finite(f"{path}.forecast.{asset}", value)
+        if not v >= 0.0:
+            raise InputError(f"{path}.forecast.{asset}", f"a volatility forecast must be >= 0, got {v}")

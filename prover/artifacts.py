@@ -7,6 +7,7 @@ cache and never compiles, for commands such as ``zkmargin verify``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from prover.binfile import required_power
 from prover.build import BuildResult, CircuitSpec, build_circuit, find_build, load_build, margin_spec
 from prover.errors import ProverError
 from prover.ptau import PtauChoice, resolve_ptau
-from prover.setup import SetupResult, load_setup, setup_keys
+from prover.setup import SetupResult, all_setups, load_setup, setup_keys
 from prover.toolchain import Toolchain, cache_root, find_toolchain
 from prover.vkey import load_vkey
 
@@ -106,6 +107,7 @@ class CircuitArtifacts:
                 "vkey_sha256": self.vkey_sha256,
                 "verifier_sol": str(self.verifier_sol),
                 "ptau": self.setup.record.get("ptau"),
+                "contributions": self.setup.record.get("contributions"),
                 "single_party": self.setup.record.get("single_party"),
                 "setup_seconds": self.setup.record.get("seconds"),
             }
@@ -124,22 +126,34 @@ def prepare_artifacts(
     tools: Toolchain | None = None,
     cache: Path | None = None,
     shared_dir: Path | None = None,
-    force: bool = False,
+    force_build: bool = False,
+    force_setup: bool = False,
     console: Console | None = None,
     notify: Callable[[str], None] | None = None,
 ) -> CircuitArtifacts:
-    """Compile (if not cached) and, with ``setup``, make the keys (if not cached)."""
+    """Compile (if not cached) and, with ``setup``, make the keys (if not cached).
+
+    With an explicit ptau (``ptau`` or ``$ZKMARGIN_PTAU``) only keys made from that very
+    file are used (made if missing); without one, any cached keys of the build serve,
+    and a ptau is resolved (shared dev file, cached or generated) only to make new ones.
+    ``force_build`` recompiles; ``force_setup`` redoes the setup only.
+    """
     spec = spec_for(profile_or_spec)
     tools = tools or find_toolchain()
-    build = build_circuit(spec, tools=tools, cache=cache, force=force, echo=notify)
+    build = build_circuit(spec, tools=tools, cache=cache, force=force_build, echo=notify)
     keys: SetupResult | None = load_setup(build.directory)
-    if setup and (keys is None or force):
+    explicit = (
+        ptau
+        if ptau is not None
+        else (Path(os.environ["ZKMARGIN_PTAU"]) if os.environ.get("ZKMARGIN_PTAU") else None)
+    )
+    if setup and (keys is None or force_setup or explicit is not None):
 
         def choose() -> PtauChoice:
             needed = required_power(build.constraints, build.public_signals)
             return resolve_ptau(
                 needed,
-                explicit=ptau,
+                explicit=explicit,
                 tools=tools,
                 cache=cache,
                 shared_dir=shared_dir,
@@ -147,7 +161,13 @@ def prepare_artifacts(
                 notify=notify,
             )
 
-        keys = setup_keys(build, choose, tools=tools, force=force, console=console)
+        keys = setup_keys(
+            build,
+            choose() if explicit is not None else choose,
+            tools=tools,
+            force=force_setup,
+            console=console,
+        )
     return CircuitArtifacts(spec=spec, build=build, setup=keys)
 
 
@@ -188,7 +208,9 @@ def find_setup_by_vkey(digest: str, *, cache: Path | None = None) -> SetupResult
     if not builds.is_dir():
         return None
     for folder in sorted(builds.iterdir()):
-        keys = load_setup(folder) if folder.is_dir() and not folder.name.startswith(".") else None
-        if keys is not None and keys.vkey_sha256 == digest:
-            return keys
+        if not folder.is_dir() or folder.name.startswith("."):
+            continue
+        for keys in all_setups(folder):
+            if keys.vkey_sha256 == digest:
+                return keys
     return None

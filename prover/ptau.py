@@ -4,8 +4,8 @@ Resolution order, first match wins:
 
 1. an explicit path (``--ptau``), then the env var ``ZKMARGIN_PTAU``: used as given,
    an error if it is missing, unprepared or too small;
-2. the shared dev files ``<project>/../shared/ptau/potN_final.ptau`` (or
-   ``$ZKMARGIN_PTAU_DIR``), smallest ``N`` that fits, only when the file's sha256
+2. the development ptau folder that sits beside the checkout on the team's machines
+   (``$ZKMARGIN_PTAU_DIR`` names another), files ``potN_final.ptau``, smallest ``N`` that fits, only when the file's sha256
    equals its ``.sha256`` sidecar;
 3. a file generated earlier in ``<cache>/ptau/``;
 4. otherwise a new one is generated there (``prover.ptau_generate``).
@@ -51,6 +51,11 @@ class PtauChoice:
     def single_party(self) -> bool:
         """True for files this project or its dev set-up made (never for a user-supplied file)."""
         return self.source in ("shared", "cache", "generated")
+
+    @property
+    def sha256(self) -> str:
+        """The file's sha256 (hex): the identity the keys made from it are cached under."""
+        return sha256_file(self.path)
 
 
 class PtauTooSmall(ProverError):

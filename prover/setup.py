@@ -1,9 +1,12 @@
 """Groth16 trusted setup for a compiled circuit: zkey, verification key, Solidity verifier.
 
-Outputs go next to the build in the cache (``<cache>/build/<key>/``):
+Keys are tied to the exact ptau they came from: each setup lives in its own folder
+``<cache>/build/<key>/keys/<first 16 hex digits of the ptau's sha256>/`` with
 ``circuit_final.zkey`` (``groth16 setup`` + one contribution of fresh entropy),
-``verification_key.json``, ``verifier.sol`` and ``setup.json`` (the record that
-marks the setup complete). A completed setup is reused, never redone, unless forced.
+``verification_key.json``, ``verifier.sol`` and ``setup.json`` (the record that marks the
+setup complete: the ptau's path, power, source and full sha256, and the contributions).
+A completed setup is reused, never redone, unless forced; a request for keys from one
+ptau never returns keys made from another.
 """
 
 from __future__ import annotations
@@ -30,7 +33,10 @@ ZKEY = "circuit_final.zkey"
 VKEY = "verification_key.json"
 VERIFIER = "verifier.sol"
 SETUP_RECORD = "setup.json"
-SETUP_FORMAT = "zkmargin-setup/1"
+SETUP_FORMAT = "zkmargin/setup@2"
+KEYS_DIR = "keys"
+#: The one phase-2 contribution a local setup makes (its entropy is never kept).
+LOCAL_CONTRIBUTION = "zkmargin local setup"
 DEFAULT_SETUP_TIMEOUT = 7200.0
 
 
@@ -58,9 +64,33 @@ class SetupResult:
     def vkey_sha256(self) -> str:
         return str(self.record["vkey_sha256"])
 
+    @property
+    def ptau_sha256(self) -> str:
+        return str(self.record["ptau"]["sha256"])
 
-def load_setup(directory: Path) -> SetupResult | None:
-    """The completed setup in a build folder, or None."""
+
+def keys_folder(build_dir: Path, ptau_sha256: str) -> Path:
+    """Where the keys made from the ptau with this sha256 live."""
+    return build_dir / KEYS_DIR / ptau_sha256[:16]
+
+
+def load_setup(build_dir: Path, ptau_sha256: str | None = None) -> SetupResult | None:
+    """The completed setup of a build made from the ptau with ``ptau_sha256``; without a
+    digest, the newest completed setup of the build (any ptau); None when there is none."""
+    if ptau_sha256 is not None:
+        found = load_keys(keys_folder(build_dir, ptau_sha256))
+        return found if found is not None and found.ptau_sha256 == ptau_sha256 else None
+    every = [k for k in map(load_keys, sorted((build_dir / KEYS_DIR).glob("*"))) if k is not None]
+    return max(every, key=lambda k: str(k.record.get("created_at", "")), default=None)
+
+
+def all_setups(build_dir: Path) -> list[SetupResult]:
+    """Every completed setup of a build."""
+    return [k for k in map(load_keys, sorted((build_dir / KEYS_DIR).glob("*"))) if k is not None]
+
+
+def load_keys(directory: Path) -> SetupResult | None:
+    """The completed setup in one keys folder, or None."""
     try:
         record = json.loads((directory / SETUP_RECORD).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -84,19 +114,25 @@ def setup_keys(
 ) -> SetupResult:
     """Run the Groth16 setup for ``build`` unless it was done before.
 
-    ``ptau`` may be a callable so that no ptau is resolved (or generated) on a cache hit.
-    With a ``console`` the steps are shown with live progress.
+    Given a :class:`PtauChoice`, only keys made from that very file (by sha256) are
+    reused. ``ptau`` may instead be a callable, so that no ptau is resolved (or
+    generated) when any setup of the build exists. ``force`` redoes the setup (never the
+    compile). With a ``console`` the steps are shown with live progress.
     """
     tools = tools or find_toolchain()
-    folder = build.directory
-    with file_lock(folder.parent / f"{build.key}.setup.lock"):
-        existing = load_setup(folder)
-        if existing is not None and not force:
-            return existing
+    with file_lock(build.directory.parent / f"{build.key}.setup.lock"):
+        if not force:
+            wanted = None if callable(ptau) else ptau.sha256
+            existing = load_setup(build.directory, wanted)
+            if existing is not None:
+                return existing
         chosen = ptau() if callable(ptau) else ptau
-        vkey, timings = _run_setup(build, chosen, tools, timeout, console)
-        write_json_atomic(folder / SETUP_RECORD, _record(build, chosen, vkey, timings))
-    done = load_setup(folder)
+        folder = keys_folder(build.directory, chosen.sha256)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / SETUP_RECORD).unlink(missing_ok=True)  # incomplete until the record is back
+        vkey, timings = _run_setup(build, folder, chosen, tools, timeout, console)
+        write_json_atomic(folder / SETUP_RECORD, _record(build, folder, chosen, vkey, timings))
+    done = load_keys(folder)
     if done is None:
         raise ProverError(f"setup in {folder} is incomplete")
     return SetupResult(directory=folder, record=done.record, cached=False)
@@ -104,13 +140,13 @@ def setup_keys(
 
 def _run_setup(
     build: BuildResult,
+    folder: Path,
     ptau: PtauChoice,
     tools: Toolchain,
     timeout: float,
     console: Console | None,
 ) -> tuple[dict[str, Any], dict[str, float]]:
-    """Run the four snarkjs steps into temp names, then rename them into place."""
-    folder = build.directory
+    """Run the four snarkjs steps into temp names, then rename them into ``folder``."""
     tmp = {name: folder / f".tmp-{name}" for name in ("zkey0", "zkey", "vkey", "sol")}
     steps: list[tuple[str, tuple[str, ...], float]] = [
         (
@@ -125,7 +161,7 @@ def _run_setup(
                 "contribute",
                 str(tmp["zkey0"]),
                 str(tmp["zkey"]),
-                "--name=zkmargin local setup",
+                f"--name={LOCAL_CONTRIBUTION}",
                 f"-e={secrets.token_hex(32)}",
                 "-v",
             ),
@@ -158,14 +194,20 @@ def _run_setup(
 
 
 def _record(
-    build: BuildResult, ptau: PtauChoice, vkey: dict[str, Any], timings: dict[str, float]
+    build: BuildResult, folder: Path, ptau: PtauChoice, vkey: dict[str, Any], timings: dict[str, float]
 ) -> dict[str, Any]:
-    folder = build.directory
     return {
         "format": SETUP_FORMAT,
         "build_key": build.key,
-        "ptau": {"path": str(ptau.path), "power": ptau.power, "source": ptau.source},
-        "single_party": ptau.single_party,
+        "ptau": {
+            "path": str(ptau.path),
+            "power": ptau.power,
+            "source": ptau.source,
+            "sha256": ptau.sha256,
+            "single_party": ptau.single_party,
+        },
+        "contributions": [{"phase": 2, "name": LOCAL_CONTRIBUTION, "entropy": "fresh random, not kept"}],
+        "single_party": True,
         "vkey_sha256": vkey_sha256(vkey),
         "n_public": int(vkey["nPublic"]),
         "zkey_bytes": (folder / ZKEY).stat().st_size,

@@ -90,6 +90,8 @@ def load_settings(path: Path | None = None) -> Settings:
         path = Path(env) if env else Path(CONFIG_FILE)
         if not env and not path.is_file():
             return Settings()
+    if str(path) == os.devnull:
+        return Settings()
     return _load(path.resolve())
 
 

@@ -19,7 +19,9 @@ def test_deploy_on_embedded_then_next_command_explains(proof_source: ProofSource
     deployment = tmp_path / "deployment.json"
     base = ["chain", "--deployment", str(deployment)]
     result = CliRunner().invoke(
-        cli, [*base, "deploy", "--verifier-sol", str(verifier_sol)], catch_exceptions=False
+        cli,
+        [*base, "--chain", "embedded", "deploy", "--verifier-sol", str(verifier_sol)],
+        catch_exceptions=False,
     )
     assert result.exit_code == 0, result.output
     saved = load_deployment(deployment)

@@ -26,6 +26,7 @@ from engine.market_builder import (
 from engine.model import AssetEntry, AssetQuote, InstrumentSpec, Market, RowConfig
 from engine.profiles import PROFILES
 from engine.scenarios import MOVES, scan_range
+from engine.validate import validate_quotes
 
 TEST = PROFILES["test"]
 STANDARD = PROFILES["standard"]
@@ -250,7 +251,9 @@ def test_too_many_quotes() -> None:
         ({"asset": "DOGE"}, "instruments[3].asset"),
         ({"kind": "future"}, "instruments[3].kind"),
         ({"mark": 100.0}, "instruments[3].mark"),  # only perps take a mark
-        ({"strike": 2.9e8}, "instruments[3].mark"),  # put worth ~2.9e8 > 2**48 / SCALE
+        # a strike of 2.9e8 breaks the input bound 2**48 / SCALE itself (one validator for
+        # files and builder: refused at the strike, before a put worth ~2.9e8 is priced)
+        ({"strike": 2.9e8}, "instruments[3].strike"),
     ],
 )
 def test_bad_instruments_name_the_field(change: dict[str, object], field: str) -> None:
@@ -265,7 +268,7 @@ def test_bad_epoch_and_config() -> None:
     assert _err(build_market, TEST, -1, [BTC], [], CFG, AS_OF).field == "epoch"
     assert _err(build_market, TEST, 2**64, [BTC], [], CFG, AS_OF).field == "epoch"
     bad = dataclasses.replace(CFG, haircut={"BTC": 1.5})
-    assert _err(build_market, TEST, 0, [BTC], [], bad, AS_OF).field == "config.haircut[BTC]"
+    assert _err(build_market, TEST, 0, [BTC], [], bad, AS_OF).field == "config.haircut.BTC"
     assert (
         _err(build_market, TEST, 0, [BTC], [], dataclasses.replace(CFG, m_min=0.0), AS_OF).field
         == "config.m_min"
@@ -295,3 +298,18 @@ def test_standard_profile_vectorised_rows_match_scalar_pricing() -> None:
         row = market.rows[spec.instrument_id]
         assert row.mark == to_fixed(b76_price(spec.kind, q.spot, spec.strike, t, q.vol))
         assert row.delta == to_fixed(b76_delta(spec.kind, q.spot, spec.strike, t, q.vol))
+
+
+def test_builder_and_quotes_file_share_one_validator() -> None:
+    """A vol of 12.0 (1200 %) is refused by the row builder exactly as by a quotes file,
+    and a spot that rounds to 0 at 10**-6 is refused by both."""
+    err = _err(build_market, TEST, 0, [BTC, dataclasses.replace(ETH, vol=12.0)], [], CFG, AS_OF)
+    assert err.field == "quotes[1].vol" and "vol <= 10" in err.message
+    err = _err(validate_quotes, AS_OF, [BTC, dataclasses.replace(ETH, vol=12.0)], [], TEST)
+    assert err.field == "quotes.assets[1].vol" and "vol <= 10" in err.message
+    for check in (
+        lambda q: build_market(TEST, 0, [q], [], CFG, AS_OF),
+        lambda q: validate_quotes(AS_OF, [q], [], TEST),
+    ):
+        with pytest.raises(InputError, match="spot"):
+            check(dataclasses.replace(BTC, spot=4e-7))

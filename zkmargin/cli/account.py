@@ -21,7 +21,9 @@ def account_group() -> None:
 @account_group.command("new")
 @click.option("--market", "market_path", type=IN_FILE, required=True, help="market file: instrument names")
 @click.option("--id", "account_id", type=str, required=True, help="account id (integer, 0 <= id < 2**64)")
-@click.option("--cash", type=str, default="0", show_default=True, help="cash in the quote currency, e.g. 10000")
+@click.option(
+    "--cash", type=str, default="0", show_default=True, help="cash in the quote currency, e.g. 10000"
+)
 @click.option(
     "--position",
     "positions",
@@ -51,8 +53,8 @@ def account_new(
         --position BTC-PERP:-2.5 --position ETH:12 --out account.json
     """
     from engine.commitments import commitment
-    from engine.fixedpoint import FIELD_P
     from engine.fileio import write_json_atomic
+    from engine.fixedpoint import FIELD_P
     from engine.formats import LabeledAccount, dump_account, load_accounts_doc, load_market
     from engine.formats_json import as_int
     from engine.human import instrument_by_name, parse_units

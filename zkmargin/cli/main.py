@@ -122,14 +122,15 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2 if exc.exit_code == 1 else exc.exit_code)
     except InputError as exc:
         err_console.print(
-            f"[bold red]error:[/bold red] invalid input: {escape(exc.field)}: {escape(exc.message)}"
+            f"[bold red]error:[/bold red] invalid input: {escape(exc.field)}: {escape(exc.message)}",
+            soft_wrap=True,
         )
         sys.exit(2)
     except CheckFailed as exc:
-        err_console.print(f"[bold red]check failed:[/bold red] {escape(str(exc))}")
+        err_console.print(f"[bold red]check failed:[/bold red] {escape(str(exc))}", soft_wrap=True)
         sys.exit(1)
     except ZkmarginError as exc:
-        err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}")
+        err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}", soft_wrap=True)
         sys.exit(2)
     sys.exit(0)
 

@@ -63,7 +63,7 @@ def build_cmd(profile: str, force: bool, as_json: bool) -> None:
     from prover.artifacts import prepare_artifacts
 
     started = time.perf_counter()
-    artifacts = prepare_artifacts(profile, setup=False, force=force, notify=_notify)
+    artifacts = prepare_artifacts(profile, setup=False, force_build=force, notify=_notify)
     cached = " (cached)" if artifacts.build.cached else ""
     _print_summary(f"built{cached}", artifacts, time.perf_counter() - started, as_json)
 
@@ -86,7 +86,7 @@ def setup_cmd(profile: str, ptau: Path | None, force: bool, as_json: bool) -> No
     from prover.artifacts import prepare_artifacts
 
     started = time.perf_counter()
-    artifacts = prepare_artifacts(profile, ptau=ptau, force=force, console=err_console, notify=_notify)
+    artifacts = prepare_artifacts(profile, ptau=ptau, force_setup=force, console=err_console, notify=_notify)
     assert artifacts.setup is not None
     if artifacts.setup.record.get("single_party"):
         _notify("note: these keys come from a single-party setup: for development only.")
