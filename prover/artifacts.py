@@ -19,9 +19,10 @@ from engine.profiles import get_profile
 from prover.binfile import required_power
 from prover.build import BuildResult, CircuitSpec, build_circuit, find_build, load_build, margin_spec
 from prover.errors import ProverError
+from prover.paths import cache_root
 from prover.ptau import PtauChoice, resolve_ptau
 from prover.setup import SetupResult, all_setups, load_setup, setup_keys
-from prover.toolchain import Toolchain, cache_root, find_toolchain
+from prover.toolchain import Toolchain, find_toolchain
 from prover.vkey import load_vkey
 
 

@@ -30,17 +30,19 @@ from typing import Any
 
 from engine.fileio import write_json_atomic
 from engine.profiles import Profile
+from engine.signals import PUBLIC_INPUTS
 from prover.binfile import BN254_R, read_r1cs_info
 from prover.errors import ProverError
-from prover.toolchain import Toolchain, cache_root, find_toolchain, rel_to, run_tool, strip_ansi
+from prover.paths import cache_root
+from prover.toolchain import Toolchain, find_toolchain, rel_to, run_tool, strip_ansi
 
 PRAGMA = "pragma circom 2.2.3;"
 COMPILE_FLAGS = ("--r1cs", "--wasm", "--sym", "--O2")
 MARGIN_TEMPLATE_FILE = Path("circuits") / "margin_check.circom"
 MARGIN_TEMPLATE = "MarginCheck"
-MARGIN_PUBLIC = ("commitment", "market_root", "params_hash")
+MARGIN_PUBLIC = PUBLIC_INPUTS
 MANIFEST = "manifest.json"
-MANIFEST_FORMAT = "zkmargin-build/1"
+MANIFEST_FORMAT = "zkmargin/build@1"
 DEFAULT_COMPILE_TIMEOUT = 3600.0
 
 

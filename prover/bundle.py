@@ -1,7 +1,7 @@
 """The proof bundle: what a prover hands to a verifier, as one JSON file.
 
     {
-      "format": "zkmargin-proof/1",
+      "format": "zkmargin/proof@1",
       "profile": "test",
       "proof": {"pi_a": [...], "pi_b": [...], "pi_c": [...], "protocol": "groth16", "curve": "bn128"},
       "public_signals": ["<status>", "<shortfall>", "<commitment>", "<market_root>", "<params_hash>"],
@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from engine.fileio import write_json_atomic
+from engine.signals import PUBLIC_SIGNALS
 from prover.errors import ProverError
 from prover.verify_py import P, R
 
-BUNDLE_FORMAT = "zkmargin-proof/1"
-PUBLIC_SIGNAL_NAMES = ("status", "shortfall", "commitment", "market_root", "params_hash")
+BUNDLE_FORMAT = "zkmargin/proof@1"
+PUBLIC_SIGNAL_NAMES = PUBLIC_SIGNALS
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -153,7 +154,7 @@ def validate(data: Any) -> None:
     """Raise BundleError unless ``data`` is a well-formed bundle dict."""
     if not isinstance(data, dict):
         _fail("top level", "expected a JSON object")
-    if data.get("format", BUNDLE_FORMAT) != BUNDLE_FORMAT:
+    if data.get("format") != BUNDLE_FORMAT:
         _fail("format", f"expected {BUNDLE_FORMAT!r}, got {data.get('format')!r}")
     for key in ("profile", "proof", "public_signals", "vkey_sha256", "market_epoch", "created_at"):
         if key not in data:

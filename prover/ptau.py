@@ -27,8 +27,9 @@ from rich.console import Console
 from prover.binfile import read_ptau_info
 from prover.build import file_lock
 from prover.errors import ProverError
+from prover.paths import cache_root, project_root
 from prover.ptau_generate import estimate_seconds, generate_ptau
-from prover.toolchain import Toolchain, cache_root, find_toolchain, project_root
+from prover.toolchain import Toolchain, find_toolchain
 
 MAX_POWER = 28
 DEV_WARNING = (

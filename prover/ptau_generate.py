@@ -102,6 +102,7 @@ def generate_ptau(
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     record: dict[str, object] = {
+        "format": "zkmargin/ptau-record@1",
         "power": power,
         "single_party": True,
         "note": "locally generated, single-party: development only",

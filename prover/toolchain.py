@@ -17,22 +17,11 @@ from functools import cache
 from pathlib import Path
 
 from prover.errors import ProverError
+from prover.paths import project_root
 
 NODE_HINT = "node not found: install node 20 (or set ZKMARGIN_NODE to the node binary)"
 SETUP_HINT = "run make setup"
 MIN_NODE_MAJOR = 18
-
-
-def project_root() -> Path:
-    """The folder holding package.json, node_modules and circuits/ (ZKMARGIN_ROOT overrides)."""
-    env = os.environ.get("ZKMARGIN_ROOT")
-    return Path(env).resolve() if env else Path(__file__).resolve().parent.parent
-
-
-def cache_root() -> Path:
-    """Root of the build cache: env ZKMARGIN_CACHE, else ``<project>/.cache/zkmargin``."""
-    env = os.environ.get("ZKMARGIN_CACHE")
-    return Path(env).resolve() if env else project_root() / ".cache" / "zkmargin"
 
 
 @dataclass(frozen=True)

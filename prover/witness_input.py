@@ -27,10 +27,6 @@ from engine.validate import validate_account, validate_market, validate_params
 
 CircuitInput = dict[str, Any]
 
-#: Public input signals of MarginCheck, in declaration order.
-PUBLIC_INPUTS = ("commitment", "market_root", "params_hash")
-#: Public signals of a proof: the two outputs, then the public inputs.
-PUBLIC_SIGNALS = ("status", "shortfall", *PUBLIC_INPUTS)
 
 _EMPTY_ROW = InstrumentRow(0, 0, 0, 0, (0,) * N_SCENARIOS, 0, 0)
 

@@ -23,13 +23,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_tester import EthereumTester
 from web3 import EthereumTesterProvider, Web3
 
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
 from engine.errors import ZkmarginError
-from verifier_contracts.solc import project_root
+from prover.paths import node_modules
 
 EMBEDDED = "embedded"
 ANVIL = "anvil"
@@ -72,6 +75,15 @@ class Chain:
     kind: str
     rpc_url: str | None = None
     tester: EthereumTester | None = field(default=None, repr=False)
+
+    def local_keys(self) -> list[LocalAccount]:
+        """The private keys of the embedded chain's funded accounts (its node signs nothing);
+        none for other chains, whose nodes sign for their unlocked accounts."""
+        if self.tester is None:
+            return []
+        from eth_account import Account as EthAccount
+
+        return [EthAccount.from_key(key.to_bytes()) for key in self.tester.backend.account_keys]
 
     def now(self) -> int:
         """Timestamp of the latest block."""
@@ -120,7 +132,7 @@ def from_rpc(url: str, kind: str = "rpc") -> Chain:
 def anvil_binary() -> Path:
     """The anvil binary from node_modules (env ZKMARGIN_ANVIL overrides)."""
     env = os.environ.get("ZKMARGIN_ANVIL")
-    path = Path(env) if env else project_root() / "node_modules" / ".bin" / "anvil"
+    path = Path(env) if env else node_modules() / ".bin" / "anvil"
     if not path.exists():
         raise ChainError(f"anvil not found at {path}: run `make setup` (npm ci)")
     return path

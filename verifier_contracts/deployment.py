@@ -11,7 +11,7 @@ from engine.errors import ZkmarginError
 from engine.fileio import write_json_atomic
 
 DEFAULT_DEPLOYMENT_FILE = Path("deployment.json")
-FORMAT_VERSION = 1
+DEPLOYMENT_FORMAT = "zkmargin/deployment@1"
 
 
 class DeploymentError(ZkmarginError):
@@ -33,13 +33,13 @@ class Deployment:
     roles: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": FORMAT_VERSION, **asdict(self)}
+        return {"format": DEPLOYMENT_FORMAT, **asdict(self)}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Deployment:
-        if data.get("format") != FORMAT_VERSION:
+        if data.get("format") != DEPLOYMENT_FORMAT:
             raise DeploymentError(
-                f"unsupported deployment format {data.get('format')!r} (expected {FORMAT_VERSION})"
+                f"unsupported deployment format {data.get('format')!r} (expected {DEPLOYMENT_FORMAT!r})"
             )
         try:
             return cls(

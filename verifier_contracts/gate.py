@@ -28,6 +28,7 @@ from web3.exceptions import ContractCustomError, ContractLogicError, ContractPan
 from web3.types import TxParams
 
 from engine.errors import ZkmarginError
+from engine.signals import PUBLIC_SIGNALS
 from verifier_contracts.chain import Chain
 from verifier_contracts.constants import DEFAULT_MAX_MARKET_AGE
 from verifier_contracts.solc import Artifact, compile_gate, compile_verifier
@@ -127,8 +128,8 @@ def proof_calldata(bundle: Mapping[str, Any]) -> tuple[ProofArgs, list[int]]:
         raise ProofBundleError(
             f"proof bundle lacks {exc}: needs proof.pi_a/pi_b/pi_c and public_signals"
         ) from None
-    if len(signals) != 5:
-        raise ProofBundleError(f"public_signals: expected 5 values, got {len(signals)}")
+    if len(signals) != len(PUBLIC_SIGNALS):
+        raise ProofBundleError(f"public_signals: expected {len(PUBLIC_SIGNALS)} values, got {len(signals)}")
     a = [_field_int(pi_a[i], f"pi_a[{i}]") for i in range(2)]
     b = [[_field_int(pi_b[j][1], f"pi_b[{j}][1]"), _field_int(pi_b[j][0], f"pi_b[{j}][0]")] for j in range(2)]
     c = [_field_int(pi_c[i], f"pi_c[{i}]") for i in range(2)]

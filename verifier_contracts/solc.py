@@ -20,6 +20,7 @@ from typing import Any
 
 from engine.errors import ZkmarginError
 from engine.fileio import write_json_atomic
+from prover.paths import cache_root, node_modules
 
 EVM_VERSION = "prague"  # py-evm stops at Prague
 OPTIMIZER_RUNS = 200
@@ -49,17 +50,9 @@ class Artifact:
     bytecode: str
 
 
-def project_root() -> Path:
-    """The folder with node_modules (env ZKMARGIN_ROOT overrides)."""
-    env = os.environ.get("ZKMARGIN_ROOT")
-    return Path(env).resolve() if env else CONTRACTS_DIR.parent
-
-
 def cache_dir() -> Path:
-    """Root of the solc artifact cache (env ZKMARGIN_CACHE overrides ``<root>/.cache/zkmargin``)."""
-    env = os.environ.get("ZKMARGIN_CACHE")
-    base = Path(env).resolve() if env else project_root() / ".cache" / "zkmargin"
-    return base / "solc"
+    """Root of the solc artifact cache: ``<cache>/solc``."""
+    return cache_root() / "solc"
 
 
 def node_binary() -> str:
@@ -72,7 +65,7 @@ def node_binary() -> str:
 
 def solc_package() -> Path:
     """The solc-js package folder in node_modules."""
-    pkg = project_root() / "node_modules" / "solc"
+    pkg = node_modules() / "solc"
     if not (pkg / "package.json").is_file():
         raise SolcError(f"solc-js not found at {pkg}: run `make setup` (npm ci)")
     return pkg

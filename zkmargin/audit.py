@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from engine.commitments import MarketCommitments, commitment, params_hash
 from engine.margin import MarginResult, compute_margin
 from engine.model import Account, Market, RiskParams
+from engine.money import money
 from engine.status import Status
 from prover.bundle import ProofBundle
 from prover.verify_py import verify_groth16
@@ -114,8 +115,8 @@ def audit_offline(
         Check(
             "margin",
             margin_ok,
-            f"engine: {Status(result.status).label}, shortfall {result.shortfall}; "
-            f"proof: status {bundle.status}, shortfall {bundle.shortfall}",
+            f"engine: {Status(result.status).label}, shortfall {money(result.shortfall)}; "
+            f"proof: status {bundle.status}, shortfall {money(bundle.shortfall)}",
         )
     )
     verdict = verify_groth16(vkey, bundle.public_signals, bundle.proof, pairing_impl=pairing_impl)

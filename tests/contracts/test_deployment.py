@@ -35,7 +35,7 @@ def test_round_trip(tmp_path: Path) -> None:
         ("{not json", "cannot read"),
         ("[]", "JSON object"),
         ('{"format": 99}', "unsupported deployment format"),
-        ('{"format": 1, "chain_id": 1}', "lacks or has a bad field"),
+        ('{"format": "zkmargin/deployment@1", "chain_id": 1}', "lacks or has a bad field"),
     ],
 )
 def test_bad_files(tmp_path: Path, content: str | None, message: str) -> None:

@@ -23,8 +23,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
+from prover.paths import project_root
 from verifier_contracts.solc import cache_dir as solc_cache_dir
-from verifier_contracts.solc import node_binary, project_root
+from verifier_contracts.solc import node_binary
 
 CIRCUIT = Path(__file__).resolve().parent / "fixtures" / "gate_toy.circom"
 PTAU_POWER = 5  # 3 constraints + 5 public signals fit easily

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from prover.artifacts import prepare_artifacts
-from prover.toolchain import project_root
+from prover.paths import project_root
 from zkmargin.cli.main import cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.circuit]

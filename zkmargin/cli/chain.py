@@ -115,13 +115,11 @@ def _report(action: str, result: TxResult) -> None:
 
 
 def _read_bundle(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise CliError(f"cannot read proof bundle {path}: {exc}") from None
-    if not isinstance(data, dict):
-        raise CliError(f"proof bundle {path} is not a JSON object")
-    return data
+    """A proof bundle (zkmargin/proof@1), checked as `zkmargin verify` checks it, as the
+    document the gate wrappers take."""
+    from prover.bundle import ProofBundle
+
+    return ProofBundle.load(path).to_dict()
 
 
 def _verifier_source(verifier_sol: Path | None, profile: str | None) -> str:

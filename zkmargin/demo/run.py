@@ -1,22 +1,29 @@
 """``zkmargin demo``: the whole flow, end to end, in one process.
 
+The demo is a script over the project's own APIs: the engine's pipeline builds markets
+and margins, and the operator's keeper (``zkmargin.keeper``) posts markets, commits
+accounts, proves and liquidates, exactly as ``zkmargin operator run`` does.
+
 1. a synthetic market (3 assets, spot, perps, an options chain) and a generated price
    history, calibrated into volatility forecasts and a correlation matrix;
 2. a few dozen accounts of every status, margined with the vectorised engine;
-3. the circuit built and set up (both cached; a local ptau is single-party);
-4. verifier and gate deployed; market, parameters and commitments posted;
-5. a market shock (new epoch), every margin recomputed;
-6. proofs of every liquidatable account and of one healthy account;
-7. one attestation and the liquidations, on chain;
+3. the circuit built and set up (both cached; a local setup is single-party);
+4. verifier and gate deployed, the risk parameters set by governance;
+5. the keeper on the first snapshot: market posted, commitments, liquidations;
+6. a market shock: the keeper on the new snapshot (a new epoch), more liquidations;
+7. one healthy account proved and attested on chain;
 8. one user's proof audited offline (py_ecc, no node) and against the chain;
 9. a summary: accounts by status, proofs, gas per call, time per step.
 
 The demo writes what a user would hold (account, market, parameters, proof, key) to
-``OUT/user-<id>/`` and its figures to ``OUT/summary.json``.
+``OUT/user-<id>/``, the keeper's inputs and job log to ``OUT/keeper/``, and its figures
+to ``OUT/summary.json``.
 """
 
 from __future__ import annotations
 
+import json
+import shutil
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -27,24 +34,27 @@ from typing import Any
 
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from engine.commitments import MarketCommitments, commitment, params_hash
+from engine.commitments import params_hash
+from engine.errors import CheckFailed
 from engine.fileio import write_json_atomic
 from engine.formats import (
     LabeledAccount,
     ParamsFile,
     QuotesFile,
     dump_account,
+    dump_accounts,
     dump_market,
     dump_params,
+    dump_quotes,
+    load_quotes,
     make_market_file,
 )
 from engine.margin_batch import AccountBatch, compute_margins
-from engine.market_builder import build_market
-from engine.model import Account, Market
+from engine.model import Account, AssetQuote, Market
 from engine.money import money
+from engine.pipeline import price_market
 from engine.profiles import Profile, get_profile
 from engine.report import explain, liquidation_prices
 from engine.status import Status
@@ -57,6 +67,11 @@ from verifier_contracts.gate import MarginGate, TxResult, deploy_verifier
 from zkmargin.audit import audit_offline, audit_onchain
 from zkmargin.cli.render import print_checks, status_text
 from zkmargin.demo.data import DEMO_AS_OF, demo_accounts, demo_market, shocked_quotes
+from zkmargin.keeper.jobs import JobLog
+from zkmargin.keeper.operator import Operator, OperatorSettings
+from zkmargin.keeper.pool import ProverPool
+from zkmargin.keeper.snapshots import read_snapshot
+from zkmargin.keeper.transactions import DurableTxs
 
 SHOCK = {"BTC": -0.12, "ETH": -0.16, "SOL": -0.22}
 SHOCK_VOL = 1.35
@@ -85,6 +100,8 @@ class DemoSummary:
     proof_seconds: list[float] = field(default_factory=list)
     gas: dict[str, list[int]] = field(default_factory=dict)
     steps: dict[str, float] = field(default_factory=dict)
+    liquidatable_before: list[int] = field(default_factory=list)
+    liquidatable_after: list[int] = field(default_factory=list)
     liquidated: list[int] = field(default_factory=list)
     attested: list[int] = field(default_factory=list)
     audit_ok: bool = False
@@ -94,6 +111,7 @@ class DemoSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "format": "zkmargin/demo-summary@1",
             "profile": self.profile,
             "chain": self.chain,
             "constraints": self.constraints,
@@ -103,6 +121,8 @@ class DemoSummary:
             "proof_seconds": self.proof_seconds,
             "gas": self.gas,
             "steps_seconds": self.steps,
+            "liquidatable_before": self.liquidatable_before,
+            "liquidatable_after": self.liquidatable_after,
             "liquidated": self.liquidated,
             "attested": self.attested,
             "audit_ok": self.audit_ok,
@@ -135,6 +155,11 @@ class DemoRun:
             calibration = world.calibration
             self.history, self.quotes, self.instruments = world.history, world.quotes, world.instruments
             self.config, self.params, self.market = world.config, world.params, world.market
+            names = [q.name for q in self.quotes]
+            kappa = {name: self.params.kappa[i] for i, name in enumerate(names)}
+            self.params_file = ParamsFile(self.params.mm_factor, kappa, self.params.rho, self.config)
+            self.markets: dict[int, tuple[Market, list[AssetQuote]]] = {}
+            self.bundles: dict[int, ProofBundle] = {}
             table = Table(title="calibrated from a generated 400-day history", box=box.SIMPLE_HEAD)
             for col in ("asset", "spot", "implied vol", "EWMA vol", "GARCH vol", "instruments"):
                 table.add_column(col, justify="right")
@@ -161,11 +186,8 @@ class DemoRun:
     def make_accounts(self) -> None:
         with self.step("2 accounts"):
             self.accounts, _ = demo_accounts(self.market, self.params, self.opt.accounts, self.opt.seed)
-            results = self._margins(self.market)
-            self.summary.statuses_before = _count(results)
-            self.console.print(
-                f"{len(self.accounts)} accounts margined (vectorised): {_status_text(self.summary.statuses_before)}"
-            )
+            counts = _count(self._margins(self.market))
+            self.console.print(f"{len(self.accounts)} accounts margined (vectorised): {_status_text(counts)}")
 
     def _margins(self, market: Market) -> list[int]:
         batch = AccountBatch.from_accounts(self.accounts)
@@ -180,11 +202,12 @@ class DemoRun:
                 self.profile.name, ptau=self.opt.ptau, console=self.console, notify=self.console.print
             )
             info = self.artifacts.summary()
+            ptau = info.get("ptau") or {}
             self.summary.constraints = self.artifacts.constraints
             self.console.print(
                 f"MarginCheck(A={self.profile.assets}, k={self.profile.slots}, d={self.profile.depth}): "
                 f"{self.artifacts.constraints:,} constraints; zkey {info.get('zkey_bytes', 0) / 1e6:.1f} MB; "
-                f"ptau {info.get('ptau')}"
+                f"keys from a 2^{ptau.get('power')} ptau ({ptau.get('source')}, sha256 {str(ptau.get('sha256'))[:12]}…)"
             )
             if info.get("single_party"):
                 self.console.print(
@@ -197,111 +220,125 @@ class DemoRun:
     def run_chain(self) -> None:
         with connect(self.opt.chain) as chain:
             self.chain = chain
-            with self.step("4 deploy and post"):
+            with self.step("4 deploy and set parameters"):
                 verifier, tx = deploy_verifier(chain, self.artifacts.verifier_sol.read_text())
                 self.summary.record_gas("deploy verifier", tx)
                 self.gate, tx = MarginGate.deploy(chain, verifier)
                 self.summary.record_gas("deploy gate", tx)
                 self.summary.record_gas("setParams", self.gate.set_params(params_hash(self.params)))
-                root = MarketCommitments(self.market).market_root
-                self.summary.record_gas("postMarket", self.gate.post_market(root, self.market.epoch))
-                ids = [a.account_id for a in self.accounts]
-                tx = self.gate.commit_accounts(ids, [commitment(a) for a in self.accounts])
-                self.summary.record_gas(f"commitAccounts ({len(ids)})", tx)
                 self.console.print(
-                    f"{chain.kind} chain: verifier {verifier}, gate {self.gate.address}; "
-                    f"epoch 1 posted; {len(ids)} commitments in one batch ({tx.gas_used:,} gas)"
+                    f"{chain.kind} chain: verifier {verifier}, gate {self.gate.address}; parameters set"
                 )
-            self.shock()
-            self.prove()
-            self.submit()
+            with self.keeper() as keeper:
+                with self.step("5 keeper: first snapshot"):
+                    self.run_keeper(keeper, self.quotes, "q-1-open.json")
+                with self.step("6 market shock: keeper on the new snapshot"):
+                    moves = ", ".join(f"{k} {v:+.0%}" for k, v in SHOCK.items())
+                    self.console.print(f"shock: {moves}; implied vols x{SHOCK_VOL}")
+                    self.run_keeper(keeper, shocked_quotes(self.quotes, SHOCK, SHOCK_VOL), "q-2-shock.json")
+                self.record_keeper_gas(keeper)
+            self.attest_healthy()
             self.audit()
 
-    def shock(self) -> None:
-        with self.step("5 market shock and new epoch"):
-            moves = ", ".join(f"{k} {v:+.0%}" for k, v in SHOCK.items())
-            self.console.print(f"shock: {moves}; implied vols x{SHOCK_VOL}")
-            self.quotes = shocked_quotes(self.quotes, SHOCK, SHOCK_VOL)
-            self.market = build_market(
-                self.profile, 2, self.quotes, self.instruments, self.config, DEMO_AS_OF
-            )
-            self.commitments = MarketCommitments(self.market)
-            self.summary.record_gas(
-                "postMarket", self.gate.post_market(self.commitments.market_root, self.market.epoch)
-            )
-            statuses = self._margins(self.market)
-            self.statuses = dict(zip((a.account_id for a in self.accounts), statuses, strict=True))
-            self.summary.statuses_after = _count(statuses)
-            self.console.print(f"epoch 2 posted; margins now: {_status_text(self.summary.statuses_after)}")
+    @contextmanager
+    def keeper(self) -> Iterator[Operator]:
+        """The operator's keeper on this chain, with its job log and prover pool in
+        ``OUT/keeper/`` (started afresh: the chain is new)."""
+        folder = self.opt.out / "keeper"
+        shutil.rmtree(folder, ignore_errors=True)
+        (folder / "snapshots").mkdir(parents=True)
+        accounts_path = folder / "accounts.json"
+        write_json_atomic(accounts_path, dump_accounts([LabeledAccount(a) for a in self.accounts]))
+        write_json_atomic(folder / "params.json", dump_params(self.params_file))
+        log = JobLog(folder / "operator.sqlite")
+        pool = ProverPool(self.artifacts, log.path, workers=1)
+        txs = DurableTxs(self.chain, self.gate.artifact.abi, keys=self.chain.local_keys())
+        settings = OperatorSettings(accounts_path, self.params_file, self.profile)
+        operator = Operator(settings, log, self.gate, self.chain.roles, pool, txs)
+        try:
+            pool.start()
+            yield operator
+        finally:
+            pool.close()
+            log.close()
 
-    def prove(self) -> None:
-        with self.step("6 proofs"):
-            liquidatable = [a for a in self.accounts if self.statuses[a.account_id] >= 2]
-            healthy = next(a for a in self.accounts if self.statuses[a.account_id] == 0)
-            todo = [*liquidatable, healthy]
-            self.bundles: dict[int, ProofBundle] = {}
-            progress = Progress(
-                TextColumn("[progress.description]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeElapsedColumn(),
-                console=self.console,
-            )
-            with Prover(notify=self.console.print) as prover, progress:
-                task = progress.add_task("proving", total=len(todo))
-                for account in todo:
-                    progress.update(task, description=f"proving account {account.account_id}")
-                    started = time.perf_counter()
-                    bundle = prove_account(
-                        self.market,
-                        self.params,
-                        account,
-                        self.artifacts,
-                        prover,
-                        commitments=self.commitments,
-                        self_check=False,  # the gate verifies every one of them on chain
-                    ).bundle
-                    self.summary.proof_seconds.append(round(time.perf_counter() - started, 3))
-                    self.bundles[account.account_id] = bundle
-                    progress.advance(task)
-                backend = prover.backend
-            self.summary.proofs = len(todo)
-            mean = sum(self.summary.proof_seconds) / len(todo)
-            self.console.print(
-                f"{len(todo)} proofs ({len(liquidatable)} liquidatable, 1 healthy), "
-                f"{mean:.2f} s each on average ({backend})"
-            )
-            self.healthy = healthy
+    def run_keeper(self, keeper: Operator, quotes: list[AssetQuote], name: str) -> None:
+        """Write the quotes as a snapshot and let the keeper take it as far as it goes."""
+        path = self.opt.out / "keeper" / "snapshots" / name
+        write_json_atomic(path, dump_quotes(QuotesFile(DEMO_AS_OF, tuple(quotes), tuple(self.instruments))))
+        outcome = keeper.process(read_snapshot(path))
+        if outcome.state != "done" or outcome.jobs.get("failed"):
+            raise CheckFailed(f"the keeper did not finish snapshot {name}: {outcome.reason or outcome.jobs}")
+        priced = price_market(load_quotes(path, self.profile), self.params_file, self.profile, outcome.epoch)
+        self.markets[outcome.epoch] = (priced.market, quotes)
+        self.market, self.market_quotes = priced.market, quotes
+        statuses = self._margins(priced.market)
+        counts = _count(statuses)
+        ids = [
+            a.account_id for a, st in zip(self.accounts, statuses, strict=True) if st >= Status.LIQUIDATABLE
+        ]
+        if not self.summary.statuses_before:
+            self.summary.statuses_before, self.summary.liquidatable_before = counts, ids
+        else:
+            self.summary.statuses_after, self.summary.liquidatable_after = counts, ids
+        confirmed = [j for j in keeper.log.jobs(outcome.snapshot_id) if j.state == "confirmed"]
+        for job in confirmed:
+            self.bundles[job.account_id] = ProofBundle.from_dict(json.loads(job.bundle or "{}"))
+            self.summary.liquidated.append(job.account_id)
+        self.console.print(
+            f"epoch {outcome.epoch}: {_status_text(counts)}; the keeper posted the market, committed "
+            f"{outcome.committed} account(s) and opened {len(confirmed)} liquidation(s) "
+            f"({outcome.already_open} already open), in {outcome.seconds:.1f} s"
+        )
 
-    def submit(self) -> None:
-        with self.step("7 attest and liquidate on chain"):
+    def record_keeper_gas(self, keeper: Operator) -> None:
+        """Gas of every transaction the keeper sent, by call, and its proving times."""
+        for tx in keeper.log.transactions():
+            receipt = keeper.txs.receipt(tx.tx_hash)
+            if receipt is None or receipt["status"] != 1:
+                continue
+            call = tx.purpose.split(" ")[0]
+            if call == "commitAccounts":
+                call = f"commitAccounts ({tx.purpose.split('x')[-1]})"
+            self.summary.gas.setdefault(call, []).append(int(receipt["gasUsed"]))
+        self.summary.proof_seconds.extend(round(t.seconds, 3) for t in keeper.pool.timings)
+        self.summary.proofs = len(keeper.pool.timings)
+
+    def attest_healthy(self) -> None:
+        with self.step("7 attest a healthy account"):
+            statuses = dict(
+                zip((a.account_id for a in self.accounts), self._margins(self.market), strict=True)
+            )
+            self.healthy = next(a for a in self.accounts if statuses[a.account_id] == Status.HEALTHY)
+            started = time.perf_counter()
+            with Prover(notify=self.console.print) as prover:
+                proved = prove_account(self.market, self.params, self.healthy, self.artifacts, prover)
+            self.summary.proof_seconds.append(round(time.perf_counter() - started, 3))
+            self.summary.proofs += 1
             hid = self.healthy.account_id
-            self.summary.record_gas("attest", self.gate.attest(hid, self.bundles[hid].to_dict()))
+            self.bundles[hid] = proved.bundle
+            self.summary.record_gas("attest", self.gate.attest(hid, proved.bundle.to_dict()))
             self.summary.attested.append(hid)
-            for account in self.accounts:
-                aid = account.account_id
-                if self.statuses[aid] < 2:
-                    continue
-                tx = self.gate.liquidate(aid, self.bundles[aid].to_dict())
-                self.summary.record_gas("liquidate", tx)
-                self.summary.liquidated.append(aid)
             open_cases = sum(
                 1 for aid in self.summary.liquidated if self.gate.status_of(aid).liquidation_open
             )
             self.console.print(
-                f"account {hid} attested healthy; {len(self.summary.liquidated)} liquidations opened "
-                f"({open_cases} open cases on chain)"
+                f"account {hid} proved and attested healthy ({proved.proof.backend}); "
+                f"{open_cases} liquidation cases open on chain"
             )
 
     # ------------------------------------------------------------ 8 audit
 
     def audit(self) -> None:
         with self.step("8 user audit"):
-            aid = self.summary.liquidated[0] if self.summary.liquidated else self.healthy.account_id
+            # the first user the keeper liquidated audits the proof that liquidated them,
+            # against the market of that proof's epoch
+            aid = (self.summary.liquidated or [self.healthy.account_id])[0]
             account = next(a for a in self.accounts if a.account_id == aid)
-            folder = self.write_user_files(account)
+            market, quotes = self.markets[self.bundles[aid].market_epoch]
+            folder = self.write_user_files(account, market, quotes)
             report = audit_offline(
-                account, self.market, self.params, self.bundles[aid], self.artifacts.vkey_json()
+                account, market, self.params, self.bundles[aid], self.artifacts.vkey_json()
             )
             chain_checks = audit_onchain(self.gate, aid, account, self.bundles[aid])
             print_checks(
@@ -309,9 +346,9 @@ class DemoRun:
             )
             self.summary.audit_ok = report.ok and all(c.ok for c in chain_checks)
             prices = liquidation_prices(
-                self.market, self.params, account, self.quotes, self.instruments, self.config, DEMO_AS_OF
+                market, self.params, account, quotes, self.instruments, self.config, DEMO_AS_OF
             )
-            ex = explain(self.market, self.params, account, prices)
+            ex = explain(market, self.params, account, prices)
             r = ex.result
             self.console.print(
                 f"margin: {status_text(r.status)}; equity {money(r.E)}, IM {money(r.IM)} "
@@ -328,16 +365,13 @@ class DemoRun:
                 f"--vkey {folder}/vkey.json"
             )
 
-    def write_user_files(self, account: Account) -> Path:
+    def write_user_files(self, account: Account, market: Market, quotes: list[AssetQuote]) -> Path:
         """What a user holds: their account, the market, parameters, proof and key."""
         folder = self.opt.out / f"user-{account.account_id}"
-        source = QuotesFile(DEMO_AS_OF, tuple(self.quotes), tuple(self.instruments))
-        market_file = make_market_file(self.market, source, self.config, self.params.rho)
+        source = QuotesFile(DEMO_AS_OF, tuple(quotes), tuple(self.instruments))
+        market_file = make_market_file(market, source, self.config, self.params.rho)
         write_json_atomic(folder / "market.json", dump_market(market_file))
-        names = [q.name for q in self.quotes]
-        kappa = {name: self.params.kappa[i] for i, name in enumerate(names)}
-        params_file = ParamsFile(self.params.mm_factor, kappa, self.params.rho, self.config)
-        write_json_atomic(folder / "params.json", dump_params(params_file))
+        write_json_atomic(folder / "params.json", dump_params(self.params_file))
         write_json_atomic(
             folder / "account.json", dump_account(LabeledAccount(account, f"demo-{account.account_id}"))
         )

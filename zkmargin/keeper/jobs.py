@@ -299,6 +299,13 @@ class JobLog:
                 (tx.tx_hash, tx.raw, tx.sender, tx.nonce, tx.purpose, time.time()),
             )
 
+    def transactions(self) -> list[SignedTx]:
+        """Every recorded transaction, oldest first."""
+        rows = self._db.execute(
+            "SELECT tx_hash, raw, sender, nonce, purpose FROM txs ORDER BY created_at, rowid"
+        ).fetchall()
+        return [SignedTx(r[0], r[1], r[2], int(r[3]), r[4]) for r in rows]
+
     def signed_tx(self, tx_hash: str) -> SignedTx | None:
         row = self._db.execute(
             "SELECT tx_hash, raw, sender, nonce, purpose FROM txs WHERE tx_hash = ?", (tx_hash,)

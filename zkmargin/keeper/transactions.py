@@ -74,6 +74,9 @@ class DurableTxs:
         self.keys = {key.address: key for key in keys}
         self.receipt_timeout = receipt_timeout
         self.poll = poll
+        # Simulate on the pending block (the next block's time). The embedded chain mines
+        # every transaction at once and serves no pending block: its latest block is it.
+        self.simulation_block = "latest" if chain.tester is not None else "pending"
 
     # ------------------------------------------------------------ before sending
 
@@ -84,9 +87,9 @@ class DurableTxs:
         tx: dict[str, Any] = {"from": sender}
         try:
             if gas is not None:
-                fn.call({**tx, "gas": gas}, block_identifier="pending")  # type: ignore[arg-type]
+                fn.call({**tx, "gas": gas}, block_identifier=self.simulation_block)  # type: ignore[arg-type]
                 return gas
-            return int(fn.estimate_gas(tx, block_identifier="pending"))  # type: ignore[arg-type]
+            return int(fn.estimate_gas(tx, block_identifier=self.simulation_block))  # type: ignore[arg-type]
         except ContractLogicError as exc:
             raise revert_of(exc, self.abi, fn.fn_name) from None
 
