@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from prover.bundle import ProofBundle
 from tests.contracts.conftest import (
     ACCOUNTS,
     ALICE,
@@ -58,11 +59,28 @@ def test_cli_flow_over_rpc(proof_source: ProofSource, tmp_path: Path) -> None:
     verifier_sol = tmp_path / "Groth16Verifier.sol"
     verifier_sol.write_text(proof_source.verifier_sol, encoding="utf-8")
     bundle = tmp_path / "bob.json"
-    bundle.write_text(json.dumps(proof_source.prove(LIQUIDATABLE, 5, ACCOUNTS[BOB], ROOT_1, PARAMS_1)))
+    raw = proof_source.prove(LIQUIDATABLE, 5, ACCOUNTS[BOB], ROOT_1, PARAMS_1)
+    # the CLI takes a whole proof bundle (zkmargin/proof@1), checked as `zkmargin verify` does
+    toy = ProofBundle("toy", raw["proof"], raw["public_signals"], vkey_sha256="0" * 64, market_epoch=1)
+    toy.save(bundle)
     with anvil() as chain:
         assert chain.rpc_url is not None
-        base = ["chain", "--rpc", chain.rpc_url, "--deployment", str(tmp_path / "deployment.json")]
-        _run([*base, "deploy", "--verifier-sol", str(verifier_sol), "--max-market-age", str(MAX_AGE)])
+        deployment = ["--deployment", str(tmp_path / "deployment.json")]
+        _run(
+            [
+                "chain",
+                "--rpc",
+                chain.rpc_url,
+                *deployment,
+                "deploy",
+                "--verifier-sol",
+                str(verifier_sol),
+                "--max-market-age",
+                str(MAX_AGE),
+            ]
+        )
+        # every later command finds the node through the URL the deployment file records
+        base = ["chain", *deployment]
         _run([*base, "post-market", "--root", hex(ROOT_1), "--epoch", "1"])
         _run([*base, "set-params", "--params-hash", str(PARAMS_1)])
         _run([*base, "commit", "--account", f"{BOB}={ACCOUNTS[BOB]}"])
@@ -73,3 +91,35 @@ def test_cli_flow_over_rpc(proof_source: ProofSource, tmp_path: Path) -> None:
         again = CliRunner().invoke(cli, [*base, "liquidate", "--id", str(BOB), "--bundle", str(bundle)])
         assert again.exit_code != 0
         assert "LiquidationAlreadyOpen" in str(again.exception)
+
+
+def test_cli_set_params_from_a_params_file(proof_source: ProofSource, tmp_path: Path) -> None:
+    """`chain set-params --params FILE --market M` sets the hash the engine computes for
+    that market (no Python one-liner); without --market it is refused."""
+    from engine.commitments import params_hash
+    from engine.formats import load_market, load_params
+    from tests.test_cli_engine import EXAMPLES
+
+    market = tmp_path / "market.json"
+    build = ["market", "build", "--quotes", str(EXAMPLES / "quotes-test.json")]
+    build += ["--params", str(EXAMPLES / "params-test.json"), "--profile", "test", "--epoch", "1"]
+    _run([*build, "--out", str(market)])
+    mf = load_market(market)
+    expected = params_hash(
+        load_params(EXAMPLES / "params-test.json").resolve(
+            mf.market.asset_names, mf.market.profile, mf.calibrated_rho
+        )
+    )
+    verifier_sol = tmp_path / "Groth16Verifier.sol"
+    verifier_sol.write_text(proof_source.verifier_sol, encoding="utf-8")
+    with anvil() as chain:
+        assert chain.rpc_url is not None
+        base = ["chain", "--deployment", str(tmp_path / "deployment.json")]
+        _run(["chain", "--rpc", chain.rpc_url, *base[1:], "deploy", "--verifier-sol", str(verifier_sol)])
+        _run([*base, "set-params", "--params", str(EXAMPLES / "params-test.json"), "--market", str(market)])
+        status = json.loads(_run([*base, "status", "--json"]))
+        assert status["params_hash"] == str(expected)
+        refused = CliRunner().invoke(
+            cli, [*base, "set-params", "--params", str(EXAMPLES / "params-test.json")]
+        )
+        assert refused.exit_code == 2 and "--params needs --market" in refused.output

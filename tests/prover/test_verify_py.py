@@ -185,3 +185,24 @@ def test_degenerate_fast_loop_falls_back_to_py_ecc(
     signals[1] = str(int(signals[1]) + 1)
     result = verify_groth16(toy.vkey, signals, worker_proof.proof)
     assert not result.ok and "pairing check failed" in result.reason
+
+
+@pytest.mark.parametrize("pairing_impl", ["reference", "both"])
+def test_reference_and_both_pairings(toy: Toy, worker_proof: ProofResult, pairing_impl: str) -> None:
+    """The audit's default ("both": py_ecc's own pairing and the fast one must agree)."""
+    ok = verify_groth16(toy.vkey, worker_proof.public_signals, worker_proof.proof, pairing_impl=pairing_impl)
+    assert ok.ok
+    signals = list(worker_proof.public_signals)
+    signals[2] = str(int(signals[2]) + 1)
+    bad = verify_groth16(toy.vkey, signals, worker_proof.proof, pairing_impl=pairing_impl)
+    assert not bad.ok and "pairing check failed" in bad.reason
+
+
+def test_both_pairings_must_agree(
+    toy: Toy, worker_proof: ProofResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(verify_py, "_pairing_check", lambda *args: False)
+    result = verify_groth16(toy.vkey, worker_proof.public_signals, worker_proof.proof, pairing_impl="both")
+    assert not result.ok and "disagree" in result.reason
+    with pytest.raises(ValueError, match="pairing_impl"):
+        verify_groth16(toy.vkey, worker_proof.public_signals, worker_proof.proof, pairing_impl="quick")

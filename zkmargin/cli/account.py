@@ -15,7 +15,12 @@ from zkmargin.cli.render import console
 
 @click.group("account")
 def account_group() -> None:
-    """Create account files from human units."""
+    """Create account files from human units.
+
+    \b
+    Example:
+      zkmargin account new --market market.json --id 2001 --cash 10000 --position BTC-PERP:-2.5 --out a.json
+    """
 
 
 @account_group.command("new")

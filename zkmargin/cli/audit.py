@@ -57,8 +57,10 @@ def audit_cmd(
     deployment_path: Path | None,
     as_json: bool,
 ) -> None:
-    """Audit your margin proof: commitment, market, parameters, margin, Groth16 proof,
-    and (with --rpc) the on-chain state; shows your margin, its parts and liquidation prices.
+    """Audit your own margin proof, offline and (with --rpc) on chain.
+
+    Checks the commitment, market, parameters, margin and Groth16 proof (and, with
+    --rpc, the on-chain state); shows your margin, its parts and liquidation prices.
 
     The proof is checked with py_ecc's reference pairing and the fast pairing; both must agree.
 

@@ -209,7 +209,7 @@ def _status_json(gate: MarginGate, ids: tuple[int, ...]) -> dict[str, Any]:
 def chain_group(
     ctx: click.Context, rpc: str | None, chain_kind: str | None, deployment_file: Path | None
 ) -> None:
-    """The on-chain gate: deploy, post market and params, commit, attest, liquidate.
+    """The on-chain gate: deploy, post, commit, attest, liquidate, status.
 
     Commands after `deploy` connect to the node recorded in the deployment file.
 
@@ -226,7 +226,12 @@ def chain_group(
 @chain_group.command("node")
 @click.option("--port", type=int, default=8545, show_default=True)
 def node_command(port: int) -> None:
-    """Run anvil (from node_modules) on 127.0.0.1:PORT in the foreground until Ctrl-C."""
+    """Run anvil (from node_modules) on 127.0.0.1:PORT in the foreground until Ctrl-C.
+
+    \b
+    Example:
+      zkmargin chain node --port 8545
+    """
     from verifier_contracts.chain import anvil_command
 
     cmd = anvil_command(port)
@@ -247,6 +252,10 @@ def deploy_command(
     """Deploy the Groth16 verifier and a MarginGate; write the deployment file.
 
     Needs --rpc URL (or $ZKMARGIN_RPC), or --chain embedded|anvil for a dry run.
+
+    \b
+    Example:
+      zkmargin chain --rpc http://127.0.0.1:8545 deploy --profile demo
     """
     from verifier_contracts.chain import connect
     from verifier_contracts.deployment import Deployment, save_deployment
@@ -282,7 +291,12 @@ def deploy_command(
 @click.option("--epoch", type=int, required=True, help="strictly greater than the latest epoch")
 @click.pass_obj
 def post_market_command(opts: ChainOptions, root: int, epoch: int) -> None:
-    """Oracle: post a market root for a new epoch."""
+    """Oracle: post a market root for a new epoch.
+
+    \b
+    Example:
+      zkmargin chain post-market --root 0x1a2b... --epoch 8
+    """
     with _session(opts) as (_, _, gate):
         _report(f"market epoch {epoch} posted", gate.post_market(root, epoch))
 
@@ -329,7 +343,12 @@ def set_params_command(
 )
 @click.pass_obj
 def commit_command(opts: ChainOptions, pairs: tuple[str, ...], file: Path | None) -> None:
-    """Operator: commit account states in one batch."""
+    """Operator: commit account states in one batch.
+
+    \b
+    Example:
+      zkmargin chain commit --account 1003=5497192...925053 --file commitments.json
+    """
     ids, commitments = _commit_pairs(pairs, file)
     with _session(opts) as (_, _, gate):
         _report(f"{len(ids)} account(s) committed", gate.commit_accounts(ids, commitments))
@@ -340,7 +359,12 @@ def commit_command(opts: ChainOptions, pairs: tuple[str, ...], file: Path | None
 @click.option("--bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 @click.pass_obj
 def attest_command(opts: ChainOptions, account: int, bundle: Path) -> None:
-    """Verify a proof bundle on chain and record the account's status."""
+    """Verify a proof bundle on chain and record the account's status.
+
+    \b
+    Example:
+      zkmargin chain attest --id 1003 --bundle proof.json
+    """
     data = _read_bundle(bundle)
     with _session(opts) as (_, _, gate):
         _report(f"account {account} attested", gate.attest(account, data))
@@ -351,7 +375,12 @@ def attest_command(opts: ChainOptions, account: int, bundle: Path) -> None:
 @click.option("--bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 @click.pass_obj
 def liquidate_command(opts: ChainOptions, account: int, bundle: Path) -> None:
-    """Open a liquidation case with a proof of status 2 or 3."""
+    """Open a liquidation case with a proof of status 2 or 3.
+
+    \b
+    Example:
+      zkmargin chain liquidate --id 1003 --bundle proof.json
+    """
     data = _read_bundle(bundle)
     with _session(opts) as (_, _, gate):
         _report(f"liquidation opened for account {account}", gate.liquidate(account, data))
@@ -361,7 +390,12 @@ def liquidate_command(opts: ChainOptions, account: int, bundle: Path) -> None:
 @click.option("--id", "account", type=FIELD_INT, required=True)
 @click.pass_obj
 def close_liquidation_command(opts: ChainOptions, account: int) -> None:
-    """Operator: close an open liquidation case."""
+    """Operator: close an open liquidation case.
+
+    \b
+    Example:
+      zkmargin chain close-liquidation --id 1003
+    """
     with _session(opts) as (_, _, gate):
         _report(f"liquidation closed for account {account}", gate.close_liquidation(account))
 
@@ -371,7 +405,12 @@ def close_liquidation_command(opts: ChainOptions, account: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 @click.pass_obj
 def status_command(opts: ChainOptions, ids: tuple[int, ...], as_json: bool) -> None:
-    """Show the latest market, params, roles and the given accounts' proven status."""
+    """Show the latest market, params, roles and the given accounts' proven status.
+
+    \b
+    Example:
+      zkmargin chain status --id 1003 --id 1004
+    """
     with _session(opts) as (_, _, gate):
         summary = _status_json(gate, ids)
     if as_json:

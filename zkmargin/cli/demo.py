@@ -35,7 +35,7 @@ from zkmargin.cli.render import console
 def demo_cmd(
     profile: str, chain_kind: str | None, rpc: str | None, accounts: int, out: Path, ptau: Path | None
 ) -> None:
-    """The end-to-end demo: market, margins, proofs, on-chain liquidations, a user's audit.
+    """The end-to-end demo: market, margins, proofs, liquidations, audit.
 
     Runs on the embedded chain unless --chain anvil or --rpc URL is given.
 

@@ -108,7 +108,7 @@ def explain_cmd(
     trades: Sequence[str],
     as_json: bool,
 ) -> None:
-    """Why an account has its status: parts per asset, liquidation prices, what-if.
+    """Why an account has its status: parts, liquidation prices, what-if.
 
     \b
     Example:

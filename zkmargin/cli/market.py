@@ -36,7 +36,12 @@ def _parse_assets(text: str | None) -> list[str] | None:
 
 @click.group("market")
 def market_group() -> None:
-    """Build market snapshots from oracle quotes."""
+    """Build market snapshots from oracle quotes.
+
+    \b
+    Example:
+      zkmargin market build --quotes quotes.json --params params.json --profile demo --epoch 1 --out market.json
+    """
 
 
 @market_group.command("build")
@@ -83,8 +88,15 @@ def market_build(
 @click.argument("market_path", metavar="MARKET", type=IN_FILE)
 @click.option("--json", "as_json", is_flag=True, help="print the comparison as JSON")
 def market_check(market_path: Path, as_json: bool) -> None:
-    """Recompute a market's rows from the quotes it was built from; every value must agree
-    within one unit (spec section 4's audit criterion). Exit 1 if one does not."""
+    """Recompute a market's rows from its quotes; exit 1 unless every value agrees.
+
+    Agreement within one unit per value is the audit criterion (docs/margin-model.md
+    section 4).
+
+    \b
+    Example:
+      zkmargin market check market.json
+    """
     import sys
 
     from engine.market_builder import build_market
@@ -113,7 +125,12 @@ def market_check(market_path: Path, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the calibration as JSON")
 @click.option("--out", "out_path", type=OUT_FILE, help="write the calibration (zkmargin/calibration@1) here")
 def calibrate_cmd(history_path: Path, assets_text: str | None, as_json: bool, out_path: Path | None) -> None:
-    """Volatility forecasts (EWMA, GARCH(1,1)) and correlation from daily closes."""
+    """Volatility forecasts (EWMA, GARCH(1,1)) and correlation from closes.
+
+    \b
+    Example:
+      zkmargin calibrate --history examples/data/closes-excerpt.csv --assets BTC,ETH
+    """
     from engine.calibration import calibrate, load_closes_csv
 
     assets = _parse_assets(assets_text)

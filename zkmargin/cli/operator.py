@@ -349,7 +349,15 @@ def print_status(data: dict[str, Any]) -> None:
 
 @click.group("operator")
 def operator_group() -> None:
-    """The operator's keeper: snapshots -> market roots, proofs, liquidations."""
+    """The operator's keeper and its job log.
+
+    The keeper turns quote snapshots into market roots, proofs and liquidations.
+
+    \b
+    Example:
+      zkmargin operator run --snapshots snapshots/ --accounts accounts.json --params params.json
+      zkmargin operator status --db operator.sqlite
+    """
 
 
 @operator_group.command("run")

@@ -74,9 +74,9 @@ def build_cmd(profile: str, force: bool, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="redo the setup even if keys from this ptau exist")
 @json_option
 def setup_cmd(profile: str, ptau: Path | None, force: bool, as_json: bool) -> None:
-    """Groth16 keys for a profile: zkey, verification key, Solidity verifier (cached).
+    """Groth16 keys for a profile: zkey, verification key, Solidity verifier.
 
-    Keys are cached per ptau (by its sha256): with --ptau (or $ZKMARGIN_PTAU) only keys
+    Cached; keys are cached per ptau (by its sha256): with --ptau (or $ZKMARGIN_PTAU) only keys
     made from that very file are used.
 
     \b
@@ -121,7 +121,7 @@ def prove_cmd(
     no_worker: bool,
     as_json: bool,
 ) -> None:
-    """Prove one account's margin status and shortfall; write a proof bundle.
+    """Prove one account's margin status and shortfall; write a bundle.
 
     \b
     Example:
@@ -203,7 +203,9 @@ def vkey_for(bundle: ProofBundle, vkey_path: Path | None) -> tuple[dict[str, Any
 )
 @json_option
 def verify_cmd(bundle_path: Path, vkey_path: Path | None, as_json: bool) -> None:
-    """Verify a proof bundle in pure Python (py_ecc); exit 1 if it is not valid.
+    """Verify a proof bundle in pure Python (py_ecc).
+
+    Exit 1 if the proof is not valid.
 
     \b
     Example:
