@@ -288,3 +288,28 @@ def test_explain_bad_input(
     assert code == 2
     assert "error: invalid input:" in err
     assert words in " ".join(err.split())
+
+
+@pytest.mark.parametrize("profile", list(SETS))
+def test_examples_readme_shows_the_cli_figures_to_the_cent(
+    profile: str, markets: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every amount in the accounts table of examples/README.md is the one `margin` shows."""
+    import re
+
+    from engine.money import money_amount
+
+    report = _margin_json(profile, markets[profile], capsys)
+    lines = {line["label"]: line for line in report["accounts"]}
+    readme = (EXAMPLES / "README.md").read_text(encoding="utf-8")
+    keys = {"E": "equity", "IM": "im", "MM": "mm", "shortfall": "shortfall"}
+    checked = 0
+    for row in readme.splitlines():
+        label = re.match(r"\| `([a-z-]+)` \|", row)
+        if label is None or label.group(1) not in lines:
+            continue
+        column = row.split("|")[3 if profile == "demo" else 4]
+        for name, amount in re.findall(r"\b(E|IM|MM|shortfall) (-?[\d,]+\.\d\d)", column):
+            assert amount == money_amount(int(lines[label.group(1)][keys[name]])), (label.group(1), name)
+            checked += 1
+    assert checked >= (10 if profile == "demo" else 1)

@@ -25,7 +25,7 @@ SAMPLE = Deployment(
 def test_round_trip(tmp_path: Path) -> None:
     path = save_deployment(SAMPLE, tmp_path / "sub" / "deployment.json")
     assert load_deployment(path) == SAMPLE
-    assert json.loads(path.read_text())["format"] == 1
+    assert json.loads(path.read_text())["format"] == "zkmargin/deployment@1"
 
 
 @pytest.mark.parametrize(

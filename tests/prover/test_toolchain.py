@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from prover import toolchain
+from prover import paths
 from prover.errors import ProverError
 from prover.toolchain import find_node, find_toolchain, run_tool
 
@@ -38,9 +38,9 @@ def test_missing_node_modules_says_make_setup(tmp_path: Path) -> None:
 
 def test_cache_root_env_override(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("ZKMARGIN_CACHE", str(tmp_path / "c"))
-    assert toolchain.cache_root() == tmp_path / "c"
+    assert paths.cache_root() == tmp_path / "c"
     monkeypatch.delenv("ZKMARGIN_CACHE")
-    assert toolchain.cache_root() == toolchain.project_root() / ".cache" / "zkmargin"
+    assert paths.cache_root() == paths.project_root() / ".cache" / "zkmargin"
 
 
 def test_run_tool_failure_names_the_step_and_shows_output() -> None:

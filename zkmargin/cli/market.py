@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from engine.errors import InputError
+from engine.errors import CheckFailed, InputError
 from engine.fileio import write_json_atomic
 from engine.formats import dump_calibration, dump_market, dumps, load_market, load_params, load_quotes
 from engine.profiles import PROFILES, get_profile
@@ -97,8 +97,6 @@ def market_check(market_path: Path, as_json: bool) -> None:
     Example:
       zkmargin market check market.json
     """
-    import sys
-
     from engine.market_builder import build_market
     from engine.row_audit import compare_rows
 
@@ -111,7 +109,7 @@ def market_check(market_path: Path, as_json: bool) -> None:
     else:
         console.print(check.describe())
     if not check.ok:
-        sys.exit(1)
+        raise CheckFailed(f"{market_path}: rows do not follow from the quotes (see above)")
 
 
 # ---------------------------------------------------------------------- calibrate

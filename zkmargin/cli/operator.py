@@ -29,13 +29,12 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import click
-from rich.table import Table
 
 from engine.errors import CheckFailed
 from engine.formats import load_params
 from engine.profiles import PROFILES, get_profile
 from zkmargin.cli.options import chain_target, rpc_option
-from zkmargin.cli.render import CliError, console, err_console
+from zkmargin.cli.render import CliError, err_console, print_job_log
 from zkmargin.keeper.jobs import JOB_STATES, JobLog
 from zkmargin.settings import load_settings
 
@@ -310,40 +309,6 @@ def status_data(db: Path) -> dict[str, Any]:
         log.close()
 
 
-def print_status(data: dict[str, Any]) -> None:
-    table = Table(title="snapshots", title_justify="left")
-    for col in ("source", "id", "epoch", "state", "accounts", "jobs"):
-        table.add_column(col, no_wrap=col != "source", overflow="fold")
-    for snap in data["snapshots"]:
-        jobs = ", ".join(f"{n} {s}" for s, n in snap["jobs"].items()) or "-"
-        table.add_row(
-            Path(snap["source"]).name,
-            snap["snapshot_id"][:12],
-            str(snap["epoch"]),
-            snap["state"],
-            str(snap["accounts"]),
-            jobs,
-        )
-    console.print(table)
-    for snap in data["snapshots"]:
-        if snap["reason"]:
-            console.print(
-                f"  {snap['state']}: {Path(snap['source']).name}: {snap['reason']}",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
-            )
-    counts = data["jobs"]
-    console.print("jobs: " + ", ".join(f"{counts[s]} {s}" for s in JOB_STATES))
-    for job in data["failed_jobs"]:
-        console.print(
-            f"  failed: account {job['account_id']} ({job['snapshot_id'][:12]}): {job['reason']}",
-            markup=False,
-            highlight=False,
-            soft_wrap=True,
-        )
-
-
 # ------------------------------------------------------------------ click
 
 
@@ -444,4 +409,4 @@ def status_cmd(db: Path | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(data, indent=2))
     else:
-        print_status(data)
+        print_job_log(data, JOB_STATES)

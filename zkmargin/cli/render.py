@@ -8,6 +8,7 @@ integers appear only in ``--json`` output.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
 from rich import box
@@ -203,3 +204,38 @@ def print_checks(title: str, checks: Sequence[Check], out: Console | None = None
 def proof_outputs_text(status: int, shortfall: int, epoch: int) -> str:
     """The public outputs of a proof for people: status, shortfall in money, epoch."""
     return f"status {status} ({status_text(status)}), shortfall {money(shortfall)}, epoch {epoch}"
+
+
+def print_job_log(data: Mapping[str, Any], job_states: Sequence[str]) -> None:
+    """`operator status`: snapshots, jobs by state, the failed ones with their reasons."""
+    table = Table(title="snapshots", title_justify="left")
+    for col in ("source", "id", "epoch", "state", "accounts", "jobs"):
+        table.add_column(col, no_wrap=col != "source", overflow="fold")
+    for snap in data["snapshots"]:
+        jobs = ", ".join(f"{n} {s}" for s, n in snap["jobs"].items()) or "-"
+        table.add_row(
+            PurePath(snap["source"]).name,
+            snap["snapshot_id"][:12],
+            str(snap["epoch"]),
+            snap["state"],
+            str(snap["accounts"]),
+            jobs,
+        )
+    console.print(table)
+    for snap in data["snapshots"]:
+        if snap["reason"]:
+            console.print(
+                f"  {snap['state']}: {PurePath(snap['source']).name}: {snap['reason']}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+    counts = data["jobs"]
+    console.print("jobs: " + ", ".join(f"{counts[s]} {s}" for s in job_states))
+    for job in data["failed_jobs"]:
+        console.print(
+            f"  failed: account {job['account_id']} ({job['snapshot_id'][:12]}): {job['reason']}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
