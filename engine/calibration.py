@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 
 from engine.correlation import FixedRho, ewma_correlation, nearest_correlation, to_fixed_rho
 from engine.errors import InputError
+from engine.fixedpoint import SCALE, SPOT_LIMIT
 from engine.model import RowConfig
 from engine.volatility import GARCH_MIN_CLOSES, GarchFit, ewma_vol, garch_vol, log_returns
 
@@ -127,7 +128,27 @@ def _parse_close(where: str, cell: str) -> float | None:
         raise InputError(where, f"close must be a number or empty, got {cell!r}") from None
     if not (math.isfinite(value) and value > 0.0):
         raise InputError(where, f"close must be finite and > 0, got {cell!r}")
+    if not value * SCALE < SPOT_LIMIT:
+        raise InputError(
+            where, f"close must be < {SPOT_LIMIT / SCALE:.4g} (a spot x 10**6 must be < 2**48), got {cell!r}"
+        )
     return value
+
+
+#: Largest plausible move between two consecutive closes of one asset (x5 up or down).
+#: The real 2017-2022 history's largest is 1.75 (AVAX, Feb 2021); a larger one is a typo
+#: (a close in the wrong unit, a missing decimal point), not a crash.
+MAX_CLOSE_JUMP = 5.0
+
+
+def _check_jump(where: str, day: dt.date, asset: str, before: float, after: float, limit: float) -> None:
+    factor = max(after / before, before / after)
+    if factor > limit:
+        raise InputError(
+            where,
+            f"{asset} moves from {before:g} to {after:g} on {day.isoformat()} (x{factor:.3g}); "
+            f"a move beyond x{limit:g} between two closes is not plausible: check the value",
+        )
 
 
 def _header(
@@ -153,8 +174,12 @@ def load_closes_table(
     assets: Sequence[str] | None = None,
     start: dt.date | None = None,
     end: dt.date | None = None,
+    max_jump: float = MAX_CLOSE_JUMP,
 ) -> ClosesTable:
-    """Read the closes CSV; keep dates in ``[start, end]`` where all ``assets`` have a close."""
+    """Read the closes CSV; keep dates in ``[start, end]`` where all ``assets`` have a close.
+
+    Every close must be finite, positive, below the spot bound, and within ``max_jump``
+    (a factor) of the asset's previous close in the file."""
     path = Path(path)
     try:
         with path.open(newline="") as fh:
@@ -163,6 +188,7 @@ def load_closes_table(
             dates: list[dt.date] = []
             kept: list[list[float]] = []
             previous: dt.date | None = None
+            last: dict[str, float] = {}
             for lineno, row in enumerate(reader, start=2):
                 if not row or all(not c.strip() for c in row):
                     continue
@@ -179,6 +205,18 @@ def load_closes_table(
                     )
                 previous = day
                 values = [_parse_close(f"{path}[line {lineno}].{cols[j]}", row[j]) for j in idx]
+                for j, value in zip(idx, values, strict=True):
+                    if value is not None:
+                        if cols[j] in last:
+                            _check_jump(
+                                f"{path}[line {lineno}].{cols[j]}",
+                                day,
+                                cols[j],
+                                last[cols[j]],
+                                value,
+                                max_jump,
+                            )
+                        last[cols[j]] = value
                 in_window = (start is None or day >= start) and (end is None or day <= end)
                 if in_window and all(v is not None for v in values):
                     dates.append(day)

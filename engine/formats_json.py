@@ -63,10 +63,43 @@ def _pairs(path: str) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
     return hook
 
 
+#: Deepest nesting of arrays and objects any zkmargin file may have (the deepest real
+#: one, a market's scenario rows, has 4). Checked before parsing, by a scan that does not
+#: recurse: importing py-evm or py_ecc raises Python's recursion limit so far that a
+#: deeply nested file would crash the interpreter inside ``json.loads``.
+MAX_NESTING = 64
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def check_nesting(text: str, root: str, limit: int = MAX_NESTING) -> None:
+    """Refuse JSON text nested deeper than ``limit`` (strings are skipped, nothing recurses)."""
+    depth = 0
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > limit:
+                raise InputError(root, f"not valid JSON: nested deeper than {limit} levels")
+        elif token in "]}":
+            depth -= 1
+
+
+def loads_json(text: str, root: str) -> Any:
+    """``json.loads`` after :func:`check_nesting`; syntax errors become ``InputError``."""
+    check_nesting(text, root)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(root, f"not valid JSON: {err.msg} at line {err.lineno} column {err.colno}") from None
+    except ValueError as err:
+        raise InputError(root, f"not valid JSON: {err}") from None
+
+
 def parse_json_text(text: str, root: str) -> dict[str, Any]:
     """Parse ``text`` as one JSON object; ``root`` names it in errors."""
     if not text.strip():
         raise InputError(root, "file is empty; expected a JSON object")
+    check_nesting(text, root)
     try:
         data = json.loads(text, parse_constant=NonFinite, object_pairs_hook=_pairs(root))
     except json.JSONDecodeError as err:

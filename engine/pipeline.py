@@ -87,6 +87,19 @@ def calibration_for(quotes: QuotesFile, closes: Mapping[str, Sequence[float]] | 
     return None
 
 
+def check_unique_ids(accounts: Sequence[LabeledAccount], field: str = "accounts") -> None:
+    """Each account id once: two states of one account would hide which one is committed."""
+    seen: dict[int, int] = {}
+    for i, acc in enumerate(accounts):
+        account_id = acc.account.account_id
+        if account_id in seen:
+            raise InputError(
+                f"{field}[{i}].account_id",
+                f"account id {account_id} appears twice (also {field}[{seen[account_id]}], {acc.display_name})",
+            )
+        seen[account_id] = i
+
+
 def margins(
     market: Market,
     params: RiskParams,

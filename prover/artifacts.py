@@ -215,3 +215,14 @@ def find_setup_by_vkey(digest: str, *, cache: Path | None = None) -> SetupResult
             if keys.vkey_sha256 == digest:
                 return keys
     return None
+
+
+def profile_of_key(digest: str, *, cache: Path | None = None) -> str | None:
+    """The circuit profile whose cached keys have verification-key sha256 ``digest``
+    (from the build's manifest label ``margin-<profile>``), or None when unknown here."""
+    keys = find_setup_by_vkey(digest, cache=cache)
+    if keys is None:
+        return None
+    build = load_build(keys.directory.parent.parent, keys.directory.parent.parent.name)
+    label = str(build.manifest.get("label", "")) if build is not None else ""
+    return label.removeprefix("margin-") if label.startswith("margin-") else None

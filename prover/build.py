@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.fileio import write_json_atomic
+from engine.formats_json import loads_json
 from engine.profiles import Profile
 from engine.signals import PUBLIC_INPUTS
 from prover.binfile import BN254_R, read_r1cs_info
@@ -193,7 +194,7 @@ def build_dir(key: str, cache: Path | None = None) -> Path:
 def load_build(directory: Path, key: str) -> BuildResult | None:
     """The complete build in ``directory``, or None when it is absent or incomplete."""
     try:
-        manifest = json.loads((directory / MANIFEST).read_text(encoding="utf-8"))
+        manifest = loads_json((directory / MANIFEST).read_text(encoding="utf-8"), "build manifest")
     except (OSError, ValueError):
         return None
     result = BuildResult(key=key, directory=directory, manifest=manifest, cached=True)

@@ -17,7 +17,6 @@ the proof (``prover.verify_py`` does).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.fileio import write_json_atomic
+from engine.formats_json import loads_json
 from engine.signals import PUBLIC_SIGNALS
 from prover.errors import ProverError
 from prover.verify_py import P, R
@@ -108,7 +108,7 @@ class ProofBundle:
     @classmethod
     def load(cls, path: Path) -> ProofBundle:
         try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            data = loads_json(Path(path).read_text(encoding="utf-8"), f"proof bundle {path}")
         except OSError as exc:
             raise BundleError(f"proof bundle {path}: cannot read ({exc.strerror})") from None
         except ValueError as exc:

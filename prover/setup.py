@@ -11,7 +11,6 @@ ptau never returns keys made from another.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from typing import Any
 from rich.console import Console
 
 from engine.fileio import write_json_atomic
+from engine.formats_json import loads_json
 from prover.build import BuildResult, file_lock
 from prover.errors import ProverError
 from prover.ptau import PtauChoice
@@ -92,7 +92,7 @@ def all_setups(build_dir: Path) -> list[SetupResult]:
 def load_keys(directory: Path) -> SetupResult | None:
     """The completed setup in one keys folder, or None."""
     try:
-        record = json.loads((directory / SETUP_RECORD).read_text(encoding="utf-8"))
+        record = loads_json((directory / SETUP_RECORD).read_text(encoding="utf-8"), "setup record")
     except (OSError, ValueError):
         return None
     result = SetupResult(directory=directory, record=record, cached=True)

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from engine.formats_json import loads_json
 from prover.errors import ProverError
 
 
@@ -23,7 +24,7 @@ def vkey_sha256(vkey: dict[str, Any]) -> str:
 def load_vkey(path: Path) -> dict[str, Any]:
     """Read a snarkjs verification key JSON file."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = loads_json(Path(path).read_text(encoding="utf-8"), f"verification key {path}")
     except OSError as exc:
         raise ProverError(f"verification key {path}: cannot read ({exc.strerror})") from None
     except ValueError as exc:

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import ZkmarginError
+from engine.errors import InputError, ZkmarginError
 from engine.fileio import write_json_atomic
+from engine.formats_json import loads_json
 
 DEFAULT_DEPLOYMENT_FILE = Path("deployment.json")
 DEPLOYMENT_FORMAT = "zkmargin/deployment@1"
+_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}\Z")
 
 
 class DeploymentError(ZkmarginError):
@@ -42,7 +44,7 @@ class Deployment:
                 f"unsupported deployment format {data.get('format')!r} (expected {DEPLOYMENT_FORMAT!r})"
             )
         try:
-            return cls(
+            deployment = cls(
                 chain_id=int(data["chain_id"]),
                 chain=str(data["chain"]),
                 gate=str(data["gate"]),
@@ -55,6 +57,16 @@ class Deployment:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DeploymentError(f"deployment file lacks or has a bad field: {exc}") from None
+        for name in ("gate", "verifier"):
+            check_address(f"deployment file: {name}", getattr(deployment, name))
+        return deployment
+
+
+def check_address(what: str, value: str) -> str:
+    """``value`` must be an address: 0x and 40 hex digits (checksum case is not required)."""
+    if not isinstance(value, str) or not _ADDRESS.match(value):
+        raise DeploymentError(f"{what}: not an address (0x and 40 hex digits): {str(value)[:60]!r}")
+    return value
 
 
 def save_deployment(deployment: Deployment, path: str | Path = DEFAULT_DEPLOYMENT_FILE) -> Path:
@@ -68,11 +80,13 @@ def load_deployment(path: str | Path = DEFAULT_DEPLOYMENT_FILE) -> Deployment:
     """Read a deployment file written by :func:`save_deployment`."""
     source = Path(path)
     try:
-        data = json.loads(source.read_text(encoding="utf-8"))
+        data = loads_json(source.read_text(encoding="utf-8"), f"deployment file {source}")
     except FileNotFoundError:
         raise DeploymentError(f"no deployment file at {source}: run `zkmargin chain deploy` first") from None
-    except (OSError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise DeploymentError(f"cannot read deployment file {source}: {exc}") from None
+    except InputError as exc:
+        raise DeploymentError(f"cannot read deployment file {source}: {exc.message}") from None
     if not isinstance(data, dict):
         raise DeploymentError(f"deployment file {source} does not hold a JSON object")
     return Deployment.from_json(data)

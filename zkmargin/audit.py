@@ -5,7 +5,8 @@ The user holds their account file (with its salt and nonce), the published marke
 file and parameters, the proof bundle the operator made, and the published
 verification key. Each check is independent and says what it compared:
 
-1. the verification key is the one the bundle names (sha256);
+1. the verification key is the one the bundle names (sha256), and the bundle's profile
+   and epoch are the market file's;
 2. the commitment recomputed from the account file is the proof's public commitment;
 3. the market root recomputed from the market file (rows, asset table, epoch) is the
    proof's public market root;
@@ -103,6 +104,15 @@ def audit_offline(
         else f"the key's sha256 {key_hash[:16]}... is not the bundle's {bundle.vkey_sha256[:16]}..."
     )
     checks.append(Check("verification key", key_ok, key_detail))
+    fields_ok = (bundle.profile, bundle.market_epoch) == (market.profile.name, market.epoch)
+    checks.append(
+        Check(
+            "bundle fields",
+            fields_ok,
+            f"profile {bundle.profile!r}, epoch {bundle.market_epoch}"
+            + ("" if fields_ok else f"; the market is profile {market.profile.name!r}, epoch {market.epoch}"),
+        )
+    )
     checks.append(_same("commitment", commitment(account), bundle.commitment, "account commitment"))
     mc = MarketCommitments(market)
     checks.append(

@@ -97,6 +97,7 @@ def test_honest_audit_passes(world: World) -> None:
     assert report.result == compute_margin(world.market, world.params, world.mine)
     assert [c.name for c in report.checks] == [
         "verification key",
+        "bundle fields",
         "commitment",
         "market root",
         "params hash",
@@ -230,3 +231,27 @@ def test_onchain_checks(world: World, chain_gate: tuple[Chain, MarginGate]) -> N
         c.name: c for c in audit_onchain(gate, world.mine.account_id, world.mine, ProofBundle.from_dict(d))
     }
     assert not never["market posted"].ok
+
+
+def test_edited_bundle_fields_fail_the_audit(world: World) -> None:
+    """The profile and epoch a bundle names are not signals of the proof: the audit checks
+    them against the market file (an edited field fails only that check)."""
+    for change in ({"profile": "standard"}, {"market_epoch": world.bundle.market_epoch + 1}):
+        edited = ProofBundle.from_dict(world.bundle.to_dict() | change)
+        result = audit(world, world.mine, edited)
+        assert result["bundle fields"] is False and result["proof"] is True, change
+
+
+def test_verify_refuses_a_bundle_whose_profile_was_edited(world: World, tmp_path: Path) -> None:
+    honest = tmp_path / "honest.json"
+    world.bundle.save(honest)
+    ok = CliRunner().invoke(cli, ["verify", str(honest), "--vkey", str(world.artifacts.vkey), "--json"])
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.output)["vkey_profile"] == "test"
+    edited = tmp_path / "edited.json"
+    ProofBundle.from_dict(world.bundle.to_dict() | {"profile": "demo"}).save(edited)
+    refused = CliRunner().invoke(cli, ["verify", str(edited), "--vkey", str(world.artifacts.vkey)])
+    assert refused.exit_code == 1
+    assert "the bundle says profile 'demo', but its verification key is the 'test' circuit's" in str(
+        refused.exception
+    )

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from zkmargin.keeper.jobs import JobLog, SignedTx
+from zkmargin.keeper.jobs import JobLog, JobLogError, SignedTx
 
 
 @pytest.fixture()
@@ -205,3 +205,62 @@ def test_a_log_without_as_of_is_migrated(tmp_path: Path) -> None:
         con.close()
     assert columns.count("as_of") == 1 and columns[-1] == "as_of"
     JobLog(db).close()  # opening a migrated log again changes nothing
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"not a database at all, just text\n", r"is not a zkmargin job log \(not an SQLite database\)"),
+        (b"SQLite format 3\x00" + b"\xff" * 200, "is not a usable job log"),
+    ],
+)
+def test_a_file_that_is_not_a_log_is_refused_and_left_as_it_was(
+    tmp_path: Path, content: bytes, words: str
+) -> None:
+    path = tmp_path / "op.sqlite"
+    path.write_bytes(content)
+    for read_only in (False, True):
+        with pytest.raises(JobLogError, match=words):
+            JobLog(path, read_only=read_only)
+    assert path.read_bytes() == content
+
+
+def test_a_foreign_sqlite_database_is_refused_and_left_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "other.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE customers (id INTEGER)")
+    con.commit()
+    con.close()
+    before = path.read_bytes()
+    for read_only in (False, True):
+        with pytest.raises(JobLogError, match=r"not a zkmargin job log \(tables: customers\)"):
+            JobLog(path, read_only=read_only)
+    assert path.read_bytes() == before
+
+
+def test_read_only_open_writes_nothing_and_needs_a_log(tmp_path: Path) -> None:
+    with pytest.raises(JobLogError, match="no job log at"):
+        JobLog(tmp_path / "absent.sqlite", read_only=True)
+    assert not (tmp_path / "absent.sqlite").exists()
+    JobLog(tmp_path / "op.sqlite").close()
+    log = JobLog(tmp_path / "op.sqlite", read_only=True)
+    try:
+        assert log.counts()["pending"] == 0
+    finally:
+        log.close()
+
+
+def test_a_read_only_log_file_gives_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A log the keeper cannot write (as root file modes do not stop writes, the file is
+    opened read-only underneath, as SQLite opens one it may not write)."""
+    path = tmp_path / "op.sqlite"
+    JobLog(path).close()
+    real_connect = sqlite3.connect
+
+    def read_only_connect(database: object, *args: object, **kwargs: object) -> sqlite3.Connection:
+        kwargs.pop("uri", None)
+        return real_connect(f"file:{database}?mode=ro", *args, uri=True, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sqlite3, "connect", read_only_connect)
+    with pytest.raises(JobLogError, match=r"cannot write the job log .*op.sqlite: the file is read-only"):
+        JobLog(path)

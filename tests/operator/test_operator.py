@@ -101,6 +101,28 @@ class NoGate:
         raise ReachedTheGate(name)
 
 
+def test_a_snapshot_dated_in_the_future_fails_before_anything_is_built(tmp_path: Path) -> None:
+    """A typo such as 2062 is refused (it would make every later snapshot look older);
+    tomorrow is within the tolerance and goes on (to the gate, which stops it here)."""
+    scenario = write_scenario(tmp_path, shock=False, book=[0])
+    log = JobLog(tmp_path / "op.sqlite")
+    stub: Any = NoGate()
+    operator = Operator(
+        OperatorSettings(scenario.accounts, PARAMS, PROFILE), log, stub, stub, SimpleNamespace(), stub
+    )  # type: ignore[arg-type]
+    try:
+        typo = read_snapshot(_quotes(scenario.folder / "typo.json", dt.date(2062, 11, 20)))
+        outcome = operator.process(typo)
+        assert outcome.state == "failed" and outcome.reason is not None
+        assert outcome.reason.startswith("as_of 2062-11-20 is in the future")
+        assert log.newest_processed() is None  # it cannot block later snapshots
+        tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+        with pytest.raises(ReachedTheGate):
+            operator.process(read_snapshot(_quotes(scenario.folder / "tomorrow.json", tomorrow)))
+    finally:
+        log.close()
+
+
 def test_a_snapshot_older_than_one_processed_fails_before_anything_is_built(tmp_path: Path) -> None:
     """No chain, no prover: the stale snapshot is refused from the log alone; one of the same
     date as the newest processed snapshot goes on (here, to the gate, which stops it)."""

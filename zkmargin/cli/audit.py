@@ -75,6 +75,8 @@ def audit_cmd(
     from zkmargin.audit import audit_offline
     from zkmargin.cli.prover import vkey_for
 
+    if gate_address is not None:
+        _check_gate_address(gate_address)
     mf = load_market(market_path)
     params = load_params(params_path).resolve(mf.market.asset_names, mf.market.profile, mf.calibrated_rho)
     labeled = select_account(load_accounts(account_path, mf.market), select)
@@ -121,6 +123,7 @@ def _chain_checks(
             gate_address = load_deployment(deployment_path).gate
         except DeploymentError as exc:
             raise CliError(str(exc)) from None
+    _check_gate_address(gate_address)
     try:
         chain = from_rpc(rpc)
     except ChainError as exc:
@@ -129,3 +132,12 @@ def _chain_checks(
         raise CliError(f"no contract at {gate_address} on {rpc}")
     gate = MarginGate(chain, gate_address)
     return list(audit_onchain(gate, account.account_id, account, bundle))
+
+
+def _check_gate_address(address: str) -> None:
+    from verifier_contracts.deployment import DeploymentError, check_address
+
+    try:
+        check_address("--gate", address)
+    except DeploymentError as exc:
+        raise CliError(str(exc)) from None

@@ -26,9 +26,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from engine.fixedpoint import FIELD_P, ID_LIMIT
+from engine.formats_json import loads_json
 from engine.money import money
 from engine.status import Status
-from verifier_contracts.constants import DEFAULT_MAX_MARKET_AGE
+from verifier_contracts.constants import COMMIT_BATCH, DEFAULT_MAX_MARKET_AGE
 from zkmargin.cli.options import IN_FILE, THROWAWAY_CHAINS, chain_option, chain_target, rpc_option
 from zkmargin.cli.render import CliError, console, err_console
 from zkmargin.settings import load_settings
@@ -44,24 +46,31 @@ EPHEMERAL_NOTE = (
 )
 
 
-class FieldInt(click.ParamType):
-    """A non-negative integer written in decimal or 0x-hex."""
+class BoundedInt(click.ParamType):
+    """An integer written in decimal or 0x-hex, with ``low <= x < high`` (named in the error)."""
 
     name = "integer"
 
+    def __init__(self, low: int, high: int, bound_text: str) -> None:
+        self.low, self.high, self.bound_text = low, high, bound_text
+
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
-        try:
-            number = int(str(value), 0)
-        except ValueError:
-            self.fail(f"{value!r} is not a decimal or 0x-hex integer", param, ctx)
-        if number < 0:
-            self.fail(f"{value!r} is negative", param, ctx)
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            try:
+                number = int(str(value).strip(), 0)
+            except ValueError:
+                self.fail(f"{value!r} is not a decimal or 0x-hex integer", param, ctx)
+        if not self.low <= number < self.high:
+            self.fail(f"must satisfy {self.bound_text}, got {value}", param, ctx)
         return number
 
 
-FIELD_INT = FieldInt()
+#: Account ids and epochs: ``0 <= x < 2**64`` (docs/margin-model.md section 1).
+UINT64 = BoundedInt(0, ID_LIMIT, "0 <= x < 2**64")
+#: Roots, hashes and commitments: non-zero BN254 scalar-field elements.
+FIELD_INT = BoundedInt(1, FIELD_P, "0 < x < r (the BN254 scalar field)")
 
 
 @dataclass(frozen=True)
@@ -147,20 +156,30 @@ def _commit_pairs(pairs: tuple[str, ...], file: Path | None) -> tuple[list[int],
         items.append((account, commitment))
     if file is not None:
         try:
-            data = json.loads(file.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
+            data = loads_json(file.read_text(encoding="utf-8"), f"commitments file {file}")
+        except (OSError, UnicodeDecodeError) as exc:
             raise CliError(f"cannot read commitments file {file}: {exc}") from None
         if not isinstance(data, dict):
             raise CliError(f"{file} must hold a JSON object {{account_id: commitment}}")
         items.extend(data.items())
     if not items:
         raise CliError("nothing to commit: pass --account ID=COMMITMENT or --file FILE")
-    try:
-        ids = [int(str(a), 0) for a, _ in items]
-        commitments = [int(str(c), 0) for _, c in items]
-    except ValueError as exc:
-        raise CliError(f"bad account id or commitment: {exc}") from None
+    ids: list[int] = []
+    commitments: list[int] = []
+    for n, (account, value) in enumerate(items):
+        ids.append(_bounded(UINT64, account, f"account id #{n + 1} ({account!r})"))
+        commitments.append(_bounded(FIELD_INT, value, f"commitment of account {account}"))
+    if len(set(ids)) != len(ids):
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        raise CliError(f"account id {twice[0]} is given twice")
     return ids, commitments
+
+
+def _bounded(kind: BoundedInt, value: Any, what: str) -> int:
+    try:
+        return kind.convert(str(value), None, None)
+    except click.BadParameter as exc:
+        raise CliError(f"{what}: {exc.message}") from None
 
 
 def _status_json(gate: MarginGate, ids: tuple[int, ...]) -> dict[str, Any]:
@@ -224,7 +243,7 @@ def chain_group(
 
 
 @chain_group.command("node")
-@click.option("--port", type=int, default=8545, show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8545, show_default=True)
 def node_command(port: int) -> None:
     """Run anvil (from node_modules) on 127.0.0.1:PORT in the foreground until Ctrl-C.
 
@@ -288,7 +307,7 @@ def deploy_command(
 
 @chain_group.command("post-market")
 @click.option("--root", type=FIELD_INT, required=True, help="market root (decimal or 0x-hex)")
-@click.option("--epoch", type=int, required=True, help="strictly greater than the latest epoch")
+@click.option("--epoch", type=UINT64, required=True, help="strictly greater than the latest epoch")
 @click.pass_obj
 def post_market_command(opts: ChainOptions, root: int, epoch: int) -> None:
     """Oracle: post a market root for a new epoch.
@@ -343,7 +362,7 @@ def set_params_command(
 )
 @click.pass_obj
 def commit_command(opts: ChainOptions, pairs: tuple[str, ...], file: Path | None) -> None:
-    """Operator: commit account states in one batch.
+    """Operator: commit account states, in batches of 100 per transaction.
 
     \b
     Example:
@@ -351,11 +370,17 @@ def commit_command(opts: ChainOptions, pairs: tuple[str, ...], file: Path | None
     """
     ids, commitments = _commit_pairs(pairs, file)
     with _session(opts) as (_, _, gate):
-        _report(f"{len(ids)} account(s) committed", gate.commit_accounts(ids, commitments))
+        for start in range(0, len(ids), COMMIT_BATCH):
+            chunk = slice(start, start + COMMIT_BATCH)
+            done = f"{start + len(ids[chunk])} of {len(ids)}"
+            _report(
+                f"{len(ids[chunk])} account(s) committed ({done})",
+                gate.commit_accounts(ids[chunk], commitments[chunk]),
+            )
 
 
 @chain_group.command("attest")
-@click.option("--id", "account", type=FIELD_INT, required=True)
+@click.option("--id", "account", type=UINT64, required=True)
 @click.option("--bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 @click.pass_obj
 def attest_command(opts: ChainOptions, account: int, bundle: Path) -> None:
@@ -371,7 +396,7 @@ def attest_command(opts: ChainOptions, account: int, bundle: Path) -> None:
 
 
 @chain_group.command("liquidate")
-@click.option("--id", "account", type=FIELD_INT, required=True)
+@click.option("--id", "account", type=UINT64, required=True)
 @click.option("--bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 @click.pass_obj
 def liquidate_command(opts: ChainOptions, account: int, bundle: Path) -> None:
@@ -387,7 +412,7 @@ def liquidate_command(opts: ChainOptions, account: int, bundle: Path) -> None:
 
 
 @chain_group.command("close-liquidation")
-@click.option("--id", "account", type=FIELD_INT, required=True)
+@click.option("--id", "account", type=UINT64, required=True)
 @click.pass_obj
 def close_liquidation_command(opts: ChainOptions, account: int) -> None:
     """Operator: close an open liquidation case.
@@ -401,7 +426,7 @@ def close_liquidation_command(opts: ChainOptions, account: int) -> None:
 
 
 @chain_group.command("status")
-@click.option("--id", "ids", type=FIELD_INT, multiple=True, help="account ids to show (repeatable)")
+@click.option("--id", "ids", type=UINT64, multiple=True, help="account ids to show (repeatable)")
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 @click.pass_obj
 def status_command(opts: ChainOptions, ids: tuple[int, ...], as_json: bool) -> None:

@@ -11,13 +11,18 @@ Exit codes, the same for every command:
 * 1 - a check ran and failed (an invalid proof, an audit mismatch, a failed snapshot);
 * 2 - bad input or an expected failure the user can act on (the message names the field
   and the bound, or what to do);
+* 70 - an unexpected failure (a bug): one line and a hint, never a bare traceback
+  (``ZKMARGIN_DEBUG=1`` shows the traceback);
 * 130 - interrupted.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+import traceback
+from pathlib import Path
 
 import click
 from rich.markup import escape
@@ -132,6 +137,21 @@ def main(argv: list[str] | None = None) -> None:
     except ZkmarginError as exc:
         err_console.print(f"[bold red]error:[/bold red] {escape(str(exc))}", soft_wrap=True)
         sys.exit(2)
+    except Exception as exc:  # the command-level guard: anything unexpected is a bug
+        if os.environ.get("ZKMARGIN_DEBUG"):
+            raise
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        err_console.print(
+            f"[bold red]error:[/bold red] unexpected failure: {type(exc).__name__}: {escape(str(exc))} "
+            f"(at {Path(where.filename).name}:{where.lineno})",
+            soft_wrap=True,
+        )
+        err_console.print(
+            "hint: this is a bug in zkmargin, not in your input; re-run with ZKMARGIN_DEBUG=1 for the "
+            "traceback and report it",
+            soft_wrap=True,
+        )
+        sys.exit(70)
     sys.exit(0)
 
 

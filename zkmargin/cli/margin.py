@@ -36,11 +36,12 @@ def margin_cmd(
       zkmargin margin --market market.json --params examples/params.json examples/accounts.json
     """
     from engine.commitments import params_hash
-    from engine.pipeline import margins
+    from engine.pipeline import check_unique_ids, margins
 
     mf = load_market(market_path)
     risk = load_params(params_path).resolve(mf.market.asset_names, mf.market.profile, mf.calibrated_rho)
     accounts = [acc for path in accounts_paths for acc in load_accounts(path, mf.market)]
+    check_unique_ids(accounts)
     results = margins(mf.market, risk, accounts)
     report = dump_report(
         profile=mf.market.profile.name,

@@ -266,8 +266,8 @@ def _summary(pool: ProverPool, elapsed: float) -> dict[str, Any]:
 
 
 def status_data(db: Path) -> dict[str, Any]:
-    """Snapshots, job counts by state, and the failed jobs with their reasons."""
-    log = JobLog(db)
+    """Snapshots, job counts by state, and the failed jobs with their reasons (read only)."""
+    log = JobLog(db, read_only=True)
     try:
         snapshots = []
         for snap in log.snapshots():

@@ -211,6 +211,7 @@ def verify_cmd(bundle_path: Path, vkey_path: Path | None, as_json: bool) -> None
     Example:
       zkmargin verify carol-proof.json --vkey verification_key.json
     """
+    from prover.artifacts import profile_of_key
     from prover.bundle import ProofBundle
     from prover.verify_py import verify_groth16
     from prover.vkey import vkey_sha256
@@ -221,6 +222,11 @@ def verify_cmd(bundle_path: Path, vkey_path: Path | None, as_json: bool) -> None
     if digest != bundle.vkey_sha256:
         raise CliError(
             f"the bundle was made for verification key {bundle.vkey_sha256[:16]}…, {source} is {digest[:16]}…"
+        )
+    key_profile = profile_of_key(digest)
+    if key_profile is not None and key_profile != bundle.profile:
+        raise CheckFailed(
+            f"the bundle says profile {bundle.profile!r}, but its verification key is the {key_profile!r} circuit's"
         )
     started = time.perf_counter()
     result = verify_groth16(vkey, bundle.public_signals, bundle.proof)
@@ -234,6 +240,7 @@ def verify_cmd(bundle_path: Path, vkey_path: Path | None, as_json: bool) -> None
                 "market_root": str(bundle.market_root),
                 "params_hash": str(bundle.params_hash),
                 "vkey": source,
+                "vkey_profile": key_profile,
                 "verify_seconds": round(seconds, 3),
             }
         )

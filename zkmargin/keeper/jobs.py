@@ -26,6 +26,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.errors import ZkmarginError
+
 JOB_STATES = ("pending", "proving", "proved", "submitted", "confirmed", "failed")
 SNAPSHOT_STATES = ("new", "posted", "done", "failed")
 
@@ -60,6 +62,10 @@ CREATE TABLE IF NOT EXISTS jobs (
     PRIMARY KEY (snapshot_id, account_id, kind)
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
+CREATE TABLE IF NOT EXISTS meta (
+    key         TEXT PRIMARY KEY,
+    value       TEXT NOT NULL          -- format: zkmargin/joblog@1
+);
 CREATE TABLE IF NOT EXISTS txs (
     tx_hash     TEXT PRIMARY KEY,      -- 0x-prefixed keccak of raw
     raw         TEXT NOT NULL,         -- signed transaction, 0x-prefixed hex
@@ -109,21 +115,76 @@ class SignedTx:
     purpose: str
 
 
-class JobLog:
-    """SQLite-backed job log; safe to reopen after a crash."""
+#: What a job log says it is (table ``meta``); a file without it is not opened for writing
+#: unless it is empty or an older log with exactly the log's own tables.
+LOG_FORMAT = "zkmargin/joblog@1"
+_OWN_TABLES = {"snapshots", "jobs", "txs", "meta"}
+_SQLITE_HEADER = b"SQLite format 3\x00"
 
-    def __init__(self, path: str | Path) -> None:
+
+class JobLogError(ZkmarginError):
+    """The file is not a job log, is damaged, or cannot be written; the message says which."""
+
+
+class JobLog:
+    """SQLite-backed job log; safe to reopen after a crash.
+
+    Opening checks the file first: an existing file must be an SQLite database holding a
+    zkmargin job log (or nothing at all), else :class:`JobLogError` names what it is and
+    nothing is written into it. ``read_only`` opens an existing log without any write
+    (for ``operator status``).
+    """
+
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, one transaction per change.
-        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.executescript(_SCHEMA)
-        self._migrate()
+        self.read_only = read_only
+        existing = self.path.exists() and self.path.stat().st_size > 0
+        if existing:
+            _check_header(self.path)
+        elif read_only:
+            raise JobLogError(f"no job log at {self.path}")
+        try:
+            if read_only:
+                uri = f"file:{self.path.resolve()}?mode=ro"
+                self._db = sqlite3.connect(
+                    uri, uri=True, isolation_level=None, timeout=30, check_same_thread=False
+                )
+                self._check_tables(required=True)
+                return
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # isolation_level=None: we issue BEGIN IMMEDIATE ourselves, one transaction per change.
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30, check_same_thread=False)
+            self._check_tables(required=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            self._migrate()
+        except sqlite3.OperationalError as exc:
+            if "readonly" in str(exc) or "read-only" in str(exc):
+                raise JobLogError(f"cannot write the job log {self.path}: the file is read-only") from None
+            raise JobLogError(f"cannot open the job log {self.path}: {exc}") from None
+        except sqlite3.DatabaseError as exc:
+            raise JobLogError(f"{self.path} is not a usable job log: {exc}") from None
+
+    def _check_tables(self, *, required: bool) -> None:
+        """The file holds a job log (tagged, or an older log with its tables), or is empty."""
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables and not required:
+            return
+        if "meta" in tables:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+            if row is not None and row[0] == LOG_FORMAT:
+                return
+        elif tables <= _OWN_TABLES and "snapshots" in tables:
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(snapshots)")}
+            if {"snapshot_id", "epoch", "market_root", "state"} <= columns:
+                return  # a log written before the tag; _migrate adds it
+        shown = ", ".join(sorted(tables)) or "none"
+        raise JobLogError(f"{self.path} is an SQLite database but not a zkmargin job log (tables: {shown})")
 
     def _migrate(self) -> None:
         """Bring a log written by an earlier version up to the current schema (additive only)."""
+        self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('format', ?)", (LOG_FORMAT,))
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(snapshots)")}
         if "reason" not in columns:
             self._db.execute("ALTER TABLE snapshots ADD COLUMN reason TEXT")
@@ -326,3 +387,13 @@ class JobLog:
         for state, n in self._db.execute("SELECT state, COUNT(*) FROM jobs GROUP BY state"):
             out[state] = int(n)
         return out
+
+
+def _check_header(path: Path) -> None:
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        raise JobLogError(f"cannot read the job log {path}: {exc.strerror}") from None
+    if head != _SQLITE_HEADER:
+        raise JobLogError(f"{path} is not a zkmargin job log (not an SQLite database)")

@@ -31,7 +31,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -43,10 +43,11 @@ from engine.errors import InputError, ZkmarginError
 from engine.formats import LabeledAccount, ParamsFile, load_accounts
 from engine.margin_batch import AccountBatch, compute_margins
 from engine.model import Market, RiskParams
-from engine.pipeline import price_market
+from engine.pipeline import check_unique_ids, price_market
 from engine.profiles import Profile
 from engine.status import Status
 from verifier_contracts.chain import Roles
+from verifier_contracts.constants import COMMIT_BATCH
 from verifier_contracts.gate import PROOF_GAS_LIMIT, AccountStatus, GateRevert, MarginGate, proof_calldata
 from zkmargin.keeper.jobs import Job, JobLog, Snapshot
 from zkmargin.keeper.pool import ProofTask, ProverPool
@@ -56,7 +57,9 @@ from zkmargin.keeper.transactions import DurableTxs, TxError
 logger = logging.getLogger("zkmargin.keeper.operator")
 
 ACTIVE_STATES = ("pending", "proving", "proved", "submitted")
-COMMIT_BATCH = 100
+#: How far beyond today (UTC) a snapshot's as_of may lie (time zones, a feed that dates
+#: the next session).
+FUTURE_TOLERANCE_DAYS = 1
 GAS_HEADROOM = 1.25  # gas limit = estimate x this, for postMarket / commitAccounts
 
 
@@ -235,9 +238,9 @@ class Operator:
             market, risk = priced.market, priced.risk
             mc = MarketCommitments(market)
             accounts = load_accounts(self.settings.accounts_path, market)
+            check_unique_ids(accounts)
         except InputError as exc:
             raise SnapshotFailed(f"invalid input: {exc.field}: {exc.message}") from None
-        _check_unique_ids(accounts)
         ph = params_hash(risk)
         on_chain = self.gate.params_hash()
         if on_chain != ph:
@@ -268,8 +271,16 @@ class Operator:
         return prepared
 
     def _check_not_stale(self, snap: SnapshotFile, as_of: dt.date) -> None:
-        """Fail a snapshot dated before the newest one already processed (before anything
-        is built, posted or proved). The same date is fine: intraday updates."""
+        """Fail a snapshot dated in the future (beyond today plus a tolerance: a typo such
+        as 2062 would make every later snapshot look older) or before the newest one already
+        processed, before anything is built, posted or proved. The same date is fine:
+        intraday updates."""
+        latest_allowed = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=FUTURE_TOLERANCE_DAYS)
+        if as_of > latest_allowed:
+            raise SnapshotFailed(
+                f"as_of {as_of.isoformat()} is in the future (today is {dt.datetime.now(dt.UTC).date()}, "
+                f"tolerance {FUTURE_TOLERANCE_DAYS} day): check the date"
+            )
         newest = self.log.newest_processed(excluding=snap.snapshot_id)
         if newest is None or newest.as_of is None or as_of.isoformat() >= newest.as_of:
             return
@@ -502,15 +513,6 @@ class Operator:
         logger.warning("account %d: tx %s is gone; signing a new one", job.account_id, _short(job.tx_hash))
         self._submit(p, job, expect="submitted")
         return False
-
-
-def _check_unique_ids(accounts: Sequence[LabeledAccount]) -> None:
-    seen: set[int] = set()
-    for i, acc in enumerate(accounts):
-        account_id = acc.account.account_id
-        if account_id in seen:
-            raise SnapshotFailed(f"invalid input: accounts[{i}].account_id: {account_id} appears twice")
-        seen.add(account_id)
 
 
 def outcome_json(outcome: SnapshotOutcome) -> dict[str, Any]:

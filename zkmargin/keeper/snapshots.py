@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import InputError
-from engine.formats_json import in_file, parse_json_text
+from engine.formats_json import in_file, loads_json, parse_json_text
 from engine.formats_quotes import QuotesFile, load_quotes_doc
 from engine.profiles import Profile
 
@@ -43,9 +42,9 @@ class SnapshotFile:
     def as_of(self) -> dt.date | None:
         """The quotes' ``as_of`` date if it can be read, else ``None`` (no validation)."""
         try:
-            doc = json.loads(self.data)
+            doc = loads_json(self.data.decode("utf-8"), "quotes")
             return dt.date.fromisoformat(doc["as_of"])
-        except (ValueError, KeyError, TypeError):
+        except (InputError, ValueError, KeyError, TypeError):
             return None
 
     def sort_key(self) -> tuple[dt.date, str]:
