@@ -17,10 +17,26 @@ import {IGroth16Verifier} from "./IGroth16Verifier.sol";
 ///      with an error naming it (WrongCommitment, WrongMarketRoot, WrongParams) instead of a
 ///      bare InvalidProof. Nothing is keyed on proof bytes: Groth16 proofs are malleable.
 ///      One gate serves one circuit profile; its verifier is fixed at construction.
+///      Hardening: each posted epoch is 1 to MAX_EPOCH_STEP above the last (no single post
+///      can stop later posts) and a root is posted once; proof coordinates are checked below
+///      q before the verifier runs (a cheap revert instead of burnt precompile gas); a case
+///      the operator closed reopens only with a proof on a later market epoch, or after a
+///      new commitment, so the proof that opened it cannot be replayed.
 contract MarginGate {
     /// @notice BN254 scalar field order r: every public signal must be below it.
     uint256 public constant SNARK_SCALAR_FIELD =
         21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    /// @notice BN254 base field modulus q: every proof coordinate must be below it.
+    uint256 public constant BASE_FIELD_MODULUS =
+        21888242871839275222246405745257275088696311157297823662689037894645226208583;
+    /// @notice Largest step between two posted epochs: no single post can move the epoch so
+    ///         far (2**64 - 1, say) that every later post would revert.
+    uint64 public constant MAX_EPOCH_STEP = 1000;
+
+    /// @dev Liquidation case states of a record.
+    uint8 internal constant CASE_NONE = 0;
+    uint8 internal constant CASE_OPEN = 1;
+    uint8 internal constant CASE_CLOSED = 2;
 
     /// @notice Proven status codes (spec section 3).
     uint8 public constant STATUS_HEALTHY = 0;
@@ -51,7 +67,8 @@ contract MarginGate {
     /// @param paramsVersion The parameters version the proof used.
     /// @param status The proven status (0..3).
     /// @param proven True once a proof was accepted for the current commitment.
-    /// @param liquidationOpen True while a liquidation case is open for this account.
+    /// @param caseState CASE_NONE, CASE_OPEN while a liquidation case is open, or CASE_CLOSED
+    ///        once the operator closed it (a new commitment resets it to CASE_NONE).
     struct Record {
         uint96 shortfall;
         uint64 provenEpoch;
@@ -59,7 +76,7 @@ contract MarginGate {
         uint32 paramsVersion;
         uint8 status;
         bool proven;
-        bool liquidationOpen;
+        uint8 caseState;
     }
 
     /// @notice An account: its current commitment (0: unknown) and its latest accepted proof.
@@ -108,6 +125,12 @@ contract MarginGate {
     mapping(uint256 => Account) internal accounts;
     /// @dev Exact shortfalls that do not fit the 96-bit field of `Record`.
     mapping(uint256 => uint256) internal largeShortfall;
+    /// @notice The epoch at which each market root was posted (0: never). A root is posted
+    ///         once: an old root re-posted under a new epoch would make old proofs valid again.
+    mapping(uint256 => uint64) public rootEpoch;
+    /// @notice The market epoch at which the operator closed an account's liquidation case:
+    ///         the case reopens only with a proof on a later epoch (or after a new commitment).
+    mapping(uint256 => uint64) public caseClosedAtEpoch;
 
     /// @dev Marks a shortfall kept in `largeShortfall`.
     uint96 internal constant SHORTFALL_OVERFLOW = type(uint96).max;
@@ -128,6 +151,14 @@ contract MarginGate {
     error InputNotInField(uint256 value);
     /// @notice A posted market epoch is not greater than the latest one.
     error NonIncreasingEpoch(uint64 latest, uint64 given);
+    /// @notice A posted market epoch is more than MAX_EPOCH_STEP above the latest one.
+    error EpochStepTooLarge(uint64 latest, uint64 given, uint64 maxStep);
+    /// @notice The market root was posted before (at `epoch`).
+    error RootAlreadyPosted(uint256 root, uint64 epoch);
+    /// @notice A proof coordinate is not below the base field modulus q.
+    error ProofNotInField(uint256 value);
+    /// @notice The account's case was closed at `closedAt`: a new case needs a later epoch.
+    error CaseClosedAtEpoch(uint256 id, uint64 closedAt, uint64 epoch);
     /// @notice `commitAccounts` got arrays of different lengths.
     error LengthMismatch(uint256 ids, uint256 commitments);
     /// @notice No market has been posted yet.
@@ -246,13 +277,18 @@ contract MarginGate {
 
     // ------------------------------------------------------------------ oracle and governance
 
-    /// @notice Post a new market root; epochs must strictly increase.
-    /// @param root The market root (spec section 5), a nonzero field element.
-    /// @param epoch The market epoch, greater than the latest one.
+    /// @notice Post a new market root; epochs strictly increase, by at most MAX_EPOCH_STEP
+    ///         a post, and a root is never posted twice.
+    /// @param root The market root (spec section 5), a nonzero field element never posted before.
+    /// @param epoch The market epoch, greater than the latest one by 1 to MAX_EPOCH_STEP.
     function postMarket(uint256 root, uint64 epoch) external only(Role.Oracle) {
         _checkHash(root);
         Market storage m = market;
         if (epoch <= m.epoch) revert NonIncreasingEpoch(m.epoch, epoch);
+        if (epoch - m.epoch > MAX_EPOCH_STEP) revert EpochStepTooLarge(m.epoch, epoch, MAX_EPOCH_STEP);
+        uint64 seen = rootEpoch[root];
+        if (seen != 0) revert RootAlreadyPosted(root, seen);
+        rootEpoch[root] = epoch;
         marketRoot = root;
         m.epoch = epoch;
         m.postedAt = uint64(block.timestamp);
@@ -294,20 +330,24 @@ contract MarginGate {
             Account storage acct = accounts[id];
             acct.commitment = commitment;
             Record memory rec = acct.record;
-            if (rec.proven || rec.liquidationOpen) {
+            if (rec.proven || rec.caseState != CASE_NONE) {
                 acct.record.proven = false;
-                acct.record.liquidationOpen = false;
-                if (rec.liquidationOpen) emit LiquidationClosed(id, true);
+                acct.record.caseState = CASE_NONE;
+                if (rec.caseState == CASE_OPEN) emit LiquidationClosed(id, true);
             }
             emit AccountCommitted(id, commitment);
         }
     }
 
-    /// @notice Close the open liquidation case of account `id` without a new commitment.
+    /// @notice Close the open liquidation case of account `id` without a new commitment. The
+    ///         case can then be reopened only with a proof on a market epoch after the current
+    ///         one (so the proof that opened it cannot simply be replayed), or after a new
+    ///         commitment of the account.
     function closeLiquidation(uint256 id) external only(Role.Operator) {
         Record storage rec = accounts[id].record;
-        if (!rec.liquidationOpen) revert NoOpenLiquidation(id);
-        rec.liquidationOpen = false;
+        if (rec.caseState != CASE_OPEN) revert NoOpenLiquidation(id);
+        rec.caseState = CASE_CLOSED;
+        caseClosedAtEpoch[id] = market.epoch;
         emit LiquidationClosed(id, false);
     }
 
@@ -334,8 +374,13 @@ contract MarginGate {
         if (claimed < SNARK_SCALAR_FIELD && claimed != STATUS_LIQUIDATABLE && claimed != STATUS_INSOLVENT) {
             revert NotLiquidatable(id, claimed);
         }
-        if (accounts[id].record.liquidationOpen) revert LiquidationAlreadyOpen(id);
+        uint8 caseState = accounts[id].record.caseState;
+        if (caseState == CASE_OPEN) revert LiquidationAlreadyOpen(id);
         uint64 epoch = _accept(id, proof, publicSignals);
+        if (caseState == CASE_CLOSED) {
+            uint64 closedAt = caseClosedAtEpoch[id];
+            if (epoch <= closedAt) revert CaseClosedAtEpoch(id, closedAt, epoch);
+        }
         uint8 status = uint8(claimed);
         _record(id, status, publicSignals[1], epoch, true);
         emit LiquidationOpened(id, status, publicSignals[1], epoch, msg.sender);
@@ -356,7 +401,7 @@ contract MarginGate {
             paramsVersion: rec.paramsVersion,
             status: rec.status,
             proven: rec.proven,
-            liquidationOpen: rec.liquidationOpen
+            liquidationOpen: rec.caseState == CASE_OPEN
         });
     }
 
@@ -366,7 +411,7 @@ contract MarginGate {
     function isLiquidatable(uint256 id) external view returns (bool) {
         Record memory rec = accounts[id].record;
         Market memory m = market;
-        return rec.proven && !rec.liquidationOpen && rec.status >= STATUS_LIQUIDATABLE
+        return rec.proven && rec.caseState != CASE_OPEN && rec.status >= STATUS_LIQUIDATABLE
             && rec.provenEpoch == m.epoch && rec.paramsVersion == m.paramsVersion && _isFresh(m);
     }
 
@@ -398,6 +443,7 @@ contract MarginGate {
         for (uint256 i = 0; i < 5; ++i) {
             if (claimed[i] >= SNARK_SCALAR_FIELD) revert InputNotInField(claimed[i]);
         }
+        _checkProofCoordinates(proof);
         if (claimed[0] > STATUS_INSOLVENT) revert InvalidStatus(claimed[0]);
         uint256[5] memory signals;
         signals[0] = claimed[0];
@@ -432,6 +478,18 @@ contract MarginGate {
         if (claimed != current) revert WrongParams(current, claimed);
     }
 
+    /// @dev Every coordinate of the proof below q: a non-canonical one would otherwise burn
+    ///      all the gas forwarded to the pairing precompile before the proof is refused.
+    function _checkProofCoordinates(Proof calldata proof) internal pure {
+        for (uint256 i = 0; i < 2; ++i) {
+            if (proof.a[i] >= BASE_FIELD_MODULUS) revert ProofNotInField(proof.a[i]);
+            if (proof.c[i] >= BASE_FIELD_MODULUS) revert ProofNotInField(proof.c[i]);
+            for (uint256 j = 0; j < 2; ++j) {
+                if (proof.b[i][j] >= BASE_FIELD_MODULUS) revert ProofNotInField(proof.b[i][j]);
+            }
+        }
+    }
+
     /// @dev Store an accepted proof's result in one slot (plus one more for a shortfall of 96
     ///      bits or more); `openCase` opens a liquidation case. An open case stays open when an
     ///      attestation updates the record.
@@ -447,7 +505,7 @@ contract MarginGate {
             paramsVersion: market.paramsVersion,
             status: status,
             proven: true,
-            liquidationOpen: openCase || rec.liquidationOpen
+            caseState: openCase ? CASE_OPEN : rec.caseState
         });
     }
 

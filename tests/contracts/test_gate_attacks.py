@@ -209,3 +209,73 @@ def test_no_market_or_params_yet(bare: GateEnv) -> None:
     rejected(lambda: gate.liquidate(BOB, bundle), "ParamsNotSet")
     gate.set_params(PARAMS_1)
     assert gate.liquidate(BOB, bundle).event_names() == ["LiquidationOpened"]
+
+
+# ---------------------------------------------------------------- hardening (hostile input)
+
+Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583
+
+
+def test_one_post_cannot_brick_the_gate(env: GateEnv) -> None:
+    """An epoch of 2**64 - 1 (or any jump beyond MAX_EPOCH_STEP) is refused, so no single
+    post can make every later post revert; the largest step is accepted."""
+    err = rejected(lambda: env.gate.post_market(ROOT_2, 2**64 - 1), "EpochStepTooLarge")
+    assert err.error_args == {"latest": 1, "given": 2**64 - 1, "maxStep": 1000}
+    rejected(lambda: env.gate.post_market(ROOT_2, 1002), "EpochStepTooLarge")
+    env.gate.post_market(ROOT_2, 1001)
+    assert env.gate.latest_market().epoch == 1001
+    env.gate.post_market(ROOT_2 + 1, 1002)  # later posts still go through
+
+
+def test_a_root_is_never_posted_twice(env: GateEnv) -> None:
+    """Re-posting an old root under a new epoch would make its old proofs valid again."""
+    old = env.bundle(BOB, LIQUIDATABLE, 1, root=ROOT_1)
+    env.gate.post_market(ROOT_2, 2)
+    err = rejected(lambda: env.gate.post_market(ROOT_1, 3), "RootAlreadyPosted")
+    assert err.error_args == {"root": ROOT_1, "epoch": 1}
+    assert env.gate.latest_market().root == ROOT_2
+    rejected(lambda: env.gate.liquidate(BOB, old), "WrongMarketRoot")
+    assert env.gate.contract.functions.rootEpoch(ROOT_2).call() == 2
+
+
+@pytest.mark.parametrize(("where", "index"), [("pi_a", (1,)), ("pi_b", (0, 1)), ("pi_c", (0,))])
+def test_non_canonical_proof_coordinate_reverts_cheaply(
+    env: GateEnv, where: str, index: tuple[int, ...]
+) -> None:
+    """A coordinate >= q is refused before the verifier runs: a cheap revert, where it
+    used to burn all the gas forwarded to the pairing precompile (971k) first."""
+    bundle = env.bundle(BOB, LIQUIDATABLE, 1)
+    target: Any = bundle["proof"][where]
+    for i in index[:-1]:
+        target = target[i]
+    target[index[-1]] = str(int(target[index[-1]]) + Q)  # the same point, not canonical
+    err = rejected(lambda: env.gate.liquidate(BOB, bundle), "ProofNotInField")
+    assert err.error_args["value"] >= Q
+    # with 60k gas (a quarter of one pairing) the refusal still names the coordinate
+    err = rejected(lambda: env.gate.liquidate(BOB, bundle, gas=60_000), "ProofNotInField")
+    assert_untouched(env, BOB)
+
+
+def test_a_closed_case_is_not_reopened_by_replaying_its_proof(env: GateEnv) -> None:
+    """After closeLiquidation the same proof (or any proof of the closing epoch) cannot
+    reopen the case; a proof on a later market epoch can, and so can any proof after a
+    new commitment."""
+    bundle = env.bundle(BOB, LIQUIDATABLE, 1)
+    env.gate.liquidate(BOB, bundle)
+    env.gate.close_liquidation(BOB)
+    assert not env.gate.status_of(BOB).liquidation_open
+    err = rejected(lambda: env.gate.liquidate(BOB, bundle), "CaseClosedAtEpoch")
+    assert err.error_args == {"id": BOB, "closedAt": 1, "epoch": 1}
+    assert not env.gate.status_of(BOB).liquidation_open
+    env.gate.post_market(ROOT_2, 2)
+    env.gate.liquidate(BOB, env.bundle(BOB, LIQUIDATABLE, 1, root=ROOT_2))
+    assert env.gate.status_of(BOB).liquidation_open
+    # closed again at epoch 2, then a new commitment: a proof of the same epoch may reopen
+    env.gate.close_liquidation(BOB)
+    rejected(
+        lambda: env.gate.liquidate(BOB, env.bundle(BOB, LIQUIDATABLE, 1, root=ROOT_2)), "CaseClosedAtEpoch"
+    )
+    env.gate.commit_accounts([BOB], [0xB0B2])
+    env.commitments[BOB] = 0xB0B2
+    env.gate.liquidate(BOB, env.bundle(BOB, LIQUIDATABLE, 1, root=ROOT_2))
+    assert env.gate.status_of(BOB).liquidation_open
