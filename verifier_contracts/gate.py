@@ -264,6 +264,10 @@ class MarginGate:
             tx["gas"] = gas
         name = fn.fn_name
         try:
+            if gas is not None:
+                # Simulate first: a call that would revert is refused here, with its decoded
+                # custom error, instead of being mined as a reverted transaction.
+                fn.call(tx)
             # Without an explicit gas limit web3 estimates gas, which surfaces a revert here.
             tx_hash = fn.transact(tx)
         except (ContractLogicError, TesterTransactionFailed) as exc:

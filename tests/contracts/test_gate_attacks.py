@@ -279,3 +279,17 @@ def test_a_closed_case_is_not_reopened_by_replaying_its_proof(env: GateEnv) -> N
     env.commitments[BOB] = 0xB0B2
     env.gate.liquidate(BOB, env.bundle(BOB, LIQUIDATABLE, 1, root=ROOT_2))
     assert env.gate.status_of(BOB).liquidation_open
+
+
+def test_a_refused_proof_is_never_mined(env: GateEnv) -> None:
+    """The wrappers (and so `zkmargin chain attest/liquidate`) simulate before sending:
+    a bad bundle is refused locally with its custom error and costs no transaction."""
+    w3 = env.chain.w3
+    sender = env.chain.roles.liquidator
+    sent, block = w3.eth.get_transaction_count(sender), w3.eth.block_number
+    healthy = env.bundle(BOB, HEALTHY)
+    rejected(lambda: env.gate.liquidate(BOB, healthy), "NotLiquidatable")
+    tampered = env.bundle(BOB, LIQUIDATABLE, 1)
+    tampered["public_signals"][1] = "2"
+    rejected(lambda: env.gate.liquidate(BOB, tampered), "InvalidProof")
+    assert (w3.eth.get_transaction_count(sender), w3.eth.block_number) == (sent, block)
