@@ -33,6 +33,7 @@ class Deployment:
     rpc_url: str | None = None
     profile: str | None = None
     roles: dict[str, str] = field(default_factory=dict)
+    block_hash: str | None = None  # of block_number: a reset chain no longer has it
 
     def to_json(self) -> dict[str, Any]:
         return {"format": DEPLOYMENT_FORMAT, **asdict(self)}
@@ -54,6 +55,7 @@ class Deployment:
                 rpc_url=data.get("rpc_url"),
                 profile=data.get("profile"),
                 roles={str(k): str(v) for k, v in (data.get("roles") or {}).items()},
+                block_hash=data.get("block_hash"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise DeploymentError(f"deployment file lacks or has a bad field: {exc}") from None

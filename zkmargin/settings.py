@@ -16,6 +16,7 @@ key                     environment                default
 ``operator.snapshots``  -                          -
 ``operator.workers``    -                          1
 ``operator.poll``       -                          5.0
+``operator.confirmations`` -                       2
 ======================  =========================  ==========================
 
 See ``examples/zkmargin.toml``. A flag given on the command line always wins.
@@ -47,6 +48,7 @@ KEYS: dict[str, tuple[str | None, type]] = {
     "operator.snapshots": (None, Path),
     "operator.workers": (None, int),
     "operator.poll": (None, float),
+    "operator.confirmations": (None, int),
 }
 
 DEFAULTS: dict[str, Any] = {
@@ -54,6 +56,7 @@ DEFAULTS: dict[str, Any] = {
     "operator.db": Path("operator.sqlite"),
     "operator.workers": 1,
     "operator.poll": 5.0,
+    "operator.confirmations": 2,
 }
 
 

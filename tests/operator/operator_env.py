@@ -175,6 +175,7 @@ def deploy_gate(chain: Chain, artifacts: CircuitArtifacts, risk: RiskParams, fol
         rpc_url=chain.rpc_url,
         profile=PROFILE.name,
         roles=chain.roles.as_dict(),
+        block_hash="0x" + bytes(chain.w3.eth.get_block(result.block_number)["hash"]).hex(),
     )
     path = save_deployment(deployment, folder / "deployment.json")
     return GateOnAnvil(chain, gate, path, chain.rpc_url)
@@ -206,8 +207,15 @@ def zkmargin_cmd(*args: str | Path) -> list[str]:
 
 
 def run_args(
-    scenario: Scenario, env: GateOnAnvil, db: Path, *source: str | Path, workers: int = 1
+    scenario: Scenario,
+    env: GateOnAnvil,
+    db: Path,
+    *source: str | Path,
+    workers: int = 1,
+    confirmations: int = 1,
 ) -> list[str]:
+    """The keeper's command line. Anvil here mines a block per transaction only, so a
+    liquidation is final at its own block (``confirmations=1``) unless a test mines more."""
     return zkmargin_cmd(
         "operator",
         "run",
@@ -226,6 +234,8 @@ def run_args(
         env.rpc_url,
         "--workers",
         str(workers),
+        "--confirmations",
+        str(confirmations),
     )
 
 

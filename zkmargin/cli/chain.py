@@ -244,7 +244,14 @@ def chain_group(
 
 @chain_group.command("node")
 @click.option("--port", type=click.IntRange(1, 65535), default=8545, show_default=True)
-def node_command(port: int) -> None:
+@click.option(
+    "--block-time",
+    type=click.IntRange(0, 3600),
+    default=1,
+    show_default=True,
+    help="seconds between blocks (0: a block only per transaction); the keeper counts confirmations in blocks",
+)
+def node_command(port: int, block_time: int) -> None:
     """Run anvil (from node_modules) on 127.0.0.1:PORT in the foreground until Ctrl-C.
 
     \b
@@ -253,7 +260,7 @@ def node_command(port: int) -> None:
     """
     from verifier_contracts.chain import anvil_command
 
-    cmd = anvil_command(port)
+    cmd = anvil_command(port) + (["--block-time", str(block_time)] if block_time else [])
     err_console.print(f"anvil on http://127.0.0.1:{port} (Ctrl-C stops it)")
     os.execv(cmd[0], cmd)
 
@@ -296,6 +303,7 @@ def deploy_command(
             rpc_url=chain.rpc_url if chain.kind not in THROWAWAY_CHAINS else None,
             profile=profile,
             roles=chain.roles.as_dict(),
+            block_hash="0x" + bytes(chain.w3.eth.get_block(g_result.block_number)["hash"]).hex(),
         )
         path = save_deployment(deployment, opts.deployment_file)
     console.print(f"[green]verifier[/green] {verifier} (gas {v_result.gas_used:,})")

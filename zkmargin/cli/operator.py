@@ -68,6 +68,7 @@ class RunOptions:
     deployment: Path
     rpc: str | None
     workers: int
+    confirmations: int
     poll: float
     max_snapshots: int | None
     exit_when_idle: bool
@@ -155,9 +156,11 @@ def run_command(opts: RunOptions) -> None:
             logger.info("recovered the job log: %d job(s) caught proving go back to pending", requeued)
         pool = ProverPool(artifacts, opts.db, opts.workers)
         txs = DurableTxs(chain, gate.artifact.abi, keys=list(keys.values()))
-        operator = Operator(
-            OperatorSettings(opts.accounts, params, profile), log, gate, chain.roles, pool, txs
+        recorded = (deployment.block_number, deployment.block_hash) if deployment.block_hash else None
+        settings = OperatorSettings(
+            opts.accounts, params, profile, confirmations=opts.confirmations, deployment_block=recorded
         )
+        operator = Operator(settings, log, gate, chain.roles, pool, txs)
         started = time.perf_counter()
         outcomes: list[SnapshotOutcome] = []
         try:
@@ -299,6 +302,7 @@ def status_data(db: Path) -> dict[str, Any]:
                 "status": j.status,
                 "shortfall": str(j.shortfall),
                 "tx_hash": j.tx_hash,
+                "final": j.final,
                 "attempts": j.attempts,
                 "reason": j.reason,
             }
@@ -340,6 +344,11 @@ def operator_group() -> None:
 @rpc_option
 @click.option("--workers", type=int, help="prover workers (node processes; default 1)")
 @click.option("--poll", type=float, help="seconds between looks at --snapshots (default 5)")
+@click.option(
+    "--confirmations",
+    type=click.IntRange(1, 1000),
+    help="blocks a liquidation needs before it is final (default 2); until then it is re-checked",
+)
 @click.option("--max-snapshots", type=int, help="stop after processing this many snapshots")
 @click.option("--exit-when-idle", is_flag=True, help="stop when --snapshots holds no new snapshot")
 @click.option(
@@ -358,6 +367,7 @@ def run_cmd(
     rpc: str | None,
     workers: int | None,
     poll: float | None,
+    confirmations: int | None,
     max_snapshots: int | None,
     exit_when_idle: bool,
     as_json: bool,
@@ -385,6 +395,7 @@ def run_cmd(
             rpc=rpc,
             workers=settings.get("operator.workers", workers),
             poll=settings.get("operator.poll", poll),
+            confirmations=settings.get("operator.confirmations", confirmations),
             max_snapshots=max_snapshots,
             exit_when_idle=exit_when_idle,
             as_json=as_json,

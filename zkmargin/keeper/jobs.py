@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     tx_hash     TEXT,                  -- recorded before broadcast
     reason      TEXT,                  -- why it failed
     attempts    INTEGER NOT NULL DEFAULT 0,
+    final       INTEGER NOT NULL DEFAULT 0,  -- 1 once a confirmed job has its confirmations
     created_at  REAL NOT NULL,
     updated_at  REAL NOT NULL,
     PRIMARY KEY (snapshot_id, account_id, kind)
@@ -89,6 +90,7 @@ class Job:
     tx_hash: str | None
     reason: str | None
     attempts: int
+    final: bool = False  # a confirmed job whose block has enough confirmations
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,9 @@ class JobLog:
             self._db.execute("ALTER TABLE snapshots ADD COLUMN reason TEXT")
         if "as_of" not in columns:
             self._db.execute("ALTER TABLE snapshots ADD COLUMN as_of TEXT")
+        job_columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        if "final" not in job_columns:
+            self._db.execute("ALTER TABLE jobs ADD COLUMN final INTEGER NOT NULL DEFAULT 0")
 
     def close(self) -> None:
         self._db.close()
@@ -266,6 +271,13 @@ class JobLog:
         row = self._db.execute("SELECT MAX(epoch) FROM snapshots").fetchone()
         return int(row[0]) if row and row[0] is not None else 0
 
+    def max_posted_epoch(self) -> int:
+        """The highest epoch whose market root the log saw posted (0 if none)."""
+        row = self._db.execute(
+            "SELECT MAX(epoch) FROM snapshots WHERE state IN ('posted', 'done')"
+        ).fetchone()
+        return int(row[0]) if row and row[0] is not None else 0
+
     def newest_processed(self, *, excluding: str | None = None) -> Snapshot | None:
         """The ``posted`` or ``done`` snapshot with the latest ``as_of`` date (the highest
         epoch among those of that date), leaving out ``excluding``; rows without a date
@@ -299,7 +311,7 @@ class JobLog:
     def jobs(self, snapshot_id: str | None = None, state: str | None = None) -> list[Job]:
         sql = (
             "SELECT snapshot_id, account_id, kind, state, status, shortfall, bundle, tx_hash, reason, "
-            "attempts FROM jobs WHERE 1 = 1"
+            "attempts, final FROM jobs WHERE 1 = 1"
         )
         args: list[object] = []
         if snapshot_id is not None:
@@ -310,7 +322,7 @@ class JobLog:
             args.append(state)
         sql += " ORDER BY created_at, CAST(account_id AS INTEGER), kind"
         return [
-            Job(r[0], int(r[1]), r[2], r[3], int(r[4]), int(r[5]), r[6], r[7], r[8], int(r[9]))
+            Job(r[0], int(r[1]), r[2], r[3], int(r[4]), int(r[5]), r[6], r[7], r[8], int(r[9]), bool(r[10]))
             for r in self._db.execute(sql, args).fetchall()
         ]
 
@@ -346,6 +358,27 @@ class JobLog:
                     job.kind,
                     expected,
                 ),
+            )
+            return cur.rowcount == 1
+
+    def mark_final(self, job: Job) -> bool:
+        """A confirmed job whose block has enough confirmations is final."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE jobs SET final = 1, updated_at = ? WHERE snapshot_id = ? AND account_id = ? "
+                "AND kind = ? AND state = 'confirmed'",
+                (time.time(), job.snapshot_id, str(job.account_id), job.kind),
+            )
+            return cur.rowcount == 1
+
+    def reopen(self, job: Job, reason: str) -> bool:
+        """A confirmed, not final job whose receipt vanished (a reorg) goes back to
+        ``submitted``: it keeps its transaction hash and is settled again."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE jobs SET state = 'submitted', final = 0, reason = ?, updated_at = ? "
+                "WHERE snapshot_id = ? AND account_id = ? AND kind = ? AND state = 'confirmed' AND final = 0",
+                (reason, time.time(), job.snapshot_id, str(job.account_id), job.kind),
             )
             return cur.rowcount == 1
 

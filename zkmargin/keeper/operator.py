@@ -83,6 +83,12 @@ class OperatorSettings:
     params: ParamsFile
     profile: Profile
     poll: float = 0.2  # seconds between looks at the job log while a snapshot is in flight
+    #: A liquidation is final once its block has this many confirmations (1: its own block).
+    #: Until then it is re-checked every loop and on restart; a vanished receipt puts it back.
+    confirmations: int = 1
+    #: The gate's deployment block (number, hash) as recorded: a chain that no longer holds
+    #: it was reset or reorganised under the gate, and the keeper stops.
+    deployment_block: tuple[int, str] | None = None
 
 
 @dataclass
@@ -186,6 +192,7 @@ class Operator:
         """Take one snapshot as far as it goes: ``done``, ``failed`` (with the reason; also
         when it had failed before), or ``skipped`` when it was done before."""
         started = time.perf_counter()
+        self.check_deployment()
         existing = self.log.snapshot(snap.snapshot_id)
         if existing is not None and existing.state in ("done", "failed"):
             logger.info("snapshot %s: already %s, skipped", snap.path.name, existing.state)
@@ -233,6 +240,7 @@ class Operator:
         try:
             quotes = snap.load(profile)
             self._check_not_stale(snap, quotes.as_of)
+            self._check_gate_state()
             epoch = existing.epoch if existing is not None else self._next_epoch()
             priced = price_market(quotes, params_file, profile, epoch)
             market, risk = priced.market, priced.risk
@@ -291,6 +299,17 @@ class Operator:
 
     def _next_epoch(self) -> int:
         return max(self.log.max_epoch(), self.gate.latest_market().epoch) + 1
+
+    def _check_gate_state(self) -> None:
+        """The gate must hold at least the epochs the log says were posted: a gate behind the
+        log was redeployed (or its chain reset), even at the same address."""
+        posted = self.log.max_posted_epoch()
+        on_chain = self.gate.latest_market().epoch
+        if on_chain < posted:
+            raise OperatorError(
+                f"the gate is at epoch {on_chain}, but the job log records epoch {posted} as posted: "
+                "the chain was reset or the gate replaced; deploy again and start a new job log"
+            )
 
     # ------------------------------------------------------------- 2. posting
 
@@ -438,11 +457,15 @@ class Operator:
             logger.info("%s: proving %d job(s) with %d worker(s)", p.label, queued, self.pool.size)
         while True:
             self._wake.clear()
+            self.check_deployment()
             for job in self.log.jobs(sid, state="proved"):
                 self._submit(p, job)
             for job in self.log.jobs(sid, state="submitted"):
                 self._settle(p, job, wait=False)
-            active = [j for j in self.log.jobs(sid) if j.state in ACTIVE_STATES]
+            for job in self.log.jobs(sid, state="confirmed"):
+                if not job.final:
+                    self._check_finality(job)
+            active = [j for j in self.log.jobs(sid) if j.state in ACTIVE_STATES or _unfinal(j)]
             if not active:
                 return
             if self.pool.idle():
@@ -489,6 +512,43 @@ class Operator:
             return
         self.log.transition(job, "confirmed")
         logger.info("account %d: liquidation confirmed in block %d", job.account_id, receipt["blockNumber"])
+        if self.settings.confirmations <= 1:
+            self.log.mark_final(job)
+
+    def _check_finality(self, job: Job) -> None:
+        """A confirmed job: final once its block is ``confirmations`` deep; back to
+        ``submitted`` (settled again, its recorded transaction re-sent) if the receipt is gone."""
+        assert job.tx_hash is not None
+        receipt = self.txs.receipt(job.tx_hash)
+        if receipt is None:
+            logger.warning(
+                "account %d: liquidation tx %s is no longer in a block (a reorg): settling it again",
+                job.account_id,
+                _short(job.tx_hash),
+            )
+            self.log.reopen(job, reason=f"receipt of {job.tx_hash} vanished (reorg); settled again")
+            return
+        depth = self.txs.w3.eth.block_number - int(receipt["blockNumber"]) + 1
+        if depth >= self.settings.confirmations and self.log.mark_final(job):
+            logger.info("account %d: liquidation final (%d confirmations)", job.account_id, depth)
+
+    def check_deployment(self) -> None:
+        """Stop (``OperatorError``) when the chain no longer holds the gate's deployment block:
+        a reset or a deep reorganisation, possibly with another gate at the same address."""
+        if self.settings.deployment_block is None:
+            return
+        number, recorded = self.settings.deployment_block
+        try:
+            block = self.txs.w3.eth.get_block(number)
+        except Exception:  # BlockNotFound, or a node that forgot it
+            block = None
+        found = None if block is None else "0x" + bytes(block["hash"]).hex()
+        if found != recorded.lower():
+            raise OperatorError(
+                f"the chain no longer holds the gate's deployment: block {number} is "
+                f"{found or 'missing'}, the deployment file recorded {recorded}; the chain was reset "
+                "or reorganised under the gate: deploy again and start a new job log"
+            )
 
     def _rebroadcast(self, p: Prepared, job: Job) -> bool:
         """A ``submitted`` job whose transaction the node does not know (the crash came
@@ -513,6 +573,10 @@ class Operator:
         logger.warning("account %d: tx %s is gone; signing a new one", job.account_id, _short(job.tx_hash))
         self._submit(p, job, expect="submitted")
         return False
+
+
+def _unfinal(job: Job) -> bool:
+    return job.state == "confirmed" and not job.final
 
 
 def outcome_json(outcome: SnapshotOutcome) -> dict[str, Any]:

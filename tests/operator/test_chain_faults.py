@@ -1,0 +1,103 @@
+"""Faulty chains on anvil: the keeper with real test-profile proofs, the chain misbehaving
+under it. Each drill ends with every liquidation made exactly once, or the keeper stopped
+with a clear error (never exit 0 with liquidations lost).
+
+* a reorganisation after a liquidation was confirmed (``evm_snapshot`` / ``evm_revert``):
+  the liquidation is not final yet, its receipt vanishes, the keeper settles it again;
+* a chain reset with the gate redeployed at the same address (``anvil_reset``): the keeper
+  refuses to go on against a gate its job log does not describe.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from prover.artifacts import CircuitArtifacts, prepare_artifacts
+from verifier_contracts.chain import Chain, anvil
+
+from .operator_env import (
+    AS_OF,
+    PROFILE,
+    deploy_gate,
+    job_states,
+    liquidation_events,
+    operator_process,
+    run_args,
+    run_operator,
+    status_json,
+    wait_for,
+    write_scenario,
+)
+from .test_operator import _quotes
+
+pytestmark = pytest.mark.anvil
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> CircuitArtifacts:
+    return prepare_artifacts(PROFILE.name)
+
+
+@pytest.fixture
+def chain() -> Iterator[Chain]:
+    with anvil() as c:  # a fresh chain per drill: they revert and reset it
+        yield c
+
+
+def test_a_reorg_after_confirmation_is_settled_again(
+    tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts
+) -> None:
+    scenario = write_scenario(tmp_path, shock=False, book=[4])  # one liquidatable account
+    env = deploy_gate(chain, artifacts, scenario.risk, tmp_path)
+    db = tmp_path / "op.sqlite"
+    log_file = tmp_path / "run.log"
+    args = run_args(scenario, env, db, "--once", scenario.quotes[0], confirmations=3)
+    with operator_process(args, log_file) as proc:
+        # the market is posted and the job exists, not yet sent: the block to come back to
+        assert wait_for(lambda: job_states(db).get("pending", 0) + job_states(db).get("proving", 0) == 1, 120)
+        before_liquidation = chain._rpc("evm_snapshot", [])
+        assert wait_for(lambda: job_states(db).get("confirmed", 0) == 1, 120), log_file.read_text()[-3000:]
+        assert proc.poll() is None  # one confirmation of three: not final, the keeper waits
+        (opened,) = liquidation_events(env.gate)
+        assert chain._rpc("evm_revert", [before_liquidation]) is True  # the block is gone
+        assert liquidation_events(env.gate) == []
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline:
+            chain._rpc("evm_mine", [])  # blocks keep coming, as on a live chain
+            time.sleep(0.25)
+        assert proc.returncode == 0, log_file.read_text()[-3000:]
+    events = liquidation_events(env.gate)
+    assert [e["id"] for e in events] == [opened["id"]]  # made again, exactly once
+    (job,) = status_json(db)["job_list"]
+    assert job["state"] == "confirmed" and job["final"] is True
+    assert "is no longer in a block (a reorg)" in log_file.read_text()
+    confirmations = (
+        chain.w3.eth.block_number - chain.w3.eth.get_transaction_receipt(events[0]["tx_hash"])["blockNumber"]
+    )
+    assert confirmations + 1 >= 3
+
+
+def test_a_chain_reset_with_the_gate_redeployed_at_the_same_address_stops_the_keeper(
+    tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts
+) -> None:
+    scenario = write_scenario(tmp_path, shock=False, book=[4])
+    env = deploy_gate(chain, artifacts, scenario.risk, tmp_path)
+    db = tmp_path / "op.sqlite"
+    assert run_operator(run_args(scenario, env, db, "--once", scenario.quotes[0]), tmp_path / "1.log") == 0
+    assert len(liquidation_events(env.gate)) == 1
+    chain._rpc("anvil_reset", [])
+    again = deploy_gate(chain, artifacts, scenario.risk, tmp_path / "redeployed")
+    assert again.gate.address == env.gate.address  # same deployer, same nonce: same address
+    later = _quotes(scenario.folder / "q-later.json", AS_OF + dt.timedelta(days=1))
+    code = run_operator(run_args(scenario, env, db, "--once", later), tmp_path / "2.log")
+    text = (tmp_path / "2.log").read_text()
+    assert code == 2, text[-3000:]
+    assert "the chain was reset" in text
+    assert liquidation_events(again.gate) == [] and again.gate.latest_market().epoch == 0  # nothing sent
+    recorded = {s["source"]: s["state"] for s in status_json(db)["snapshots"]}
+    assert str(later) not in recorded  # refused before it was built or recorded
