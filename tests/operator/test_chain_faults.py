@@ -11,6 +11,7 @@ with a clear error (never exit 0 with liquidations lost).
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,3 +102,49 @@ def test_a_chain_reset_with_the_gate_redeployed_at_the_same_address_stops_the_ke
     assert liquidation_events(again.gate) == [] and again.gate.latest_market().epoch == 0  # nothing sent
     recorded = {s["source"]: s["state"] for s in status_json(db)["snapshots"]}
     assert str(later) not in recorded  # refused before it was built or recorded
+
+
+def _gwei(n: float) -> str:
+    return hex(int(n * 10**9))
+
+
+@pytest.mark.parametrize(
+    ("cap_gwei", "spike_gwei"), [(50, 500), (2000, 500)], ids=["cap-below-spike", "outbid"]
+)
+def test_a_base_fee_spike_is_met_with_replacements(
+    tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts, cap_gwei: int, spike_gwei: int
+) -> None:
+    """The base fee jumps just before the liquidation goes out. The keeper replaces it (same
+    nonce, higher fees, each replacement recorded before it is sent): above the spike when
+    its cap allows; at the cap it waits until fees fall. One liquidation either way."""
+    scenario = write_scenario(tmp_path, shock=False, book=[4])
+    env = deploy_gate(chain, artifacts, scenario.risk, tmp_path)
+    db = tmp_path / "op.sqlite"
+    log_file = tmp_path / "run.log"
+    args = run_args(scenario, env, db, "--once", scenario.quotes[0])
+    args += ["--max-fee-gwei", str(cap_gwei), "--replace-after", "0.5"]
+    with operator_process(args, log_file) as proc:
+        assert wait_for(lambda: job_states(db).get("pending", 0) + job_states(db).get("proving", 0) == 1, 120)
+        chain._rpc("anvil_setNextBlockBaseFeePerGas", [_gwei(spike_gwei)])
+        if cap_gwei < spike_gwei:
+            assert wait_for(lambda: "fee cap (50 gwei) is reached" in log_file.read_text(), 120), (
+                log_file.read_text()[-3000:]
+            )
+            assert liquidation_events(env.gate) == [] and proc.poll() is None  # waiting, not failing
+            chain._rpc("anvil_setNextBlockBaseFeePerGas", [_gwei(1)])  # the spike passes
+        assert proc.wait(timeout=120) == 0, log_file.read_text()[-3000:]
+    events = liquidation_events(env.gate)
+    assert len(events) == 1  # exactly one liquidation
+    text = log_file.read_text()
+    assert "replacement tx" in text
+    mined = chain.w3.eth.get_transaction(events[0]["tx_hash"])
+    if cap_gwei > spike_gwei:
+        assert spike_gwei * 10**9 <= mined["maxFeePerGas"] <= cap_gwei * 10**9  # outbid the spike
+    else:
+        assert mined["maxFeePerGas"] == cap_gwei * 10**9  # the replacement at the cap, once fees fell
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    attempts = con.execute("SELECT sender, nonce FROM txs WHERE purpose LIKE 'liquidate%'").fetchall()
+    con.close()
+    assert len(attempts) >= 2 and len(set(attempts)) == 1  # every replacement recorded, one nonce
+    (job,) = status_json(db)["job_list"]
+    assert job["state"] == "confirmed" and job["tx_hash"] == events[0]["tx_hash"]

@@ -69,6 +69,8 @@ class RunOptions:
     rpc: str | None
     workers: int
     confirmations: int
+    max_fee_gwei: float
+    replace_after: float
     poll: float
     max_snapshots: int | None
     exit_when_idle: bool
@@ -122,7 +124,7 @@ def run_command(opts: RunOptions) -> None:
     from zkmargin.keeper.operator import Operator, OperatorSettings, outcome_json
     from zkmargin.keeper.pool import ProverPool
     from zkmargin.keeper.snapshots import read_snapshot
-    from zkmargin.keeper.transactions import DurableTxs
+    from zkmargin.keeper.transactions import DurableTxs, FeePolicy
 
     if (opts.snapshots is None) == (opts.once is None):
         raise click.UsageError("pass exactly one of --snapshots DIR and --once FILE")
@@ -157,8 +159,14 @@ def run_command(opts: RunOptions) -> None:
         pool = ProverPool(artifacts, opts.db, opts.workers)
         txs = DurableTxs(chain, gate.artifact.abi, keys=list(keys.values()))
         recorded = (deployment.block_number, deployment.block_hash) if deployment.block_hash else None
+        fees = FeePolicy(max_fee_wei=round(opts.max_fee_gwei * 10**9), replace_after=opts.replace_after)
         settings = OperatorSettings(
-            opts.accounts, params, profile, confirmations=opts.confirmations, deployment_block=recorded
+            opts.accounts,
+            params,
+            profile,
+            confirmations=opts.confirmations,
+            fees=fees,
+            deployment_block=recorded,
         )
         operator = Operator(settings, log, gate, chain.roles, pool, txs)
         started = time.perf_counter()
@@ -345,6 +353,20 @@ def operator_group() -> None:
 @click.option("--workers", type=int, help="prover workers (node processes; default 1)")
 @click.option("--poll", type=float, help="seconds between looks at --snapshots (default 5)")
 @click.option(
+    "--max-fee-gwei",
+    type=click.FloatRange(0.001, 1e6),
+    default=1000.0,
+    show_default=True,
+    help="fee cap of liquidations (maxFeePerGas); replacements bump fees 12.5 % up to it",
+)
+@click.option(
+    "--replace-after",
+    type=click.FloatRange(0.1, 3600),
+    default=12.0,
+    show_default=True,
+    help="seconds a liquidation may wait unmined before it is replaced with higher fees",
+)
+@click.option(
     "--confirmations",
     type=click.IntRange(1, 1000),
     help="blocks a liquidation needs before it is final (default 2); until then it is re-checked",
@@ -368,6 +390,8 @@ def run_cmd(
     workers: int | None,
     poll: float | None,
     confirmations: int | None,
+    max_fee_gwei: float,
+    replace_after: float,
     max_snapshots: int | None,
     exit_when_idle: bool,
     as_json: bool,
@@ -396,6 +420,8 @@ def run_cmd(
             workers=settings.get("operator.workers", workers),
             poll=settings.get("operator.poll", poll),
             confirmations=settings.get("operator.confirmations", confirmations),
+            max_fee_gwei=max_fee_gwei,
+            replace_after=replace_after,
             max_snapshots=max_snapshots,
             exit_when_idle=exit_when_idle,
             as_json=as_json,

@@ -23,7 +23,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import ZkmarginError
@@ -115,6 +115,7 @@ class SignedTx:
     sender: str
     nonce: int
     purpose: str
+    created_at: float = field(default=0.0, compare=False)  # when it was recorded
 
 
 #: What a job log says it is (table ``meta``); a file without it is not opened for writing
@@ -396,15 +397,25 @@ class JobLog:
     def transactions(self) -> list[SignedTx]:
         """Every recorded transaction, oldest first."""
         rows = self._db.execute(
-            "SELECT tx_hash, raw, sender, nonce, purpose FROM txs ORDER BY created_at, rowid"
+            "SELECT tx_hash, raw, sender, nonce, purpose, created_at FROM txs ORDER BY created_at, rowid"
         ).fetchall()
-        return [SignedTx(r[0], r[1], r[2], int(r[3]), r[4]) for r in rows]
+        return [SignedTx(r[0], r[1], r[2], int(r[3]), r[4], float(r[5])) for r in rows]
+
+    def same_nonce(self, tx: SignedTx) -> list[SignedTx]:
+        """``tx`` and every replacement of it (same sender and nonce), oldest first: at most
+        one of them can ever be mined."""
+        rows = self._db.execute(
+            "SELECT tx_hash, raw, sender, nonce, purpose, created_at FROM txs WHERE sender = ? AND nonce = ? "
+            "ORDER BY created_at, rowid",
+            (tx.sender, tx.nonce),
+        ).fetchall()
+        return [SignedTx(r[0], r[1], r[2], int(r[3]), r[4], float(r[5])) for r in rows]
 
     def signed_tx(self, tx_hash: str) -> SignedTx | None:
         row = self._db.execute(
-            "SELECT tx_hash, raw, sender, nonce, purpose FROM txs WHERE tx_hash = ?", (tx_hash,)
+            "SELECT tx_hash, raw, sender, nonce, purpose, created_at FROM txs WHERE tx_hash = ?", (tx_hash,)
         ).fetchone()
-        return None if row is None else SignedTx(row[0], row[1], row[2], int(row[3]), row[4])
+        return None if row is None else SignedTx(row[0], row[1], row[2], int(row[3]), row[4], float(row[5]))
 
     def recover(self) -> int:
         """After a crash: jobs caught in ``proving`` go back to ``pending``.

@@ -31,11 +31,12 @@ import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from web3.contract.contract import ContractFunction
 from web3.logs import DISCARD
 
 from engine.commitments import MarketCommitments, commitment, params_hash
@@ -49,10 +50,10 @@ from engine.status import Status
 from verifier_contracts.chain import Roles
 from verifier_contracts.constants import COMMIT_BATCH
 from verifier_contracts.gate import PROOF_GAS_LIMIT, AccountStatus, GateRevert, MarginGate, proof_calldata
-from zkmargin.keeper.jobs import Job, JobLog, Snapshot
+from zkmargin.keeper.jobs import Job, JobLog, SignedTx, Snapshot
 from zkmargin.keeper.pool import ProofTask, ProverPool
 from zkmargin.keeper.snapshots import SnapshotFile, scan_folder
-from zkmargin.keeper.transactions import DurableTxs, TxError
+from zkmargin.keeper.transactions import DurableTxs, FeePolicy
 
 logger = logging.getLogger("zkmargin.keeper.operator")
 
@@ -86,6 +87,8 @@ class OperatorSettings:
     #: A liquidation is final once its block has this many confirmations (1: its own block).
     #: Until then it is re-checked every loop and on restart; a vanished receipt puts it back.
     confirmations: int = 1
+    #: Fees of liquidations on a busy chain: replacements up to a cap.
+    fees: FeePolicy = field(default_factory=FeePolicy)
     #: The gate's deployment block (number, hash) as recorded: a chain that no longer holds
     #: it was reset or reorganised under the gate, and the keeper stops.
     deployment_block: tuple[int, str] | None = None
@@ -451,7 +454,7 @@ class Operator:
             accounts={a.account.account_id: a.account for a in p.accounts},
         )
         for job in self.log.jobs(sid, state="submitted"):
-            self._settle(p, job, wait=True)  # left over from an earlier run
+            self._settle(p, job)  # left over from an earlier run
         queued = self.pool.enqueue(task, self.log.jobs(sid, state="pending"))
         if queued:
             logger.info("%s: proving %d job(s) with %d worker(s)", p.label, queued, self.pool.size)
@@ -461,7 +464,7 @@ class Operator:
             for job in self.log.jobs(sid, state="proved"):
                 self._submit(p, job)
             for job in self.log.jobs(sid, state="submitted"):
-                self._settle(p, job, wait=False)
+                self._settle(p, job)
             for job in self.log.jobs(sid, state="confirmed"):
                 if not job.final:
                     self._check_finality(job)
@@ -472,10 +475,13 @@ class Operator:
                 self.pool.enqueue(task, active)  # pending jobs nobody holds (a safety net)
             self._wake.wait(self.settings.poll)
 
-    def _submit(self, p: Prepared, job: Job, *, expect: str = "proved") -> None:
+    def _liquidate_fn(self, job: Job) -> ContractFunction:
         assert job.bundle is not None
         proof, signals = proof_calldata(json.loads(job.bundle))
-        fn = self.gate.contract.functions.liquidate(job.account_id, proof, signals)
+        return self.gate.contract.functions.liquidate(job.account_id, proof, signals)
+
+    def _submit(self, p: Prepared, job: Job, *, expect: str = "proved") -> None:
+        fn = self._liquidate_fn(job)
         liquidator = self.roles.liquidator
         try:
             self.txs.simulate(fn, liquidator, PROOF_GAS_LIMIT)
@@ -487,20 +493,34 @@ class Operator:
         self.log.record_tx(signed)
         if not self.log.transition(job, "submitted", expect=expect, tx_hash=signed.tx_hash):
             return  # moved by someone else: never broadcast a transaction the log does not own
-        self.txs.broadcast(signed)
-        logger.info("account %d: liquidation submitted (tx %s)", job.account_id, _short(signed.tx_hash))
+        if self.txs.broadcast(signed):
+            logger.info("account %d: liquidation submitted (tx %s)", job.account_id, _short(signed.tx_hash))
+        else:
+            logger.warning(
+                "account %d: liquidation refused by the node for its fee: replacing it", job.account_id
+            )
+            self._replace(p, job, signed)
 
-    def _settle(self, p: Prepared, job: Job, *, wait: bool) -> None:
+    def _settle(self, p: Prepared, job: Job) -> None:
+        """A ``submitted`` job: settled by whichever of its transactions (the first and every
+        fee replacement, one nonce) was mined; else re-sent, or replaced when it waited too
+        long or the node refused its fee."""
         assert job.tx_hash is not None
-        receipt = self.txs.receipt(job.tx_hash)
-        if receipt is None:
-            if not self.txs.known(job.tx_hash) and not self._rebroadcast(p, job):
+        newest = self.log.signed_tx(job.tx_hash)
+        family = self.log.same_nonce(newest) if newest is not None else []
+        for tx_hash in reversed([tx.tx_hash for tx in family] or [job.tx_hash]):
+            receipt = self.txs.receipt(tx_hash)
+            if receipt is not None:
+                self._settle_mined(job, tx_hash, receipt)
                 return
-            if not wait:
-                return
-            receipt = self.txs.wait(job.tx_hash)
-            if receipt is None:
-                raise TxError(f"liquidation tx {job.tx_hash} of account {job.account_id} not mined in time")
+        if newest is None:
+            return
+        if not any(self.txs.known(tx.tx_hash) for tx in family):
+            self._rebroadcast(p, job, newest)
+        elif time.time() - newest.created_at > self.settings.fees.replace_after:
+            self._replace(p, job, newest)
+
+    def _settle_mined(self, job: Job, tx_hash: str, receipt: Mapping[str, Any]) -> None:
         if receipt["status"] != 1:
             reason = self.txs.failure_reason(receipt, "liquidate")
             self.log.transition(job, "failed", reason=reason)
@@ -508,12 +528,71 @@ class Operator:
             return
         events = self.gate.contract.events.LiquidationOpened().process_receipt(receipt, errors=DISCARD)
         if not any(int(e["args"]["id"]) == job.account_id for e in events):
-            self.log.transition(job, "failed", reason=f"tx {job.tx_hash} mined without LiquidationOpened")
+            self.log.transition(job, "failed", reason=f"tx {tx_hash} mined without LiquidationOpened")
             return
-        self.log.transition(job, "confirmed")
+        self.log.transition(job, "confirmed", tx_hash=tx_hash)
         logger.info("account %d: liquidation confirmed in block %d", job.account_id, receipt["blockNumber"])
         if self.settings.confirmations <= 1:
             self.log.mark_final(job)
+
+    def _rebroadcast(self, p: Prepared, job: Job, newest: SignedTx) -> None:
+        """A ``submitted`` job none of whose transactions the node knows (the crash came
+        between recording and broadcasting, the node dropped it, a reorg removed it, or it
+        was refused for its fee)."""
+        on_chain = self.gate.status_of(job.account_id)
+        if on_chain.liquidation_open and on_chain.proven_epoch == p.epoch:
+            self.log.transition(
+                job, "confirmed", reason=f"case already open on chain; tx {job.tx_hash} not found"
+            )
+            logger.warning(
+                "account %d: liquidation already open on chain (not by tx %s)", job.account_id, job.tx_hash
+            )
+            if self.settings.confirmations <= 1:
+                self.log.mark_final(job)
+            return
+        if self.txs.w3.eth.get_transaction_count(newest.sender) > newest.nonce:  # type: ignore[arg-type]
+            logger.warning(
+                "account %d: tx %s is gone, its nonce used: signing a new one",
+                job.account_id,
+                _short(newest.tx_hash),
+            )
+            self._submit(p, job, expect="submitted")
+            return
+        if self.txs.broadcast(newest):
+            logger.info("account %d: re-sent recorded tx %s", job.account_id, _short(newest.tx_hash))
+        else:
+            self._replace(p, job, newest)
+
+    def _replace(self, p: Prepared, job: Job, last: SignedTx) -> None:
+        """Sign the liquidation again with the same nonce and higher fees (recorded before it
+        is sent); at the fee cap, wait for fees to fall."""
+        fees = self.settings.fees.next_fees(self.txs.fees_of(last), self.txs.pending_base_fee())
+        if fees is None:
+            logger.warning(
+                "account %d: liquidation waits: the fee cap (%d gwei) is reached",
+                job.account_id,
+                self.settings.fees.max_fee_wei // 10**9,
+            )
+            return
+        signed = self.txs.sign(
+            self._liquidate_fn(job),
+            last.sender,
+            PROOF_GAS_LIMIT,
+            f"liquidate {job.account_id} epoch {p.epoch} (fee {fees[0] / 10**9:.3g} gwei)",
+            nonce=last.nonce,
+            fees=fees,
+        )
+        self.log.record_tx(signed)
+        if not self.log.transition(job, "submitted", expect="submitted", tx_hash=signed.tx_hash):
+            return
+        sent = self.txs.broadcast(signed)
+        logger.info(
+            "account %d: replacement tx %s at %.3g gwei %s",
+            job.account_id,
+            _short(signed.tx_hash),
+            fees[0] / 10**9,
+            "sent" if sent else "refused for its fee too",
+        )
 
     def _check_finality(self, job: Job) -> None:
         """A confirmed job: final once its block is ``confirmations`` deep; back to
@@ -549,30 +628,6 @@ class Operator:
                 f"{found or 'missing'}, the deployment file recorded {recorded}; the chain was reset "
                 "or reorganised under the gate: deploy again and start a new job log"
             )
-
-    def _rebroadcast(self, p: Prepared, job: Job) -> bool:
-        """A ``submitted`` job whose transaction the node does not know (the crash came
-        between recording and broadcasting, or the node dropped it). Returns True if a
-        transaction is now on its way."""
-        assert job.tx_hash is not None
-        on_chain = self.gate.status_of(job.account_id)
-        if on_chain.liquidation_open and on_chain.proven_epoch == p.epoch:
-            self.log.transition(
-                job, "confirmed", reason=f"case already open on chain; tx {job.tx_hash} not found"
-            )
-            logger.warning(
-                "account %d: liquidation already open on chain (not by tx %s)", job.account_id, job.tx_hash
-            )
-            return False
-        stored = self.log.signed_tx(job.tx_hash)
-        if stored is not None:
-            self.txs.broadcast(stored)
-            if self.txs.known(job.tx_hash):
-                logger.info("account %d: re-sent recorded tx %s", job.account_id, _short(job.tx_hash))
-                return True
-        logger.warning("account %d: tx %s is gone; signing a new one", job.account_id, _short(job.tx_hash))
-        self._submit(p, job, expect="submitted")
-        return False
 
 
 def _unfinal(job: Job) -> bool:

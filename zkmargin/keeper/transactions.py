@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -36,6 +37,31 @@ from zkmargin.keeper.jobs import SignedTx
 
 #: Node answers to a re-broadcast of a transaction it has already seen or mined.
 _ALREADY_SEEN = ("already known", "nonce too low", "already imported", "known transaction")
+#: How nodes refuse a transaction whose fee is too low for the next block (or to replace one).
+_FEE_TOO_LOW = ("less than block base fee", "underpriced", "fee too low", "max fee per gas less than")
+
+
+@dataclass(frozen=True)
+class FeePolicy:
+    """EIP-1559 fees of the keeper's liquidations when the chain is busy (a crash is when
+    fees spike): a transaction not mined after ``replace_after`` seconds, or refused for its
+    fee, is replaced (same nonce) with fees ``bump`` higher (at least the 10 % nodes ask
+    for a replacement) and at least twice the pending base fee, up to ``max_fee_wei``."""
+
+    bump: float = 0.125
+    max_fee_wei: int = 1000 * 10**9
+    replace_after: float = 12.0
+
+    def next_fees(self, last: tuple[int, int] | None, base_fee: int | None) -> tuple[int, int] | None:
+        """(maxFeePerGas, maxPriorityFeePerGas) of the next attempt, or None at the cap."""
+        tip = max(10**9, round((last[1] if last else 10**9) * (1 + self.bump)))
+        wanted = 2 * (base_fee or 0) + tip
+        if last is not None:
+            wanted = max(wanted, round(last[0] * (1 + self.bump)))
+        fee = min(wanted, self.max_fee_wei)
+        if last is not None and fee < last[0] * 1.1:
+            return None  # no room for a replacement below the cap
+        return fee, min(tip, fee)
 
 
 class TxError(ZkmarginError):
@@ -93,10 +119,25 @@ class DurableTxs:
         except ContractLogicError as exc:
             raise revert_of(exc, self.abi, fn.fn_name) from None
 
-    def sign(self, fn: ContractFunction, sender: str, gas: int, purpose: str) -> SignedTx:
-        """Build and sign ``fn`` from ``sender`` with the next nonce; nothing is sent."""
-        nonce = self.w3.eth.get_transaction_count(sender, "pending")  # type: ignore[arg-type]
-        tx: dict[str, Any] = dict(fn.build_transaction({"from": sender, "nonce": nonce, "gas": gas}))
+    def sign(
+        self,
+        fn: ContractFunction,
+        sender: str,
+        gas: int,
+        purpose: str,
+        *,
+        nonce: int | None = None,
+        fees: tuple[int, int] | None = None,
+    ) -> SignedTx:
+        """Build and sign ``fn`` from ``sender`` with the next nonce (or ``nonce``, for a
+        replacement) and the node's fees (or ``fees``: maxFeePerGas, maxPriorityFeePerGas);
+        nothing is sent."""
+        if nonce is None:
+            nonce = self.w3.eth.get_transaction_count(sender, "pending")  # type: ignore[arg-type]
+        params: dict[str, Any] = {"from": sender, "nonce": nonce, "gas": gas}
+        if fees is not None:
+            params |= {"maxFeePerGas": fees[0], "maxPriorityFeePerGas": fees[1]}
+        tx: dict[str, Any] = dict(fn.build_transaction(params))  # type: ignore[arg-type]
         if "maxFeePerGas" in tx:
             tx["type"] = 2
         key = self.keys.get(self.w3.to_checksum_address(sender))
@@ -123,15 +164,41 @@ class DurableTxs:
 
     # ------------------------------------------------------------------ sending
 
-    def broadcast(self, tx: SignedTx) -> None:
-        """Send the recorded bytes; a node that already has them (or mined them) is fine."""
+    def broadcast(self, tx: SignedTx) -> bool:
+        """Send the recorded bytes; a node that already has them (or mined them) is fine.
+        Returns False when the node refuses them for their fee (a replacement is due)."""
         try:
             self.w3.eth.send_raw_transaction(HexStr(tx.raw))
         except (Web3RPCError, ValueError) as exc:
             text = str(exc).lower()
             if any(marker in text for marker in _ALREADY_SEEN):
-                return
+                return True
+            if any(marker in text for marker in _FEE_TOO_LOW):
+                return False
             raise TxError(f"{tx.purpose}: broadcast of {tx.tx_hash} failed: {exc}") from None
+        return True
+
+    def fees_of(self, tx: SignedTx) -> tuple[int, int] | None:
+        """(maxFeePerGas, maxPriorityFeePerGas) of a recorded EIP-1559 transaction."""
+        from eth_account.typed_transactions import TypedTransaction
+        from hexbytes import HexBytes
+
+        try:
+            fields = TypedTransaction.from_bytes(HexBytes(tx.raw)).as_dict()
+        except (ValueError, TypeError):
+            return None
+        if "maxFeePerGas" not in fields:
+            return None
+        return int(fields["maxFeePerGas"]), int(fields["maxPriorityFeePerGas"])
+
+    def pending_base_fee(self) -> int | None:
+        """The base fee the next block charges, when the node says."""
+        try:
+            block = self.w3.eth.get_block("pending")
+        except (Web3RPCError, ValueError):
+            return None
+        fee = block.get("baseFeePerGas")
+        return None if fee is None else int(fee)
 
     # ---------------------------------------------------------------- settling
 
