@@ -169,12 +169,23 @@ def test_batch_path_equals_single_path(
         )
 
 
-def test_several_account_files(markets: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+def test_several_account_files(
+    markets: dict[str, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # the examples' accounts without carol, then carol's own file (an id twice is refused)
+    doc = json.loads((EXAMPLES / "accounts.json").read_text())
+    doc["accounts"] = [a for a in doc["accounts"] if a.get("label") != "carol-short-vol"]
+    others = tmp_path / "others.json"
+    others.write_text(json.dumps(doc))
     argv = ["margin", "--market", str(markets["demo"]), "--params", str(EXAMPLES / "params.json")]
-    argv += [str(EXAMPLES / "accounts.json"), str(EXAMPLES / "account-carol.json"), "--json"]
+    argv += [str(others), str(EXAMPLES / "account-carol.json"), "--json"]
     code, out, err = run_cli(argv, capsys)
     assert code == 0, err
     assert [line["label"] for line in json.loads(out)["accounts"]][-1] == "carol-short-vol"
+    twice = run_cli(
+        [*argv[:5], str(EXAMPLES / "accounts.json"), str(EXAMPLES / "account-carol.json")], capsys
+    )
+    assert twice[0] == 2 and "account id 1003 appears twice" in twice[2]
 
 
 # ------------------------------------------------------------------ calibrate

@@ -32,7 +32,7 @@ from engine.commitments import MarketCommitments
 from engine.fileio import write_json_atomic
 from engine.formats import QuotesFile, dump_quotes, load_accounts
 from engine.margin import compute_margin
-from prover.artifacts import CircuitArtifacts, prepare_artifacts
+from prover.artifacts import CircuitArtifacts
 from verifier_contracts.chain import Chain, anvil
 from verifier_contracts.gate import Role
 from zkmargin.keeper.jobs import JobLog, SignedTx
@@ -166,11 +166,6 @@ def test_status_of_an_empty_log(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------- real proofs (most on anvil)
-
-
-@pytest.fixture(scope="module")
-def artifacts() -> CircuitArtifacts:
-    return prepare_artifacts(PROFILE.name)
 
 
 @pytest.fixture(scope="module")

@@ -19,11 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from prover.artifacts import CircuitArtifacts, prepare_artifacts
+from prover.artifacts import CircuitArtifacts
 from verifier_contracts.chain import Chain, anvil
 
 from .operator_env import (
-    PROFILE,
     deploy_gate,
     job_states,
     liquidation_events,
@@ -37,11 +36,6 @@ from .operator_env import (
 )
 
 ACTIVE = ("pending", "proving", "proved", "submitted")
-
-
-@pytest.fixture(scope="module")
-def artifacts() -> CircuitArtifacts:
-    return prepare_artifacts(PROFILE.name)
 
 
 @pytest.fixture
