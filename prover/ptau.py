@@ -159,7 +159,7 @@ def resolve_ptau(
     choice = _resolve(needed, explicit, tools, cache, shared_dir, generate, console, say)
     if choice.single_party:
         origin = {"shared": "shared dev file", "cache": "generated locally", "generated": "generated locally"}
-        say(DEV_WARNING.format(path=choice.path, origin=origin[choice.source]))
+        say(DEV_WARNING.format(path=choice.path.name, origin=origin[choice.source]))
     return choice
 
 

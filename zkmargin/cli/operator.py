@@ -350,7 +350,7 @@ def operator_group() -> None:
 )
 @click.option("--deployment", type=_IN_FILE, help="written by chain deploy (default deployment.json)")
 @rpc_option
-@click.option("--workers", type=int, help="prover workers (node processes; default 1)")
+@click.option("--workers", type=click.IntRange(1, 64), help="prover workers (node processes; default 1)")
 @click.option("--poll", type=float, help="seconds between looks at --snapshots (default 5)")
 @click.option(
     "--max-fee-gwei",
@@ -371,7 +371,7 @@ def operator_group() -> None:
     type=click.IntRange(1, 1000),
     help="blocks a liquidation needs before it is final (default 2); until then it is re-checked",
 )
-@click.option("--max-snapshots", type=int, help="stop after processing this many snapshots")
+@click.option("--max-snapshots", type=click.IntRange(min=1), help="stop after processing this many snapshots")
 @click.option("--exit-when-idle", is_flag=True, help="stop when --snapshots holds no new snapshot")
 @click.option(
     "--json", "as_json", is_flag=True, help="print a JSON summary (snapshots, proofs per second) at the end"
