@@ -396,26 +396,24 @@ class JobLog:
 
     def transactions(self) -> list[SignedTx]:
         """Every recorded transaction, oldest first."""
-        rows = self._db.execute(
-            "SELECT tx_hash, raw, sender, nonce, purpose, created_at FROM txs ORDER BY created_at, rowid"
-        ).fetchall()
-        return [SignedTx(r[0], r[1], r[2], int(r[3]), r[4], float(r[5])) for r in rows]
+        return self._txs("1 = 1", ())
 
     def same_nonce(self, tx: SignedTx) -> list[SignedTx]:
         """``tx`` and every replacement of it (same sender and nonce), oldest first: at most
         one of them can ever be mined."""
-        rows = self._db.execute(
-            "SELECT tx_hash, raw, sender, nonce, purpose, created_at FROM txs WHERE sender = ? AND nonce = ? "
-            "ORDER BY created_at, rowid",
-            (tx.sender, tx.nonce),
-        ).fetchall()
-        return [SignedTx(r[0], r[1], r[2], int(r[3]), r[4], float(r[5])) for r in rows]
+        return self._txs("sender = ? AND nonce = ?", (tx.sender, tx.nonce))
 
     def signed_tx(self, tx_hash: str) -> SignedTx | None:
-        row = self._db.execute(
-            "SELECT tx_hash, raw, sender, nonce, purpose, created_at FROM txs WHERE tx_hash = ?", (tx_hash,)
-        ).fetchone()
-        return None if row is None else SignedTx(row[0], row[1], row[2], int(row[3]), row[4], float(row[5]))
+        found = self._txs("tx_hash = ?", (tx_hash,))
+        return found[0] if found else None
+
+    def _txs(self, where: str, args: tuple[object, ...]) -> list[SignedTx]:
+        rows = self._db.execute(
+            f"SELECT tx_hash, raw, sender, nonce, purpose, created_at FROM txs WHERE {where} "
+            "ORDER BY created_at, rowid",
+            args,
+        ).fetchall()
+        return [SignedTx(r[0], r[1], r[2], int(r[3]), r[4], float(r[5])) for r in rows]
 
     def recover(self) -> int:
         """After a crash: jobs caught in ``proving`` go back to ``pending``.
