@@ -20,14 +20,13 @@ OUT_FILE = click.Path(dir_okay=False, writable=True, path_type=Path)
 json_option = click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
 
 
-def profile_option(default: str | None = "test", required: bool = False) -> Callable[[FC], FC]:
+def profile_option(default: str = "test") -> Callable[[FC], FC]:
     """``--profile`` naming one of the circuit profiles of :mod:`engine.profiles`."""
     return click.option(
         "--profile",
         type=click.Choice(sorted(PROFILES)),
         default=default,
-        required=required,
-        show_default=default is not None,
+        show_default=True,
         help="circuit profile (A assets, k slots, tree depth d)",
     )
 
