@@ -7,7 +7,6 @@ cache and never compiles, for commands such as ``zkmargin verify``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from prover.binfile import required_power
 from prover.build import BuildResult, CircuitSpec, build_circuit, find_build, load_build, margin_spec
 from prover.errors import ProverError
 from prover.paths import cache_root
-from prover.ptau import PtauChoice, resolve_ptau
+from prover.ptau import PtauChoice, ptau_named, resolve_ptau
 from prover.setup import SetupResult, all_setups, load_setup, setup_keys
 from prover.toolchain import Toolchain, find_toolchain
 from prover.vkey import load_vkey
@@ -143,18 +142,14 @@ def prepare_artifacts(
     tools = tools or find_toolchain()
     build = build_circuit(spec, tools=tools, cache=cache, force=force_build, echo=notify)
     keys: SetupResult | None = load_setup(build.directory)
-    explicit = (
-        ptau
-        if ptau is not None
-        else (Path(os.environ["ZKMARGIN_PTAU"]) if os.environ.get("ZKMARGIN_PTAU") else None)
-    )
-    if setup and (keys is None or force_setup or explicit is not None):
+    named = ptau_named(ptau)
+    if setup and (keys is None or force_setup or named):
 
         def choose() -> PtauChoice:
             needed = required_power(build.constraints, build.public_signals)
             return resolve_ptau(
                 needed,
-                explicit=explicit,
+                explicit=ptau,
                 tools=tools,
                 cache=cache,
                 shared_dir=shared_dir,
@@ -164,7 +159,7 @@ def prepare_artifacts(
 
         keys = setup_keys(
             build,
-            choose() if explicit is not None else choose,
+            choose() if named else choose,
             tools=tools,
             force=force_setup,
             console=console,

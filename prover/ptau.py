@@ -59,6 +59,16 @@ class PtauChoice:
         return sha256_file(self.path)
 
 
+#: The environment variable naming a ptau, after ``--ptau``.
+PTAU_ENV = "ZKMARGIN_PTAU"
+
+
+def ptau_named(explicit: Path | None) -> bool:
+    """True when the user names the ptau (``--ptau`` or ``$ZKMARGIN_PTAU``): only keys made
+    from that very file may then be used."""
+    return explicit is not None or bool(os.environ.get(PTAU_ENV))
+
+
 class PtauTooSmall(ProverError):
     """The ptau's power cannot hold the circuit."""
 
@@ -175,7 +185,7 @@ def _resolve(
 ) -> PtauChoice:
     if explicit is not None:
         return check_fits(Path(explicit), needed, "explicit")
-    env = os.environ.get("ZKMARGIN_PTAU")
+    env = os.environ.get(PTAU_ENV)
     if env:
         return check_fits(Path(env), needed, "env")
     shared = find_shared(needed, shared_dir or default_shared_dir(), say)
