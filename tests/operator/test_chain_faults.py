@@ -142,3 +142,26 @@ def test_a_base_fee_spike_is_met_with_replacements(
     assert len(attempts) >= 2 and len(set(attempts)) == 1  # every replacement recorded, one nonce
     (job,) = status_json(db)["job_list"]
     assert job["state"] == "confirmed" and job["tx_hash"] == events[0]["tx_hash"]
+
+
+def test_a_base_fee_spike_before_the_market_is_posted_is_met_with_replacements(
+    tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts
+) -> None:
+    """The base fee jumps just as the keeper posts the market: postMarket is replaced (same
+    nonce, higher fees, each attempt recorded before it is sent) until it is mined, and the
+    run goes on to its liquidation."""
+    scenario = write_scenario(tmp_path, shock=False, book=[4])
+    env = deploy_gate(chain, artifacts, scenario.risk, tmp_path)
+    db = tmp_path / "op.sqlite"
+    log_file = tmp_path / "run.log"
+    args = run_args(scenario, env, db, "--once", scenario.quotes[0])
+    args += ["--max-fee-gwei", "2000", "--replace-after", "0.5"]
+    chain._rpc("anvil_setNextBlockBaseFeePerGas", [_gwei(500)])
+    assert run_operator(args, log_file) == 0, log_file.read_text()[-3000:]
+    assert len(liquidation_events(env.gate)) == 1
+    assert env.gate.latest_market().epoch == 1
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    posts = con.execute("SELECT sender, nonce FROM txs WHERE purpose LIKE 'postMarket%'").fetchall()
+    con.close()
+    assert len(posts) >= 2 and len(set(posts)) == 1, posts  # replaced, one nonce
+    assert "postMarket epoch 1: replacement tx" in log_file.read_text()

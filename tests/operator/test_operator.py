@@ -50,8 +50,10 @@ from .operator_env import (
     GateOnAnvil,
     Scenario,
     deploy_gate,
+    job_states,
     liquidation_events,
     nonce,
+    operator_process,
     run_args,
     run_operator,
     status_json,
@@ -322,25 +324,66 @@ def test_snapshot_older_than_one_processed_is_refused(
 
 
 @pytest.mark.anvil
-def test_refused_liquidation_fails_the_job_with_the_custom_error(
+def test_a_market_too_short_lived_to_prove_leaves_the_snapshot_incomplete_until_fixed(
     tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts
 ) -> None:
-    """Markets stay fresh for 1 s only: the proof is older than that, the gate would
-    refuse it with StaleMarket, so the job fails with that reason and nothing is sent."""
+    """Markets stay fresh for 1 s only, shorter than a proof takes: the keeper re-posts the
+    market (3 times at most), the gate still refuses the proof with StaleMarket, so the job
+    fails as retryable, nothing is sent, the snapshot is not done and the run exits 1. Once
+    governance gives markets a sane age, the next run proves the job again and liquidates."""
     scenario = write_scenario(tmp_path, shock=False, book=[4])
     env = _gate(chain, artifacts, scenario, tmp_path)
     env.gate.set_max_market_age(1)
     db = tmp_path / "op.sqlite"
     sent_before = nonce(chain, chain.roles.liquidator)
-    proc = subprocess.run(
-        run_args(scenario, env, db, "--once", scenario.quotes[0]), capture_output=True, text=True, timeout=300
-    )
+    args = run_args(scenario, env, db, "--once", scenario.quotes[0])
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stderr[-2000:]  # a check failed: the job, not the input
-    assert "1 liquidation job(s) failed" in proc.stderr
+    assert "1 snapshot(s) incomplete" in proc.stderr and "1 liquidation job(s) failed" in proc.stderr
     (job,) = status_json(db)["job_list"]
-    assert job["state"] == "failed" and "StaleMarket" in job["reason"], job
+    assert job["state"] == "failed" and job["retryable"] and "StaleMarket" in job["reason"], job
+    assert "re-posted 3 time(s)" in job["reason"]
+    (snap,) = status_json(db)["snapshots"]
+    assert snap["state"] == "posted" and snap["epoch"] == 4  # epoch 1, then three re-posts
     assert nonce(chain, chain.roles.liquidator) == sent_before
     assert liquidation_events(env.gate) == []
+
+    env.gate.set_max_market_age(3600)  # governance fixes it
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (event,) = liquidation_events(env.gate)
+    (job,) = status_json(db)["job_list"]
+    assert job["state"] == "confirmed" and event["id"] == job["account_id"]
+    (snap,) = status_json(db)["snapshots"]
+    assert snap["state"] == "done"
+
+
+@pytest.mark.anvil
+def test_a_market_going_stale_while_proving_is_reposted_and_the_rest_proven_again(
+    tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts
+) -> None:
+    """Chain time jumps past the market's age while proofs are being made: the keeper
+    re-posts the snapshot's market under a new epoch, drops proofs made against the old
+    root and proves them again, and every liquidatable account is liquidated exactly once;
+    the snapshot is done and the run exits 0."""
+    scenario = write_scenario(tmp_path, shock=False, book=[4, 5, 6, 7])
+    env = _gate(chain, artifacts, scenario, tmp_path)
+    db = tmp_path / "op.sqlite"
+    log_file = tmp_path / "run.log"
+    args = run_args(scenario, env, db, "--once", scenario.quotes[0])
+    with operator_process(args, log_file) as proc:
+        assert wait_for(lambda: job_states(db).get("confirmed", 0) >= 1, 120), log_file.read_text()[-3000:]
+        age = env.gate.max_market_age()
+        chain._rpc("evm_increaseTime", [age - 5])  # five seconds of freshness left
+        chain._rpc("evm_mine", [])
+        assert proc.wait(timeout=300) == 0, log_file.read_text()[-3000:]
+    events = liquidation_events(env.gate)
+    assert sorted(e["id"] for e in events) == sorted(scenario.liquidatable(0))  # each exactly once
+    assert len({e["epoch"] for e in events}) == 2  # some before, the rest after the re-post
+    assert "re-posting it as epoch 2" in log_file.read_text()
+    (snap,) = status_json(db)["snapshots"]
+    assert (snap["state"], snap["epoch"]) == ("done", 2)
+    assert env.gate.latest_market().epoch == 2
 
 
 @pytest.mark.anvil

@@ -194,11 +194,14 @@ def run_command(opts: RunOptions) -> None:
     if opts.once is not None and outcomes and outcomes[0].state == "failed":
         raise CliError(f"snapshot {opts.once} failed: {outcomes[0].reason}")
     failed_snapshots = [o for o in outcomes if o.state == "failed"]
+    incomplete = [o for o in outcomes if o.state == "incomplete"]
     failed_jobs = sum(o.jobs.get("failed", 0) for o in outcomes)
-    if failed_snapshots or failed_jobs:
+    if failed_snapshots or failed_jobs or incomplete:
         what = []
         if failed_snapshots:
             what.append(f"{len(failed_snapshots)} snapshot(s) failed")
+        if incomplete:
+            what.append(f"{len(incomplete)} snapshot(s) incomplete (run again: {incomplete[0].reason})")
         if failed_jobs:
             what.append(f"{failed_jobs} liquidation job(s) failed")
         raise CheckFailed(f"{' and '.join(what)} (zkmargin operator status --db {opts.db})")
@@ -298,7 +301,13 @@ def status_data(db: Path) -> dict[str, Any]:
                 }
             )
         failed = [
-            {"snapshot_id": j.snapshot_id, "account_id": j.account_id, "kind": j.kind, "reason": j.reason}
+            {
+                "snapshot_id": j.snapshot_id,
+                "account_id": j.account_id,
+                "kind": j.kind,
+                "reason": j.reason,
+                "retryable": j.retryable,
+            }
             for j in log.jobs(state="failed")
         ]
         jobs_out = [
@@ -311,6 +320,7 @@ def status_data(db: Path) -> dict[str, Any]:
                 "shortfall": str(j.shortfall),
                 "tx_hash": j.tx_hash,
                 "final": j.final,
+                "retryable": j.retryable,
                 "attempts": j.attempts,
                 "reason": j.reason,
             }

@@ -234,7 +234,8 @@ def print_job_log(data: Mapping[str, Any], job_states: Sequence[str]) -> None:
     console.print("jobs: " + ", ".join(f"{counts[s]} {s}" for s in job_states))
     for job in data["failed_jobs"]:
         console.print(
-            f"  failed: account {job['account_id']} ({job['snapshot_id'][:12]}): {job['reason']}",
+            f"  failed{' (retryable: the next run tries again)' if job.get('retryable') else ''}: "
+            f"account {job['account_id']} ({job['snapshot_id'][:12]}): {job['reason']}",
             markup=False,
             highlight=False,
             soft_wrap=True,

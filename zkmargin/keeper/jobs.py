@@ -4,6 +4,8 @@ One row per (snapshot, account) proof job, moving through
 
     pending -> proving -> proved -> submitted -> confirmed
     any active state -> failed (with the reason)
+    proved, submitted -> pending (the market was re-posted under a new epoch: proved again)
+    failed (retryable) -> pending (a later run, for a reason a later run can fix)
 
 and one row per market snapshot (``new`` -> ``posted`` -> ``done``, or ``failed``
 with the reason; its quotes' ``as_of`` date is kept, so that a snapshot older than one
@@ -58,6 +60,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     reason      TEXT,                  -- why it failed
     attempts    INTEGER NOT NULL DEFAULT 0,
     final       INTEGER NOT NULL DEFAULT 0,  -- 1 once a confirmed job has its confirmations
+    retryable   INTEGER NOT NULL DEFAULT 0,  -- 1: failed for a reason a later run can fix
     created_at  REAL NOT NULL,
     updated_at  REAL NOT NULL,
     PRIMARY KEY (snapshot_id, account_id, kind)
@@ -91,6 +94,7 @@ class Job:
     reason: str | None
     attempts: int
     final: bool = False  # a confirmed job whose block has enough confirmations
+    retryable: bool = False  # failed for a reason a later run can fix (a stale market, a prover crash)
 
 
 @dataclass(frozen=True)
@@ -196,6 +200,8 @@ class JobLog:
         job_columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
         if "final" not in job_columns:
             self._db.execute("ALTER TABLE jobs ADD COLUMN final INTEGER NOT NULL DEFAULT 0")
+        if "retryable" not in job_columns:
+            self._db.execute("ALTER TABLE jobs ADD COLUMN retryable INTEGER NOT NULL DEFAULT 0")
 
     def close(self) -> None:
         self._db.close()
@@ -312,7 +318,7 @@ class JobLog:
     def jobs(self, snapshot_id: str | None = None, state: str | None = None) -> list[Job]:
         sql = (
             "SELECT snapshot_id, account_id, kind, state, status, shortfall, bundle, tx_hash, reason, "
-            "attempts, final FROM jobs WHERE 1 = 1"
+            "attempts, final, retryable FROM jobs WHERE 1 = 1"
         )
         args: list[object] = []
         if snapshot_id is not None:
@@ -323,7 +329,20 @@ class JobLog:
             args.append(state)
         sql += " ORDER BY created_at, CAST(account_id AS INTEGER), kind"
         return [
-            Job(r[0], int(r[1]), r[2], r[3], int(r[4]), int(r[5]), r[6], r[7], r[8], int(r[9]), bool(r[10]))
+            Job(
+                r[0],
+                int(r[1]),
+                r[2],
+                r[3],
+                int(r[4]),
+                int(r[5]),
+                r[6],
+                r[7],
+                r[8],
+                int(r[9]),
+                bool(r[10]),
+                bool(r[11]),
+            )
             for r in self._db.execute(sql, args).fetchall()
         ]
 
@@ -336,9 +355,12 @@ class JobLog:
         bundle: str | None = None,
         tx_hash: str | None = None,
         reason: str | None = None,
+        retryable: bool = False,
     ) -> bool:
         """Move ``job`` to ``new_state`` if it is still in ``expect`` (default: its
-        current state). Returns False when another writer moved it first."""
+        current state). Returns False when another writer moved it first. ``retryable``
+        (with ``failed``): the reason is one a later run can fix, so the snapshot is not
+        done and the next run proves the job again."""
         if new_state not in JOB_STATES:
             raise ValueError(f"unknown job state {new_state!r}")
         expected = expect if expect is not None else job.state
@@ -346,13 +368,15 @@ class JobLog:
             cur = db.execute(
                 "UPDATE jobs SET state = ?, bundle = COALESCE(?, bundle), tx_hash = COALESCE(?, tx_hash), "
                 "reason = ?, attempts = attempts + (CASE WHEN ? = 'proving' THEN 1 ELSE 0 END), "
-                "updated_at = ? WHERE snapshot_id = ? AND account_id = ? AND kind = ? AND state = ?",
+                "retryable = ?, updated_at = ? "
+                "WHERE snapshot_id = ? AND account_id = ? AND kind = ? AND state = ?",
                 (
                     new_state,
                     bundle,
                     tx_hash,
                     reason,
                     new_state,
+                    int(retryable and new_state == "failed"),
                     time.time(),
                     job.snapshot_id,
                     str(job.account_id),
@@ -371,6 +395,49 @@ class JobLog:
                 (time.time(), job.snapshot_id, str(job.account_id), job.kind),
             )
             return cur.rowcount == 1
+
+    def requeue(self, job: Job, reason: str, *, expect: str | None = None) -> bool:
+        """Send a ``proved`` or ``submitted`` job back to ``pending`` without its proof (the
+        market it was proven against is no longer the gate's latest): it is proven again."""
+        expected = expect if expect is not None else job.state
+        if expected not in ("proved", "submitted"):
+            raise ValueError(f"only proved or submitted jobs are requeued, not {expected!r}")
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE jobs SET state = 'pending', bundle = NULL, reason = ?, updated_at = ? "
+                "WHERE snapshot_id = ? AND account_id = ? AND kind = ? AND state = ?",
+                (reason, time.time(), job.snapshot_id, str(job.account_id), job.kind, expected),
+            )
+            return cur.rowcount == 1
+
+    def retry_failed(self, snapshot_id: str) -> int:
+        """Jobs of ``snapshot_id`` that failed for a reason a later run can fix go back to
+        ``pending`` (keeping the reason until they move on); returns how many."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE jobs SET state = 'pending', bundle = NULL, retryable = 0, attempts = 0, updated_at = ? "
+                "WHERE snapshot_id = ? AND state = 'failed' AND retryable = 1",
+                (time.time(), snapshot_id),
+            )
+            return cur.rowcount
+
+    def repost_snapshot(self, snapshot_id: str, epoch: int, market_root: int) -> int:
+        """Give a snapshot a new epoch and market root (its market is re-posted before it
+        goes stale) and send its ``proved`` jobs, proven against the old root, back to
+        ``pending``, in one transaction; returns how many jobs were sent back."""
+        now = time.time()
+        with self._tx() as db:
+            db.execute(
+                "UPDATE snapshots SET epoch = ?, market_root = ?, state = 'new', post_tx = NULL, "
+                "updated_at = ? WHERE snapshot_id = ?",
+                (epoch, str(market_root), now, snapshot_id),
+            )
+            cur = db.execute(
+                "UPDATE jobs SET state = 'pending', bundle = NULL, reason = ?, updated_at = ? "
+                "WHERE snapshot_id = ? AND state = 'proved'",
+                (f"market re-posted as epoch {epoch}: proven again", now, snapshot_id),
+            )
+            return cur.rowcount
 
     def reopen(self, job: Job, reason: str) -> bool:
         """A confirmed, not final job whose receipt vanished (a reorg) goes back to

@@ -18,6 +18,19 @@ For each new snapshot (in order; a snapshot already ``done`` or ``failed`` is sk
 6. settle: a receipt with ``LiquidationOpened`` for the account confirms the job; a
    revert fails it with the gate's custom error decoded.
 
+A market is fresh on the gate for ``maxMarketAge`` seconds. While jobs still wait to be
+submitted and less than ``refresh_before`` seconds (at most half the age) of it are left,
+or the gate already calls it stale, the keeper re-posts the snapshot's market under a new
+epoch (the same quotes; a new root, as the root binds the epoch): proofs against the old
+root that were not yet submitted are made again, and a liquidation mined after the
+re-post that reverts for the old root goes back to be proven again. At most
+``max_reposts`` re-posts per snapshot and run; beyond that the jobs fail as *retryable*.
+
+A snapshot is ``done`` only when each of its jobs is final or failed for a reason another
+run cannot fix; with a retryable failure (a market that went stale more often than it
+could be re-posted, a prover that kept crashing) it stays ``posted``, the run reports it
+``incomplete`` (non-zero exit) and the next run proves those jobs again.
+
 After a crash, ``JobLog.recover`` re-queues jobs caught ``proving``, and a ``submitted``
 job is settled from its recorded transaction: receipt if mined, wait if pending, the same
 signed bytes again if the node never saw them, and never a second liquidation.
@@ -46,6 +59,7 @@ from engine.margin_batch import AccountBatch, compute_margins
 from engine.model import Market, RiskParams
 from engine.pipeline import check_unique_ids, price_market
 from engine.profiles import Profile
+from engine.signals import PUBLIC_SIGNALS
 from engine.status import Status
 from verifier_contracts.chain import Roles
 from verifier_contracts.constants import COMMIT_BATCH
@@ -53,7 +67,7 @@ from verifier_contracts.gate import PROOF_GAS_LIMIT, AccountStatus, GateRevert, 
 from zkmargin.keeper.jobs import Job, JobLog, SignedTx, Snapshot
 from zkmargin.keeper.pool import ProofTask, ProverPool
 from zkmargin.keeper.snapshots import SnapshotFile, scan_folder
-from zkmargin.keeper.transactions import DurableTxs, FeePolicy
+from zkmargin.keeper.transactions import DurableTxs, FeePolicy, TxError
 
 logger = logging.getLogger("zkmargin.keeper.operator")
 
@@ -92,6 +106,12 @@ class OperatorSettings:
     #: The gate's deployment block (number, hash) as recorded: a chain that no longer holds
     #: it was reset or reorganised under the gate, and the keeper stops.
     deployment_block: tuple[int, str] | None = None
+    #: Re-post the market under a new epoch when less than this many seconds (at most half
+    #: of the gate's maxMarketAge) of its freshness are left and jobs still wait.
+    refresh_before: float = 60.0
+    #: Re-posts of one snapshot's market per run, at most (a maxMarketAge shorter than a
+    #: proof takes would otherwise re-post for ever).
+    max_reposts: int = 3
 
 
 @dataclass
@@ -121,13 +141,14 @@ class SnapshotOutcome:
 
     snapshot_id: str
     source: str
-    state: str  # done, failed, skipped
+    state: str  # done, incomplete (retryable job failures: run again), failed, skipped
     epoch: int = 0
     reason: str | None = None
     jobs: dict[str, int] = field(default_factory=dict)
     liquidatable: int = 0
     already_open: int = 0
     committed: int = 0
+    reposts: int = 0
     seconds: float = 0.0
 
 
@@ -156,6 +177,9 @@ class Operator:
         self.txs = txs
         self._wake = threading.Event()
         pool.on_change = self._wake.set
+        self._reposts: Counter[str] = Counter()  # re-posts per snapshot in this run
+        self._stale_seen = False  # the gate refused a liquidation with StaleMarket
+        self._incomplete: set[str] = set()  # snapshots left incomplete in this run
 
     # ------------------------------------------------------------------ loops
 
@@ -172,7 +196,11 @@ class Operator:
         processed = 0
         logger.info("watching %s for quote snapshots (every %.1f s)", folder, poll)
         while True:
-            fresh = [s for s in scan_folder(folder) if not self._finished(s)]
+            fresh = [
+                s
+                for s in scan_folder(folder)
+                if not self._finished(s) and s.snapshot_id not in self._incomplete
+            ]
             for snap in fresh:
                 outcome = self.process(snap)
                 if on_outcome is not None:
@@ -202,6 +230,12 @@ class Operator:
             state = "failed" if existing.state == "failed" else "skipped"  # a failure stays one
             return SnapshotOutcome(snap.snapshot_id, snap.source, state, existing.epoch, existing.reason)
         outcome = SnapshotOutcome(snap.snapshot_id, snap.source, "done")
+        if existing is not None:
+            retried = self.log.retry_failed(snap.snapshot_id)
+            if retried:
+                logger.info(
+                    "snapshot %s: %d job(s) that failed for a fixable reason: again", snap.path.name, retried
+                )
         try:
             prepared = self._prepare(snap, existing)
             outcome.epoch = prepared.epoch
@@ -213,8 +247,22 @@ class Operator:
             self._fail_snapshot(snap, exc.reason)
             outcome.state, outcome.reason = "failed", exc.reason
         else:
-            self.log.set_snapshot_state(snap.snapshot_id, "done")
+            retryable = [j for j in self.log.jobs(snap.snapshot_id, state="failed") if j.retryable]
+            if retryable:
+                outcome.state = "incomplete"
+                outcome.reason = (
+                    f"{len(retryable)} job(s) failed for a reason a later run can fix "
+                    f"(account {retryable[0].account_id}: {retryable[0].reason}); run the keeper again"
+                )
+                self._incomplete.add(snap.snapshot_id)
+                logger.error("snapshot %s: INCOMPLETE: %s", snap.path.name, outcome.reason)
+            else:
+                self.log.set_snapshot_state(snap.snapshot_id, "done")
         outcome.jobs = dict(Counter(j.state for j in self.log.jobs(snap.snapshot_id)))
+        outcome.reposts = self._reposts[snap.snapshot_id]
+        record = self.log.snapshot(snap.snapshot_id)
+        if record is not None and record.epoch:
+            outcome.epoch = record.epoch
         outcome.seconds = time.perf_counter() - started
         if outcome.state == "done":
             logger.info(
@@ -331,13 +379,34 @@ class Operator:
             gas = self.txs.simulate(fn, oracle)
         except GateRevert as exc:
             raise SnapshotFailed(f"postMarket would revert: {exc}") from None
-        signed = self.txs.sign(fn, oracle, int(gas * GAS_HEADROOM), f"postMarket epoch {epoch}")
-        self.log.record_tx(signed)
-        self.log.set_snapshot_state(p.record.snapshot_id, "new", post_tx=signed.tx_hash)
-        self.txs.broadcast(signed)
-        logger.info("%s: posting market root %s (tx %s)", p.label, _short(root), _short(signed.tx_hash))
-        if not self._settle_post(p, signed.tx_hash):
-            raise OperatorError(f"postMarket tx {signed.tx_hash} was not mined in time")
+        logger.info("%s: posting market root %s", p.label, _short(root))
+        _, receipt = self.txs.send_until_mined(
+            fn,
+            oracle,
+            int(gas * GAS_HEADROOM),
+            f"postMarket epoch {epoch}",
+            self.settings.fees,
+            self._post_recorder(p),
+        )
+        self._posted(p, receipt)
+
+    def _post_recorder(self, p: Prepared) -> Callable[[SignedTx], None]:
+        """Record a postMarket attempt (the first or a fee replacement) before it is sent."""
+
+        def record(signed: SignedTx) -> None:
+            self.log.record_tx(signed)
+            self.log.set_snapshot_state(p.record.snapshot_id, "new", post_tx=signed.tx_hash)
+
+        return record
+
+    def _posted(self, p: Prepared, receipt: Mapping[str, Any]) -> bool:
+        if receipt["status"] != 1:
+            raise SnapshotFailed(f"postMarket reverted: {self.txs.failure_reason(receipt, 'postMarket')}")
+        if not self._market_is_latest(p):
+            return False
+        self.log.set_snapshot_state(p.record.snapshot_id, "posted")
+        logger.info("%s: market posted in block %d", p.label, receipt["blockNumber"])
+        return True
 
     def _market_is_latest(self, p: Prepared) -> bool:
         latest = self.gate.latest_market()
@@ -351,32 +420,24 @@ class Operator:
         return False
 
     def _settle_post(self, p: Prepared, tx_hash: str) -> bool:
-        """Follow a recorded postMarket transaction; True once the root is the gate's latest."""
-        receipt = self.txs.receipt(tx_hash)
-        if receipt is None:
-            if not self.txs.known(tx_hash):
-                stored = self.log.signed_tx(tx_hash)
-                if stored is None:
-                    return False
-                self.txs.broadcast(stored)
-                if not self.txs.known(tx_hash):
-                    return False  # its nonce went to another transaction: post afresh
-            receipt = self.txs.wait(tx_hash)
-            if receipt is None:
-                return False
-        if receipt["status"] != 1:
-            raise SnapshotFailed(f"postMarket reverted: {self.txs.failure_reason(receipt, 'postMarket')}")
-        if not self._market_is_latest(p):
+        """Follow a recorded postMarket transaction and its fee replacements (after a
+        restart); True once the root is the gate's latest, False when none of them can be
+        mined any more (the node lost them and their nonce went elsewhere: post afresh)."""
+        newest = self.log.signed_tx(tx_hash)
+        if newest is None:
             return False
-        self.log.set_snapshot_state(p.record.snapshot_id, "posted")
-        logger.info("%s: market posted in block %d", p.label, receipt["blockNumber"])
-        return True
+        family = self.log.same_nonce(newest)
+        try:
+            _, receipt = self.txs.follow(family, self.settings.fees, self._post_recorder(p))
+        except TxError:
+            return False  # its nonce went to another transaction: post afresh
+        return self._posted(p, receipt)
 
     # --------------------------------------------------------- 3. commitments
 
     def _ensure_commitments(self, p: Prepared) -> tuple[dict[int, AccountStatus], int]:
         operator = self.roles.operator
-        self.txs.wait_idle(operator)  # a commit still in flight must land before we compare
+        self._finish_in_flight(operator)  # a commit still in flight must land before we compare
         statuses = {a.account.account_id: self.gate.status_of(a.account.account_id) for a in p.accounts}
         stale = [
             (a.account.account_id, c)
@@ -391,12 +452,14 @@ class Operator:
                 gas = self.txs.simulate(fn, operator)
             except GateRevert as exc:
                 raise OperatorError(f"commitAccounts would revert: {exc}") from None
-            signed = self.txs.sign(fn, operator, int(gas * GAS_HEADROOM), f"commitAccounts x{len(ids)}")
-            self.log.record_tx(signed)
-            self.txs.broadcast(signed)
-            receipt = self.txs.wait(signed.tx_hash)
-            if receipt is None:
-                raise OperatorError(f"commitAccounts tx {signed.tx_hash} was not mined in time")
+            _, receipt = self.txs.send_until_mined(
+                fn,
+                operator,
+                int(gas * GAS_HEADROOM),
+                f"commitAccounts x{len(ids)}",
+                self.settings.fees,
+                self.log.record_tx,
+            )
             if receipt["status"] != 1:
                 raise OperatorError(
                     f"commitAccounts reverted: {self.txs.failure_reason(receipt, 'commitAccounts')}"
@@ -408,6 +471,23 @@ class Operator:
         if stale:
             logger.info("%s: committed %d account state(s) that differed on chain", p.label, len(stale))
         return statuses, len(stale)
+
+    def _finish_in_flight(self, sender: str) -> None:
+        """Transactions of ``sender`` recorded in the log and not yet mined (a run stopped
+        while they waited, say for fees to fall) are followed to the end, with fee
+        replacements, before anything new is sent from that account."""
+        if not self.txs.in_flight(sender):
+            return
+        mined = self.txs.w3.eth.get_transaction_count(sender)  # type: ignore[arg-type]
+        waiting = [t for t in self.log.transactions() if t.sender == sender and t.nonce >= mined]
+        for nonce in sorted({t.nonce for t in waiting}):
+            family = [t for t in waiting if t.nonce == nonce]
+            logger.info("%s still in flight from an earlier run: following it", family[-1].purpose)
+            try:
+                self.txs.follow(family, self.settings.fees, self.log.record_tx)
+            except TxError as exc:
+                logger.warning("%s", exc)
+        self.txs.wait_idle(sender)  # anything else in flight (not the keeper's) lands as it will
 
     # ---------------------------------------------------------------- 4. jobs
 
@@ -444,23 +524,29 @@ class Operator:
 
     # ------------------------------------------------------- 5./6. prove, submit, settle
 
-    def _drive_jobs(self, p: Prepared) -> None:
-        sid = p.record.snapshot_id
-        task = ProofTask(
-            snapshot_id=sid,
+    def _task(self, p: Prepared) -> ProofTask:
+        return ProofTask(
+            snapshot_id=p.record.snapshot_id,
             market=p.market,
             commitments=p.commitments,
             params=p.params,
             accounts={a.account.account_id: a.account for a in p.accounts},
         )
+
+    def _drive_jobs(self, p: Prepared) -> None:
+        sid = p.record.snapshot_id
+        max_age = self.gate.max_market_age()
+        self._stale_seen = False
         for job in self.log.jobs(sid, state="submitted"):
             self._settle(p, job)  # left over from an earlier run
-        queued = self.pool.enqueue(task, self.log.jobs(sid, state="pending"))
+        queued = self.pool.enqueue(self._task(p), self.log.jobs(sid, state="pending"))
         if queued:
             logger.info("%s: proving %d job(s) with %d worker(s)", p.label, queued, self.pool.size)
         while True:
             self._wake.clear()
             self.check_deployment()
+            if self._refresh_due(p, max_age):
+                self._repost(p)
             for job in self.log.jobs(sid, state="proved"):
                 self._submit(p, job)
             for job in self.log.jobs(sid, state="submitted"):
@@ -472,8 +558,80 @@ class Operator:
             if not active:
                 return
             if self.pool.idle():
-                self.pool.enqueue(task, active)  # pending jobs nobody holds (a safety net)
+                self.pool.enqueue(self._task(p), active)  # pending jobs nobody holds (a safety net)
             self._wake.wait(self.settings.poll)
+
+    # ------------------------------------------------------- a market going stale
+
+    def _refresh_due(self, p: Prepared, max_age: int) -> bool:
+        """Re-post now? Jobs wait to be submitted, re-posts are left, and the gate called the
+        market stale or less than ``refresh_before`` (at most half of ``max_age``) is left."""
+        sid = p.record.snapshot_id
+        if self._reposts[sid] >= self.settings.max_reposts:
+            return False
+        if not any(j.state in ("pending", "proving", "proved") for j in self.log.jobs(sid)):
+            return False
+        if self._stale_seen:
+            return True
+        latest = self.gate.latest_market()
+        if latest.epoch != p.epoch:
+            return False  # not ours: superseded, found when it is posted or submitted
+        block_time = int(self.txs.w3.eth.get_block("latest")["timestamp"])
+        next_block_time = max(block_time, int(time.time()))
+        left = latest.posted_at + max_age - next_block_time
+        return left < min(self.settings.refresh_before, max_age / 2)
+
+    def _repost(self, p: Prepared) -> None:
+        """Post the snapshot's market again under the next epoch; jobs proven against the old
+        root and not yet submitted are proven again (the pool switches to the new market)."""
+        sid = p.record.snapshot_id
+        self._reposts[sid] += 1
+        self._stale_seen = False
+        old_epoch = p.epoch
+        epoch = self._next_epoch()
+        market = replace(p.market, epoch=epoch)
+        commitments = MarketCommitments(market)
+        reset = self.log.repost_snapshot(sid, epoch, commitments.market_root)
+        record = self.log.snapshot(sid)
+        assert record is not None
+        p.market, p.commitments, p.record = market, commitments, record
+        logger.warning(
+            "%s: the market of epoch %d is about to go stale with jobs waiting: re-posting it as epoch %d "
+            "(re-post %d of at most %d; %d proof(s) made again)",
+            p.label,
+            old_epoch,
+            epoch,
+            self._reposts[sid],
+            self.settings.max_reposts,
+            reset,
+        )
+        self.pool.enqueue(self._task(p), self.log.jobs(sid, state="pending"))
+        self._ensure_posted(p)
+
+    def _market_moved(self, p: Prepared, job: Job, reason: str, *, expect: str, mined: bool = False) -> bool:
+        """A liquidation refused because the market went stale, or ``mined`` and reverted
+        for the old root after a re-post: back to ``pending`` to be proven against the fresh
+        market, or, with no re-post left, failed as retryable. False for any other reason
+        (a simulation refused with WrongMarketRoot means another root is on the gate)."""
+        stale = "StaleMarket(" in reason
+        if not stale and not (mined and "WrongMarketRoot(" in reason):
+            return False
+        sid = p.record.snapshot_id
+        if stale and self._reposts[sid] >= self.settings.max_reposts:
+            why = (
+                f"{reason}; the market was re-posted {self._reposts[sid]} time(s) in this run and went "
+                "stale again (is maxMarketAge shorter than proving takes?)"
+            )
+            self.log.transition(job, "failed", expect=expect, reason=why, retryable=True)
+            logger.error("account %d: liquidation refused: %s", job.account_id, why)
+            return True
+        if self.log.requeue(job, f"{reason}: proven again against the fresh market", expect=expect):
+            self._stale_seen = self._stale_seen or stale
+            logger.warning("account %d: %s: proving it again", job.account_id, reason)
+            self.pool.enqueue(self._task(p), self.log.jobs(sid, state="pending"))
+        return True
+
+    # ------------------------------------------------------- 5./6. submit, settle
 
     def _liquidate_fn(self, job: Job) -> ContractFunction:
         assert job.bundle is not None
@@ -481,11 +639,21 @@ class Operator:
         return self.gate.contract.functions.liquidate(job.account_id, proof, signals)
 
     def _submit(self, p: Prepared, job: Job, *, expect: str = "proved") -> None:
+        assert job.bundle is not None
+        bundle = json.loads(job.bundle)
+        root = int(bundle["public_signals"][PUBLIC_SIGNALS.index("market_root")])
+        if root != p.commitments.market_root:
+            reason = f"proven against epoch {bundle.get('market_epoch')}, the market is now epoch {p.epoch}"
+            if self.log.requeue(job, reason, expect=expect):
+                self.pool.enqueue(self._task(p), self.log.jobs(p.record.snapshot_id, state="pending"))
+            return
         fn = self._liquidate_fn(job)
         liquidator = self.roles.liquidator
         try:
             self.txs.simulate(fn, liquidator, PROOF_GAS_LIMIT)
         except GateRevert as exc:
+            if self._market_moved(p, job, str(exc), expect=expect):
+                return
             self.log.transition(job, "failed", expect=expect, reason=str(exc))
             logger.error("account %d: liquidation refused: %s", job.account_id, exc)
             return
@@ -511,7 +679,7 @@ class Operator:
         for tx_hash in reversed([tx.tx_hash for tx in family] or [job.tx_hash]):
             receipt = self.txs.receipt(tx_hash)
             if receipt is not None:
-                self._settle_mined(job, tx_hash, receipt)
+                self._settle_mined(p, job, tx_hash, receipt)
                 return
         if newest is None:
             return
@@ -520,9 +688,11 @@ class Operator:
         elif time.time() - newest.created_at > self.settings.fees.replace_after:
             self._replace(p, job, newest)
 
-    def _settle_mined(self, job: Job, tx_hash: str, receipt: Mapping[str, Any]) -> None:
+    def _settle_mined(self, p: Prepared, job: Job, tx_hash: str, receipt: Mapping[str, Any]) -> None:
         if receipt["status"] != 1:
             reason = self.txs.failure_reason(receipt, "liquidate")
+            if self._market_moved(p, job, reason, expect="submitted", mined=True):
+                return
             self.log.transition(job, "failed", reason=reason)
             logger.error("account %d: liquidation reverted: %s", job.account_id, reason)
             return
@@ -540,7 +710,7 @@ class Operator:
         between recording and broadcasting, the node dropped it, a reorg removed it, or it
         was refused for its fee)."""
         on_chain = self.gate.status_of(job.account_id)
-        if on_chain.liquidation_open and on_chain.proven_epoch == p.epoch:
+        if on_chain.liquidation_open:  # opened while this snapshot ran (jobs exist only for closed cases)
             self.log.transition(
                 job, "confirmed", reason=f"case already open on chain; tx {job.tx_hash} not found"
             )
@@ -646,5 +816,6 @@ def outcome_json(outcome: SnapshotOutcome) -> dict[str, Any]:
         "liquidatable": outcome.liquidatable,
         "already_open": outcome.already_open,
         "committed": outcome.committed,
+        "reposts": outcome.reposts,
         "seconds": round(outcome.seconds, 3),
     }

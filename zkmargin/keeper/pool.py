@@ -10,9 +10,16 @@ the proof bundle with ``proving -> proved``. The proof is not verified again her
 gate verifies it when the liquidation is simulated, before anything is sent.
 
 A failed proof is retried up to ``max_attempts`` times (the worker process is
-restarted by :class:`NodeWorker` if it died); bad input or a proof that disagrees
-with the engine fails the job at once, with the reason. A job caught in ``proving``
-by a crash goes back to ``pending`` on restart (``JobLog.recover``).
+restarted by :class:`NodeWorker` if it died), then fails as retryable (a later run tries
+again); bad input or a proof that disagrees with the engine fails the job at once, with
+the reason. A job caught in ``proving`` by a crash goes back to ``pending`` on restart
+(``JobLog.recover``).
+
+The queue holds jobs, not markets: a worker proves a job against its snapshot's *current*
+:class:`ProofTask`, the one last given to :meth:`ProverPool.enqueue`. When the keeper
+re-posts a snapshot's market under a new epoch it enqueues the new task; queued jobs are
+then proven against the new market, and a proof finished against the old one is dropped
+(the job goes back to ``pending`` and is proven again).
 """
 
 from __future__ import annotations
@@ -87,7 +94,9 @@ class ProverPool:
         self.max_attempts = max_attempts
         self.on_change = on_change
         self.timings: list[ProofTiming] = []
-        self._queue: queue.Queue[tuple[ProofTask, Job] | None] = queue.Queue()
+        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self._tasks: dict[str, ProofTask] = {}  # snapshot id -> its current market
+        self._queued: set[tuple[str, int, str]] = set()  # jobs in the queue or being proved
         self._outstanding = 0  # queued or being proved
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -112,9 +121,11 @@ class ProverPool:
         """Drop queued jobs (they stay ``pending`` in the log), stop threads and node workers."""
         try:
             while True:
-                if self._queue.get_nowait() is not None:
+                job = self._queue.get_nowait()
+                if job is not None:
                     with self._lock:
                         self._outstanding -= 1
+                        self._queued.discard((job.snapshot_id, job.account_id, job.kind))
         except queue.Empty:
             pass
         for _ in self._threads:
@@ -135,18 +146,29 @@ class ProverPool:
     # ----------------------------------------------------------------- feeding
 
     def enqueue(self, task: ProofTask, jobs: Iterable[Job]) -> int:
-        """Queue ``pending`` jobs of ``task``'s snapshot; returns how many were queued."""
+        """Make ``task`` its snapshot's current market and queue the ``pending`` jobs of that
+        snapshot not already queued; returns how many were queued."""
+        with self._lock:
+            self._tasks[task.snapshot_id] = task
         count = 0
         for job in jobs:
-            if job.state == "pending" and job.snapshot_id == task.snapshot_id:
-                self._put(task, job)
+            if job.state == "pending" and job.snapshot_id == task.snapshot_id and self._put(job):
                 count += 1
         return count
 
-    def _put(self, task: ProofTask, job: Job) -> None:
+    def current_task(self, snapshot_id: str) -> ProofTask | None:
         with self._lock:
+            return self._tasks.get(snapshot_id)
+
+    def _put(self, job: Job) -> bool:
+        key = (job.snapshot_id, job.account_id, job.kind)
+        with self._lock:
+            if key in self._queued:
+                return False
+            self._queued.add(key)
             self._outstanding += 1
-        self._queue.put((task, job))
+        self._queue.put(job)
+        return True
 
     def idle(self) -> bool:
         """True when nothing is queued or being proved."""
@@ -159,30 +181,39 @@ class ProverPool:
         log = JobLog(self.db_path)
         try:
             while True:
-                item = self._queue.get()
-                if item is None:
+                job = self._queue.get()
+                if job is None:
                     return
+                key = (job.snapshot_id, job.account_id, job.kind)
+                requeue: Job | None = None
                 try:
-                    self._prove_one(index, worker, log, *item)
+                    requeue = self._prove_one(index, worker, log, job)
                 except Exception as exc:  # keep the worker alive; the job records why
-                    logger.exception("prover %d: unexpected error on account %s", index, item[1].account_id)
-                    log.transition(item[1], "failed", expect="proving", reason=f"prover error: {exc}")
+                    logger.exception("prover %d: unexpected error on account %s", index, job.account_id)
+                    log.transition(job, "failed", expect="proving", reason=f"prover error: {exc}")
                 finally:
                     with self._lock:
                         self._outstanding -= 1
+                        self._queued.discard(key)
+                    if requeue is not None:
+                        self._put(requeue)
                     if self.on_change is not None:
                         self.on_change()
         finally:
             log.close()
 
-    def _prove_one(self, index: int, worker: NodeWorker, log: JobLog, task: ProofTask, job: Job) -> None:
-        if not log.transition(job, "proving"):
-            return  # another worker took it, or it moved on
+    def _prove_one(self, index: int, worker: NodeWorker, log: JobLog, job: Job) -> Job | None:
+        """Prove one job; returns the job when it went back to ``pending`` to be queued again."""
+        task = self.current_task(job.snapshot_id)
+        if task is None or not log.transition(job, "proving", expect="pending"):
+            return None  # another worker took it, or it moved on
         attempt = job.attempts + 1
+        job = dataclasses.replace(job, state="proving", attempts=attempt)
+        again = dataclasses.replace(job, state="pending")
         account = task.accounts.get(job.account_id)
         if account is None:
             log.transition(job, "failed", expect="proving", reason="account is not in the accounts file")
-            return
+            return None
         started = time.perf_counter()
         try:
             proved = prove_account(
@@ -203,19 +234,24 @@ class ProverPool:
         except (InputError, ProofMismatch) as exc:
             log.transition(job, "failed", expect="proving", reason=str(exc))
             logger.error("account %d: proof failed: %s", job.account_id, exc)
-            return
+            return None
         except ProverError as exc:
             if attempt >= self.max_attempts:
-                log.transition(job, "failed", expect="proving", reason=f"after {attempt} attempts: {exc}")
-                logger.error("account %d: proof failed after %d attempts: %s", job.account_id, attempt, exc)
-            else:
-                logger.warning(
-                    "account %d: proof attempt %d failed (%s); retrying", job.account_id, attempt, exc
+                log.transition(
+                    job, "failed", expect="proving", reason=f"after {attempt} attempts: {exc}", retryable=True
                 )
-                if log.transition(job, "pending", expect="proving"):
-                    self._put(task, dataclasses.replace(job, state="pending", attempts=attempt))
-            return
+                logger.error("account %d: proof failed after %d attempts: %s", job.account_id, attempt, exc)
+                return None
+            logger.warning("account %d: proof attempt %d failed (%s); retrying", job.account_id, attempt, exc)
+            return again if log.transition(job, "pending", expect="proving") else None
         seconds = time.perf_counter() - started
+        if self.current_task(job.snapshot_id) is not task:
+            logger.info(
+                "account %d: proof for epoch %d dropped: the market was re-posted; proving again",
+                job.account_id,
+                task.market.epoch,
+            )
+            return again if log.transition(job, "pending", expect="proving") else None
         log.transition(job, "proved", expect="proving", bundle=json.dumps(bundle.to_dict()))
         with self._lock:
             self.timings.append(
@@ -230,3 +266,4 @@ class ProverPool:
             seconds,
             index,
         )
+        return None

@@ -19,9 +19,10 @@ so it can be included at most once.
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -34,6 +35,8 @@ from engine.errors import ZkmarginError
 from verifier_contracts.chain import Chain
 from verifier_contracts.gate import GateError, GateRevert, decode_revert
 from zkmargin.keeper.jobs import SignedTx
+
+logger = logging.getLogger("zkmargin.keeper.transactions")
 
 #: Node answers to a re-broadcast of a transaction it has already seen or mined.
 _ALREADY_SEEN = ("already known", "nonce too low", "already imported", "known transaction")
@@ -180,16 +183,116 @@ class DurableTxs:
 
     def fees_of(self, tx: SignedTx) -> tuple[int, int] | None:
         """(maxFeePerGas, maxPriorityFeePerGas) of a recorded EIP-1559 transaction."""
-        from eth_account.typed_transactions import TypedTransaction
-        from hexbytes import HexBytes
-
-        try:
-            fields = TypedTransaction.from_bytes(HexBytes(tx.raw)).as_dict()
-        except (ValueError, TypeError):
-            return None
-        if "maxFeePerGas" not in fields:
+        fields = _fields_of(tx)
+        if fields is None or "maxFeePerGas" not in fields:
             return None
         return int(fields["maxFeePerGas"]), int(fields["maxPriorityFeePerGas"])
+
+    def resign(self, last: SignedTx, fees: tuple[int, int], purpose: str) -> SignedTx:
+        """The same call as the recorded ``last`` (recipient, data, gas, value, nonce), signed
+        again with ``fees`` as an EIP-1559 replacement; nothing is sent."""
+        fields = _fields_of(last)
+        if fields is None:
+            raise TxError(f"{purpose}: the recorded transaction {last.tx_hash} cannot be decoded")
+        to = fields.get("to")
+        tx: dict[str, Any] = {
+            "type": 2,
+            "chainId": int(fields.get("chainId") or self.w3.eth.chain_id),
+            "nonce": last.nonce,
+            "to": self.w3.to_checksum_address(to) if to else None,
+            "value": int(fields.get("value", 0)),
+            "data": "0x" + bytes(fields.get("data", b"")).hex(),
+            "gas": int(fields["gas"]),
+            "maxFeePerGas": fees[0],
+            "maxPriorityFeePerGas": fees[1],
+        }
+        key = self.keys.get(self.w3.to_checksum_address(last.sender))
+        if key is not None:
+            raw = "0x" + bytes(key.sign_transaction(tx).raw_transaction).hex()
+        else:
+            raw = self._node_sign({**tx, "from": last.sender}, last.sender, purpose)
+        tx_hash = "0x" + keccak(hexstr=raw).hex()
+        return SignedTx(tx_hash=tx_hash, raw=raw, sender=last.sender, nonce=last.nonce, purpose=purpose)
+
+    def follow(
+        self,
+        attempts: Sequence[SignedTx],
+        policy: FeePolicy,
+        record: Callable[[SignedTx], None],
+        *,
+        sent: bool = True,
+        report_every: float = 30.0,
+    ) -> tuple[SignedTx, Mapping[str, Any]]:
+        """Wait until one of ``attempts`` (a transaction and its replacements: one sender, one
+        nonce, newest last) is mined, and return it with its receipt. The newest is sent
+        again if the node lost it, and replaced with higher fees (``policy``; ``record`` is
+        called with each replacement before it is sent) when it waited ``replace_after``
+        seconds or the node refused its fee (``sent`` False); at the fee cap it waits for fees
+        to fall (a warning every ``report_every`` seconds). A nonce taken by a transaction
+        not among ``attempts`` raises :class:`TxError`."""
+        family = list(attempts)
+        newest = family[-1]
+        since = (
+            time.monotonic() - max(0.0, time.time() - newest.created_at)
+            if newest.created_at
+            else time.monotonic()
+        )
+        reported = time.monotonic()
+        while True:
+            for tx in reversed(family):
+                receipt = self.receipt(tx.tx_hash)
+                if receipt is not None:
+                    return tx, receipt
+            if self.w3.eth.get_transaction_count(newest.sender) > newest.nonce:  # type: ignore[arg-type]
+                time.sleep(self.poll)  # mined between the receipt look-ups and now?
+                if any(self.receipt(tx.tx_hash) is not None for tx in family):
+                    continue
+                raise TxError(
+                    f"{newest.purpose}: nonce {newest.nonce} of {newest.sender} went to another transaction"
+                )
+            if sent and not any(self.known(tx.tx_hash) for tx in family):
+                sent = self.broadcast(newest)  # the node lost it (restart, reorg, eviction)
+            if not sent or time.monotonic() - since > policy.replace_after:
+                fees = policy.next_fees(self.fees_of(newest), self.pending_base_fee())
+                if fees is not None:
+                    newest = self.resign(
+                        newest, fees, f"{attempts[0].purpose} (fee {fees[0] / 10**9:.3g} gwei)"
+                    )
+                    record(newest)
+                    family.append(newest)
+                    sent = self.broadcast(newest)
+                    since = time.monotonic()
+                    logger.info(
+                        "%s: replacement tx %s at %.3g gwei %s",
+                        attempts[0].purpose,
+                        newest.tx_hash,
+                        fees[0] / 10**9,
+                        "sent" if sent else "refused for its fee too",
+                    )
+                    continue
+                if time.monotonic() - reported > report_every:
+                    reported = time.monotonic()
+                    logger.warning(
+                        "%s: waits: the fee cap (%d gwei) is reached",
+                        attempts[0].purpose,
+                        policy.max_fee_wei // 10**9,
+                    )
+            time.sleep(self.poll)
+
+    def send_until_mined(
+        self,
+        fn: ContractFunction,
+        sender: str,
+        gas: int,
+        purpose: str,
+        policy: FeePolicy,
+        record: Callable[[SignedTx], None],
+    ) -> tuple[SignedTx, Mapping[str, Any]]:
+        """Sign ``fn``, ``record`` it, send it, and :meth:`follow` it (fee replacements
+        included) until one attempt is mined."""
+        signed = replace(self.sign(fn, sender, gas, purpose), created_at=time.time())
+        record(signed)
+        return self.follow([signed], policy, record, sent=self.broadcast(signed))
 
     def pending_base_fee(self) -> int | None:
         """The base fee the next block charges, when the node says."""
@@ -236,6 +339,11 @@ class DurableTxs:
             return str(revert_of(exc, self.abi, function))
         return f"transaction reverted (gas used {receipt['gasUsed']} of {tx['gas']})"
 
+    def in_flight(self, sender: str) -> int:
+        """How many of ``sender``'s transactions wait to be mined (the node's view)."""
+        pending = self.w3.eth.get_transaction_count(sender, "pending")  # type: ignore[arg-type]
+        return max(0, pending - self.w3.eth.get_transaction_count(sender, "latest"))  # type: ignore[arg-type]
+
     def idle(self, sender: str) -> bool:
         """True when none of ``sender``'s transactions is waiting to be mined."""
         pending = self.w3.eth.get_transaction_count(sender, "pending")  # type: ignore[arg-type]
@@ -247,3 +355,27 @@ class DurableTxs:
             if time.monotonic() >= deadline:
                 raise TxError(f"transactions of {sender} still pending after {self.receipt_timeout:g} s")
             time.sleep(self.poll)
+
+
+def _fields_of(tx: SignedTx) -> dict[str, Any] | None:
+    """The fields of a recorded signed transaction (typed or legacy), or None."""
+    import rlp
+    from eth_account.typed_transactions import TypedTransaction
+    from hexbytes import HexBytes
+
+    raw = HexBytes(tx.raw)
+    try:
+        if raw and raw[0] <= 0x7F:  # EIP-2718 typed transaction
+            return dict(TypedTransaction.from_bytes(raw).as_dict())
+        nonce, gas_price, gas, to, value, data, *_ = rlp.decode(bytes(raw))
+    except (ValueError, TypeError, rlp.exceptions.DecodingError):
+        return None
+    big = int.from_bytes
+    return {
+        "nonce": big(nonce, "big"),
+        "gasPrice": big(gas_price, "big"),
+        "gas": big(gas, "big"),
+        "to": "0x" + bytes(to).hex() if to else None,
+        "value": big(value, "big"),
+        "data": bytes(data),
+    }
