@@ -1,4 +1,5 @@
-"""One entry point for proving: the node worker when it runs, else the snarkjs CLI."""
+"""One entry point for proving: arkworks or snarkjs (``prover.backends``); snarkjs in the
+node worker when it runs, else the snarkjs CLI."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from prover.backends import AUTO, SNARKJS, resolve_backend
+from prover.native import NativeProver
 from prover.node_worker import NodeWorker, WorkerStartError
 from prover.results import ProofResult
 from prover.snarkjs_cli import cli_prove, cli_verify
@@ -13,10 +16,12 @@ from prover.toolchain import Toolchain, find_toolchain
 
 
 class Prover:
-    """Proves with a long-lived :class:`NodeWorker`; falls back to the CLI if it cannot start.
+    """Proves with ``backend`` (``auto``: arkworks when built, else snarkjs). snarkjs runs in
+    a long-lived :class:`NodeWorker` and falls back to the CLI if it cannot start; arkworks
+    takes its witnesses from the worker.
 
     Use as a context manager (the worker is stopped on exit). ``backend`` tells which
-    one is in use: ``"worker"`` or ``"cli"``.
+    one is in use: ``"arkworks"``, ``"worker"`` (snarkjs) or ``"cli"`` (snarkjs).
     """
 
     def __init__(
@@ -26,11 +31,17 @@ class Prover:
         use_worker: bool = True,
         worker: NodeWorker | None = None,
         notify: Callable[[str], None] | None = None,
+        backend: str = AUTO,
     ) -> None:
         self.tools = tools or find_toolchain()
+        chosen = resolve_backend(backend) if use_worker else SNARKJS
         self._worker = worker if worker is not None else (NodeWorker(self.tools) if use_worker else None)
+        self._native = NativeProver(self._worker) if chosen != SNARKJS and self._worker is not None else None
         self._notify = notify
-        self.backend = "worker" if self._worker is not None else "cli"
+        if self._native is not None:
+            self.backend = self._native.backend
+        else:
+            self.backend = "worker" if self._worker is not None else "cli"
 
     def _live_worker(self) -> NodeWorker | None:
         if self._worker is None:
@@ -45,6 +56,8 @@ class Prover:
             return None
 
     def prove(self, wasm: Path, zkey: Path, circuit_input: dict[str, Any]) -> ProofResult:
+        if self._native is not None:
+            return self._native.prove(wasm, zkey, circuit_input)
         worker = self._live_worker()
         if worker is not None:
             return worker.prove(wasm, zkey, circuit_input)
@@ -58,7 +71,9 @@ class Prover:
         return cli_verify(vkey, public_signals, proof, tools=self.tools)
 
     def close(self) -> None:
-        if self._worker is not None:
+        if self._native is not None:
+            self._native.stop()
+        elif self._worker is not None:
             self._worker.stop()
 
     def __enter__(self) -> Prover:

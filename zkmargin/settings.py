@@ -9,6 +9,7 @@ key                     environment                default
 ``chain.rpc``           ``ZKMARGIN_RPC``           the deployment file's URL
 ``chain.deployment``    ``ZKMARGIN_DEPLOYMENT``    ``deployment.json``
 ``prover.ptau``         ``ZKMARGIN_PTAU``          shared dev file or generated
+``prover.backend``      ``ZKMARGIN_PROVER``        ``auto`` (arkworks if built)
 ``operator.accounts``   -                          (required)
 ``operator.params``     -                          (required)
 ``operator.profile``    -                          the deployment's profile
@@ -41,6 +42,7 @@ KEYS: dict[str, tuple[str | None, type]] = {
     "chain.rpc": ("ZKMARGIN_RPC", str),
     "chain.deployment": ("ZKMARGIN_DEPLOYMENT", Path),
     "prover.ptau": ("ZKMARGIN_PTAU", Path),
+    "prover.backend": ("ZKMARGIN_PROVER", str),
     "operator.accounts": (None, Path),
     "operator.params": (None, Path),
     "operator.profile": (None, str),
@@ -52,6 +54,7 @@ KEYS: dict[str, tuple[str | None, type]] = {
 }
 
 DEFAULTS: dict[str, Any] = {
+    "prover.backend": "auto",
     "chain.deployment": Path("deployment.json"),
     "operator.db": Path("operator.sqlite"),
     "operator.workers": 1,

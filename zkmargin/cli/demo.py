@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from engine.errors import CheckFailed
-from zkmargin.cli.options import chain_option, profile_option, rpc_option
+from zkmargin.cli.options import chain_option, profile_option, prover_backend, prover_option, rpc_option
 from zkmargin.cli.render import console
 
 
@@ -32,8 +32,15 @@ from zkmargin.cli.render import console
     help="A powers-of-tau file to use (e.g. a public ceremony's); else env ZKMARGIN_PTAU, the shared "
     "dev file, or one generated and cached here.",
 )
+@prover_option
 def demo_cmd(
-    profile: str, chain_kind: str | None, rpc: str | None, accounts: int, out: Path, ptau: Path | None
+    profile: str,
+    chain_kind: str | None,
+    rpc: str | None,
+    accounts: int,
+    out: Path,
+    ptau: Path | None,
+    prover_backend_flag: str | None,
 ) -> None:
     """The end-to-end demo: market, margins, proofs, liquidations, audit.
 
@@ -48,7 +55,14 @@ def demo_cmd(
     from zkmargin.demo.run import DemoOptions, run_demo
 
     target = chain_target(chain_kind, rpc, None) if (chain_kind or rpc) else "embedded"
-    options = DemoOptions(profile=profile, chain=target, accounts=accounts, out=out, ptau=ptau)
+    options = DemoOptions(
+        profile=profile,
+        chain=target,
+        accounts=accounts,
+        out=out,
+        ptau=ptau,
+        prover=prover_backend(prover_backend_flag),
+    )
     summary = run_demo(options, console)
     if not summary.audit_ok:
         raise CheckFailed("the user's audit failed")

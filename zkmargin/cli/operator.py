@@ -33,7 +33,7 @@ import click
 from engine.errors import CheckFailed
 from engine.formats import load_params
 from engine.profiles import PROFILES, get_profile
-from zkmargin.cli.options import chain_target, rpc_option
+from zkmargin.cli.options import chain_target, prover_backend, prover_option, rpc_option
 from zkmargin.cli.render import CliError, err_console, print_job_log
 from zkmargin.keeper.jobs import JOB_STATES, JobLog
 from zkmargin.settings import load_settings
@@ -73,6 +73,7 @@ class RunOptions:
     replace_after: float
     poll: float
     max_snapshots: int | None
+    prover: str
     exit_when_idle: bool
     as_json: bool
 
@@ -156,7 +157,7 @@ def run_command(opts: RunOptions) -> None:
         requeued = log.recover()
         if requeued:
             logger.info("recovered the job log: %d job(s) caught proving go back to pending", requeued)
-        pool = ProverPool(artifacts, opts.db, opts.workers)
+        pool = ProverPool(artifacts, opts.db, opts.workers, backend=opts.prover)
         txs = DurableTxs(chain, gate.artifact.abi, keys=list(keys.values()))
         recorded = (deployment.block_number, deployment.block_hash) if deployment.block_hash else None
         fees = FeePolicy(max_fee_wei=round(opts.max_fee_gwei * 10**9), replace_after=opts.replace_after)
@@ -269,6 +270,7 @@ def _summary(pool: ProverPool, elapsed: float) -> dict[str, Any]:
     )
     return {
         "workers": pool.size,
+        "prover": pool.backend,
         "proofs": proofs,
         "proof_seconds_mean": round(sum(t.seconds for t in timings) / proofs, 3) if proofs else None,
         "proofs_per_second": round(proofs / span, 3) if span > 0 else None,
@@ -386,6 +388,7 @@ def operator_group() -> None:
 @click.option(
     "--json", "as_json", is_flag=True, help="print a JSON summary (snapshots, proofs per second) at the end"
 )
+@prover_option
 @click.option("-v", "--verbose", is_flag=True, help="debug logging")
 def run_cmd(
     verbose: bool,
@@ -405,6 +408,7 @@ def run_cmd(
     max_snapshots: int | None,
     exit_when_idle: bool,
     as_json: bool,
+    prover_backend_flag: str | None,
 ) -> None:
     """Keep margins proven: post each snapshot's market, prove and submit liquidations.
 
@@ -435,6 +439,7 @@ def run_cmd(
             max_snapshots=max_snapshots,
             exit_when_idle=exit_when_idle,
             as_json=as_json,
+            prover=prover_backend(prover_backend_flag),
         )
     )
 

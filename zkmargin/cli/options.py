@@ -31,6 +31,31 @@ def profile_option(default: str = "test") -> Callable[[FC], FC]:
     )
 
 
+#: ``--prover``: which Groth16 prover makes the proofs (``prover.backends``).
+PROVER_CHOICES = ("auto", "arkworks", "snarkjs")
+
+prover_option = click.option(
+    "--prover",
+    "prover_backend_flag",
+    type=click.Choice(PROVER_CHOICES),
+    default=None,
+    help="Groth16 prover: arkworks (native), snarkjs, or auto (arkworks when built) "
+    "[default: $ZKMARGIN_PROVER, [prover] backend, else auto]",
+)
+
+
+def prover_backend(flag: str | None) -> str:
+    """``--prover``, else $ZKMARGIN_PROVER, else the settings file, else ``auto``."""
+    from zkmargin.settings import load_settings
+
+    value = str(load_settings().get("prover.backend", flag))
+    if value not in PROVER_CHOICES:
+        raise click.BadParameter(
+            f"{value!r} is not one of {', '.join(PROVER_CHOICES)}", param_hint="--prover"
+        )
+    return value
+
+
 # ---------------------------------------------------------------------- chains
 
 #: ``--chain``: a throwaway chain that this command starts and that ends with it.

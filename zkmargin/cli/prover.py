@@ -11,7 +11,8 @@ import click
 
 from engine.errors import CheckFailed
 from engine.status import Status
-from zkmargin.cli.options import json_option, profile_option
+from zkmargin.cli.options import json_option, profile_option, prover_option
+from zkmargin.cli.options import prover_backend as resolve_prover
 from zkmargin.cli.render import CliError, console, err_console, proof_outputs_text
 
 if TYPE_CHECKING:
@@ -110,6 +111,7 @@ def setup_cmd(profile: str, ptau: Path | None, force: bool, as_json: bool) -> No
     "--ptau", type=click.Path(dir_okay=False, path_type=Path), default=None, help="ptau for a first setup"
 )
 @click.option("--no-worker", is_flag=True, help="prove with the snarkjs CLI instead of the node worker")
+@prover_option
 @json_option
 def prove_cmd(
     market_path: Path,
@@ -119,6 +121,7 @@ def prove_cmd(
     out: Path,
     ptau: Path | None,
     no_worker: bool,
+    prover_backend_flag: str | None,
     as_json: bool,
 ) -> None:
     """Prove one account's margin status and shortfall; write a bundle.
@@ -140,7 +143,8 @@ def prove_cmd(
     chosen = select_account(load_accounts(account_path, market), select)
     artifacts = prepare_artifacts(market.profile.name, ptau=ptau, console=err_console, notify=_notify)
     started = time.perf_counter()
-    with Prover(use_worker=not no_worker, notify=_notify) as prover:
+    backend = resolve_prover(prover_backend_flag)
+    with Prover(use_worker=not no_worker, notify=_notify, backend=backend) as prover:
         proved = prove_account(market, risk, chosen.account, artifacts, prover)
     seconds = time.perf_counter() - started
     proved.bundle.save(out)

@@ -85,6 +85,7 @@ class DemoOptions:
     out: Path = Path("build/demo")
     ptau: Path | None = None
     seed: int = 11
+    prover: str = "auto"  # Groth16 backend: auto, arkworks or snarkjs
 
 
 @dataclass
@@ -97,6 +98,7 @@ class DemoSummary:
     statuses_before: dict[str, int] = field(default_factory=dict)
     statuses_after: dict[str, int] = field(default_factory=dict)
     proofs: int = 0
+    prover: str = ""  # the Groth16 backend that made the proofs
     proof_seconds: list[float] = field(default_factory=list)
     gas: dict[str, list[int]] = field(default_factory=dict)
     steps: dict[str, float] = field(default_factory=dict)
@@ -114,6 +116,7 @@ class DemoSummary:
             "format": "zkmargin/demo-summary@1",
             "profile": self.profile,
             "chain": self.chain,
+            "prover": self.prover,
             "constraints": self.constraints,
             "statuses_before": self.statuses_before,
             "statuses_after": self.statuses_after,
@@ -251,7 +254,8 @@ class DemoRun:
         write_json_atomic(accounts_path, dump_accounts([LabeledAccount(a) for a in self.accounts]))
         write_json_atomic(folder / "params.json", dump_params(self.params_file))
         log = JobLog(folder / "operator.sqlite")
-        pool = ProverPool(self.artifacts, log.path, workers=1)
+        pool = ProverPool(self.artifacts, log.path, workers=1, backend=self.opt.prover)
+        self.summary.prover = pool.backend
         txs = DurableTxs(self.chain, self.gate.artifact.abi, keys=self.chain.local_keys())
         settings = OperatorSettings(accounts_path, self.params_file, self.profile)
         operator = Operator(settings, log, self.gate, self.chain.roles, pool, txs)
@@ -311,7 +315,7 @@ class DemoRun:
             )
             self.healthy = next(a for a in self.accounts if statuses[a.account_id] == Status.HEALTHY)
             started = time.perf_counter()
-            with Prover(notify=self.console.print) as prover:
+            with Prover(notify=self.console.print, backend=self.opt.prover) as prover:
                 proved = prove_account(self.market, self.params, self.healthy, self.artifacts, prover)
             self.summary.proof_seconds.append(round(time.perf_counter() - started, 3))
             self.summary.proofs += 1

@@ -38,9 +38,10 @@ from engine.commitments import MarketCommitments
 from engine.errors import InputError
 from engine.model import Account, Market, RiskParams
 from prover.artifacts import CircuitArtifacts
+from prover.backends import AUTO, prover_for, resolve_backend
 from prover.errors import ProverError
 from prover.node_worker import NodeWorker
-from prover.prove_account import ProofMismatch, prove_account
+from prover.prove_account import ProofMismatch, ProvesCircuits, prove_account
 from prover.toolchain import Toolchain
 from zkmargin.keeper.jobs import Job, JobLog
 
@@ -84,9 +85,11 @@ class ProverPool:
         tools: Toolchain | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         on_change: Callable[[], None] | None = None,
+        backend: str = AUTO,
     ) -> None:
         if workers < 1:
             raise ValueError("a prover pool needs at least one worker")
+        self.backend = resolve_backend(backend)  # a missing native build fails here, clearly
         self.artifacts = artifacts
         self.db_path = Path(db_path)
         self.size = workers
@@ -109,12 +112,15 @@ class ProverPool:
         for index in range(self.size):
             worker = NodeWorker(self.tools).start()
             self._workers.append(worker)
+            prover = prover_for(self.backend, worker)
             thread = threading.Thread(
-                target=self._serve, args=(index, worker), name=f"prover-{index}", daemon=True
+                target=self._serve, args=(index, prover), name=f"prover-{index}", daemon=True
             )
             thread.start()
             self._threads.append(thread)
-        logger.info("prover pool: %d worker(s) ready (%s)", self.size, self.artifacts.spec.label)
+        logger.info(
+            "prover pool: %d worker(s) ready (%s, %s)", self.size, self.artifacts.spec.label, self.backend
+        )
         return self
 
     def close(self) -> None:
@@ -177,7 +183,7 @@ class ProverPool:
 
     # ----------------------------------------------------------------- workers
 
-    def _serve(self, index: int, worker: NodeWorker) -> None:
+    def _serve(self, index: int, worker: ProvesCircuits) -> None:
         log = JobLog(self.db_path)
         try:
             while True:
@@ -202,7 +208,7 @@ class ProverPool:
         finally:
             log.close()
 
-    def _prove_one(self, index: int, worker: NodeWorker, log: JobLog, job: Job) -> Job | None:
+    def _prove_one(self, index: int, worker: ProvesCircuits, log: JobLog, job: Job) -> Job | None:
         """Prove one job; returns the job when it went back to ``pending`` to be queued again."""
         task = self.current_task(job.snapshot_id)
         if task is None or not log.transition(job, "proving", expect="pending"):

@@ -1,0 +1,142 @@
+//! Groth16 proofs from a snarkjs proving key, exactly as snarkjs makes them.
+//!
+//! The key (`.zkey`, read once by ark-circom's reader) holds the QAP in the form snarkjs
+//! uses: H is evaluated on the odd points of a domain twice the constraint count, so the
+//! witness map must be ark-circom's `CircomReduction`, not arkworks' default. With it the
+//! proof is accepted unchanged by `snarkjs groth16 verify`, by snarkjs's Solidity verifier
+//! and by any other Groth16 verifier holding the key's verification key.
+use std::fs::File;
+use std::io::BufReader;
+use std::time::Instant;
+
+use ark_bn254::{Bn254, Fr};
+use ark_circom::{read_zkey, CircomReduction};
+use ark_groth16::{prepare_verifying_key, Groth16, PreparedVerifyingKey, Proof, ProvingKey};
+use ark_relations::utils::matrix::Matrix;
+/// The scalar field, re-exported for the bindings.
+pub use ark_bn254::Fr as ScalarField;
+use rand::thread_rng;
+use ark_std::UniformRand;
+
+use crate::field::decimal;
+use crate::{NativeError, Result};
+
+/// A proving key loaded once, for many proofs.
+pub struct Prover {
+    pk: ProvingKey<Bn254>,
+    pvk: PreparedVerifyingKey<Bn254>,
+    matrices: Vec<Matrix<Fr>>,
+    /// Instance variables, the constant 1 included (1 + public signals).
+    pub num_instance: usize,
+    /// Every variable of the circuit (the constant 1, public and private signals): the
+    /// length of a witness. (ark-circom's `num_witness_variables` counts the 1 twice.)
+    pub num_variables: usize,
+    pub num_constraints: usize,
+}
+
+/// A proof in snarkjs's JSON shape (decimal strings), with the public signals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnarkjsProof {
+    pub pi_a: [String; 3],
+    pub pi_b: [[String; 2]; 3],
+    pub pi_c: [String; 3],
+    pub public_signals: Vec<String>,
+    pub seconds: f64,
+}
+
+impl Prover {
+    /// Read a snarkjs `.zkey` (Groth16, BN254).
+    pub fn load(path: &str) -> Result<Self> {
+        let file = File::open(path).map_err(|source| NativeError::Io { path: path.to_string(), source })?;
+        let mut reader = BufReader::new(file);
+        // ark-circom's reader panics on some malformed files (a missing section): a panic is
+        // a refusal of the file here, never a crash of the caller.
+        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_zkey(&mut reader)));
+        let unusable = |why: String| NativeError::Format(format!("{path}: not a usable snarkjs Groth16 key: {why}"));
+        let (pk, index) = match read {
+            Ok(Ok(found)) => found,
+            Ok(Err(e)) => return Err(unusable(e.to_string())),
+            Err(_) => return Err(unusable("malformed or truncated (a section is missing)".into())),
+        };
+        let pvk = prepare_verifying_key(&pk.vk);
+        Ok(Prover {
+            num_instance: index.num_instance_variables,
+            num_variables: pk.a_query.len(),
+            num_constraints: index.num_constraints,
+            matrices: vec![index.a, index.b, index.c],
+            pk,
+            pvk,
+        })
+    }
+
+    /// Public signals the key expects (its instance variables without the constant 1).
+    pub fn num_public(&self) -> usize {
+        self.num_instance - 1
+    }
+
+    /// A proof for the full witness (circom's order: 1, public signals, the rest), with fresh
+    /// randomness r, s. The witness must be the circuit's own: a wrong length is refused; a
+    /// witness that does not satisfy the constraints gives a proof no verifier accepts.
+    pub fn prove(&self, witness: &[Fr]) -> Result<(Proof<Bn254>, f64)> {
+        let expected = self.num_variables;
+        if witness.len() != expected {
+            return Err(NativeError::Proof(format!(
+                "the witness has {} values, the key's circuit {expected}: a witness of another circuit?",
+                witness.len()
+            )));
+        }
+        if witness[0] != Fr::from(1u64) {
+            return Err(NativeError::Proof("witness value 0 must be the constant 1".into()));
+        }
+        let started = Instant::now();
+        let mut rng = thread_rng();
+        let r = Fr::rand(&mut rng);
+        let s = Fr::rand(&mut rng);
+        let proof = Groth16::<Bn254, CircomReduction>::create_proof_with_reduction_and_matrices(
+            &self.pk,
+            r,
+            s,
+            &self.matrices,
+            self.num_instance,
+            self.num_constraints,
+            witness,
+        )
+        .map_err(|e| NativeError::Proof(format!("proving failed: {e}")))?;
+        Ok((proof, started.elapsed().as_secs_f64()))
+    }
+
+    /// Does the key's verification key accept ``proof`` for ``public``?
+    pub fn verify(&self, proof: &Proof<Bn254>, public: &[Fr]) -> Result<bool> {
+        if public.len() != self.num_public() {
+            return Err(NativeError::Proof(format!(
+                "{} public signals, the key expects {}",
+                public.len(),
+                self.num_public()
+            )));
+        }
+        Groth16::<Bn254>::verify_proof(&self.pvk, proof, public)
+            .map_err(|e| NativeError::Proof(format!("verification failed: {e}")))
+    }
+
+    /// Prove and shape the result as snarkjs's `proof.json` and `public.json`.
+    pub fn prove_snarkjs(&self, witness: &[Fr]) -> Result<SnarkjsProof> {
+        let (proof, seconds) = self.prove(witness)?;
+        Ok(to_snarkjs(&proof, &witness[1..self.num_instance], seconds))
+    }
+}
+
+/// snarkjs's JSON form: affine coordinates as decimals, G2 coordinates as ``[c0, c1]``,
+/// and the projective ``z`` as ``"1"`` (``["1", "0"]`` in G2).
+pub fn to_snarkjs(proof: &Proof<Bn254>, public: &[Fr], seconds: f64) -> SnarkjsProof {
+    SnarkjsProof {
+        pi_a: [decimal(&proof.a.x), decimal(&proof.a.y), "1".into()],
+        pi_b: [
+            [decimal(&proof.b.x.c0), decimal(&proof.b.x.c1)],
+            [decimal(&proof.b.y.c0), decimal(&proof.b.y.c1)],
+            ["1".into(), "0".into()],
+        ],
+        pi_c: [decimal(&proof.c.x), decimal(&proof.c.y), "1".into()],
+        public_signals: public.iter().map(decimal).collect(),
+        seconds,
+    }
+}

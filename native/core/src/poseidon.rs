@@ -1,0 +1,138 @@
+//! circomlib's Poseidon over BN254 (x^5 S-box, 8 full rounds around the partial ones), run
+//! from the *optimised schedule*: the same derivation as the Python engine's fast path
+//! (engine/poseidon.py), handed over by it, so the round constants live in one place.
+//!
+//! Per width t the schedule holds the constants of the first and last four full rounds,
+//! the matrices of the first four (the last one has absorbed the partial rounds' dense
+//! factor), one scalar constant per partial round, and per partial round a sparse matrix
+//! (corner, first row, first column, identity elsewhere): O(t) per partial round.
+use ark_bn254::Fr;
+use ark_ff::{Field, Zero};
+use rayon::prelude::*;
+
+use crate::{NativeError, Result};
+
+/// The optimised constants for one state width (inputs + 1).
+#[derive(Clone, Debug)]
+pub struct Schedule {
+    pub width: usize,
+    pub first_full: Vec<Vec<Fr>>,
+    pub first_mds: Vec<Vec<Vec<Fr>>>,
+    pub partial_scalars: Vec<Fr>,
+    pub sparse_corner: Fr,
+    pub sparse_row: Vec<Vec<Fr>>,
+    pub sparse_col: Vec<Vec<Fr>>,
+    pub last_full: Vec<Vec<Fr>>,
+    pub mds: Vec<Vec<Fr>>,
+}
+
+fn bad(msg: String) -> NativeError {
+    NativeError::Format(format!("poseidon schedule: {msg}"))
+}
+
+impl Schedule {
+    /// Check every dimension against ``width`` (a schedule from elsewhere is not trusted).
+    pub fn validate(&self) -> Result<()> {
+        let t = self.width;
+        if !(2..=17).contains(&t) {
+            return Err(bad(format!("width {t} outside 2..17")));
+        }
+        let square = |m: &Vec<Vec<Fr>>| m.len() == t && m.iter().all(|r| r.len() == t);
+        if self.first_full.len() != 4 || self.last_full.len() != 4 || self.first_mds.len() != 4 {
+            return Err(bad("expected 4 + 4 full rounds".into()));
+        }
+        if !self.first_full.iter().chain(&self.last_full).all(|c| c.len() == t) {
+            return Err(bad(format!("full-round constants must have {t} values")));
+        }
+        if !self.first_mds.iter().all(square) || !square(&self.mds) {
+            return Err(bad(format!("matrices must be {t} x {t}")));
+        }
+        let n_p = self.partial_scalars.len();
+        if self.sparse_row.len() != n_p || self.sparse_col.len() != n_p {
+            return Err(bad("one sparse row and column per partial round".into()));
+        }
+        if !self.sparse_row.iter().chain(&self.sparse_col).all(|v| v.len() == t - 1) {
+            return Err(bad(format!("sparse rows and columns must have {} values", t - 1)));
+        }
+        Ok(())
+    }
+
+    /// Poseidon of ``inputs`` (t - 1 field elements): the initial state is [0, inputs...].
+    pub fn hash(&self, inputs: &[Fr]) -> Result<Fr> {
+        if inputs.len() + 1 != self.width {
+            return Err(NativeError::Format(format!(
+                "poseidon of width {} takes {} inputs, got {}",
+                self.width,
+                self.width - 1,
+                inputs.len()
+            )));
+        }
+        let mut state = Vec::with_capacity(self.width);
+        state.push(Fr::zero());
+        state.extend_from_slice(inputs);
+        Ok(self.permute(state))
+    }
+
+    fn full_round(state: &mut Vec<Fr>, constants: &[Fr], mds: &[Vec<Fr>]) {
+        for (x, c) in state.iter_mut().zip(constants) {
+            *x += c;
+            *x = sbox(*x);
+        }
+        let mixed: Vec<Fr> = mds.iter().map(|row| row.iter().zip(state.iter()).map(|(m, x)| *m * x).sum()).collect();
+        *state = mixed;
+    }
+
+    fn permute(&self, mut state: Vec<Fr>) -> Fr {
+        for (constants, mds) in self.first_full.iter().zip(&self.first_mds) {
+            Self::full_round(&mut state, constants, mds);
+        }
+        for ((scalar, row), col) in self.partial_scalars.iter().zip(&self.sparse_row).zip(&self.sparse_col) {
+            let x0 = sbox(state[0] + scalar);
+            let mut new0 = self.sparse_corner * x0;
+            for (r, x) in row.iter().zip(&state[1..]) {
+                new0 += *r * x;
+            }
+            for (w, x) in col.iter().zip(state[1..].iter_mut()) {
+                *x += *w * x0;
+            }
+            state[0] = new0;
+        }
+        for constants in &self.last_full {
+            Self::full_round(&mut state, constants, &self.mds);
+        }
+        state[0]
+    }
+
+    /// Many hashes of one width at once, spread over the machine's cores.
+    pub fn hash_many(&self, rows: &[Vec<Fr>]) -> Result<Vec<Fr>> {
+        rows.par_iter().map(|r| self.hash(r)).collect()
+    }
+}
+
+#[inline]
+fn sbox(x: Fr) -> Fr {
+    let x2 = x.square();
+    x2.square() * x
+}
+
+/// The textbook permutation (dense matrix every round) from the plain constants, to test
+/// the optimised one against (and the schedule the engine derives).
+pub fn reference_hash(inputs: &[Fr], constants: &[Fr], mds: &[Vec<Fr>], partial_rounds: usize) -> Fr {
+    let t = inputs.len() + 1;
+    let mut state = vec![Fr::zero()];
+    state.extend_from_slice(inputs);
+    for r in 0..(8 + partial_rounds) {
+        for (i, x) in state.iter_mut().enumerate() {
+            *x += constants[r * t + i];
+        }
+        if (4..4 + partial_rounds).contains(&r) {
+            state[0] = sbox(state[0]);
+        } else {
+            for x in state.iter_mut() {
+                *x = sbox(*x);
+            }
+        }
+        state = mds.iter().map(|row| row.iter().zip(&state).map(|(m, x)| *m * x).sum()).collect();
+    }
+    state[0]
+}
