@@ -5,10 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.zkmargin-installed
 NODE_STAMP := node_modules/.zkmargin-installed
+NATIVE_STAMP := $(VENV)/.zkmargin-native-installed
+NATIVE_SRC := $(shell find native -path native/target -prune -o -type f \( -name '*.rs' -o -name '*.toml' -o -name Cargo.lock \) -print)
 
-.PHONY: setup demo test test-fast test-all lint bench clean
+.PHONY: setup demo test test-fast test-all lint native-test bench clean
 
-setup: $(PY_STAMP) $(NODE_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) $(NATIVE_STAMP)
 
 $(PY_STAMP): requirements.lock pyproject.toml
 	@echo "==> Python venv with pinned dependencies ($(VENV))"
@@ -23,6 +25,19 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# The native prover and Poseidon (Rust, arkworks): built from native/Cargo.lock by maturin
+# into the venv. Without cargo the set-up stops here and says what to install.
+$(NATIVE_STAMP): $(PY_STAMP) $(NATIVE_SRC)
+	@command -v cargo >/dev/null || { echo "error: the native prover needs Rust's cargo >= 1.80 (Debian: apt install cargo rustc; else https://rustup.rs)"; exit 1; }
+	@echo "==> native prover (Rust: arkworks Groth16 + Poseidon; first build ~4 min on 2 cores)"
+	rm -rf build/native-wheels
+	$(BIN)/maturin build --release --locked -q -m native/python/Cargo.toml -o build/native-wheels
+	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps --force-reinstall build/native-wheels/zkmargin_native-*.whl
+	@touch $@
+
+native-test: setup
+	cd native && cargo test --release --locked -q -p zkmargin-core
+
 demo: setup
 	$(BIN)/zkmargin demo
 
@@ -31,7 +46,7 @@ lint: setup
 	$(BIN)/ruff format --check engine prover verifier_contracts zkmargin tests bench
 	$(BIN)/mypy
 
-test: lint
+test: lint native-test
 	$(BIN)/pytest
 
 # Engine, formats and CLI only: no circuits, chains or solc (a few minutes).

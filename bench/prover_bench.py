@@ -110,7 +110,8 @@ def bench_prove(arts: CircuitArtifacts, circuit_input: dict[str, Any], reps: int
     assert ok
     py = [_timed(lambda: verify_groth16(vkey, first.public_signals, first.proof)) for _ in range(reps)]
     assert all(result.ok for _, result in py)
-    return {
+    native = bench_native(arts, circuit_input, reps, first.public_signals, statistics.median(warm_total))
+    return native | {
         "public_signals": first.public_signals,
         "worker_start_seconds": round(start_s, 3),
         "worker_first_proof_seconds": round(first_s, 3),
@@ -126,6 +127,44 @@ def bench_prove(arts: CircuitArtifacts, circuit_input: dict[str, Any], reps: int
         "snarkjs_verify_worker_seconds": _stats(snarkjs_verify),
         "snarkjs_verify_cli_seconds": round(cli_verify_s, 3),
         "py_ecc_verify_seconds": _stats([s for s, _ in py]),
+    }
+
+
+def bench_native(
+    arts: CircuitArtifacts, circuit_input: dict[str, Any], reps: int, signals: list[str], snarkjs_warm: float
+) -> dict[str, Any]:
+    """The arkworks backend on the same input: key load, first and warm proofs (wall and
+    this process's CPU, which holds every arkworks thread), peak memory of the process."""
+    import resource
+
+    from prover.native import NativeProver, native_available, proving_key
+
+    if not native_available():
+        return {"arkworks": "not built"}
+    worker = NodeWorker().start()
+    native = NativeProver(worker)
+    try:
+        load_s, _ = _timed(lambda: proving_key(arts.zkey))
+        first_s, first = _timed(lambda: native.prove(arts.wasm, arts.zkey, circuit_input))
+        runs = []
+        for _ in range(max(reps, 5)):
+            cpu = time.process_time()
+            wall, result = _timed(lambda: native.prove(arts.wasm, arts.zkey, circuit_input))
+            runs.append((wall, time.process_time() - cpu, result))
+    finally:
+        native.stop()
+    assert first.public_signals == signals  # the same statement as snarkjs's proof
+    assert verify_groth16(arts.vkey_json(), first.public_signals, first.proof).ok
+    warm = statistics.median([w for w, _, _ in runs])
+    return {
+        "arkworks_key_load_seconds": round(load_s, 3),
+        "arkworks_first_proof_seconds": round(first_s, 3),
+        "arkworks_witness_seconds": _stats([r.witness_seconds for _, _, r in runs]),
+        "arkworks_prove_seconds": _stats([r.prove_seconds for _, _, r in runs]),
+        "arkworks_total_seconds": _stats([w for w, _, _ in runs]),
+        "arkworks_cpu_seconds_in_process": _stats([c for _, c, _ in runs]),
+        "arkworks_speedup_vs_snarkjs_worker": round(snarkjs_warm / warm, 2),
+        "bench_process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
 

@@ -23,10 +23,12 @@ Two implementations of the same permutation live here:
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from operator import mul
+from typing import Any
 
 from engine.fixedpoint import FIELD_P
 from engine.poseidon_constants import MAX_WIDTH, MIN_WIDTH, N_ROUNDS_F, partial_rounds, poseidon_parameters
@@ -159,11 +161,67 @@ def _full_round(state: list[int], constants: Sequence[int], mds: Matrix) -> list
     return [sum(map(mul, row, sboxed)) % p for row in mds]
 
 
+#: Set to ``0`` to hash in Python even when the native module is built (tests, comparisons).
+NATIVE_ENV = "ZKMARGIN_NATIVE"
+
+
+@cache
+def _native(t: int) -> Any | None:
+    """The native (Rust) hasher of width ``t``, built from this module's own schedule, or
+    None when the native module is not built or ``$ZKMARGIN_NATIVE`` is ``0``."""
+    if os.environ.get(NATIVE_ENV) == "0":
+        return None
+    try:
+        import zkmargin_native
+    except ImportError:
+        return None
+    s = _schedule(t)
+    return zkmargin_native.PoseidonSchedule(
+        t,
+        [list(r) for r in s.first_full],
+        [[list(row) for row in m] for m in s.first_mds],
+        list(s.partial_scalars),
+        s.sparse_corner,
+        [list(r) for r in s.sparse_row],
+        [list(c) for c in s.sparse_col],
+        [list(r) for r in s.last_full],
+        [list(r) for r in s.mds],
+    )
+
+
+def native_poseidon_available() -> bool:
+    return _native(3) is not None
+
+
 def poseidon(inputs: Sequence[int]) -> int:
-    """circomlib ``Poseidon(len(inputs))`` of 1..16 field elements (0 <= x < p).
+    """circomlib ``Poseidon(len(inputs))`` of 1..16 field elements (0 <= x < p): natively
+    when the module is built (the same schedule, in Rust), else in Python.
 
     Raises ``ValueError`` for a wrong number of inputs or an input outside the field.
     """
+    state = _state_from(inputs)
+    native = _native(len(state))
+    if native is not None:
+        return int(native.hash(state[1:]))
+    return poseidon_python(state[1:])
+
+
+def poseidon_many(rows: Sequence[Sequence[int]]) -> list[int]:
+    """``poseidon`` of each row (all of one length), on every core when native."""
+    if not rows:
+        return []
+    states = [_state_from(r) for r in rows]
+    width = len(states[0])
+    if any(len(s) != width for s in states):
+        raise ValueError("poseidon_many: every row must have the same number of inputs")
+    native = _native(width)
+    if native is not None:
+        return [int(h) for h in native.hash_many([s[1:] for s in states])]
+    return [poseidon_python(s[1:]) for s in states]
+
+
+def poseidon_python(inputs: Sequence[int]) -> int:
+    """The optimised permutation in Python (the path without the native module)."""
     state = _state_from(inputs)
     sched = _schedule(len(state))
     p = FIELD_P
