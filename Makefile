@@ -6,11 +6,12 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.zkmargin-installed
 NODE_STAMP := node_modules/.zkmargin-installed
 NATIVE_STAMP := $(VENV)/.zkmargin-native-installed
+RAPIDSNARK_BIN := build/bin/zkmargin-rapidsnark
 NATIVE_SRC := $(shell find native -path native/target -prune -o -type f \( -name '*.rs' -o -name '*.toml' -o -name Cargo.lock \) -print)
 
 .PHONY: setup demo test test-fast test-all lint native-test bench clean
 
-setup: $(PY_STAMP) $(NODE_STAMP) $(NATIVE_STAMP)
+setup: $(PY_STAMP) $(NODE_STAMP) $(NATIVE_STAMP) $(RAPIDSNARK_BIN)
 
 $(PY_STAMP): requirements.lock pyproject.toml
 	@echo "==> Python venv with pinned dependencies ($(VENV))"
@@ -31,9 +32,19 @@ $(NATIVE_STAMP): $(PY_STAMP) $(NATIVE_SRC)
 	@command -v cargo >/dev/null || { echo "error: the native prover needs Rust's cargo >= 1.80 (Debian: apt install cargo rustc; else https://rustup.rs)"; exit 1; }
 	@echo "==> native prover (Rust: arkworks Groth16 + Poseidon; first build ~4 min on 2 cores)"
 	rm -rf build/native-wheels
-	$(BIN)/maturin build --release --locked -q -m native/python/Cargo.toml -o build/native-wheels
+	cd native && ../$(BIN)/maturin build --release --locked -q -m python/Cargo.toml -o ../build/native-wheels
 	$(BIN)/python -m pip install --disable-pip-version-check -q --no-deps --force-reinstall build/native-wheels/zkmargin_native-*.whl
 	@touch $@
+
+# The rapidsnark helper (Go; links the prebuilt GPL rapidsnark library of iden3's
+# go-rapidsnark prover module, pinned by native/rapidsnark/go.sum): an optional backend in
+# its own process. Without Go it is skipped with a note; auto then picks another backend.
+$(RAPIDSNARK_BIN): native/rapidsnark/main.go native/rapidsnark/go.mod native/rapidsnark/go.sum
+	@if command -v go >/dev/null; then \
+		echo "==> rapidsnark helper (Go + iden3's prebuilt rapidsnark)"; \
+		mkdir -p build/bin && cd native/rapidsnark && CGO_ENABLED=1 go build -mod=readonly -trimpath -o ../../$(RAPIDSNARK_BIN) . 2>&1 | grep -v "GNU-stack\|NOTE: This behaviour" || true; \
+		test -x ../../$(RAPIDSNARK_BIN); \
+	else echo "note: Go is not installed: the optional rapidsnark backend is not built (apt install golang)"; fi
 
 native-test: setup
 	cd native && cargo test --release --locked -q -p zkmargin-core

@@ -133,36 +133,69 @@ def bench_prove(arts: CircuitArtifacts, circuit_input: dict[str, Any], reps: int
 def bench_native(
     arts: CircuitArtifacts, circuit_input: dict[str, Any], reps: int, signals: list[str], snarkjs_warm: float
 ) -> dict[str, Any]:
-    """The arkworks backend on the same input: key load, first and warm proofs (wall and
-    this process's CPU, which holds every arkworks thread), peak memory of the process."""
+    """arkworks (in process) and rapidsnark (helper process), interleaved on the same
+    witness: key load, first and warm proofs (wall; CPU of this process for arkworks, whose
+    threads all run here), the full path with the witness, and peak memory."""
     import resource
 
     from prover.native import NativeProver, native_available, proving_key
+    from prover.rapidsnark import RapidsnarkHelper, RapidsnarkProver, rapidsnark_available
 
+    out: dict[str, Any] = {}
     if not native_available():
         return {"arkworks": "not built"}
     worker = NodeWorker().start()
+    wtns = Path(tempfile.mkdtemp()) / "bench.wtns"
+    worker.witness(arts.wasm, circuit_input, wtns)
+    data = wtns.read_bytes()
     native = NativeProver(worker)
+    helper = RapidsnarkHelper() if rapidsnark_available() else None
     try:
-        load_s, _ = _timed(lambda: proving_key(arts.zkey))
+        load_s, key = _timed(lambda: proving_key(arts.zkey))
         first_s, first = _timed(lambda: native.prove(arts.wasm, arts.zkey, circuit_input))
-        runs = []
+        ark_prove: list[float] = []
+        ark_cpu: list[float] = []
+        rs_prove: list[float] = []
+        rs_first = None
+        if helper is not None:
+            helper.start()
+            rs_first, _ = _timed(lambda: helper.prove_wtns(arts.zkey, wtns))
         for _ in range(max(reps, 5)):
             cpu = time.process_time()
-            wall, result = _timed(lambda: native.prove(arts.wasm, arts.zkey, circuit_input))
-            runs.append((wall, time.process_time() - cpu, result))
+            ark_prove.append(_timed(lambda: key.prove_wtns(data))[0])
+            ark_cpu.append(time.process_time() - cpu)
+            if helper is not None:
+                rs_prove.append(_timed(lambda: helper.prove_wtns(arts.zkey, wtns))[0])
+        full = [
+            _timed(lambda: native.prove(arts.wasm, arts.zkey, circuit_input)) for _ in range(max(reps, 5))
+        ]
+        if helper is not None:
+            rs_full = RapidsnarkProver(worker, helper)
+            rs_result = rs_full.prove(arts.wasm, arts.zkey, circuit_input)
+            assert rs_result.public_signals == signals
+            assert verify_groth16(arts.vkey_json(), rs_result.public_signals, rs_result.proof).ok
+            out |= {
+                "rapidsnark_first_proof_seconds": round(rs_first or 0.0, 3),
+                "rapidsnark_prove_seconds": _stats(rs_prove),
+                "rapidsnark_speedup_vs_snarkjs_worker": round(snarkjs_warm / statistics.median(rs_prove), 2),
+            }
+        else:
+            out["rapidsnark"] = "not built"
     finally:
+        if helper is not None:
+            helper.stop()
         native.stop()
+        wtns.unlink(missing_ok=True)
     assert first.public_signals == signals  # the same statement as snarkjs's proof
     assert verify_groth16(arts.vkey_json(), first.public_signals, first.proof).ok
-    warm = statistics.median([w for w, _, _ in runs])
-    return {
+    warm = statistics.median([w for w, _ in full])
+    return out | {
         "arkworks_key_load_seconds": round(load_s, 3),
         "arkworks_first_proof_seconds": round(first_s, 3),
-        "arkworks_witness_seconds": _stats([r.witness_seconds for _, _, r in runs]),
-        "arkworks_prove_seconds": _stats([r.prove_seconds for _, _, r in runs]),
-        "arkworks_total_seconds": _stats([w for w, _, _ in runs]),
-        "arkworks_cpu_seconds_in_process": _stats([c for _, c, _ in runs]),
+        "arkworks_prove_seconds": _stats(ark_prove),
+        "arkworks_cpu_seconds_in_process": _stats(ark_cpu),
+        "arkworks_witness_seconds": _stats([r.witness_seconds for _, r in full]),
+        "arkworks_total_seconds": _stats([w for w, _ in full]),
         "arkworks_speedup_vs_snarkjs_worker": round(snarkjs_warm / warm, 2),
         "bench_process_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }

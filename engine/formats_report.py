@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.calibration import Calibration
-from engine.commitments import commitment
+from engine.commitments import commitment, commitments
 from engine.errors import InputError
 from engine.formats_account import LabeledAccount
 from engine.formats_json import Obj, as_int, as_str, check_format, emit_field, emit_int, format_tag
@@ -29,14 +29,17 @@ def margin_ratio(result: MarginResult) -> float | None:
     return None if result.MM == 0 else round(result.E / result.MM, RATIO_DIGITS)
 
 
-def dump_result(acc: LabeledAccount, result: MarginResult) -> dict[str, Any]:
-    """One account's line of the report."""
+def dump_result(
+    acc: LabeledAccount, result: MarginResult, account_commitment: int | None = None
+) -> dict[str, Any]:
+    """One account's line of the report (``account_commitment``: its commitment, if the
+    caller computed it already, e.g. for many accounts at once)."""
     a = acc.account
     return {
         "label": acc.label,
         "account_id": emit_int(a.account_id),
         "nonce": emit_int(a.nonce),
-        "commitment": emit_field(commitment(a)),
+        "commitment": emit_field(commitment(a) if account_commitment is None else account_commitment),
         **_dump_margin_numbers(result),
         "r": emit_int(result.R),
         "sc": emit_int(result.SC),
@@ -67,7 +70,10 @@ def dump_report(
         "market_root": emit_field(market_root),
         "params_hash": emit_field(params_hash),
         "counts": counts,
-        "accounts": [dump_result(a, r) for a, r in zip(accounts, results, strict=True)],
+        "accounts": [
+            dump_result(a, r, c)
+            for a, r, c in zip(accounts, results, commitments([a.account for a in accounts]), strict=True)
+        ],
     }
 
 

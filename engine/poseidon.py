@@ -220,6 +220,16 @@ def poseidon_many(rows: Sequence[Sequence[int]]) -> list[int]:
     return [poseidon_python(s[1:]) for s in states]
 
 
+def hash_list_native(lists: Sequence[Sequence[int]], chunk: int) -> list[int] | None:
+    """The chained list hash (``engine.commitments.hash_list``, the reference) of each list of
+    field elements, natively on every core; None when the native module is not built (the
+    caller then hashes in Python)."""
+    native = _native(chunk + 2)
+    if native is None:
+        return None
+    return [int(h) for h in native.hash_list_many([list(x) for x in lists])]
+
+
 def poseidon_python(inputs: Sequence[int]) -> int:
     """The optimised permutation in Python (the path without the native module)."""
     state = _state_from(inputs)

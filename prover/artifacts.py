@@ -18,9 +18,10 @@ from engine.profiles import get_profile
 from prover.binfile import required_power
 from prover.build import BuildResult, CircuitSpec, build_circuit, find_build, load_build, margin_spec
 from prover.errors import ProverError
+from prover.native import native_available
 from prover.paths import cache_root
 from prover.ptau import PtauChoice, ptau_named, resolve_ptau
-from prover.setup import SetupResult, all_setups, load_setup, setup_keys
+from prover.setup import SetupResult, all_setups, load_setup, setup_keys, setup_keys_native
 from prover.toolchain import Toolchain, find_toolchain
 from prover.vkey import load_vkey
 
@@ -106,6 +107,7 @@ class CircuitArtifacts:
                 "vkey": str(self.vkey),
                 "vkey_sha256": self.vkey_sha256,
                 "verifier_sol": str(self.verifier_sol),
+                "setup_method": self.setup.method,
                 "ptau": self.setup.record.get("ptau"),
                 "contributions": self.setup.record.get("contributions"),
                 "single_party": self.setup.record.get("single_party"),
@@ -116,6 +118,10 @@ class CircuitArtifacts:
 
 def spec_for(profile_or_spec: str | CircuitSpec) -> CircuitSpec:
     return margin_spec(get_profile(profile_or_spec)) if isinstance(profile_or_spec, str) else profile_or_spec
+
+
+#: ``prepare_artifacts(method=...)`` / ``zkmargin setup --method``.
+SETUP_METHODS = ("auto", "native", "snarkjs")
 
 
 def prepare_artifacts(
@@ -130,40 +136,54 @@ def prepare_artifacts(
     force_setup: bool = False,
     console: Console | None = None,
     notify: Callable[[str], None] | None = None,
+    method: str = "auto",
 ) -> CircuitArtifacts:
     """Compile (if not cached) and, with ``setup``, make the keys (if not cached).
 
     With an explicit ptau (``ptau`` or ``$ZKMARGIN_PTAU``) only keys made from that very
-    file are used (made if missing); without one, any cached keys of the build serve,
-    and a ptau is resolved (shared dev file, cached or generated) only to make new ones.
-    ``force_build`` recompiles; ``force_setup`` redoes the setup only.
+    file by snarkjs are used (made if missing); without one, any cached keys of the build
+    serve, and new ones come from ``method``: ``native`` (a circuit-specific setup in
+    seconds, no ptau), ``snarkjs`` (a ptau is resolved: shared dev file, cached or
+    generated), or ``auto``: native when the native module is built, else snarkjs. Every
+    local setup is single-party. ``force_build`` recompiles; ``force_setup`` redoes the
+    setup only.
     """
+    if method not in SETUP_METHODS:
+        raise ValueError(f"unknown setup method {method!r} (one of {', '.join(SETUP_METHODS)})")
     spec = spec_for(profile_or_spec)
     tools = tools or find_toolchain()
     build = build_circuit(spec, tools=tools, cache=cache, force=force_build, echo=notify)
     keys: SetupResult | None = load_setup(build.directory)
     named = ptau_named(ptau)
-    if setup and (keys is None or force_setup or named):
-
-        def choose() -> PtauChoice:
-            needed = required_power(build.constraints, build.public_signals)
-            return resolve_ptau(
-                needed,
-                explicit=ptau,
-                tools=tools,
-                cache=cache,
-                shared_dir=shared_dir,
-                console=console,
-                notify=notify,
-            )
-
-        keys = setup_keys(
-            build,
-            choose() if named else choose,
-            tools=tools,
-            force=force_setup,
-            console=console,
+    if setup and not named and not force_setup and method != "auto":
+        keys = max(
+            (k for k in all_setups(build.directory) if k.method == method),
+            key=lambda k: str(k.record.get("created_at", "")),
+            default=None,
         )
+    if setup and (keys is None or force_setup or named):
+        if not named and (method == "native" or (method == "auto" and native_available())):
+            if notify:
+                notify("native circuit-specific setup (single-party, for development; seconds)")
+            keys = setup_keys_native(build, tools=tools, force=force_setup, console=console)
+        else:
+
+            def choose() -> PtauChoice:
+                needed = required_power(build.constraints, build.public_signals)
+                return resolve_ptau(
+                    needed,
+                    explicit=ptau,
+                    tools=tools,
+                    cache=cache,
+                    shared_dir=shared_dir,
+                    console=console,
+                    notify=notify,
+                )
+
+            eager = named or method == "snarkjs"  # only keys of that very ptau will do
+            keys = setup_keys(
+                build, choose() if eager else choose, tools=tools, force=force_setup, console=console
+            )
     return CircuitArtifacts(spec=spec, build=build, setup=keys)
 
 

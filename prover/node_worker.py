@@ -66,7 +66,7 @@ class NodeWorker:
             return self
         try:
             tools = self._tools or find_toolchain()
-            cmd = [str(tools.node), str(self.script), str(tools.node_modules)]
+            cmd = self._command(tools)
             self._proc = subprocess.Popen(
                 cmd,
                 stdin=subprocess.PIPE,
@@ -90,6 +90,10 @@ class NodeWorker:
             self._kill()
             raise WorkerStartError(f"prover worker sent {first!r} instead of ready")
         return self
+
+    def _command(self, tools: Toolchain) -> list[str]:
+        """The process to run (a subclass runs another helper with the same protocol)."""
+        return [str(tools.node), str(self.script), str(tools.node_modules)]
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the worker to exit; kill it if it does not within ``timeout``."""

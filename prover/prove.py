@@ -7,8 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from prover.backends import AUTO, SNARKJS, resolve_backend
-from prover.native import NativeProver
+from prover.backends import AUTO, SNARKJS, fast_prover, resolve_backend
 from prover.node_worker import NodeWorker, WorkerStartError
 from prover.results import ProofResult
 from prover.snarkjs_cli import cli_prove, cli_verify
@@ -36,7 +35,9 @@ class Prover:
         self.tools = tools or find_toolchain()
         chosen = resolve_backend(backend) if use_worker else SNARKJS
         self._worker = worker if worker is not None else (NodeWorker(self.tools) if use_worker else None)
-        self._native = NativeProver(self._worker) if chosen != SNARKJS and self._worker is not None else None
+        self._native = (
+            fast_prover(chosen, self._worker) if chosen != SNARKJS and self._worker is not None else None
+        )
         self._notify = notify
         if self._native is not None:
             self.backend = self._native.backend

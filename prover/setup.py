@@ -7,6 +7,11 @@ Keys are tied to the exact ptau they came from: each setup lives in its own fold
 setup complete: the ptau's path, power, source and full sha256, and the contributions).
 A completed setup is reused, never redone, unless forced; a request for keys from one
 ptau never returns keys made from another.
+
+Without a ptau, :func:`setup_keys_native` makes a circuit-specific setup natively
+(``zkmargin_native``, seconds instead of minutes) into ``keys/native/``: single-party like
+any local setup, recorded as ``"method": "native"`` with no ptau. The verification key
+and the Solidity verifier are exported from it by snarkjs, as for every other key.
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ VERIFIER = "verifier.sol"
 SETUP_RECORD = "setup.json"
 SETUP_FORMAT = "zkmargin/setup@2"
 KEYS_DIR = "keys"
+NATIVE_KEYS = "native"  # keys/native: the native setup's folder
+#: How the native setup is recorded (no ptau; the secrets are drawn and dropped in-process).
+NATIVE_CONTRIBUTION = "zkmargin native circuit-specific setup"
 #: The one phase-2 contribution a local setup makes (its entropy is never kept).
 LOCAL_CONTRIBUTION = "zkmargin local setup"
 DEFAULT_SETUP_TIMEOUT = 7200.0
@@ -66,7 +74,35 @@ class SetupResult:
 
     @property
     def ptau_sha256(self) -> str:
-        return str(self.record["ptau"]["sha256"])
+        """The sha256 of the ptau the keys came from; empty for a native setup (no ptau)."""
+        ptau = self.record.get("ptau")
+        return str(ptau["sha256"]) if ptau else ""
+
+    @property
+    def method(self) -> str:
+        """``snarkjs`` (from a ptau) or ``native`` (circuit-specific, no ptau)."""
+        return str(self.record.get("method", "snarkjs"))
+
+    def origin(self) -> str:
+        """Where the keys came from, in words (for people)."""
+        if self.method == "native":
+            return "a native circuit-specific setup (no ptau)"
+        ptau = self.record.get("ptau") or {}
+        return (
+            f"a 2^{ptau.get('power')} ptau ({ptau.get('source')}, sha256 {str(ptau.get('sha256', '?'))[:12]}…) "
+            "and one phase-2 contribution"
+        )
+
+    def trust_note(self) -> str | None:
+        """The warning every use of single-party keys must show, or None."""
+        if not self.record.get("single_party"):
+            return None
+        how = (
+            "the setup's secrets were drawn and dropped by this machine"
+            if self.method == "native"
+            else "a local ptau and one phase-2 contribution"
+        )
+        return f"trusted setup: single-party ({how}): fine for development, never for production keys"
 
 
 def keys_folder(build_dir: Path, ptau_sha256: str) -> Path:
@@ -138,6 +174,85 @@ def setup_keys(
     return SetupResult(directory=folder, record=done.record, cached=False)
 
 
+def setup_keys_native(
+    build: BuildResult,
+    *,
+    tools: Toolchain | None = None,
+    force: bool = False,
+    timeout: float = DEFAULT_SETUP_TIMEOUT,
+    console: Console | None = None,
+) -> SetupResult:
+    """The native circuit-specific setup of ``build`` (reused unless ``force``): the zkey
+    from ``zkmargin_native.groth16_setup``, then snarkjs's exports of the verification key
+    and the Solidity verifier. Single-party: for development, never for production."""
+    from prover.native import native_module
+
+    native = native_module()
+    tools = tools or find_toolchain()
+    folder = build.directory / KEYS_DIR / NATIVE_KEYS
+    with file_lock(build.directory.parent / f"{build.key}.setup.lock"):
+        if not force:
+            existing = load_keys(folder)
+            if existing is not None:
+                return existing
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / SETUP_RECORD).unlink(missing_ok=True)  # incomplete until the record is back
+        tmp = {name: folder / f".tmp-{name}" for name in ("zkey", "vkey", "sol")}
+        try:
+            summary = dict(native.groth16_setup(str(build.r1cs), str(tmp["zkey"])))
+            title = f"exports of the native setup of {build.manifest.get('label', build.key[:12])}"
+            with StepRunner(title, 1.0, console, str(tools.root), timeout) as runner:
+                runner.run(
+                    "export verificationkey",
+                    tools.snarkjs_cmd(
+                        "zkey", "export", "verificationkey", str(tmp["zkey"]), str(tmp["vkey"])
+                    ),
+                    0.5,
+                )
+                runner.run(
+                    "export solidityverifier",
+                    tools.snarkjs_cmd(
+                        "zkey", "export", "solidityverifier", str(tmp["zkey"]), str(tmp["sol"])
+                    ),
+                    0.5,
+                )
+            vkey = load_vkey(tmp["vkey"])
+            tmp["zkey"].rename(folder / ZKEY)
+            tmp["vkey"].rename(folder / VKEY)
+            tmp["sol"].rename(folder / VERIFIER)
+        except ValueError as exc:
+            raise ProverError(f"native setup of {build.r1cs} failed: {exc}") from None
+        finally:
+            for path in tmp.values():
+                path.unlink(missing_ok=True)
+        timings = {"native setup": round(float(summary["seconds"]), 3), **runner.seconds}
+        record = {
+            "format": SETUP_FORMAT,
+            "build_key": build.key,
+            "method": "native",
+            "ptau": None,
+            "contributions": [
+                {
+                    "phase": "circuit-specific",
+                    "name": NATIVE_CONTRIBUTION,
+                    "entropy": "OS randomness, not kept",
+                }
+            ],
+            "single_party": True,
+            "domain_size": int(summary["domain_size"]),
+            "vkey_sha256": vkey_sha256(vkey),
+            "n_public": int(vkey["nPublic"]),
+            "zkey_bytes": (folder / ZKEY).stat().st_size,
+            "seconds": timings,
+            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        write_json_atomic(folder / SETUP_RECORD, record)
+    done = load_keys(folder)
+    if done is None:
+        raise ProverError(f"setup in {folder} is incomplete")
+    return SetupResult(directory=folder, record=done.record, cached=False)
+
+
 def _run_setup(
     build: BuildResult,
     folder: Path,
@@ -199,6 +314,7 @@ def _record(
     return {
         "format": SETUP_FORMAT,
         "build_key": build.key,
+        "method": "snarkjs",
         "ptau": {
             "path": str(ptau.path),
             "power": ptau.power,

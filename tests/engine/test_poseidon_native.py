@@ -8,7 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from engine.commitments import commitment, commitments, hash_list, positions_hash
 from engine.fixedpoint import FIELD_P
+from engine.model import Account, Slot
 from engine.poseidon import (
     MAX_INPUTS,
     _native,
@@ -55,3 +57,35 @@ def test_out_of_field_is_refused_not_reduced() -> None:
         native.hash([1, 2, 3])
     with pytest.raises(ValueError, match="same number of inputs"):
         poseidon_many([[1], [1, 2]])
+
+
+slot_value = st.integers(min_value=-(2**80), max_value=2**80)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(min_value=0, max_value=2**64 - 1),
+            st.integers(min_value=0, max_value=2**32),
+            st.integers(min_value=0, max_value=FIELD_P - 1),
+            st.integers(min_value=-(2**100), max_value=2**100),
+            st.lists(
+                st.tuples(st.integers(min_value=0, max_value=1023), slot_value), min_size=1, max_size=16
+            ),
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_batched_commitments_equal_the_reference(
+    raw: list[tuple[int, int, int, int, list[tuple[int, int]]]],
+) -> None:
+    accounts = [
+        Account(account_id=i, nonce=n, salt=salt, cash=cash, slots=tuple(Slot(a, q) for a, q in slots))
+        for i, n, salt, cash, slots in raw
+    ]
+    assert commitments(accounts) == [commitment(a) for a in accounts]
+    assert hash_list([v for s in accounts[0].slots for v in (s.instrument_id, s.q)]) == positions_hash(
+        accounts[0]
+    )

@@ -213,9 +213,14 @@ def run_args(
     *source: str | Path,
     workers: int = 1,
     confirmations: int = 1,
+    prover: str = "snarkjs",
 ) -> list[str]:
     """The keeper's command line. Anvil here mines a block per transaction only, so a
-    liquidation is final at its own block (``confirmations=1``) unless a test mines more."""
+    liquidation is final at its own block (``confirmations=1``) unless a test mines more.
+    The drills prove with snarkjs by default (about 2 s a proof on the test profile): they
+    act on the chain or the process while jobs are still open, and the native provers
+    finish a batch within a second; the arkworks keeper is run by
+    ``test_folder_of_snapshots_processed_in_order`` and the demo."""
     return zkmargin_cmd(
         "operator",
         "run",
@@ -236,6 +241,8 @@ def run_args(
         str(workers),
         "--confirmations",
         str(confirmations),
+        "--prover",
+        prover,
     )
 
 

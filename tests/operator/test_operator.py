@@ -33,6 +33,7 @@ from engine.fileio import write_json_atomic
 from engine.formats import QuotesFile, dump_quotes, load_accounts
 from engine.margin import compute_margin
 from prover.artifacts import CircuitArtifacts
+from prover.native import native_available
 from verifier_contracts.chain import Chain, anvil
 from verifier_contracts.gate import Role
 from zkmargin.keeper.jobs import JobLog, SignedTx
@@ -221,9 +222,11 @@ def test_folder_of_snapshots_processed_in_order(
     (scenario.folder / "0-bad.json").write_text('{"format": "zkmargin/quotes@1", "as_of": "2026-11-19"}')
     env = _gate(chain, artifacts, scenario, tmp_path)
     db = tmp_path / "op.sqlite"
-    args = run_args(scenario, env, db, "--snapshots", scenario.folder, workers=2)
+    args = run_args(scenario, env, db, "--snapshots", scenario.folder, workers=2, prover="auto")
     code = run_operator([*args, "--exit-when-idle", "--poll", "0.2"], tmp_path / "run.log")
     assert code == 1, (tmp_path / "run.log").read_text()[-3000:]  # 0-bad.json failed: a check failed
+    if native_available():  # auto: the native prover made these proofs
+        assert "worker(s) ready (margin-test, arkworks)" in (tmp_path / "run.log").read_text()
 
     status = status_json(db)
     by_name = {Path(s["source"]).name: s for s in status["snapshots"]}
@@ -327,9 +330,10 @@ def test_snapshot_older_than_one_processed_is_refused(
 def test_a_market_too_short_lived_to_prove_leaves_the_snapshot_incomplete_until_fixed(
     tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts
 ) -> None:
-    """Markets stay fresh for 1 s only, shorter than a proof takes: the keeper re-posts the
-    market (3 times at most), the gate still refuses the proof with StaleMarket, so the job
-    fails as retryable, nothing is sent, the snapshot is not done and the run exits 1. Once
+    """Markets stay fresh for 1 s and every block comes 10 s after the last, so a market is
+    stale by the next block however fast the proof: the keeper re-posts the market (3 times
+    at most), the gate still refuses the proof with StaleMarket, so the job fails as
+    retryable, nothing is sent, the snapshot is not done and the run exits 1. Once
     governance gives markets a sane age, the next run proves the job again and liquidates."""
     scenario = write_scenario(tmp_path, shock=False, book=[4])
     env = _gate(chain, artifacts, scenario, tmp_path)
@@ -337,7 +341,11 @@ def test_a_market_too_short_lived_to_prove_leaves_the_snapshot_incomplete_until_
     db = tmp_path / "op.sqlite"
     sent_before = nonce(chain, chain.roles.liquidator)
     args = run_args(scenario, env, db, "--once", scenario.quotes[0])
-    proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    chain._rpc("anvil_setBlockTimestampInterval", [10])
+    try:
+        proc = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    finally:
+        chain._rpc("anvil_removeBlockTimestampInterval", [])
     assert proc.returncode == 1, proc.stderr[-2000:]  # a check failed: the job, not the input
     assert "1 snapshot(s) incomplete" in proc.stderr and "1 liquidation job(s) failed" in proc.stderr
     (job,) = status_json(db)["job_list"]
@@ -370,6 +378,8 @@ def test_a_market_going_stale_while_proving_is_reposted_and_the_rest_proven_agai
     env = _gate(chain, artifacts, scenario, tmp_path)
     db = tmp_path / "op.sqlite"
     log_file = tmp_path / "run.log"
+    # snarkjs (about 2 s a proof): three of the four jobs are still to prove when the first
+    # is confirmed and the clock jumps (arkworks would finish them all within a second)
     args = run_args(scenario, env, db, "--once", scenario.quotes[0])
     with operator_process(args, log_file) as proc:
         assert wait_for(lambda: job_states(db).get("confirmed", 0) >= 1, 120), log_file.read_text()[-3000:]

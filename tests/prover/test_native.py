@@ -17,6 +17,7 @@ import pytest
 from prover.errors import ProverError
 from prover.native import NativeProver, native_available, native_module, proving_key
 from prover.node_worker import NodeWorker
+from prover.rapidsnark import RapidsnarkHelper, RapidsnarkProver, rapidsnark_available
 from prover.results import ProofResult
 from prover.verify_py import verify_groth16
 
@@ -88,3 +89,34 @@ def test_bad_witnesses_and_keys_are_refused_clearly(toy: Toy, worker: NodeWorker
 def test_the_key_is_loaded_once(toy: Toy) -> None:
     assert proving_key(toy.setup.zkey) is proving_key(toy.setup.zkey)
     assert native_module().Groth16Prover(str(toy.setup.zkey)).num_public == 5
+
+
+@pytest.mark.skipif(
+    not rapidsnark_available(), reason="the rapidsnark helper is not built (make setup with Go)"
+)
+def test_rapidsnark_proofs_verify_too(toy: Toy, worker: NodeWorker, worker_proof: ProofResult) -> None:
+    prover = RapidsnarkProver(worker, RapidsnarkHelper())
+    try:
+        result = prover.prove(toy.build.wasm, toy.setup.zkey, toy_input())
+        again = prover.prove(toy.build.wasm, toy.setup.zkey, toy_input())  # the key stays loaded
+    finally:
+        prover.helper.stop()
+    assert result.backend == "rapidsnark" and result.public_signals == worker_proof.public_signals
+    for proof in (result, again):
+        assert worker.verify(toy.vkey, proof.public_signals, proof.proof)
+        assert verify_groth16(toy.vkey, proof.public_signals, proof.proof).ok
+
+
+def test_backend_names_and_a_missing_build(monkeypatch: pytest.MonkeyPatch) -> None:
+    from prover import backends
+    from zkmargin.cli.options import PROVER_CHOICES
+
+    assert PROVER_CHOICES == backends.BACKENDS
+    assert backends.resolve_backend("auto") == "arkworks"  # the fastest built
+    monkeypatch.setattr(
+        backends, "_BUILT", {**backends._BUILT, "arkworks": lambda: False, "rapidsnark": lambda: False}
+    )
+    assert backends.resolve_backend("auto") == "snarkjs"
+    monkeypatch.setattr("prover.rapidsnark.rapidsnark_available", lambda: False)
+    with pytest.raises(ProverError, match="rapidsnark helper is not built"):
+        backends.resolve_backend("rapidsnark")

@@ -87,7 +87,7 @@ def test_worker_that_cannot_start(tools: Toolchain, tmp_path: Path) -> None:
 def test_prover_falls_back_to_cli(tools: Toolchain, toy: Toy, tmp_path: Path) -> None:
     said: list[str] = []
     broken = NodeWorker(tools, script=tmp_path / "missing.js", start_timeout=30)
-    with Prover(tools, worker=broken, notify=said.append) as prover:
+    with Prover(tools, worker=broken, notify=said.append, backend="snarkjs") as prover:
         result = prover.prove(toy.build.wasm, toy.setup.zkey, toy_input())
         assert prover.backend == "cli" and result.backend == "cli"
         assert prover.verify(toy.setup.vkey, result.public_signals, result.proof)
@@ -95,7 +95,17 @@ def test_prover_falls_back_to_cli(tools: Toolchain, toy: Toy, tmp_path: Path) ->
 
 
 def test_prover_uses_worker(tools: Toolchain, toy: Toy) -> None:
-    with Prover(tools) as prover:
+    with Prover(tools, backend="snarkjs") as prover:
         result = prover.prove(toy.build.wasm, toy.setup.zkey, toy_input())
         assert result.backend == "worker" and prover.backend == "worker"
+        assert verify_groth16(toy.vkey, result.public_signals, result.proof).ok
+
+
+def test_prover_auto_takes_the_native_backend_when_built(tools: Toolchain, toy: Toy) -> None:
+    from prover.native import native_available
+
+    with Prover(tools) as prover:
+        result = prover.prove(toy.build.wasm, toy.setup.zkey, toy_input())
+        expected = "arkworks" if native_available() else "worker"
+        assert result.backend == expected and prover.backend == expected
         assert verify_groth16(toy.vkey, result.public_signals, result.proof).ok

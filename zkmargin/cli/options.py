@@ -32,14 +32,14 @@ def profile_option(default: str = "test") -> Callable[[FC], FC]:
 
 
 #: ``--prover``: which Groth16 prover makes the proofs (``prover.backends``).
-PROVER_CHOICES = ("auto", "arkworks", "snarkjs")
+PROVER_CHOICES = ("auto", "arkworks", "rapidsnark", "snarkjs")  # prover.backends.BACKENDS
 
 prover_option = click.option(
     "--prover",
     "prover_backend_flag",
     type=click.Choice(PROVER_CHOICES),
     default=None,
-    help="Groth16 prover: arkworks (native), snarkjs, or auto (arkworks when built) "
+    help="Groth16 prover: arkworks (native), rapidsnark (helper), snarkjs, or auto (the fastest built) "
     "[default: $ZKMARGIN_PROVER, [prover] backend, else auto]",
 )
 

@@ -39,11 +39,9 @@ def _print_summary(title: str, artifacts: CircuitArtifacts, seconds: float, as_j
         highlight=False,
     )
     if artifacts.setup is not None:
-        ptau = artifacts.setup.record.get("ptau") or {}
         zkey_mb = artifacts.zkey.stat().st_size / 1e6
         console.print(
-            f"  keys from a 2^{ptau.get('power')} ptau ({ptau.get('source')}, sha256 "
-            f"{str(ptau.get('sha256', '?'))[:16]}…); zkey {zkey_mb:.1f} MB; "
+            f"  keys from {artifacts.setup.origin()}; zkey {zkey_mb:.1f} MB; "
             f"verification key sha256 {artifacts.vkey_sha256[:16]}…",
             highlight=False,
         )
@@ -73,24 +71,37 @@ def build_cmd(profile: str, force: bool, as_json: bool) -> None:
 @profile_option()
 @click.option("--ptau", type=click.Path(dir_okay=False, path_type=Path), default=None, help=_PTAU_HELP)
 @click.option("--force", is_flag=True, help="redo the setup even if keys from this ptau exist")
+@click.option(
+    "--method",
+    type=click.Choice(("auto", "native", "snarkjs")),
+    default="auto",
+    show_default=True,
+    help="new keys from a native circuit-specific setup (seconds, no ptau), from snarkjs over a "
+    "ptau, or auto: native when built, unless --ptau names a ptau",
+)
 @json_option
-def setup_cmd(profile: str, ptau: Path | None, force: bool, as_json: bool) -> None:
+def setup_cmd(profile: str, ptau: Path | None, force: bool, method: str, as_json: bool) -> None:
     """Groth16 keys for a profile: zkey, verification key, Solidity verifier.
 
-    Cached; keys are cached per ptau (by its sha256): with --ptau (or $ZKMARGIN_PTAU) only keys
-    made from that very file are used.
+    Cached. Keys from a ptau are cached per ptau (by its sha256): with --ptau (or
+    $ZKMARGIN_PTAU) only keys made from that very file are used (the ceremony path:
+    docs/prover.md). Every local setup is single-party: for development only.
 
     \b
     Example:
-      zkmargin setup --profile demo --ptau pot15_final.ptau
+      zkmargin setup --profile demo                          # native, seconds
+      zkmargin setup --profile demo --ptau pot15_final.ptau  # snarkjs over a public ptau
     """
     from prover.artifacts import prepare_artifacts
 
     started = time.perf_counter()
-    artifacts = prepare_artifacts(profile, ptau=ptau, force_setup=force, console=err_console, notify=_notify)
+    artifacts = prepare_artifacts(
+        profile, ptau=ptau, force_setup=force, console=err_console, notify=_notify, method=method
+    )
     assert artifacts.setup is not None
-    if artifacts.setup.record.get("single_party"):
-        _notify("note: these keys come from a single-party setup: for development only.")
+    note = artifacts.setup.trust_note()
+    if note:
+        _notify(f"note: {note}.")
     cached = " (cached)" if artifacts.setup.cached else ""
     _print_summary(f"set up{cached}", artifacts, time.perf_counter() - started, as_json)
 

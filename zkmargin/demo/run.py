@@ -205,18 +205,17 @@ class DemoRun:
                 self.profile.name, ptau=self.opt.ptau, console=self.console, notify=self.console.print
             )
             info = self.artifacts.summary()
-            ptau = info.get("ptau") or {}
+            keys = self.artifacts.setup
+            assert keys is not None
             self.summary.constraints = self.artifacts.constraints
             self.console.print(
                 f"MarginCheck(A={self.profile.assets}, k={self.profile.slots}, d={self.profile.depth}): "
                 f"{self.artifacts.constraints:,} constraints; zkey {info.get('zkey_bytes', 0) / 1e6:.1f} MB; "
-                f"keys from a 2^{ptau.get('power')} ptau ({ptau.get('source')}, sha256 {str(ptau.get('sha256'))[:12]}…)"
+                f"keys from {keys.origin()}"
             )
-            if info.get("single_party"):
-                self.console.print(
-                    "[yellow]trusted setup: single-party (local ptau and one phase-2 contribution): "
-                    "fine for a demo, never for production keys[/yellow]"
-                )
+            note = keys.trust_note()
+            if note:
+                self.console.print(f"[yellow]{note}[/yellow]")
 
     # ------------------------------------------------------------ 4-7 chain
 

@@ -52,7 +52,7 @@ from typing import Any
 from web3.contract.contract import ContractFunction
 from web3.logs import DISCARD
 
-from engine.commitments import MarketCommitments, commitment, params_hash
+from engine.commitments import MarketCommitments, commitments, params_hash
 from engine.errors import InputError, ZkmarginError
 from engine.formats import LabeledAccount, ParamsFile, load_accounts
 from engine.margin_batch import AccountBatch, compute_margins
@@ -439,10 +439,11 @@ class Operator:
         operator = self.roles.operator
         self._finish_in_flight(operator)  # a commit still in flight must land before we compare
         statuses = {a.account.account_id: self.gate.status_of(a.account.account_id) for a in p.accounts}
+        wanted = commitments([a.account for a in p.accounts])
         stale = [
             (a.account.account_id, c)
-            for a in p.accounts
-            if statuses[a.account.account_id].commitment != (c := commitment(a.account))
+            for a, c in zip(p.accounts, wanted, strict=True)
+            if statuses[a.account.account_id].commitment != c
         ]
         for start in range(0, len(stale), COMMIT_BATCH):
             chunk = stale[start : start + COMMIT_BATCH]

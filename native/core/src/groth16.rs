@@ -118,6 +118,30 @@ impl Prover {
             .map_err(|e| NativeError::Proof(format!("verification failed: {e}")))
     }
 
+    /// The floor of a proof: the multi-scalar multiplications a proof makes, alone (no
+    /// witness map, no FFTs): A, B and the private C query over the witness's own values
+    /// (`witness`; random values when empty), H over random values (h is dense), in G1; B
+    /// in G2. Returns (G1 seconds, G2 seconds).
+    pub fn msm_floor(&self, witness: &[Fr]) -> (f64, f64) {
+        use ark_bn254::{G1Projective, G2Projective};
+        use ark_ec::VariableBaseMSM;
+        let mut rng = thread_rng();
+        let n = self.num_variables;
+        let values: Vec<Fr> =
+            if witness.len() == n { witness.to_vec() } else { (0..n).map(|_| Fr::rand(&mut rng)).collect() };
+        let h: Vec<Fr> = (0..self.pk.h_query.len()).map(|_| Fr::rand(&mut rng)).collect();
+        let private = &values[self.num_instance..];
+        let started = Instant::now();
+        let _ = G1Projective::msm_unchecked(&self.pk.a_query, &values);
+        let _ = G1Projective::msm_unchecked(&self.pk.b_g1_query, &values);
+        let _ = G1Projective::msm_unchecked(&self.pk.l_query, &private[..self.pk.l_query.len().min(private.len())]);
+        let _ = G1Projective::msm_unchecked(&self.pk.h_query, &h);
+        let g1 = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        let _ = G2Projective::msm_unchecked(&self.pk.b_g2_query, &values);
+        (g1, started.elapsed().as_secs_f64())
+    }
+
     /// Prove and shape the result as snarkjs's `proof.json` and `public.json`.
     pub fn prove_snarkjs(&self, witness: &[Fr]) -> Result<SnarkjsProof> {
         let (proof, seconds) = self.prove(witness)?;

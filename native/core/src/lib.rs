@@ -9,6 +9,7 @@
 pub mod field;
 pub mod groth16;
 pub mod poseidon;
+pub mod setup;
 pub mod wtns;
 
 /// What can go wrong, with a message that names the file or value.

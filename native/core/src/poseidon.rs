@@ -107,6 +107,33 @@ impl Schedule {
     pub fn hash_many(&self, rows: &[Vec<Fr>]) -> Result<Vec<Fr>> {
         rows.par_iter().map(|r| self.hash(r)).collect()
     }
+
+    /// The model's chained list hash (docs/margin-model.md section 5, `hash_list` in
+    /// engine/commitments.py, the reference this is tested against): h = 0, then for each
+    /// chunk of width - 2 values (the last one padded with zeros) h = Poseidon(h, chunk);
+    /// 0 for an empty list.
+    pub fn hash_list(&self, values: &[Fr]) -> Result<Fr> {
+        let chunk = self.width - 2;
+        if chunk == 0 {
+            return Err(NativeError::Format("hash_list needs a width of at least 3".into()));
+        }
+        let mut h = Fr::zero();
+        let mut inputs = vec![Fr::zero(); self.width - 1];
+        for part in values.chunks(chunk) {
+            inputs[0] = h;
+            inputs[1..1 + part.len()].copy_from_slice(part);
+            for x in inputs[1 + part.len()..].iter_mut() {
+                *x = Fr::zero();
+            }
+            h = self.hash(&inputs)?;
+        }
+        Ok(h)
+    }
+
+    /// `hash_list` of each list, spread over the machine's cores.
+    pub fn hash_list_many(&self, lists: &[Vec<Fr>]) -> Result<Vec<Fr>> {
+        lists.par_iter().map(|l| self.hash_list(l)).collect()
+    }
 }
 
 #[inline]
@@ -167,6 +194,32 @@ mod tests {
         assert!(schedule.hash(&inputs[..1]).is_err());
         let many = schedule.hash_many(&[inputs.to_vec(), inputs.to_vec()]).unwrap();
         assert_eq!(many[0], many[1]);
+    }
+
+    #[test]
+    fn hash_list_chains_padded_chunks() {
+        let mut rng = ark_std::test_rng();
+        let t = 4; // chunks of 2 values
+        let constants: Vec<Fr> = (0..8 * t).map(|_| Fr::rand(&mut rng)).collect();
+        let mds: Vec<Vec<Fr>> = (0..t).map(|_| (0..t).map(|_| Fr::rand(&mut rng)).collect()).collect();
+        let rows: Vec<Vec<Fr>> = constants.chunks(t).map(|c| c.to_vec()).collect();
+        let s = Schedule {
+            width: t,
+            first_full: rows[..4].to_vec(),
+            first_mds: vec![mds.clone(); 4],
+            partial_scalars: vec![],
+            sparse_corner: Fr::zero(),
+            sparse_row: vec![],
+            sparse_col: vec![],
+            last_full: rows[4..].to_vec(),
+            mds,
+        };
+        let v: Vec<Fr> = (1u64..=3).map(Fr::from).collect();
+        let first = s.hash(&[Fr::zero(), v[0], v[1]]).unwrap();
+        let second = s.hash(&[first, v[2], Fr::zero()]).unwrap();
+        assert_eq!(s.hash_list(&v).unwrap(), second);
+        assert_eq!(s.hash_list(&[]).unwrap(), Fr::zero());
+        assert_eq!(s.hash_list_many(&[v.clone(), vec![]]).unwrap(), vec![second, Fr::zero()]);
     }
 
     #[test]

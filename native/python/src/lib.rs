@@ -55,6 +55,18 @@ impl Groth16Prover {
         self.inner.num_constraints
     }
 
+    /// The multi-scalar multiplications of one proof alone, over this key's bases and the
+    /// witness in `wtns_bytes` (random values if empty): (G1 seconds, G2 seconds), the floor
+    /// a proof's time is compared with.
+    #[pyo3(signature = (wtns_bytes = None))]
+    fn msm_floor(&self, py: Python<'_>, wtns_bytes: Option<&[u8]>) -> PyResult<(f64, f64)> {
+        let witness = match wtns_bytes {
+            Some(b) => wtns::parse(b).map_err(to_py)?,
+            None => vec![],
+        };
+        Ok(py.allow_threads(|| self.inner.msm_floor(&witness)))
+    }
+
     /// Prove from the bytes of a `.wtns` file. Returns a dict: `proof` (snarkjs's proof.json
     /// shape), `public_signals` (decimal strings) and `seconds` (proving time).
     fn prove_wtns<'py>(&self, py: Python<'py>, wtns_bytes: &[u8]) -> PyResult<Bound<'py, PyDict>> {
@@ -124,6 +136,14 @@ impl PoseidonSchedule {
         Ok(fr_to_biguint(&self.inner.hash(&x).map_err(to_py)?))
     }
 
+    /// The model's chained list hash of each list (chunks of width - 2 values, zero
+    /// padded; 0 for an empty list), on every core.
+    fn hash_list_many(&self, py: Python<'_>, lists: Vec<Vec<BigUint>>) -> PyResult<Vec<BigUint>> {
+        let x = lists.iter().enumerate().map(|(i, r)| fr_vec(r, &format!("lists[{i}]"))).collect::<PyResult<Vec<_>>>()?;
+        let out = py.allow_threads(|| self.inner.hash_list_many(&x)).map_err(to_py)?;
+        Ok(out.iter().map(fr_to_biguint).collect())
+    }
+
     /// Poseidon of each row (all of width - 1 field elements), on every core.
     fn hash_many(&self, py: Python<'_>, rows: Vec<Vec<BigUint>>) -> PyResult<Vec<BigUint>> {
         let x = rows.iter().enumerate().map(|(i, r)| fr_vec(r, &format!("rows[{i}]"))).collect::<PyResult<Vec<_>>>()?;
@@ -132,8 +152,24 @@ impl PoseidonSchedule {
     }
 }
 
+/// A single-party (development) circuit-specific Groth16 setup of the circom R1CS at
+/// `r1cs_path`, written as a snarkjs key to `zkey_path` (atomically). Returns a dict with
+/// constraints, variables, public, domain_size and seconds.
+#[pyfunction]
+fn groth16_setup<'py>(py: Python<'py>, r1cs_path: &str, zkey_path: &str) -> PyResult<Bound<'py, PyDict>> {
+    let summary = py.allow_threads(|| zkmargin_core::setup::setup(r1cs_path, zkey_path)).map_err(to_py)?;
+    let out = PyDict::new(py);
+    out.set_item("constraints", summary.constraints)?;
+    out.set_item("variables", summary.variables)?;
+    out.set_item("public", summary.public)?;
+    out.set_item("domain_size", summary.domain_size)?;
+    out.set_item("seconds", summary.seconds)?;
+    Ok(out)
+}
+
 #[pymodule]
 fn zkmargin_native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(groth16_setup, m)?)?;
     m.add_class::<Groth16Prover>()?;
     m.add_class::<PoseidonSchedule>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
