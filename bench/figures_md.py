@@ -105,8 +105,40 @@ def prover_section(prover: dict[str, Any]) -> list[str]:
             lambda f: _num((_median(f.get("prove"), "snarkjs_verify_worker_seconds") or 0) * 1e3, 0),
         ),
         row("verify, py_ecc (s, median)", lambda f: _num(_median(f.get("prove"), "py_ecc_verify_seconds"))),
+        row("setup method", lambda f: "native" if f.get("ptau") is None else "snarkjs over a ptau"),
+        row(
+            "proof, arkworks: prove only (s, median)",
+            lambda f: _num(_median(f.get("prove"), "arkworks_prove_seconds")),
+        ),
+        row(
+            "proof, arkworks: with witness (s, median)",
+            lambda f: _num(_median(f.get("prove"), "arkworks_total_seconds")),
+        ),
+        row(
+            "proof, rapidsnark: prove only (s, median)",
+            lambda f: _num(_median(f.get("prove"), "rapidsnark_prove_seconds")),
+        ),
+        row(
+            "arkworks key load (s, once)",
+            lambda f: _num((f.get("prove") or {}).get("arkworks_key_load_seconds")),
+        ),
+        row(
+            "MSM floor, G1 + G2 (s)",
+            lambda f: _num(
+                ((f.get("prove") or {}).get("msm_floor_g1_seconds") or 0)
+                + ((f.get("prove") or {}).get("msm_floor_g2_seconds") or 0)
+            ),
+        ),
+        row(
+            "arkworks proof / floor",
+            lambda f: _num((f.get("prove") or {}).get("arkworks_prove_over_msm_floor")),
+        ),
+        row(
+            "peak memory, bench process (MB)",
+            lambda f: _num((f.get("prove") or {}).get("bench_process_peak_rss_mb"), 0),
+        ),
     ]
-    return ["## Prover (Groth16, snarkjs)", "", *_table(["figure", *profiles], rows)]
+    return ["## Prover (Groth16: snarkjs, arkworks, rapidsnark)", "", *_table(["figure", *profiles], rows)]
 
 
 def gas_section(gas_doc: dict[str, Any] | None) -> list[str]:

@@ -6,11 +6,11 @@ by arkworks in this process, from the snarkjs proving key loaded once per key fi
 kept for every later proof (no zkey re-read). arkworks spreads each proof over every
 core (rayon) and releases the GIL while it works.
 
-The proofs are snarkjs's: the same key, ark-circom's ``CircomReduction`` witness map, the
+The proofs are snarkjs's: the same key, snarkjs's witness map (``native/core/src/qap.rs``), the
 JSON shape of snarkjs's ``proof.json``; snarkjs, the pure-Python verifier and the gate
 accept them unchanged (tests/prover/test_native.py).
 
-Licences: arkworks and ark-circom are MIT/Apache-2.0, linked into this process; snarkjs
+Licences: arkworks is MIT/Apache-2.0, linked into this process; snarkjs
 (GPL-3.0) stays a separate node process, as before.
 """
 

@@ -13,7 +13,9 @@ pub fn modulus() -> BigUint {
 /// A field element from an integer in [0, r); anything else is an error, never reduced.
 pub fn fr_from_biguint(value: &BigUint, what: &str) -> Result<Fr> {
     if *value >= modulus() {
-        return Err(NativeError::Format(format!("{what} is not a field element (it is >= r)")));
+        return Err(NativeError::Format(format!(
+            "{what} is not a field element (it is >= r)"
+        )));
     }
     Ok(Fr::from_le_bytes_mod_order(&value.to_bytes_le()))
 }

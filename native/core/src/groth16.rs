@@ -1,24 +1,23 @@
 //! Groth16 proofs from a snarkjs proving key, exactly as snarkjs makes them.
 //!
-//! The key (`.zkey`, read once by ark-circom's reader) holds the QAP in the form snarkjs
-//! uses: H is evaluated on the odd points of a domain twice the constraint count, so the
-//! witness map must be ark-circom's `CircomReduction`, not arkworks' default. With it the
-//! proof is accepted unchanged by `snarkjs groth16 verify`, by snarkjs's Solidity verifier
-//! and by any other Groth16 verifier holding the key's verification key.
-use std::fs::File;
-use std::io::BufReader;
+//! The key (`.zkey`, read once, zkey.rs) holds the QAP in the form snarkjs uses: H is
+//! given on the odd points of a domain twice the constraint count, so the witness map must
+//! be snarkjs's (qap.rs), not arkworks' default. With it the proof is accepted unchanged by
+//! `snarkjs groth16 verify`, by snarkjs's Solidity verifier and by any other Groth16
+//! verifier holding the key's verification key.
 use std::time::Instant;
 
-use ark_bn254::{Bn254, Fr};
-use ark_circom::{read_zkey, CircomReduction};
-use ark_groth16::{prepare_verifying_key, Groth16, PreparedVerifyingKey, Proof, ProvingKey};
-use ark_relations::utils::matrix::Matrix;
 /// The scalar field, re-exported for the bindings.
 pub use ark_bn254::Fr as ScalarField;
-use rand::thread_rng;
+use ark_bn254::{Bn254, Fr};
+use ark_groth16::{prepare_verifying_key, Groth16, PreparedVerifyingKey, Proof, ProvingKey};
+use ark_relations::utils::matrix::Matrix;
 use ark_std::UniformRand;
+use rand::thread_rng;
 
 use crate::field::decimal;
+use crate::qap::SnarkjsReduction;
+use crate::zkey;
 use crate::{NativeError, Result};
 
 /// A proving key loaded once, for many proofs.
@@ -29,7 +28,7 @@ pub struct Prover {
     /// Instance variables, the constant 1 included (1 + public signals).
     pub num_instance: usize,
     /// Every variable of the circuit (the constant 1, public and private signals): the
-    /// length of a witness. (ark-circom's `num_witness_variables` counts the 1 twice.)
+    /// length of a witness.
     pub num_variables: usize,
     pub num_constraints: usize,
 }
@@ -47,24 +46,23 @@ pub struct SnarkjsProof {
 impl Prover {
     /// Read a snarkjs `.zkey` (Groth16, BN254).
     pub fn load(path: &str) -> Result<Self> {
-        let file = File::open(path).map_err(|source| NativeError::Io { path: path.to_string(), source })?;
-        let mut reader = BufReader::new(file);
-        // ark-circom's reader panics on some malformed files (a missing section): a panic is
-        // a refusal of the file here, never a crash of the caller.
-        let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_zkey(&mut reader)));
-        let unusable = |why: String| NativeError::Format(format!("{path}: not a usable snarkjs Groth16 key: {why}"));
-        let (pk, index) = match read {
-            Ok(Ok(found)) => found,
-            Ok(Err(e)) => return Err(unusable(e.to_string())),
-            Err(_) => return Err(unusable("malformed or truncated (a section is missing)".into())),
-        };
-        let pvk = prepare_verifying_key(&pk.vk);
+        let data = std::fs::read(path).map_err(|source| NativeError::Io {
+            path: path.to_string(),
+            source,
+        })?;
+        let key = zkey::read(&data, path)?;
+        drop(data);
+        let pvk = prepare_verifying_key(&key.pk.vk);
+        let mut a = key.a;
+        let mut b = key.b;
+        a.resize(key.domain_size, Vec::new()); // the witness map works on the whole domain
+        b.resize(key.domain_size, Vec::new());
         Ok(Prover {
-            num_instance: index.num_instance_variables,
-            num_variables: pk.a_query.len(),
-            num_constraints: index.num_constraints,
-            matrices: vec![index.a, index.b, index.c],
-            pk,
+            num_instance: key.n_public + 1,
+            num_variables: key.n_vars,
+            num_constraints: key.domain_size,
+            matrices: vec![a, b],
+            pk: key.pk,
             pvk,
         })
     }
@@ -86,13 +84,15 @@ impl Prover {
             )));
         }
         if witness[0] != Fr::from(1u64) {
-            return Err(NativeError::Proof("witness value 0 must be the constant 1".into()));
+            return Err(NativeError::Proof(
+                "witness value 0 must be the constant 1".into(),
+            ));
         }
         let started = Instant::now();
         let mut rng = thread_rng();
         let r = Fr::rand(&mut rng);
         let s = Fr::rand(&mut rng);
-        let proof = Groth16::<Bn254, CircomReduction>::create_proof_with_reduction_and_matrices(
+        let proof = Groth16::<Bn254, SnarkjsReduction>::create_proof_with_reduction_and_matrices(
             &self.pk,
             r,
             s,
@@ -127,14 +127,22 @@ impl Prover {
         use ark_ec::VariableBaseMSM;
         let mut rng = thread_rng();
         let n = self.num_variables;
-        let values: Vec<Fr> =
-            if witness.len() == n { witness.to_vec() } else { (0..n).map(|_| Fr::rand(&mut rng)).collect() };
-        let h: Vec<Fr> = (0..self.pk.h_query.len()).map(|_| Fr::rand(&mut rng)).collect();
+        let values: Vec<Fr> = if witness.len() == n {
+            witness.to_vec()
+        } else {
+            (0..n).map(|_| Fr::rand(&mut rng)).collect()
+        };
+        let h: Vec<Fr> = (0..self.pk.h_query.len())
+            .map(|_| Fr::rand(&mut rng))
+            .collect();
         let private = &values[self.num_instance..];
         let started = Instant::now();
         let _ = G1Projective::msm_unchecked(&self.pk.a_query, &values);
         let _ = G1Projective::msm_unchecked(&self.pk.b_g1_query, &values);
-        let _ = G1Projective::msm_unchecked(&self.pk.l_query, &private[..self.pk.l_query.len().min(private.len())]);
+        let _ = G1Projective::msm_unchecked(
+            &self.pk.l_query,
+            &private[..self.pk.l_query.len().min(private.len())],
+        );
         let _ = G1Projective::msm_unchecked(&self.pk.h_query, &h);
         let g1 = started.elapsed().as_secs_f64();
         let started = Instant::now();

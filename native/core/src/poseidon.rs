@@ -41,7 +41,12 @@ impl Schedule {
         if self.first_full.len() != 4 || self.last_full.len() != 4 || self.first_mds.len() != 4 {
             return Err(bad("expected 4 + 4 full rounds".into()));
         }
-        if !self.first_full.iter().chain(&self.last_full).all(|c| c.len() == t) {
+        if !self
+            .first_full
+            .iter()
+            .chain(&self.last_full)
+            .all(|c| c.len() == t)
+        {
             return Err(bad(format!("full-round constants must have {t} values")));
         }
         if !self.first_mds.iter().all(square) || !square(&self.mds) {
@@ -51,8 +56,16 @@ impl Schedule {
         if self.sparse_row.len() != n_p || self.sparse_col.len() != n_p {
             return Err(bad("one sparse row and column per partial round".into()));
         }
-        if !self.sparse_row.iter().chain(&self.sparse_col).all(|v| v.len() == t - 1) {
-            return Err(bad(format!("sparse rows and columns must have {} values", t - 1)));
+        if !self
+            .sparse_row
+            .iter()
+            .chain(&self.sparse_col)
+            .all(|v| v.len() == t - 1)
+        {
+            return Err(bad(format!(
+                "sparse rows and columns must have {} values",
+                t - 1
+            )));
         }
         Ok(())
     }
@@ -78,7 +91,10 @@ impl Schedule {
             *x += c;
             *x = sbox(*x);
         }
-        let mixed: Vec<Fr> = mds.iter().map(|row| row.iter().zip(state.iter()).map(|(m, x)| *m * x).sum()).collect();
+        let mixed: Vec<Fr> = mds
+            .iter()
+            .map(|row| row.iter().zip(state.iter()).map(|(m, x)| *m * x).sum())
+            .collect();
         *state = mixed;
     }
 
@@ -86,7 +102,12 @@ impl Schedule {
         for (constants, mds) in self.first_full.iter().zip(&self.first_mds) {
             Self::full_round(&mut state, constants, mds);
         }
-        for ((scalar, row), col) in self.partial_scalars.iter().zip(&self.sparse_row).zip(&self.sparse_col) {
+        for ((scalar, row), col) in self
+            .partial_scalars
+            .iter()
+            .zip(&self.sparse_row)
+            .zip(&self.sparse_col)
+        {
             let x0 = sbox(state[0] + scalar);
             let mut new0 = self.sparse_corner * x0;
             for (r, x) in row.iter().zip(&state[1..]) {
@@ -115,7 +136,9 @@ impl Schedule {
     pub fn hash_list(&self, values: &[Fr]) -> Result<Fr> {
         let chunk = self.width - 2;
         if chunk == 0 {
-            return Err(NativeError::Format("hash_list needs a width of at least 3".into()));
+            return Err(NativeError::Format(
+                "hash_list needs a width of at least 3".into(),
+            ));
         }
         let mut h = Fr::zero();
         let mut inputs = vec![Fr::zero(); self.width - 1];
@@ -144,7 +167,12 @@ fn sbox(x: Fr) -> Fr {
 
 /// The textbook permutation (dense matrix every round) from the plain constants, to test
 /// the optimised one against (and the schedule the engine derives).
-pub fn reference_hash(inputs: &[Fr], constants: &[Fr], mds: &[Vec<Fr>], partial_rounds: usize) -> Fr {
+pub fn reference_hash(
+    inputs: &[Fr],
+    constants: &[Fr],
+    mds: &[Vec<Fr>],
+    partial_rounds: usize,
+) -> Fr {
     let t = inputs.len() + 1;
     let mut state = vec![Fr::zero()];
     state.extend_from_slice(inputs);
@@ -159,7 +187,10 @@ pub fn reference_hash(inputs: &[Fr], constants: &[Fr], mds: &[Vec<Fr>], partial_
                 *x = sbox(*x);
             }
         }
-        state = mds.iter().map(|row| row.iter().zip(&state).map(|(m, x)| *m * x).sum()).collect();
+        state = mds
+            .iter()
+            .map(|row| row.iter().zip(&state).map(|(m, x)| *m * x).sum())
+            .collect();
     }
     state[0]
 }
@@ -175,7 +206,9 @@ mod tests {
         let mut rng = ark_std::test_rng();
         let t = 3;
         let constants: Vec<Fr> = (0..8 * t).map(|_| Fr::rand(&mut rng)).collect();
-        let mds: Vec<Vec<Fr>> = (0..t).map(|_| (0..t).map(|_| Fr::rand(&mut rng)).collect()).collect();
+        let mds: Vec<Vec<Fr>> = (0..t)
+            .map(|_| (0..t).map(|_| Fr::rand(&mut rng)).collect())
+            .collect();
         let rows: Vec<Vec<Fr>> = constants.chunks(t).map(|c| c.to_vec()).collect();
         let schedule = Schedule {
             width: t,
@@ -190,9 +223,14 @@ mod tests {
         };
         schedule.validate().unwrap();
         let inputs = [Fr::from(1u64), Fr::from(2u64)];
-        assert_eq!(schedule.hash(&inputs).unwrap(), reference_hash(&inputs, &constants, &mds, 0));
+        assert_eq!(
+            schedule.hash(&inputs).unwrap(),
+            reference_hash(&inputs, &constants, &mds, 0)
+        );
         assert!(schedule.hash(&inputs[..1]).is_err());
-        let many = schedule.hash_many(&[inputs.to_vec(), inputs.to_vec()]).unwrap();
+        let many = schedule
+            .hash_many(&[inputs.to_vec(), inputs.to_vec()])
+            .unwrap();
         assert_eq!(many[0], many[1]);
     }
 
@@ -201,7 +239,9 @@ mod tests {
         let mut rng = ark_std::test_rng();
         let t = 4; // chunks of 2 values
         let constants: Vec<Fr> = (0..8 * t).map(|_| Fr::rand(&mut rng)).collect();
-        let mds: Vec<Vec<Fr>> = (0..t).map(|_| (0..t).map(|_| Fr::rand(&mut rng)).collect()).collect();
+        let mds: Vec<Vec<Fr>> = (0..t)
+            .map(|_| (0..t).map(|_| Fr::rand(&mut rng)).collect())
+            .collect();
         let rows: Vec<Vec<Fr>> = constants.chunks(t).map(|c| c.to_vec()).collect();
         let s = Schedule {
             width: t,
@@ -219,7 +259,10 @@ mod tests {
         let second = s.hash(&[first, v[2], Fr::zero()]).unwrap();
         assert_eq!(s.hash_list(&v).unwrap(), second);
         assert_eq!(s.hash_list(&[]).unwrap(), Fr::zero());
-        assert_eq!(s.hash_list_many(&[v.clone(), vec![]]).unwrap(), vec![second, Fr::zero()]);
+        assert_eq!(
+            s.hash_list_many(&[v.clone(), vec![]]).unwrap(),
+            vec![second, Fr::zero()]
+        );
     }
 
     #[test]
@@ -235,6 +278,10 @@ mod tests {
             last_full: vec![],
             mds: vec![],
         };
-        assert!(bad.validate().unwrap_err().to_string().contains("4 + 4 full rounds"));
+        assert!(bad
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("4 + 4 full rounds"));
     }
 }

@@ -17,22 +17,22 @@
 //! * H_i = L'_{2i+1}(tau) / delta, with L' the Lagrange basis of the domain twice as large
 //!   (snarkjs's prover evaluates A B - C on those odd points);
 //! * points in little-endian Montgomery form, coefficients as value x R^2 (what snarkjs
-//!   writes and ark-circom and rapidsnark read).
+//!   writes and zkey.rs and rapidsnark read).
 //!
 //! The circuit-hash field of the contributions section is left zero: there is no ptau to
 //! hash against, so `snarkjs zkey verify` cannot apply to such a key.
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::time::Instant;
 
 use ark_bn254::{Fq, Fr, G1Affine, G1Projective, G2Affine, G2Projective};
-use ark_circom::circom::R1CSFile;
 use ark_ec::scalar_mul::ScalarMul;
 use ark_ec::{AffineRepr, PrimeGroup};
 use ark_ff::{BigInteger, Field, One, PrimeField, UniformRand, Zero};
 use ark_poly::{EvaluationDomain, Radix2EvaluationDomain};
 use rand::thread_rng;
 
+use crate::r1cs::{self, R1cs};
 use crate::{NativeError, Result};
 
 /// What the setup made (for the caller's record).
@@ -45,29 +45,12 @@ pub struct SetupSummary {
     pub seconds: f64,
 }
 
-struct Circuit {
-    n_vars: usize,
-    n_public: usize,
-    constraints: Vec<(Vec<(usize, Fr)>, Vec<(usize, Fr)>, Vec<(usize, Fr)>)>,
-}
-
-fn read_r1cs(path: &str) -> Result<Circuit> {
-    let file = File::open(path).map_err(|source| NativeError::Io { path: path.to_string(), source })?;
-    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| R1CSFile::<Fr>::new(BufReader::new(file))));
-    let r1cs = match parsed {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => return Err(NativeError::Format(format!("{path}: not a usable circom R1CS: {e}"))),
-        Err(_) => return Err(NativeError::Format(format!("{path}: not a usable circom R1CS (malformed)"))),
-    };
-    let h = &r1cs.header;
-    if h.n_constraints as usize != r1cs.constraints.len() {
-        return Err(NativeError::Format(format!("{path}: header and constraint count disagree")));
-    }
-    Ok(Circuit {
-        n_vars: h.n_wires as usize,
-        n_public: (h.n_pub_out + h.n_pub_in) as usize,
-        constraints: r1cs.constraints,
-    })
+fn read_r1cs(path: &str) -> Result<R1cs> {
+    let data = std::fs::read(path).map_err(|source| NativeError::Io {
+        path: path.to_string(),
+        source,
+    })?;
+    r1cs::read(&data, path)
 }
 
 /// Nonzero random field element.
@@ -127,20 +110,37 @@ pub fn setup(r1cs_path: &str, zkey_path: &str) -> Result<SetupSummary> {
     let started = Instant::now();
     let circuit = read_r1cs(r1cs_path)?;
     let n_c = circuit.constraints.len();
-    let (n_vars, n_pub) = (circuit.n_vars, circuit.n_public);
+    let (n_vars, n_pub) = (circuit.n_wires, circuit.n_public);
     if n_pub + 1 > n_vars {
-        return Err(NativeError::Format(format!("{r1cs_path}: {n_pub} public signals but {n_vars} wires")));
+        return Err(NativeError::Format(format!(
+            "{r1cs_path}: {n_pub} public signals but {n_vars} wires"
+        )));
     }
     let rows = n_c + n_pub + 1; // constraints, then A = signal for the 1 and each public signal
-    let domain_size = (n_c + n_pub).next_power_of_two().max(1) * if (n_c + n_pub).is_power_of_two() { 2 } else { 1 };
+    let domain_size = (n_c + n_pub).next_power_of_two().max(1)
+        * if (n_c + n_pub).is_power_of_two() {
+            2
+        } else {
+            1
+        };
     debug_assert!(domain_size >= rows);
-    let domain = Radix2EvaluationDomain::<Fr>::new(domain_size)
-        .ok_or_else(|| NativeError::Format(format!("domain of {domain_size} is too large for BN254")))?;
-    let double = Radix2EvaluationDomain::<Fr>::new(2 * domain_size)
-        .ok_or_else(|| NativeError::Format(format!("domain of {} is too large for BN254", 2 * domain_size)))?;
+    let domain = Radix2EvaluationDomain::<Fr>::new(domain_size).ok_or_else(|| {
+        NativeError::Format(format!("domain of {domain_size} is too large for BN254"))
+    })?;
+    let double = Radix2EvaluationDomain::<Fr>::new(2 * domain_size).ok_or_else(|| {
+        NativeError::Format(format!(
+            "domain of {} is too large for BN254",
+            2 * domain_size
+        ))
+    })?;
 
     let mut rng = thread_rng();
-    let (tau, alpha, beta, delta) = (secret(&mut rng), secret(&mut rng), secret(&mut rng), secret(&mut rng));
+    let (tau, alpha, beta, delta) = (
+        secret(&mut rng),
+        secret(&mut rng),
+        secret(&mut rng),
+        secret(&mut rng),
+    );
     let delta_inv = delta.inverse().expect("delta is nonzero");
 
     let lagrange = domain.evaluate_all_lagrange_coefficients(tau);
@@ -149,7 +149,9 @@ pub fn setup(r1cs_path: &str, zkey_path: &str) -> Result<SetupSummary> {
     let mut c = vec![Fr::zero(); n_vars];
     let check = |s: usize| -> Result<usize> {
         if s >= n_vars {
-            return Err(NativeError::Format(format!("{r1cs_path}: a constraint names signal {s} of {n_vars}")));
+            return Err(NativeError::Format(format!(
+                "{r1cs_path}: a constraint names signal {s} of {n_vars}"
+            )));
         }
         Ok(s)
     };
@@ -187,9 +189,13 @@ pub fn setup(r1cs_path: &str, zkey_path: &str) -> Result<SetupSummary> {
 
     let combined = |s: usize| beta * a[s] + alpha * b[s] + c[s];
     let ic: Vec<Fr> = (0..=n_pub).map(combined).collect();
-    let private: Vec<Fr> = (n_pub + 1..n_vars).map(|s| combined(s) * delta_inv).collect();
+    let private: Vec<Fr> = (n_pub + 1..n_vars)
+        .map(|s| combined(s) * delta_inv)
+        .collect();
     let double_lagrange = double.evaluate_all_lagrange_coefficients(tau);
-    let h: Vec<Fr> = (0..domain_size).map(|i| double_lagrange[2 * i + 1] * delta_inv).collect();
+    let h: Vec<Fr> = (0..domain_size)
+        .map(|i| double_lagrange[2 * i + 1] * delta_inv)
+        .collect();
 
     let g1 = G1Projective::generator();
     let g2 = G2Projective::generator();
@@ -248,7 +254,10 @@ pub fn setup(r1cs_path: &str, zkey_path: &str) -> Result<SetupSummary> {
     };
     write().map_err(|source| {
         let _ = std::fs::remove_file(&tmp);
-        NativeError::Io { path: zkey_path.to_string(), source }
+        NativeError::Io {
+            path: zkey_path.to_string(),
+            source,
+        }
     })?;
     Ok(SetupSummary {
         constraints: n_c,

@@ -24,9 +24,16 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
-        let end = self.pos.checked_add(n).ok_or_else(|| bad(format!("{what}: length overflow")))?;
+        let end = self
+            .pos
+            .checked_add(n)
+            .ok_or_else(|| bad(format!("{what}: length overflow")))?;
         if end > self.data.len() {
-            return Err(bad(format!("truncated at {what} (byte {} of {})", self.pos, self.data.len())));
+            return Err(bad(format!(
+                "truncated at {what} (byte {} of {})",
+                self.pos,
+                self.data.len()
+            )));
         }
         let out = &self.data[self.pos..end];
         self.pos = end;
@@ -63,11 +70,15 @@ pub fn parse(data: &[u8]) -> Result<Vec<Fr>> {
                 let mut h = Reader { data: body, pos: 0 };
                 let n8 = h.u32("n8")? as usize;
                 if n8 != 32 {
-                    return Err(bad(format!("field elements of {n8} bytes, expected 32 (BN254)")));
+                    return Err(bad(format!(
+                        "field elements of {n8} bytes, expected 32 (BN254)"
+                    )));
                 }
                 let prime = BigUint::from_bytes_le(h.take(n8, "prime")?);
                 if prime != modulus() {
-                    return Err(bad("the witness is over another field than BN254's scalar field"));
+                    return Err(bad(
+                        "the witness is over another field than BN254's scalar field",
+                    ));
                 }
                 header = Some((n8, h.u32("witness count")?));
             }
@@ -78,7 +89,10 @@ pub fn parse(data: &[u8]) -> Result<Vec<Fr>> {
     let (n8, count) = header.ok_or_else(|| bad("no header section"))?;
     let body = values.ok_or_else(|| bad("no values section"))?;
     if body.len() != n8 * count as usize {
-        return Err(bad(format!("{} value bytes for {count} values of {n8} bytes", body.len())));
+        return Err(bad(format!(
+            "{} value bytes for {count} values of {n8} bytes",
+            body.len()
+        )));
     }
     let r_mod = modulus();
     body.chunks_exact(n8)
@@ -126,13 +140,19 @@ mod tests {
     fn refuses_damage() {
         let values: Vec<Fr> = (0u64..3).map(Fr::from).collect();
         let good = write(&values);
-        assert!(parse(&good[..good.len() - 1]).unwrap_err().to_string().contains("truncated"));
+        assert!(parse(&good[..good.len() - 1])
+            .unwrap_err()
+            .to_string()
+            .contains("truncated"));
         let mut magic = good.clone();
         magic[0] = b'x';
         assert!(parse(&magic).unwrap_err().to_string().contains("magic"));
         let mut unreduced = good.clone();
         let n = unreduced.len();
         unreduced[n - 32..].copy_from_slice(&[0xff; 32]);
-        assert!(parse(&unreduced).unwrap_err().to_string().contains("not reduced"));
+        assert!(parse(&unreduced)
+            .unwrap_err()
+            .to_string()
+            .contains("not reduced"));
     }
 }

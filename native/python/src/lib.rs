@@ -40,7 +40,9 @@ struct Groth16Prover {
 impl Groth16Prover {
     #[new]
     fn new(py: Python<'_>, zkey_path: &str) -> PyResult<Self> {
-        let inner = py.allow_threads(|| Prover::load(zkey_path)).map_err(to_py)?;
+        let inner = py
+            .allow_threads(|| Prover::load(zkey_path))
+            .map_err(to_py)?;
         Ok(Groth16Prover { inner })
     }
 
@@ -71,10 +73,15 @@ impl Groth16Prover {
     /// shape), `public_signals` (decimal strings) and `seconds` (proving time).
     fn prove_wtns<'py>(&self, py: Python<'py>, wtns_bytes: &[u8]) -> PyResult<Bound<'py, PyDict>> {
         let witness = wtns::parse(wtns_bytes).map_err(to_py)?;
-        let out = py.allow_threads(|| self.inner.prove_snarkjs(&witness)).map_err(to_py)?;
+        let out = py
+            .allow_threads(|| self.inner.prove_snarkjs(&witness))
+            .map_err(to_py)?;
         let proof = PyDict::new(py);
         proof.set_item("pi_a", out.pi_a.to_vec())?;
-        proof.set_item("pi_b", out.pi_b.iter().map(|p| p.to_vec()).collect::<Vec<_>>())?;
+        proof.set_item(
+            "pi_b",
+            out.pi_b.iter().map(|p| p.to_vec()).collect::<Vec<_>>(),
+        )?;
         proof.set_item("pi_c", out.pi_c.to_vec())?;
         proof.set_item("protocol", "groth16")?;
         proof.set_item("curve", "bn128")?;
@@ -93,7 +100,10 @@ struct PoseidonSchedule {
 }
 
 fn matrix(rows: Vec<Vec<BigUint>>, what: &str) -> PyResult<Vec<Vec<ark_bn254_fr::Fr>>> {
-    rows.iter().enumerate().map(|(i, r)| fr_vec(r, &format!("{what}[{i}]"))).collect()
+    rows.iter()
+        .enumerate()
+        .map(|(i, r)| fr_vec(r, &format!("{what}[{i}]")))
+        .collect()
 }
 
 #[pymethods]
@@ -139,15 +149,27 @@ impl PoseidonSchedule {
     /// The model's chained list hash of each list (chunks of width - 2 values, zero
     /// padded; 0 for an empty list), on every core.
     fn hash_list_many(&self, py: Python<'_>, lists: Vec<Vec<BigUint>>) -> PyResult<Vec<BigUint>> {
-        let x = lists.iter().enumerate().map(|(i, r)| fr_vec(r, &format!("lists[{i}]"))).collect::<PyResult<Vec<_>>>()?;
-        let out = py.allow_threads(|| self.inner.hash_list_many(&x)).map_err(to_py)?;
+        let x = lists
+            .iter()
+            .enumerate()
+            .map(|(i, r)| fr_vec(r, &format!("lists[{i}]")))
+            .collect::<PyResult<Vec<_>>>()?;
+        let out = py
+            .allow_threads(|| self.inner.hash_list_many(&x))
+            .map_err(to_py)?;
         Ok(out.iter().map(fr_to_biguint).collect())
     }
 
     /// Poseidon of each row (all of width - 1 field elements), on every core.
     fn hash_many(&self, py: Python<'_>, rows: Vec<Vec<BigUint>>) -> PyResult<Vec<BigUint>> {
-        let x = rows.iter().enumerate().map(|(i, r)| fr_vec(r, &format!("rows[{i}]"))).collect::<PyResult<Vec<_>>>()?;
-        let out = py.allow_threads(|| self.inner.hash_many(&x)).map_err(to_py)?;
+        let x = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| fr_vec(r, &format!("rows[{i}]")))
+            .collect::<PyResult<Vec<_>>>()?;
+        let out = py
+            .allow_threads(|| self.inner.hash_many(&x))
+            .map_err(to_py)?;
         Ok(out.iter().map(fr_to_biguint).collect())
     }
 }
@@ -156,8 +178,14 @@ impl PoseidonSchedule {
 /// `r1cs_path`, written as a snarkjs key to `zkey_path` (atomically). Returns a dict with
 /// constraints, variables, public, domain_size and seconds.
 #[pyfunction]
-fn groth16_setup<'py>(py: Python<'py>, r1cs_path: &str, zkey_path: &str) -> PyResult<Bound<'py, PyDict>> {
-    let summary = py.allow_threads(|| zkmargin_core::setup::setup(r1cs_path, zkey_path)).map_err(to_py)?;
+fn groth16_setup<'py>(
+    py: Python<'py>,
+    r1cs_path: &str,
+    zkey_path: &str,
+) -> PyResult<Bound<'py, PyDict>> {
+    let summary = py
+        .allow_threads(|| zkmargin_core::setup::setup(r1cs_path, zkey_path))
+        .map_err(to_py)?;
     let out = PyDict::new(py);
     out.set_item("constraints", summary.constraints)?;
     out.set_item("variables", summary.variables)?;
