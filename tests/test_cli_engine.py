@@ -324,3 +324,32 @@ def test_examples_readme_shows_the_cli_figures_to_the_cent(
             assert amount == money_amount(int(lines[label.group(1)][keys[name]])), (label.group(1), name)
             checked += 1
     assert checked >= (10 if profile == "demo" else 1)
+
+
+def test_margin_table_summarises_many_accounts(
+    tmp_path: Path, markets: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Beyond MARGIN_TABLE_ROWS accounts the table shows the counts by status and the
+    accounts in most trouble first; the report file still holds every account."""
+    from zkmargin.cli.render import MARGIN_TABLE_ROWS
+
+    _, params, accounts = SETS["test"]
+    doc = json.loads((EXAMPLES / accounts).read_text())
+    base = doc["accounts"]
+    many = [
+        dict(base[i % len(base)], label=f"copy-{i}", account_id=100_000 + i)
+        for i in range(MARGIN_TABLE_ROWS + 40)
+    ]
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps({**doc, "accounts": many}))
+    out_file = tmp_path / "report.json"
+    argv = ["margin", "--market", str(markets["test"]), "--params", str(EXAMPLES / params), str(path)]
+    code, out, err = run_cli([*argv, "--out", str(out_file)], capsys)
+    assert code == 0, err
+    n = MARGIN_TABLE_ROWS + 40
+    assert f"{n} accounts: " in out and "every account: --out FILE or --json" in out
+    assert f"the {MARGIN_TABLE_ROWS} accounts in most trouble" in out
+    rows = [line for line in out.splitlines() if "copy-" in line]
+    assert len(rows) == MARGIN_TABLE_ROWS
+    assert "insolvent" in rows[0] and "healthy" not in "".join(rows[:10])
+    assert len(json.loads(out_file.read_text())["accounts"]) == n

@@ -90,19 +90,35 @@ def print_market(mf: MarketFile, params: RiskParams, params_hash: int, cal: Cali
     console.print(f"params_hash {params_hash}", soft_wrap=True)
 
 
+#: ``margin`` shows every account up to this many; beyond, a summary (counts by status and
+#: the accounts in most trouble), the full list being in ``--out`` / ``--json``.
+MARGIN_TABLE_ROWS = 200
+
+
 def print_margin_table(accounts: Sequence[LabeledAccount], results: Sequence[MarginResult]) -> None:
-    table = Table(
-        title=f"margin ({QUOTE_CURRENCY}, rounded down to the cent)",
-        box=box.SIMPLE_HEAD,
-        pad_edge=False,
-        padding=(0, 1),
-    )
+    shown = list(zip(accounts, results, strict=True))
+    title = f"margin ({QUOTE_CURRENCY}, rounded down to the cent)"
+    if len(shown) > MARGIN_TABLE_ROWS:
+        counts = {s: 0 for s in Status}
+        for r in results:
+            counts[Status(r.status)] += 1
+        console.print(
+            f"{len(shown):,} accounts: "
+            + ", ".join(f"{n:,} {s.label}" for s, n in counts.items())
+            + " (every account: --out FILE or --json)",
+            highlight=False,
+        )
+        # the accounts in most trouble first: by status, then by shortfall
+        shown.sort(key=lambda pair: (-pair[1].status, -pair[1].shortfall))
+        shown = shown[:MARGIN_TABLE_ROWS]
+        title = f"the {MARGIN_TABLE_ROWS} accounts in most trouble, {title}"
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
     # Amounts never wrap or truncate; a long account name folds when the terminal is narrow.
     table.add_column("account", overflow="fold")
     table.add_column("status", no_wrap=True)
     for col in ("equity", "IM", "MM", "shortfall", "E/MM"):
         table.add_column(col, justify="right", no_wrap=True)
-    for acc, r in zip(accounts, results, strict=True):
+    for acc, r in shown:
         table.add_row(
             escape(acc.display_name),
             status_text(r.status),
