@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from prover.artifacts import prepare_artifacts
-from prover.build import build_circuit
+from prover.build import BuildResult, build_circuit
 from prover.errors import ProverError
 from prover.native import NativeProver, native_available
 from prover.node_worker import NodeWorker
@@ -30,18 +30,24 @@ pytestmark = pytest.mark.skipif(not native_available(), reason="zkmargin_native 
 
 
 @pytest.fixture(scope="module")
-def native_keys(toy: Toy) -> SetupResult:
-    return setup_keys_native(toy.build, tools=toy.tools)
+def own_build(toy: Toy, tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
+    """The toy circuit in a cache of its own: the session's toy keeps only its snarkjs keys."""
+    return build_circuit(toy_spec(), tools=toy.tools, cache=tmp_path_factory.mktemp("native-setup"))
+
+
+@pytest.fixture(scope="module")
+def native_keys(toy: Toy, own_build: BuildResult) -> SetupResult:
+    return setup_keys_native(own_build, tools=toy.tools)
 
 
 def test_native_keys_prove_and_verify_with_every_backend(
-    toy: Toy, native_keys: SetupResult, worker: NodeWorker
+    toy: Toy, own_build: BuildResult, native_keys: SetupResult, worker: NodeWorker
 ) -> None:
     vkey = json.loads(native_keys.vkey.read_text())
     assert vkey["protocol"] == "groth16" and vkey["nPublic"] == 5
     assert "contract Groth16Verifier" in native_keys.verifier_sol.read_text()
-    by_snarkjs = worker.prove(toy.build.wasm, native_keys.zkey, toy_input())
-    by_arkworks = NativeProver(worker).prove(toy.build.wasm, native_keys.zkey, toy_input())
+    by_snarkjs = worker.prove(own_build.wasm, native_keys.zkey, toy_input())
+    by_arkworks = NativeProver(worker).prove(own_build.wasm, native_keys.zkey, toy_input())
     assert by_snarkjs.public_signals == by_arkworks.public_signals
     for proof in (by_snarkjs, by_arkworks):
         assert worker.verify(vkey, proof.public_signals, proof.proof)
@@ -52,16 +58,16 @@ def test_native_keys_prove_and_verify_with_every_backend(
 
 
 def test_the_native_setup_is_recorded_cached_and_redone_only_when_forced(
-    toy: Toy, native_keys: SetupResult
+    toy: Toy, own_build: BuildResult, native_keys: SetupResult
 ) -> None:
     record = native_keys.record
     assert record["method"] == "native" and record["ptau"] is None and record["single_party"] is True
     assert native_keys.ptau_sha256 == "" and "no ptau" in native_keys.origin()
     note = native_keys.trust_note()
     assert note is not None and "single-party" in note and "never for production" in note
-    again = setup_keys_native(toy.build, tools=toy.tools)
+    again = setup_keys_native(own_build, tools=toy.tools)
     assert again.vkey_sha256 == native_keys.vkey_sha256
-    fresh = setup_keys_native(toy.build, tools=toy.tools, force=True)
+    fresh = setup_keys_native(own_build, tools=toy.tools, force=True)
     assert fresh.vkey_sha256 != native_keys.vkey_sha256  # new secrets, new keys
 
 
