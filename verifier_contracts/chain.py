@@ -109,7 +109,11 @@ class Chain:
 
 
 def embedded() -> Chain:
-    """A fresh in-process py-evm chain."""
+    """A fresh in-process py-evm chain (with the faster ecPairing precompile:
+    :mod:`verifier_contracts.fast_pairing`)."""
+    from verifier_contracts.fast_pairing import install
+
+    install()
     tester = EthereumTester()
     w3 = Web3(EthereumTesterProvider(tester))
     return Chain(w3=w3, roles=Roles.from_accounts(list(w3.eth.accounts)), kind=EMBEDDED, tester=tester)
