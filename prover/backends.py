@@ -1,4 +1,4 @@
-"""Which Groth16 prover makes the proofs: ``--prover auto|arkworks|snarkjs``.
+"""Which Groth16 prover makes the proofs: ``--prover auto|arkworks|rapidsnark|snarkjs``.
 
 * ``arkworks``: the native prover (:mod:`prover.native`), witness from the node worker;
 * ``rapidsnark``: iden3's C++ prover in a separate helper process (GPL, never linked
@@ -9,7 +9,7 @@
   measured side by side on this project's machine (README figures).
 
 Every backend makes proofs of the same key that every verifier accepts; they differ only
-in speed (README, bench/prover_backends.py).
+in speed (README figures, `bench/prover_bench.py`).
 """
 
 from __future__ import annotations

@@ -104,6 +104,7 @@ class ProverPool:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self._workers: list[NodeWorker] = []
+        self._provers: list[ProvesCircuits] = []  # per worker: the node worker or a native backend
 
     # ------------------------------------------------------------ life cycle
 
@@ -113,6 +114,7 @@ class ProverPool:
             worker = NodeWorker(self.tools).start()
             self._workers.append(worker)
             prover = prover_for(self.backend, worker)
+            self._provers.append(prover)
             thread = threading.Thread(
                 target=self._serve, args=(index, prover), name=f"prover-{index}", daemon=True
             )
@@ -138,10 +140,15 @@ class ProverPool:
             self._queue.put(None)
         for thread in self._threads:
             thread.join(timeout=60)
+        for prover in self._provers:
+            stop = getattr(prover, "stop", None)
+            if stop is not None:
+                stop()  # a native backend's helper process too (rapidsnark)
         for worker in self._workers:
             worker.stop()
         self._threads.clear()
         self._workers.clear()
+        self._provers.clear()
 
     def __enter__(self) -> ProverPool:
         return self.start()
