@@ -200,11 +200,10 @@ mod tests {
     use super::*;
     use ark_std::UniformRand;
 
-    /// With no partial rounds the optimised schedule is the plain one: both paths agree.
-    #[test]
-    fn full_rounds_match_the_reference() {
+    /// A width-t schedule with random constants and no partial rounds (then the optimised
+    /// schedule is the plain one), with its plain constants and matrix.
+    fn plain_schedule(t: usize) -> (Schedule, Vec<Fr>, Vec<Vec<Fr>>) {
         let mut rng = ark_std::test_rng();
-        let t = 3;
         let constants: Vec<Fr> = (0..8 * t).map(|_| Fr::rand(&mut rng)).collect();
         let mds: Vec<Vec<Fr>> = (0..t)
             .map(|_| (0..t).map(|_| Fr::rand(&mut rng)).collect())
@@ -221,6 +220,12 @@ mod tests {
             last_full: rows[4..].to_vec(),
             mds: mds.clone(),
         };
+        (schedule, constants, mds)
+    }
+
+    #[test]
+    fn full_rounds_match_the_reference() {
+        let (schedule, constants, mds) = plain_schedule(3);
         schedule.validate().unwrap();
         let inputs = [Fr::from(1u64), Fr::from(2u64)];
         assert_eq!(
@@ -236,24 +241,7 @@ mod tests {
 
     #[test]
     fn hash_list_chains_padded_chunks() {
-        let mut rng = ark_std::test_rng();
-        let t = 4; // chunks of 2 values
-        let constants: Vec<Fr> = (0..8 * t).map(|_| Fr::rand(&mut rng)).collect();
-        let mds: Vec<Vec<Fr>> = (0..t)
-            .map(|_| (0..t).map(|_| Fr::rand(&mut rng)).collect())
-            .collect();
-        let rows: Vec<Vec<Fr>> = constants.chunks(t).map(|c| c.to_vec()).collect();
-        let s = Schedule {
-            width: t,
-            first_full: rows[..4].to_vec(),
-            first_mds: vec![mds.clone(); 4],
-            partial_scalars: vec![],
-            sparse_corner: Fr::zero(),
-            sparse_row: vec![],
-            sparse_col: vec![],
-            last_full: rows[4..].to_vec(),
-            mds,
-        };
+        let (s, _, _) = plain_schedule(4); // chunks of 2 values
         let v: Vec<Fr> = (1u64..=3).map(Fr::from).collect();
         let first = s.hash(&[Fr::zero(), v[0], v[1]]).unwrap();
         let second = s.hash(&[first, v[2], Fr::zero()]).unwrap();

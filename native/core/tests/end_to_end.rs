@@ -43,7 +43,13 @@ fn tiny_r1cs() -> Vec<u8> {
 
 fn witness(x: u64, y: u64) -> Vec<Fr> {
     let z = x * y;
-    vec![Fr::from(1u64), Fr::from(z), Fr::from(x), Fr::from(y), Fr::from(z * z)]
+    vec![
+        Fr::from(1u64),
+        Fr::from(z),
+        Fr::from(x),
+        Fr::from(y),
+        Fr::from(z * z),
+    ]
 }
 
 #[test]
@@ -53,10 +59,16 @@ fn setup_prove_verify() {
     let (r1cs_path, zkey_path) = (dir.join("tiny.r1cs"), dir.join("tiny.zkey"));
     std::fs::write(&r1cs_path, tiny_r1cs()).unwrap();
     let parsed = r1cs::read(&tiny_r1cs(), "tiny.r1cs").unwrap();
-    assert_eq!((parsed.n_wires, parsed.n_public, parsed.constraints.len()), (5, 1, 2));
+    assert_eq!(
+        (parsed.n_wires, parsed.n_public, parsed.constraints.len()),
+        (5, 1, 2)
+    );
 
     let summary = setup::setup(r1cs_path.to_str().unwrap(), zkey_path.to_str().unwrap()).unwrap();
-    assert_eq!((summary.constraints, summary.public, summary.domain_size), (2, 1, 4));
+    assert_eq!(
+        (summary.constraints, summary.public, summary.domain_size),
+        (2, 1, 4)
+    );
     let key = zkey::read(&std::fs::read(&zkey_path).unwrap(), "tiny.zkey").unwrap();
     assert_eq!((key.n_vars, key.n_public, key.domain_size), (5, 1, 4));
     assert_eq!(key.a.len(), 4); // two constraints and the rows A = 1, A = z
@@ -72,7 +84,11 @@ fn setup_prove_verify() {
     let (forged, _) = prover.prove(&bad).unwrap();
     assert!(!prover.verify(&forged, &bad[1..2]).unwrap());
 
-    assert!(prover.prove(&good[..4]).unwrap_err().to_string().contains("4 values"));
+    assert!(prover
+        .prove(&good[..4])
+        .unwrap_err()
+        .to_string()
+        .contains("4 values"));
     let from_file = wtns::parse(&wtns::write(&good)).unwrap();
     assert_eq!(from_file, good);
     std::fs::remove_dir_all(&dir).unwrap();
@@ -81,10 +97,22 @@ fn setup_prove_verify() {
 #[test]
 fn damaged_files_are_refused() {
     let r1cs_bytes = tiny_r1cs();
-    let err = r1cs::read(&r1cs_bytes[..r1cs_bytes.len() - 3], "cut.r1cs").err().unwrap().to_string();
-    assert!(err.starts_with("cut.r1cs: not a usable circom R1CS:") && err.contains("truncated"), "{err}");
-    let err = zkey::read(b"zkey\x01\x00\x00\x00\x00\x00\x00\x00", "empty.zkey").err().unwrap().to_string();
-    assert!(err.contains("empty.zkey: not a usable snarkjs Groth16 key: section 1 is missing"), "{err}");
+    let err = r1cs::read(&r1cs_bytes[..r1cs_bytes.len() - 3], "cut.r1cs")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.starts_with("cut.r1cs: not a usable circom R1CS:") && err.contains("truncated"),
+        "{err}"
+    );
+    let err = zkey::read(b"zkey\x01\x00\x00\x00\x00\x00\x00\x00", "empty.zkey")
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("empty.zkey: not a usable snarkjs Groth16 key: section 1 is missing"),
+        "{err}"
+    );
     let err = zkey::read(b"nope", "x.zkey").err().unwrap().to_string();
     assert!(err.contains("truncated") || err.contains("magic"), "{err}");
 }

@@ -149,11 +149,7 @@ impl PoseidonSchedule {
     /// The model's chained list hash of each list (chunks of width - 2 values, zero
     /// padded; 0 for an empty list), on every core.
     fn hash_list_many(&self, py: Python<'_>, lists: Vec<Vec<BigUint>>) -> PyResult<Vec<BigUint>> {
-        let x = lists
-            .iter()
-            .enumerate()
-            .map(|(i, r)| fr_vec(r, &format!("lists[{i}]")))
-            .collect::<PyResult<Vec<_>>>()?;
+        let x = matrix(lists, "lists")?;
         let out = py
             .allow_threads(|| self.inner.hash_list_many(&x))
             .map_err(to_py)?;
@@ -162,11 +158,7 @@ impl PoseidonSchedule {
 
     /// Poseidon of each row (all of width - 1 field elements), on every core.
     fn hash_many(&self, py: Python<'_>, rows: Vec<Vec<BigUint>>) -> PyResult<Vec<BigUint>> {
-        let x = rows
-            .iter()
-            .enumerate()
-            .map(|(i, r)| fr_vec(r, &format!("rows[{i}]")))
-            .collect::<PyResult<Vec<_>>>()?;
+        let x = matrix(rows, "rows")?;
         let out = py
             .allow_threads(|| self.inner.hash_many(&x))
             .map_err(to_py)?;
