@@ -16,8 +16,6 @@ Licences: arkworks is MIT/Apache-2.0, linked into this process; snarkjs
 
 from __future__ import annotations
 
-import os
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -88,12 +86,8 @@ class NativeProver:
 
     def prove(self, wasm: Path, zkey: Path, circuit_input: dict[str, Any]) -> ProofResult:
         key = proving_key(zkey)
-        wtns = Path(tempfile.gettempdir()) / f"zkmargin-{os.getpid()}-{threading.get_ident()}.wtns"
-        witness_seconds = self.worker.start().witness(wasm, circuit_input, wtns)
-        try:
+        with self.worker.witness_file(wasm, circuit_input) as (wtns, witness_seconds):
             data = wtns.read_bytes()
-        finally:
-            wtns.unlink(missing_ok=True)
         try:
             out = key.prove_wtns(data)
         except ValueError as exc:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import queue
 import subprocess
+import tempfile
 import threading
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -206,6 +209,16 @@ class NodeWorker:
         if wtns is not None:
             payload["wtns"] = str(wtns)
         return float(self.call("witness", **payload)["witness_ms"]) / 1000
+
+    @contextlib.contextmanager
+    def witness_file(self, wasm: Path, circuit_input: dict[str, Any]) -> Iterator[tuple[Path, float]]:
+        """The witness of ``circuit_input`` in a temporary ``.wtns`` file (for a native
+        prover), with the seconds it took; the file is removed afterwards."""
+        path = Path(tempfile.gettempdir()) / f"zkmargin-{os.getpid()}-{threading.get_ident()}.wtns"
+        try:
+            yield path, self.start().witness(wasm, circuit_input, path)
+        finally:
+            path.unlink(missing_ok=True)
 
     def prove(self, wasm: Path, zkey: Path, circuit_input: dict[str, Any]) -> ProofResult:
         """Witness + Groth16 proof in the worker."""

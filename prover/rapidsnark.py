@@ -10,8 +10,6 @@ the node worker, as for arkworks. Built by ``make setup`` when Go is installed.
 from __future__ import annotations
 
 import os
-import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -68,13 +66,9 @@ class RapidsnarkProver:
         self.helper = helper or RapidsnarkHelper()
 
     def prove(self, wasm: Path, zkey: Path, circuit_input: dict[str, Any]) -> ProofResult:
-        wtns = Path(tempfile.gettempdir()) / f"zkmargin-rs-{os.getpid()}-{threading.get_ident()}.wtns"
-        witness_seconds = self.worker.start().witness(wasm, circuit_input, wtns)
-        try:
+        with self.worker.witness_file(wasm, circuit_input) as (wtns, witness_seconds):
             self.helper.start()
             out = self.helper.prove_wtns(zkey, wtns)
-        finally:
-            wtns.unlink(missing_ok=True)
         return ProofResult(
             proof=dict(out["proof"]),
             public_signals=[str(s) for s in out["publicSignals"]],
