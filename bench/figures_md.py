@@ -160,6 +160,23 @@ def gas_section(gas_doc: dict[str, Any] | None) -> list[str]:
     return ["## Gas (MarginGate)", "", note, "", *_table(["operation", "gas"], rows)]
 
 
+def margin_cli_section(doc: dict[str, Any] | None) -> list[str]:
+    if not doc:
+        return []
+    rows = [
+        [
+            _int(r["accounts"]),
+            r["poseidon"],
+            _num(r["seconds"], 1),
+            _num(r["cpu_seconds"], 1),
+            _num(r["peak_rss_mb"], 0),
+        ]
+        for r in doc.get("runs", [])
+    ]
+    header = ["accounts", "Poseidon", "seconds", "CPU seconds", "peak MB"]
+    return ["## `zkmargin margin` end to end (standard profile, 16 slots)", "", *_table(header, rows)]
+
+
 def render_markdown(doc: dict[str, Any]) -> str:
     """The whole figures page."""
     lines = ["# zkmargin benchmark figures", "", "Written by `python -m bench.run_all` (`make bench`).", ""]
@@ -167,5 +184,6 @@ def render_markdown(doc: dict[str, Any]) -> str:
     lines += engine_section(doc.get("engine"))
     lines += prover_section(doc.get("prover") or {})
     lines += gas_section(doc.get("gas"))
+    lines += margin_cli_section(doc.get("margin_cli"))
     lines += runs_section(doc)
     return "\n".join(lines)

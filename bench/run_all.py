@@ -1,6 +1,6 @@
 """Every benchmark in one command; all figures in bench/results/figures.json and figures.md.
 
-    python -m bench.run_all                # engine, prover (test, demo), gas (real proofs)
+    python -m bench.run_all                # engine, prover (test, demo), gas (real proofs), margin CLI
     python -m bench.run_all --standard     # also the standard profile (compile + setup: many minutes)
     python -m bench.run_all --only gas     # one part (names: engine, prover-test, prover-demo, gas, ...)
 
@@ -66,6 +66,15 @@ def plan(args: argparse.Namespace) -> list[Part]:
         prover_args = ("--profile", profile, "--reps", str(args.reps), "--out", str(prover))
         parts.append(Part(f"prover-{profile}", "bench.prover_bench", prover_args, prover, key=profile))
     parts.append(Part("gas", "bench.gas_report", ("--profile", args.gas_profile, "--out", str(gas)), gas))
+    margin_cli = out / "margin_cli.json"
+    parts.append(
+        Part(
+            "margin-cli",
+            "bench.margin_cli",
+            ("--accounts", str(args.accounts), "--python-accounts", "10000", "--out", str(margin_cli)),
+            margin_cli,
+        )
+    )
     if args.only:
         unknown = set(args.only) - {p.name for p in parts}
         if unknown:
@@ -173,6 +182,7 @@ def collect(parts: list[Part], machine: dict[str, Any], argv: list[str]) -> dict
         "engine": None,
         "prover": {},
         "gas": None,
+        "margin_cli": None,
     }
     for run in runs:
         name = run["name"]
@@ -182,6 +192,8 @@ def collect(parts: list[Part], machine: dict[str, Any], argv: list[str]) -> dict
             document["prover"][name.removeprefix("prover-")] = run["figures"]
         elif name == "gas":
             document["gas"] = run["figures"]
+        elif name == "margin-cli":
+            document["margin_cli"] = run["figures"]
     return document
 
 
