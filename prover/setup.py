@@ -167,7 +167,16 @@ def setup_keys(
         folder.mkdir(parents=True, exist_ok=True)
         (folder / SETUP_RECORD).unlink(missing_ok=True)  # incomplete until the record is back
         vkey, timings = _run_setup(build, folder, chosen, tools, timeout, console)
-        write_json_atomic(folder / SETUP_RECORD, _record(build, folder, chosen, vkey, timings))
+        record = _record(
+            build,
+            folder,
+            vkey,
+            timings,
+            method="snarkjs",
+            ptau=_ptau_record(chosen),
+            contribution={"phase": 2, "name": LOCAL_CONTRIBUTION, "entropy": "fresh random, not kept"},
+        )
+        write_json_atomic(folder / SETUP_RECORD, record)
     done = load_keys(folder)
     if done is None:
         raise ProverError(f"setup in {folder} is incomplete")
@@ -202,50 +211,28 @@ def setup_keys_native(
             summary = dict(native.groth16_setup(str(build.r1cs), str(tmp["zkey"])))
             title = f"exports of the native setup of {build.manifest.get('label', build.key[:12])}"
             with StepRunner(title, 1.0, console, str(tools.root), timeout) as runner:
-                runner.run(
-                    "export verificationkey",
-                    tools.snarkjs_cmd(
-                        "zkey", "export", "verificationkey", str(tmp["zkey"]), str(tmp["vkey"])
-                    ),
-                    0.5,
-                )
-                runner.run(
-                    "export solidityverifier",
-                    tools.snarkjs_cmd(
-                        "zkey", "export", "solidityverifier", str(tmp["zkey"]), str(tmp["sol"])
-                    ),
-                    0.5,
-                )
-            vkey = load_vkey(tmp["vkey"])
-            tmp["zkey"].rename(folder / ZKEY)
-            tmp["vkey"].rename(folder / VKEY)
-            tmp["sol"].rename(folder / VERIFIER)
+                for name, args, weight in _export_steps(tmp, 0.5):
+                    runner.run(name, tools.snarkjs_cmd(*args), weight)
+            vkey = _install(tmp, folder)
         except ValueError as exc:
             raise ProverError(f"native setup of {build.r1cs} failed: {exc}") from None
         finally:
             for path in tmp.values():
                 path.unlink(missing_ok=True)
         timings = {"native setup": round(float(summary["seconds"]), 3), **runner.seconds}
-        record = {
-            "format": SETUP_FORMAT,
-            "build_key": build.key,
-            "method": "native",
-            "ptau": None,
-            "contributions": [
-                {
-                    "phase": "circuit-specific",
-                    "name": NATIVE_CONTRIBUTION,
-                    "entropy": "OS randomness, not kept",
-                }
-            ],
-            "single_party": True,
-            "domain_size": int(summary["domain_size"]),
-            "vkey_sha256": vkey_sha256(vkey),
-            "n_public": int(vkey["nPublic"]),
-            "zkey_bytes": (folder / ZKEY).stat().st_size,
-            "seconds": timings,
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
+        record = _record(
+            build,
+            folder,
+            vkey,
+            timings,
+            method="native",
+            ptau=None,
+            contribution={
+                "phase": "circuit-specific",
+                "name": NATIVE_CONTRIBUTION,
+                "entropy": "OS randomness, not kept",
+            },
+        ) | {"domain_size": int(summary["domain_size"])}
         write_json_atomic(folder / SETUP_RECORD, record)
     done = load_keys(folder)
     if done is None:
@@ -282,47 +269,73 @@ def _run_setup(
             ),
             0.26,
         ),
-        (
-            "export verificationkey",
-            ("zkey", "export", "verificationkey", str(tmp["zkey"]), str(tmp["vkey"])),
-            0.02,
-        ),
-        (
-            "export solidityverifier",
-            ("zkey", "export", "solidityverifier", str(tmp["zkey"]), str(tmp["sol"])),
-            0.02,
-        ),
+        *_export_steps(tmp, 0.02),
     ]
     try:
         title = f"groth16 setup of {build.manifest.get('label', build.key[:12])} ({build.constraints} constraints)"
         with StepRunner(title, 1.0, console, str(tools.root), timeout) as runner:
             for name, args, weight in steps:
                 runner.run(name, tools.snarkjs_cmd(*args), weight)
-        vkey = load_vkey(tmp["vkey"])
-        tmp["zkey"].rename(folder / ZKEY)
-        tmp["vkey"].rename(folder / VKEY)
-        tmp["sol"].rename(folder / VERIFIER)
+        vkey = _install(tmp, folder)
     finally:
         for path in tmp.values():
             path.unlink(missing_ok=True)
     return vkey, runner.seconds
 
 
+def _export_steps(tmp: dict[str, Path], weight: float) -> list[tuple[str, tuple[str, ...], float]]:
+    """snarkjs's exports of the verification key and the Solidity verifier from ``tmp["zkey"]``."""
+    return [
+        (
+            "export verificationkey",
+            ("zkey", "export", "verificationkey", str(tmp["zkey"]), str(tmp["vkey"])),
+            weight,
+        ),
+        (
+            "export solidityverifier",
+            ("zkey", "export", "solidityverifier", str(tmp["zkey"]), str(tmp["sol"])),
+            weight,
+        ),
+    ]
+
+
+def _install(tmp: dict[str, Path], folder: Path) -> dict[str, Any]:
+    """Move the finished zkey, verification key and verifier into place; the verification key."""
+    vkey = load_vkey(tmp["vkey"])
+    tmp["zkey"].rename(folder / ZKEY)
+    tmp["vkey"].rename(folder / VKEY)
+    tmp["sol"].rename(folder / VERIFIER)
+    return vkey
+
+
+def _ptau_record(ptau: PtauChoice) -> dict[str, Any]:
+    return {
+        "path": str(ptau.path),
+        "power": ptau.power,
+        "source": ptau.source,
+        "sha256": ptau.sha256,
+        "single_party": ptau.single_party,
+    }
+
+
 def _record(
-    build: BuildResult, folder: Path, ptau: PtauChoice, vkey: dict[str, Any], timings: dict[str, float]
+    build: BuildResult,
+    folder: Path,
+    vkey: dict[str, Any],
+    timings: dict[str, float],
+    *,
+    method: str,
+    ptau: dict[str, Any] | None,
+    contribution: dict[str, Any],
 ) -> dict[str, Any]:
+    """The setup record (``setup.json``) of keys made by ``method``; every local setup is
+    single-party."""
     return {
         "format": SETUP_FORMAT,
         "build_key": build.key,
-        "method": "snarkjs",
-        "ptau": {
-            "path": str(ptau.path),
-            "power": ptau.power,
-            "source": ptau.source,
-            "sha256": ptau.sha256,
-            "single_party": ptau.single_party,
-        },
-        "contributions": [{"phase": 2, "name": LOCAL_CONTRIBUTION, "entropy": "fresh random, not kept"}],
+        "method": method,
+        "ptau": ptau,
+        "contributions": [contribution],
         "single_party": True,
         "vkey_sha256": vkey_sha256(vkey),
         "n_public": int(vkey["nPublic"]),
