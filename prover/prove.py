@@ -35,12 +35,12 @@ class Prover:
         self.tools = tools or find_toolchain()
         chosen = resolve_backend(backend) if use_worker else SNARKJS
         self._worker = worker if worker is not None else (NodeWorker(self.tools) if use_worker else None)
-        self._native = (
+        self._fast = (
             fast_prover(chosen, self._worker) if chosen != SNARKJS and self._worker is not None else None
         )
         self._notify = notify
-        if self._native is not None:
-            self.backend = self._native.backend
+        if self._fast is not None:
+            self.backend = self._fast.backend
         else:
             self.backend = "worker" if self._worker is not None else "cli"
 
@@ -57,8 +57,8 @@ class Prover:
             return None
 
     def prove(self, wasm: Path, zkey: Path, circuit_input: dict[str, Any]) -> ProofResult:
-        if self._native is not None:
-            return self._native.prove(wasm, zkey, circuit_input)
+        if self._fast is not None:
+            return self._fast.prove(wasm, zkey, circuit_input)
         worker = self._live_worker()
         if worker is not None:
             return worker.prove(wasm, zkey, circuit_input)
@@ -72,8 +72,8 @@ class Prover:
         return cli_verify(vkey, public_signals, proof, tools=self.tools)
 
     def close(self) -> None:
-        if self._native is not None:
-            self._native.stop()
+        if self._fast is not None:
+            self._fast.stop()
         elif self._worker is not None:
             self._worker.stop()
 

@@ -745,13 +745,8 @@ class Operator:
                 self.settings.fees.max_fee_wei // 10**9,
             )
             return
-        signed = self.txs.sign(
-            self._liquidate_fn(job),
-            last.sender,
-            PROOF_GAS_LIMIT,
-            f"liquidate {job.account_id} epoch {p.epoch} (fee {fees[0] / 10**9:.3g} gwei)",
-            nonce=last.nonce,
-            fees=fees,
+        signed = self.txs.resign(
+            last, fees, f"liquidate {job.account_id} epoch {p.epoch} (fee {fees[0] / 10**9:.3g} gwei)"
         )
         self.log.record_tx(signed)
         if not self.log.transition(job, "submitted", expect="submitted", tx_hash=signed.tx_hash):
