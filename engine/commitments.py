@@ -18,10 +18,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from engine.errors import InputError
 from engine.fixedpoint import N_SCENARIOS, to_field
 from engine.model import Account, AssetEntry, InstrumentRow, Market, RiskParams
-from engine.poseidon import hash_list_native, poseidon, poseidon_many
+from engine.poseidon import hash_list_native, hash_list_native_small, poseidon, poseidon_many
 
 HASH_LIST_CHUNK = 15  # values absorbed per Poseidon16 call (the 16th input is the running h)
 ARITY = 4  # children per node of the instrument tree
@@ -223,10 +225,14 @@ def commitments(accounts: Sequence[Account]) -> list[int]:
     built, else one by one."""
     if not accounts:
         return []
-    position_lists = [
-        [to_field(v) for slot in a.slots for v in (slot.instrument_id, slot.q)] for a in accounts
-    ]
-    hashes = hash_list_native(position_lists, HASH_LIST_CHUNK)
+    small = _slot_values(accounts)
+    if small is not None:
+        hashes = hash_list_native_small(small, HASH_LIST_CHUNK)
+    else:
+        position_lists = [
+            [to_field(v) for slot in a.slots for v in (slot.instrument_id, slot.q)] for a in accounts
+        ]
+        hashes = hash_list_native(position_lists, HASH_LIST_CHUNK)
     if hashes is None:
         return [commitment(a) for a in accounts]
     rows = [
@@ -234,6 +240,24 @@ def commitments(accounts: Sequence[Account]) -> list[int]:
         for a, ph in zip(accounts, hashes, strict=True)
     ]
     return poseidon_many(rows)
+
+
+def _slot_values(accounts: Sequence[Account]) -> np.ndarray | None:
+    """The positions-hash inputs ``[id_0, q_0, ...]`` of every account as an (n, 2k) int64
+    array; None when the accounts have different slot counts or a value overflows int64
+    (never for validated accounts; the general path then hashes Python ints)."""
+    k = len(accounts[0].slots)
+    if any(len(a.slots) != k for a in accounts):
+        return None
+    try:
+        flat = np.fromiter(
+            (v for a in accounts for slot in a.slots for v in (slot.instrument_id, slot.q)),
+            np.int64,
+            count=2 * k * len(accounts),
+        )
+    except OverflowError:
+        return None
+    return flat.reshape(len(accounts), 2 * k)
 
 
 class MarketCommitments:

@@ -306,6 +306,66 @@ class BatchResult:
     def __len__(self) -> int:
         return int(self.status.shape[0])
 
+    def rows(self) -> list[MarginResult]:
+        """Every account's ``MarginResult`` (``row(i)`` for each ``i``), converting each array
+        to Python ints once instead of element by element."""
+        hi, lo = self.scenario_hi, self.scenario_lo
+        if bool(((hi >= -_SMALL_HI) & (hi < _SMALL_HI)).all()):  # every sum fits in int64
+            pairs: NDArray[Any] = (hi << PAIR_BITS) + lo
+        else:
+            pairs = pair_to_int(hi, lo)
+        sums = pairs.tolist()
+        losses = (pairs // SCALE).tolist()  # fdiv(x, SCALE) of every element (floor, SCALE > 0)
+
+        def lists(a: NDArray[Any]) -> list[Any]:
+            return a.tolist()
+
+        min_sum, worst, w, nd = lists(self.min_sum), lists(self.worst_scenario), lists(self.W), lists(self.ND)
+        n_num, n, lq_num, lq = lists(self.N_num), lists(self.N), lists(self.LQ_num), lists(self.LQ)
+        x_sum, x, r, sc_sum, sc = (
+            lists(self.X_sum),
+            lists(self.X),
+            lists(self.R),
+            lists(self.SC_sum),
+            lists(self.SC),
+        )
+        im, mm_num, mm, value_sum, e = (
+            lists(self.IM),
+            lists(self.MM_num),
+            lists(self.MM),
+            lists(self.value_sum),
+            lists(self.E),
+        )
+        status, shortfall = lists(self.status), lists(self.shortfall)
+        return [
+            MarginResult(
+                scenario_sums=tuple(tuple(row) for row in sums[i]),
+                L=tuple(tuple(row) for row in losses[i]),
+                min_sum=tuple(min_sum[i]),
+                worst_scenario=tuple(worst[i]),
+                W=tuple(w[i]),
+                X_sum=x_sum[i],
+                X=x[i],
+                R=r[i],
+                ND=tuple(nd[i]),
+                N_num=tuple(n_num[i]),
+                N=tuple(n[i]),
+                LQ_num=tuple(lq_num[i]),
+                LQ_den=self.LQ_den,
+                LQ=tuple(lq[i]),
+                SC_sum=sc_sum[i],
+                SC=sc[i],
+                IM=im[i],
+                MM_num=mm_num[i],
+                MM=mm[i],
+                value_sum=value_sum[i],
+                E=e[i],
+                status=status[i],
+                shortfall=shortfall[i],
+            )
+            for i in range(len(self))
+        ]
+
     def row(self, i: int) -> MarginResult:
         """Account ``i`` as the ``MarginResult`` that ``compute_margin`` returns."""
         sums = pair_to_int(self.scenario_hi[i], self.scenario_lo[i])

@@ -112,7 +112,7 @@ def margins(
     from engine.margin_batch import AccountBatch, compute_margins
 
     batch = compute_margins(market, params, AccountBatch.from_accounts([a.account for a in accounts]))
-    return [batch.row(i) for i in range(len(accounts))]
+    return batch.rows()
 
 
 def select_account(accounts: Sequence[LabeledAccount], select: str | None) -> LabeledAccount:

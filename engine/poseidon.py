@@ -230,6 +230,20 @@ def hash_list_native(lists: Sequence[Sequence[int]], chunk: int) -> list[int] | 
     return [int(h) for h in native.hash_list_many([list(x) for x in lists])]
 
 
+def hash_list_native_small(values: Any, chunk: int) -> list[int] | None:
+    """``hash_list_native`` of each row of ``values``, an (n, m) int64 array of small signed
+    integers (ids, sizes); handed over as raw bytes, so no Python int is converted per
+    value. None when the native module is not built."""
+    native = _native(chunk + 2)
+    if native is None:
+        return None
+    rows, row_len = values.shape
+    if rows == 0:
+        return []
+    data = values.astype("<i8", copy=False).tobytes()
+    return [int(h) for h in native.hash_list_many_i64(data, row_len)]
+
+
 def poseidon_python(inputs: Sequence[int]) -> int:
     """The optimised permutation in Python (the path without the native module)."""
     state = _state_from(inputs)

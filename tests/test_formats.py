@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine.errors import InputError
 from engine.formats import (
@@ -27,7 +29,15 @@ from engine.formats import (
     load_report,
     make_market_file,
 )
-from engine.formats_json import as_int, as_real, emit_field, emit_int, parse_json_text
+from engine.formats_json import (
+    MAX_NESTING,
+    as_int,
+    as_real,
+    check_nesting,
+    emit_field,
+    emit_int,
+    parse_json_text,
+)
 from engine.margin import compute_margin
 from engine.market_builder import build_market
 from engine.model import EMPTY_SLOT, Account, Slot
@@ -116,6 +126,79 @@ def test_parse_errors(text: str, words: str) -> None:
         parse_json_text(text, "quotes")
     assert info.value.field == "quotes"
     assert words in info.value.message
+
+
+def _nested(depth: int, inner: str = "1") -> str:
+    return "[" * depth + inner + "]" * depth
+
+
+@pytest.mark.parametrize(
+    ("text", "deep"),
+    [
+        (_nested(MAX_NESTING), False),
+        (_nested(MAX_NESTING + 1), True),
+        ('{"a": ' + _nested(MAX_NESTING - 1) + "}", False),
+        ('{"a": ' + _nested(MAX_NESTING) + "}", True),
+        # brackets inside strings (with escaped quotes) do not count
+        (_nested(MAX_NESTING, '"' + "[" * 100 + '\\" {{{"'), False),
+        ('["\\"", ' + _nested(MAX_NESTING) + "]", True),
+        # depth goes down again: many shallow arrays are fine
+        ("[" + ", ".join([_nested(MAX_NESTING - 1)] * 50) + "]", False),
+    ],
+)
+def test_nesting_limit(text: str, deep: bool) -> None:
+    if deep:
+        with pytest.raises(InputError, match=f"nested deeper than {MAX_NESTING} levels"):
+            check_nesting(text, "market")
+    else:
+        check_nesting(text, "market")
+        json.loads(text)  # the cases are valid JSON
+
+
+def _reference_depth(text: str) -> int:
+    """The deepest nesting a JSON parser would reach, character by character (inside a
+    string until its closing quote; a backslash escapes the next character)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet='[]{}"ab \\', max_size=200), st.integers(0, 6))
+def test_nesting_check_never_misses_deep_nesting(text: str, limit: int) -> None:
+    """The numpy scan (and its backslash fallback) refuses everything nested deeper than
+    the limit; where it refuses more, the text is not valid JSON anyway (an unterminated
+    string after a backslash)."""
+    try:
+        check_nesting(text, "x", limit)
+    except InputError as err:
+        assert "nested deeper" in err.message
+        if _reference_depth(text) <= limit:
+            with pytest.raises(json.JSONDecodeError):
+                json.loads(text)
+    else:
+        assert _reference_depth(text) <= limit
+
+
+def test_duplicate_key_names_the_repeated_key() -> None:
+    with pytest.raises(InputError, match="duplicate key 'b'"):
+        parse_json_text('{"a": {"b": 1, "c": 2, "b": 3}}', "params")
+    assert parse_json_text('{"a": {"b": 1}, "b": {"b": 2}}', "params") == {"a": {"b": 1}, "b": {"b": 2}}
 
 
 def test_wrong_kind_names_the_kind_found(tmp_path: Path) -> None:

@@ -39,8 +39,11 @@ CASES = settings(max_examples=120, deadline=None, suppress_health_check=[HealthC
 def assert_same(market: Market, params: RiskParams, accounts: list[Account], chunk: int = 4096) -> None:
     result = compute_margins(market, params, AccountBatch.from_accounts(accounts), chunk=chunk)
     assert len(result) == len(accounts)
+    rows = result.rows()
     for i, account in enumerate(accounts):
-        assert result.row(i) == compute_margin(market, params, account), f"account {i}"
+        expected = compute_margin(market, params, account)
+        assert result.row(i) == expected, f"account {i}"
+        assert rows[i] == expected, f"account {i} (rows)"
 
 
 @pytest.mark.parametrize("mode", ["extreme", "realistic", "any"])

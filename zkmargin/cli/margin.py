@@ -12,9 +12,9 @@ from pathlib import Path
 import click
 
 from engine.errors import InputError
-from engine.fileio import write_json_atomic
+from engine.fileio import write_atomic
 from engine.formats import dump_report, dumps, load_accounts, load_market, load_params
-from engine.formats_json import as_int
+from engine.formats_json import as_int, dumps_records
 from engine.model import Market
 from zkmargin.cli.options import IN_FILE, OUT_FILE
 from zkmargin.cli.render import console, print_explanation, print_margin_table
@@ -52,10 +52,11 @@ def margin_cmd(
         accounts=accounts,
         results=results,
     )
+    text = dumps_records(report, "accounts")  # one line per account
     if out_path is not None:
-        write_json_atomic(out_path, report)
+        write_atomic(out_path, text)
     if as_json:
-        click.echo(dumps(report), nl=False)
+        click.echo(text, nl=False)
     else:
         print_margin_table(accounts, results)
         if out_path is not None:

@@ -91,10 +91,7 @@ impl Schedule {
             *x += c;
             *x = sbox(*x);
         }
-        let mixed: Vec<Fr> = mds
-            .iter()
-            .map(|row| row.iter().zip(state.iter()).map(|(m, x)| *m * x).sum())
-            .collect();
+        let mixed: Vec<Fr> = mds.iter().map(|row| dot(row, state)).collect();
         *state = mixed;
     }
 
@@ -109,10 +106,7 @@ impl Schedule {
             .zip(&self.sparse_col)
         {
             let x0 = sbox(state[0] + scalar);
-            let mut new0 = self.sparse_corner * x0;
-            for (r, x) in row.iter().zip(&state[1..]) {
-                new0 += *r * x;
-            }
+            let new0 = self.sparse_corner * x0 + dot(row, &state[1..]);
             for (w, x) in col.iter().zip(state[1..].iter_mut()) {
                 *x += *w * x0;
             }
@@ -157,6 +151,21 @@ impl Schedule {
     pub fn hash_list_many(&self, lists: &[Vec<Fr>]) -> Result<Vec<Fr>> {
         lists.par_iter().map(|l| self.hash_list(l)).collect()
     }
+}
+
+/// The dot product of two equally long slices with one modular reduction for the whole
+/// sum (ark-ff's `sum_of_products`, lazy reduction), for the lengths a schedule uses.
+fn dot(a: &[Fr], b: &[Fr]) -> Fr {
+    macro_rules! fixed {
+        ($($n:literal)*) => {
+            match a.len() {
+                $($n => Fr::sum_of_products::<$n>(a.try_into().unwrap(), b.try_into().unwrap()),)*
+                _ => a.iter().zip(b).map(|(x, y)| *x * y).sum(),
+            }
+        };
+    }
+    debug_assert_eq!(a.len(), b.len());
+    fixed!(1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17)
 }
 
 #[inline]

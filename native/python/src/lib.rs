@@ -156,6 +156,33 @@ impl PoseidonSchedule {
         Ok(out.iter().map(fr_to_biguint).collect())
     }
 
+    /// `hash_list_many` of small signed integers: `data` holds the lists one after the
+    /// other, each `row_len` little-endian i64 values (a numpy int64 array's bytes); a
+    /// negative value is the field element p - |v|, as `to_field` maps it.
+    fn hash_list_many_i64(
+        &self,
+        py: Python<'_>,
+        data: &[u8],
+        row_len: usize,
+    ) -> PyResult<Vec<BigUint>> {
+        if row_len == 0 || !data.len().is_multiple_of(8 * row_len) {
+            return Err(PyValueError::new_err(format!(
+                "hash_list_many_i64: {} bytes are not whole rows of {row_len} int64 values",
+                data.len()
+            )));
+        }
+        let values: Vec<ark_bn254_fr::Fr> = data
+            .chunks_exact(8)
+            .map(|b| ark_bn254_fr::Fr::from(i64::from_le_bytes(b.try_into().unwrap())))
+            .collect();
+        let lists: Vec<Vec<ark_bn254_fr::Fr>> =
+            values.chunks(row_len).map(|r| r.to_vec()).collect();
+        let out = py
+            .allow_threads(|| self.inner.hash_list_many(&lists))
+            .map_err(to_py)?;
+        Ok(out.iter().map(fr_to_biguint).collect())
+    }
+
     /// Poseidon of each row (all of width - 1 field elements), on every core.
     fn hash_many(&self, py: Python<'_>, rows: Vec<Vec<BigUint>>) -> PyResult<Vec<BigUint>> {
         let x = matrix(rows, "rows")?;
