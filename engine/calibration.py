@@ -29,7 +29,7 @@ from engine.correlation import FixedRho, ewma_correlation, nearest_correlation, 
 from engine.errors import InputError
 from engine.fixedpoint import SCALE, SPOT_LIMIT
 from engine.model import RowConfig
-from engine.volatility import GARCH_MIN_CLOSES, GarchFit, ewma_vol, garch_vol, log_returns
+from engine.volatility import GARCH_MIN_CLOSES, GarchFit, combined_forecast, ewma_vol, garch_vol, log_returns
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,13 @@ class Calibration:
         return dataclasses.replace(base, forecast={**base.forecast, **self.forecast})
 
 
-def calibrate(closes_by_asset: Mapping[str, Sequence[float]], lam: float = 0.94) -> Calibration:
-    """Calibrate from aligned daily closes (oldest first, same dates for every asset)."""
+def calibrate(
+    closes_by_asset: Mapping[str, Sequence[float]],
+    lam: float = 0.94,
+    day_gaps: Sequence[int] | None = None,
+) -> Calibration:
+    """Calibrate from aligned daily closes (oldest first, same dates for every asset);
+    ``day_gaps`` (:attr:`ClosesTable.day_gaps`) scales returns over gaps to one day."""
     if not closes_by_asset:
         raise InputError("closes_by_asset", "needs at least one asset")
     names = tuple(closes_by_asset)
@@ -85,14 +90,14 @@ def calibrate(closes_by_asset: Mapping[str, Sequence[float]], lam: float = 0.94)
     for name in names:
         closes = closes_by_asset[name]
         try:
-            returns.append(log_returns(closes, field=f"closes_by_asset[{name}]"))
-            ewma[name] = ewma_vol(closes, lam)
-            garch[name] = garch_vol(closes)
+            returns.append(log_returns(closes, field=f"closes_by_asset[{name}]", day_gaps=day_gaps))
+            ewma[name] = ewma_vol(closes, lam, day_gaps)
+            garch[name] = garch_vol(closes, day_gaps)
         except InputError as err:
             if err.field.startswith("closes_by_asset"):
                 raise
             raise InputError(f"closes_by_asset[{name}]", err.message) from None
-    forecast = {n: max(ewma[n], garch[n].forecast) for n in names}
+    forecast = {n: combined_forecast(ewma[n], garch[n]) for n in names}
     raw = ewma_correlation(np.column_stack(returns), lam)
     corr = nearest_correlation(raw)
     return Calibration(
@@ -116,6 +121,11 @@ class ClosesTable:
 
     dates: tuple[dt.date, ...]
     closes: Mapping[str, list[float]]
+
+    @property
+    def day_gaps(self) -> tuple[int, ...]:
+        """Days between consecutive dates (1 on a complete daily series)."""
+        return tuple((b - a).days for a, b in zip(self.dates, self.dates[1:], strict=False))
 
 
 def _parse_close(where: str, cell: str) -> float | None:

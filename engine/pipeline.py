@@ -44,12 +44,14 @@ def price_market(
     profile: Profile,
     epoch: int,
     closes: Mapping[str, Sequence[float]] | None = None,
+    day_gaps: Sequence[int] | None = None,
 ) -> PricedMarket:
-    """Calibrate (from ``closes`` or the quotes' histories), build the rows, resolve params."""
+    """Calibrate (from ``closes``, with their ``day_gaps``, or the quotes' histories), build
+    the rows, resolve params."""
     from engine.market_builder import build_market
 
     check_config_assets(params.row_config, quotes.asset_names)
-    cal = calibration_for(quotes, closes)
+    cal = calibration_for(quotes, closes, day_gaps)
     config = cal.row_config(params.row_config) if cal else params.row_config
     market = build_market(profile, epoch, quotes.assets, quotes.instruments, config, quotes.as_of)
     rho = cal.rho_for(quotes.asset_names, profile.assets) if cal else None
@@ -69,13 +71,17 @@ def check_config_assets(config: RowConfig, names: Sequence[str]) -> None:
                 )
 
 
-def calibration_for(quotes: QuotesFile, closes: Mapping[str, Sequence[float]] | None) -> Calibration | None:
+def calibration_for(
+    quotes: QuotesFile,
+    closes: Mapping[str, Sequence[float]] | None,
+    day_gaps: Sequence[int] | None = None,
+) -> Calibration | None:
     """Calibrate from the history CSV when given, else from the quotes' own histories
     when every asset has one of the same length; ``None`` without history."""
     from engine.calibration import calibrate
 
     if closes is not None:
-        return calibrate(closes)
+        return calibrate(closes, day_gaps=day_gaps)
     lengths = {len(q.history) for q in quotes.assets}
     if len(lengths) == 1 and lengths.pop() > 0:
         try:

@@ -4,6 +4,13 @@ Conventions (the spec leaves them open):
 
 * Returns are daily log returns ``ln(C_t / C_{t-1})`` taken with mean zero (the
   RiskMetrics convention; daily crypto drift is small next to its volatility).
+* A return over a gap of ``g > 1`` days between two closes (a data outage: AVAX has 69
+  missing days in 2020) is scaled to one day, ``ln(C_t / C_{t-1}) / sqrt(g)``, when the
+  caller gives the gaps (:attr:`engine.calibration.ClosesTable.day_gaps`); read as one
+  daily return it would be a 69-day move counted as one day's.
+* A GARCH fit with ``alpha`` below ``1e-4`` is *degenerate* (no volatility clustering
+  found, typically a short sample: AVAX 2019-20 has 102 returns): the forecast is then
+  the EWMA one, and the fit says so (``GarchFit.degenerate``).
 * Annualisation is over 365 days (crypto trades every day): ``sqrt(365 * var)``.
 * Both models give the *one-day-ahead* forecast, i.e. the variance for the day after
   the last close.
@@ -35,6 +42,7 @@ DAYS_PER_YEAR = 365.0
 EWMA_SEED_RETURNS = 30
 GARCH_MIN_CLOSES = 30
 _PERSISTENCE_CAP = 1.0 - 1e-6
+DEGENERATE_ALPHA = 1e-4
 _STARTS = ((0.05, 0.90), (0.10, 0.80), (0.20, 0.60), (0.03, 0.96))
 
 
@@ -54,6 +62,11 @@ class GarchFit:
     converged: bool
 
     @property
+    def degenerate(self) -> bool:
+        """No clustering found (``alpha < 1e-4``): the fit is a constant variance."""
+        return self.alpha < DEGENERATE_ALPHA
+
+    @property
     def persistence(self) -> float:
         """alpha + beta."""
         return self.alpha + self.beta
@@ -64,8 +77,17 @@ class GarchFit:
         return math.sqrt(DAYS_PER_YEAR * self.omega / (1.0 - self.persistence))
 
 
-def log_returns(closes: Sequence[float], min_closes: int = 2, field: str = "closes") -> FloatArray:
-    """Daily log returns of ``closes`` (oldest first); every close finite and > 0."""
+def log_returns(
+    closes: Sequence[float],
+    min_closes: int = 2,
+    field: str = "closes",
+    day_gaps: Sequence[int] | None = None,
+) -> FloatArray:
+    """Daily log returns of ``closes`` (oldest first); every close finite and > 0.
+
+    ``day_gaps[i]``, when given, is the number of days between close ``i`` and ``i + 1``;
+    a return over more than one day is scaled to one day by ``1 / sqrt(gap)``.
+    """
     c = np.asarray(closes, dtype=np.float64)
     if c.ndim != 1:
         raise InputError(field, "must be a one-dimensional sequence of closes")
@@ -75,7 +97,13 @@ def log_returns(closes: Sequence[float], min_closes: int = 2, field: str = "clos
     if bad.size:
         i = int(bad[0])
         raise InputError(f"{field}[{i}]", f"a close must be finite and > 0, got {c[i]!r}")
-    return np.asarray(np.diff(np.log(c)), dtype=np.float64)
+    returns = np.asarray(np.diff(np.log(c)), dtype=np.float64)
+    if day_gaps is None:
+        return returns
+    gaps = np.asarray(day_gaps, dtype=np.float64)
+    if gaps.shape != returns.shape or np.any(gaps < 1):
+        raise InputError(f"{field}.day_gaps", f"needs {returns.size} gaps of at least one day")
+    return np.asarray(returns / np.sqrt(gaps), dtype=np.float64)
 
 
 def _check_lambda(lam: float) -> None:
@@ -94,9 +122,9 @@ def ewma_variance(returns: FloatArray, lam: float = 0.94) -> float:
     return float(lam**n * seed + np.dot(weights, r2))
 
 
-def ewma_vol(closes: Sequence[float], lam: float = 0.94) -> float:
+def ewma_vol(closes: Sequence[float], lam: float = 0.94, day_gaps: Sequence[int] | None = None) -> float:
     """Annualised one-day-ahead EWMA volatility (RiskMetrics, decay ``lam``)."""
-    return math.sqrt(DAYS_PER_YEAR * ewma_variance(log_returns(closes), lam))
+    return math.sqrt(DAYS_PER_YEAR * ewma_variance(log_returns(closes, day_gaps=day_gaps), lam))
 
 
 def _garch_variances(x2: FloatArray, omega: float, alpha: float, beta: float, v0: float) -> FloatArray:
@@ -157,11 +185,17 @@ def garch_fit_returns(returns: FloatArray) -> GarchFit:
     )
 
 
-def garch_vol(closes: Sequence[float]) -> GarchFit:
+def garch_vol(closes: Sequence[float], day_gaps: Sequence[int] | None = None) -> GarchFit:
     """GARCH(1,1) fitted to the log returns of ``closes`` (at least 30 closes)."""
-    return garch_fit_returns(log_returns(closes, min_closes=GARCH_MIN_CLOSES))
+    return garch_fit_returns(log_returns(closes, min_closes=GARCH_MIN_CLOSES, day_gaps=day_gaps))
 
 
-def forecast_vol(closes: Sequence[float], lam: float = 0.94) -> float:
-    """The engine's volatility forecast: the larger of EWMA and GARCH(1,1), annualised."""
-    return max(ewma_vol(closes, lam), garch_vol(closes).forecast)
+def combined_forecast(ewma: float, garch: GarchFit) -> float:
+    """The engine's forecast from its two models: the larger of EWMA and GARCH(1,1), or
+    EWMA alone when the GARCH fit is degenerate."""
+    return ewma if garch.degenerate else max(ewma, garch.forecast)
+
+
+def forecast_vol(closes: Sequence[float], lam: float = 0.94, day_gaps: Sequence[int] | None = None) -> float:
+    """The engine's volatility forecast (:func:`combined_forecast`), annualised."""
+    return combined_forecast(ewma_vol(closes, lam, day_gaps), garch_vol(closes, day_gaps))

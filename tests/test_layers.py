@@ -1,4 +1,4 @@
-"""Imports go one way: engine <- prover <- verifier_contracts <- zkmargin (CLI, keeper,
+"""Imports go one way: engine <- backtest <- prover <- verifier_contracts <- zkmargin (CLI,
 demo, audit); the keeper never imports the CLI; only the CLI maps errors to exit codes."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ["engine", "prover", "verifier_contracts", "zkmargin"]
+LAYERS = ["engine", "backtest", "prover", "verifier_contracts", "zkmargin"]
 
 
 def _imports(path: Path) -> set[str]:

@@ -44,6 +44,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "calibrate_cmd",
         "Volatility forecasts (EWMA, GARCH(1,1)) and correlation from closes.",
     ),
+    "backtest": (
+        "zkmargin.cli.backtest",
+        "backtest_cmd",
+        "Backtest the margin models on real closes: coverage, procyclicality, report.",
+    ),
     "build": (
         "zkmargin.cli.prover",
         "build_cmd",

@@ -70,15 +70,19 @@ def market_build(
       zkmargin market build --quotes examples/quotes.json --params examples/params.json \\
         --profile demo --epoch 1 --history examples/data/closes-excerpt.csv --out market.json
     """
-    from engine.calibration import load_closes_csv
+    from engine.calibration import load_closes_table
     from engine.commitments import params_hash
     from engine.pipeline import price_market
 
     profile = get_profile(profile_name)
     quotes = load_quotes(quotes_path, profile)
     params = load_params(params_path)
-    closes = load_closes_csv(history_path, assets=quotes.asset_names) if history_path else None
-    priced = price_market(quotes, params, profile, epoch, closes)
+    # only closes up to the quotes' as_of: a market must not see the future (spec section 4)
+    table = (
+        load_closes_table(history_path, assets=quotes.asset_names, end=quotes.as_of) if history_path else None
+    )
+    closes = dict(table.closes) if table else None
+    priced = price_market(quotes, params, profile, epoch, closes, table.day_gaps if table else None)
     write_json_atomic(out_path, dump_market(priced.file))
     print_market(priced.file, priced.risk, params_hash(priced.risk), priced.calibration)
     console.print(f"wrote [bold]{out_path}[/bold]")
@@ -129,10 +133,11 @@ def calibrate_cmd(history_path: Path, assets_text: str | None, as_json: bool, ou
     Example:
       zkmargin calibrate --history examples/data/closes-excerpt.csv --assets BTC,ETH
     """
-    from engine.calibration import calibrate, load_closes_csv
+    from engine.calibration import calibrate, load_closes_table
 
     assets = _parse_assets(assets_text)
-    cal = calibrate(load_closes_csv(history_path, assets=assets))
+    table = load_closes_table(history_path, assets=assets)
+    cal = calibrate(table.closes, day_gaps=table.day_gaps)
     doc = dump_calibration(cal)
     if out_path is not None:
         write_json_atomic(out_path, doc)

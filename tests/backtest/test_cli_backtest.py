@@ -1,0 +1,141 @@
+"""``zkmargin backtest`` end to end (a short window of the real closes), its bad input
+(exit 2, nothing written) and ``market build --history`` using only closes up to as_of."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.test_cli_engine import EXAMPLES, run_cli
+
+CSV = EXAMPLES / "data" / "crypto-daily-closes.csv"
+REPORT_FILES = {"report.html", "report.md", "figures.json", "crashes.png", "coverage_procyclicality.png"}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bt") / "report"
+    argv = [
+        "backtest",
+        "--history",
+        str(CSV),
+        "--out",
+        str(out),
+        "--start",
+        "2020-01-01",
+        "--end",
+        "2020-06-30",
+    ]
+    with pytest.raises(SystemExit) as info:
+        from zkmargin.cli.main import main
+
+        main(argv)
+    assert info.value.code == 0
+    return out
+
+
+def test_the_report_is_complete(report: Path) -> None:
+    names = {p.name for p in report.iterdir()}
+    assert names >= REPORT_FILES
+    assert len([n for n in names if n.startswith("im_vs_loss_")]) == 8
+    figs = json.loads((report / "figures.json").read_text())
+    assert figs["mpors"] == [1, 2]
+    assert set(figs["results"]["1"]) == {"fixed", "trailing30", "ewma", "garch", "garch_apc", "garch_emir"}
+    covid = figs["results"]["1"]["garch"]["levered-long-perp-eth"]
+    assert covid["days"] > 150 and 0.9 < covid["coverage"] <= 1.0
+    # the 20x fixed-fraction margin is breached in March 2020; the engine's is not as often
+    fixed = figs["results"]["1"]["fixed"]["levered-long-perp-eth"]
+    assert fixed["breaches"] > covid["breaches"]
+    html = (report / "report.html").read_text()
+    assert "data:image/png;base64," in html and "Kupiec" in html
+    assert "Kupiec" in (report / "report.md").read_text()
+
+
+def _bad(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], history: Path = CSV) -> str:
+    out = tmp_path / "report"
+    code, _, err = run_cli(["backtest", "--history", str(history), "--out", str(out), *extra], capsys)
+    assert code == 2, err
+    assert not out.exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".report")]
+    return err
+
+
+def test_bad_input_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert "unknown model gar;" in _bad(tmp_path, capsys, ["--models", "garch,gar"])
+    assert "--end" in _bad(tmp_path, capsys, ["--start", "2021-01-01", "--end", "2020-01-01"])
+    gap = tmp_path / "nonpositive.csv"
+    gap.write_text("date,BTC\n2020-01-01,100\n2020-01-02,-5\n")
+    portfolios = tmp_path / "p.json"
+    doc = json.loads((EXAMPLES / "backtest" / "portfolios.json").read_text())
+    doc["assets"] = {"BTC": doc["assets"]["BTC"]}
+    doc["portfolios"] = [p for p in doc["portfolios"] if p["name"] == "long-spot-btc"]
+    portfolios.write_text(json.dumps(doc))
+    err = _bad(tmp_path, capsys, ["--portfolios", str(portfolios)], history=gap)
+    assert "finite and > 0" in err
+    single = tmp_path / "single.csv"
+    single.write_text("date,BTC\n2020-01-01,100\n")
+    assert "at least 3 closes" in _bad(tmp_path, capsys, ["--portfolios", str(portfolios)], history=single)
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("date,ETH\n2020-01-01,100\n2020-01-02,101\n2020-01-03,102\n")
+    assert "BTC" in _bad(tmp_path, capsys, ["--portfolios", str(portfolios)], history=unknown)
+    doc["portfolios"][0]["legs"][0]["asset"] = "XRP"
+    portfolios.write_text(json.dumps(doc))
+    assert "portfolios[0].legs[0].asset" in _bad(tmp_path, capsys, ["--portfolios", str(portfolios)])
+
+
+def test_market_build_uses_no_close_after_as_of(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same market from the full history and from the history cut at as_of."""
+    lines = CSV.read_text().splitlines()
+    quotes = json.loads((EXAMPLES / "quotes.json").read_text())
+    quotes["as_of"] = "2021-01-04"
+    for ins in quotes["instruments"]:
+        ins.pop("expiry", None)
+    quotes["instruments"] = [i for i in quotes["instruments"] if i["kind"] in ("spot", "perp")]
+    qpath = tmp_path / "quotes.json"
+    qpath.write_text(json.dumps(quotes))
+    cut = tmp_path / "cut.csv"
+    cut.write_text(
+        "\n".join(line for line in lines if line[:10] <= "2021-01-04" or line.startswith("date")) + "\n"
+    )
+    roots = []
+    for history in (CSV, cut):
+        out = tmp_path / f"market-{history.stem}.json"
+        argv = ["market", "build", "--quotes", str(qpath), "--params", str(EXAMPLES / "params.json")]
+        argv += ["--profile", "demo", "--epoch", "1", "--history", str(history), "--out", str(out)]
+        code, _, err = run_cli(argv, capsys)
+        assert code == 0, err
+        roots.append(json.loads(out.read_text())["market_root"])
+    assert roots[0] == roots[1]
+
+
+def test_a_failure_while_writing_leaves_the_old_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import backtest.report
+
+    out = tmp_path / "report"
+    out.mkdir()
+    (out / "report.md").write_text("the previous report\n")
+
+    def broken(*args: object) -> str:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(backtest.report, "_html", broken)
+    argv = [
+        "backtest",
+        "--history",
+        str(CSV),
+        "--out",
+        str(out),
+        "--start",
+        "2020-03-01",
+        "--end",
+        "2020-03-20",
+    ]
+    code, _, err = run_cli([*argv, "--models", "garch", "--mpor", "1"], capsys)
+    assert code != 0 and "disk full" in err
+    assert [p.name for p in out.iterdir()] == ["report.md"]
+    assert (out / "report.md").read_text() == "the previous report\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["report"]
