@@ -121,7 +121,13 @@ def _plots(run: BacktestRun, stats: dict[int, dict[str, dict[str, Summary]]], fo
     import matplotlib
 
     matplotlib.use("Agg")
+    import matplotlib.dates as mdates
     import matplotlib.pyplot as plt
+
+    def concise(ax: Any) -> None:
+        locator = mdates.AutoDateLocator(maxticks=6)
+        ax.xaxis.set_major_locator(locator)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 
     made: dict[str, str] = {}
     h = run.mpors[0]
@@ -140,6 +146,7 @@ def _plots(run: BacktestRun, stats: dict[int, dict[str, dict[str, Summary]]], fo
             hit = loss > im
             if hit.any():
                 ax.scatter(_days(dates)[hit], loss[hit], s=14, marker="x", label=f"breach {m}")
+        concise(ax)
         ax.set_title(f"{p.name}: IM against the realised {h}-day loss")
         ax.set_ylabel("quote units (USD)")
         if ax.get_legend_handles_labels()[0]:
@@ -161,7 +168,8 @@ def _plots(run: BacktestRun, stats: dict[int, dict[str, dict[str, Summary]]], fo
             ]
             if pts and pts[0][1] > 0:
                 ax.plot(_days([d for d, _ in pts]), [x / pts[0][1] for _, x in pts], label=model)
-        ax.axvspan(a, b, color="0.9")
+        ax.axvspan(np.datetime64(a), np.datetime64(b), color="0.9")
+        concise(ax)
         ax.set_title(crash, fontsize=9)
         ax.tick_params(labelsize=7)
     if axes.flat[0].get_legend_handles_labels()[0]:

@@ -177,6 +177,28 @@ def margin_cli_section(doc: dict[str, Any] | None) -> list[str]:
     return ["## `zkmargin margin` end to end (standard profile, 16 slots)", "", *_table(header, rows)]
 
 
+def backtest_section(doc: dict[str, Any] | None) -> list[str]:
+    if not doc:
+        return []
+    rows = []
+    for mpor, by_model in doc["aggregate"].items():
+        for model, a in by_model.items():
+            rows.append(
+                [
+                    mpor,
+                    model,
+                    f"{100 * a['min_coverage']:.2f}%",
+                    str(a["kupiec_too_many_5pct"]),
+                    _num(a["median_peak_to_trough"], 2),
+                    f"{100 * a['median_largest_increase_5d']:.0f}%",
+                    _num(a["mean_im_vs_trailing30"], 3),
+                ]
+            )
+    header = ["MPOR", "model", "lowest coverage", "Kupiec: too many", "peak/trough", "max 5d rise", "IM / trailing30"]
+    note = f"`zkmargin backtest` on the 2017-2022 closes, every model and portfolio: {_num(doc['seconds'], 0)} s."
+    return ["## Margin backtest (medians over the portfolios)", "", note, "", *_table(header, rows)]
+
+
 def render_markdown(doc: dict[str, Any]) -> str:
     """The whole figures page."""
     lines = ["# zkmargin benchmark figures", "", "Written by `python -m bench.run_all` (`make bench`).", ""]
@@ -185,5 +207,6 @@ def render_markdown(doc: dict[str, Any]) -> str:
     lines += prover_section(doc.get("prover") or {})
     lines += gas_section(doc.get("gas"))
     lines += margin_cli_section(doc.get("margin_cli"))
+    lines += backtest_section(doc.get("backtest"))
     lines += runs_section(doc)
     return "\n".join(lines)

@@ -1,6 +1,6 @@
 """Every benchmark in one command; all figures in bench/results/figures.json and figures.md.
 
-    python -m bench.run_all                # engine, prover (test, demo), gas (real proofs), margin CLI
+    python -m bench.run_all                # engine, prover (test, demo), gas (real proofs), margin CLI, backtest
     python -m bench.run_all --standard     # also the standard profile (compile + setup: many minutes)
     python -m bench.run_all --only gas     # one part (names: engine, prover-test, prover-demo, gas, ...)
 
@@ -75,6 +75,8 @@ def plan(args: argparse.Namespace) -> list[Part]:
             margin_cli,
         )
     )
+    backtest = out / "backtest.json"
+    parts.append(Part("backtest", "bench.backtest_run", ("--out", str(backtest)), backtest))
     if args.only:
         unknown = set(args.only) - {p.name for p in parts}
         if unknown:
@@ -183,6 +185,7 @@ def collect(parts: list[Part], machine: dict[str, Any], argv: list[str]) -> dict
         "prover": {},
         "gas": None,
         "margin_cli": None,
+        "backtest": None,
     }
     for run in runs:
         name = run["name"]
@@ -194,6 +197,8 @@ def collect(parts: list[Part], machine: dict[str, Any], argv: list[str]) -> dict
             document["gas"] = run["figures"]
         elif name == "margin-cli":
             document["margin_cli"] = run["figures"]
+        elif name == "backtest":
+            document["backtest"] = run["figures"]
     return document
 
 
