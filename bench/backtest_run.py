@@ -29,7 +29,16 @@ def run(out: Path) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report"
         began = time.perf_counter()
-        cmd = [sys.executable, "-m", "zkmargin.cli.main", "backtest", "--history", str(CSV), "--out", str(report)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "zkmargin.cli.main",
+            "backtest",
+            "--history",
+            str(CSV),
+            "--out",
+            str(report),
+        ]
         subprocess.run(cmd, check=True, capture_output=True)
         seconds = time.perf_counter() - began
         figs = json.loads((report / "figures.json").read_text(encoding="utf-8"))

@@ -194,7 +194,15 @@ def backtest_section(doc: dict[str, Any] | None) -> list[str]:
                     _num(a["mean_im_vs_trailing30"], 3),
                 ]
             )
-    header = ["MPOR", "model", "lowest coverage", "Kupiec: too many", "peak/trough", "max 5d rise", "IM / trailing30"]
+    header = [
+        "MPOR",
+        "model",
+        "lowest coverage",
+        "Kupiec: too many",
+        "peak/trough",
+        "max 5d rise",
+        "IM / trailing30",
+    ]
     note = f"`zkmargin backtest` on the 2017-2022 closes, every model and portfolio: {_num(doc['seconds'], 0)} s."
     return ["## Margin backtest (medians over the portfolios)", "", note, "", *_table(header, rows)]
 

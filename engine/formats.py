@@ -22,7 +22,7 @@ calibration           (output only)              :func:`dump_calibration`
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,9 +31,17 @@ from engine.formats_account import (
     LabeledAccount,
     dump_account,
     dump_accounts,
+    iter_accounts_doc,
     load_accounts_doc,
 )
-from engine.formats_json import dumps, in_file, parse_json_text, read_json_file
+from engine.formats_json import (
+    StreamedDocument,
+    dumps,
+    in_file,
+    parse_json_text,
+    read_json_file,
+    read_json_text,
+)
 from engine.formats_market import MarketFile, dump_market, load_market_doc, make_market_file
 from engine.formats_params import FROM_CALIBRATION, ParamsFile, dump_params, dump_risk_params, load_params_doc
 from engine.formats_quotes import QuotesFile, dump_quotes, load_quotes_doc
@@ -57,6 +65,7 @@ __all__ = [
     "dump_report",
     "dump_risk_params",
     "dumps",
+    "iter_accounts",
     "load_account",
     "load_accounts",
     "load_market",
@@ -97,6 +106,25 @@ def load_market(path: PathLike) -> MarketFile:
 def load_accounts(path: PathLike, market: Market) -> list[LabeledAccount]:
     """The accounts of an ``account`` or ``accounts`` file, canonical and checked against ``market``."""
     return _load(path, "account", lambda d: load_accounts_doc(d, market))
+
+
+def iter_accounts(path: PathLike, market: Market, chunk: int = 10_000) -> Iterator[list[LabeledAccount]]:
+    """``load_accounts`` in lists of at most ``chunk`` accounts, read element by element:
+    memory for the file's text and one list, whatever the number of accounts. Every
+    error names the file; a caller that writes output must do so only after the last list."""
+    try:
+        text = read_json_text(path, "account")
+        try:
+            yield from iter_accounts_doc(
+                StreamedDocument(text, "account", "accounts"), market, "account", chunk
+            )
+        except InputError:
+            # the whole-file reader names the problem exactly as every other command does
+            # (it checks the format before the accounts, wherever the tag is in the file)
+            load_accounts_doc(parse_json_text(text, "account"), market)
+            raise
+    except InputError as err:
+        raise in_file(err, path) from None
 
 
 def load_account(path: PathLike, market: Market) -> LabeledAccount:

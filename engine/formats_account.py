@@ -10,6 +10,7 @@ for people (reports, tables); it is not committed.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from engine.errors import InputError
 from engine.fixedpoint import CASH_LIMIT, FIELD_P, ID_LIMIT, Q_LIMIT
 from engine.formats_json import (
     Obj,
+    StreamedDocument,
     as_int,
     as_list,
     as_str,
@@ -175,6 +177,35 @@ def load_accounts_doc(data: dict[str, Any], market: Market, root: str = "account
         entry.done()
     o.done()
     return out
+
+
+def iter_accounts_doc(
+    doc: StreamedDocument, market: Market, root: str = "account", chunk: int = 10_000
+) -> Iterator[list[LabeledAccount]]:
+    """The accounts of a document read element by element (:class:`StreamedDocument`), in
+    lists of at most ``chunk``: the same accounts and the same errors as
+    :func:`load_accounts_doc`, without a tree of the whole file. A document without an
+    ``accounts`` array (an ``account`` file, or a broken one) is read whole."""
+    batch: list[LabeledAccount] = []
+    for i, value in enumerate(doc.elements()):
+        fast = plain_account(value, market)
+        if fast is None:
+            entry = Obj(f"accounts[{i}]", value)
+            fast = read_account(entry, market)
+            entry.done()
+        batch.append(fast)
+        if len(batch) == chunk:
+            yield batch
+            batch = []
+    if not doc.found:
+        yield load_accounts_doc(doc.head, market, root)
+        return
+    o = Obj(root, {**doc.head, "accounts": []})
+    check_format(o, "accounts")
+    o.raw("accounts")
+    o.done()
+    if batch:
+        yield batch
 
 
 def dump_account_body(acc: LabeledAccount) -> dict[str, Any]:

@@ -82,7 +82,7 @@ _TOKEN_KIND[[ord("["), ord("{")]] = 2
 _TOKEN_KIND[[ord("]"), ord("}")]] = 3
 
 
-def check_nesting(text: str, root: str, limit: int = MAX_NESTING) -> None:
+def check_nesting(text: str | bytes, root: str, limit: int = MAX_NESTING) -> None:
     """Refuse JSON text nested deeper than ``limit`` (strings are skipped, nothing recurses).
 
     Without a backslash in the text, a bracket is inside a string exactly when an odd
@@ -91,9 +91,10 @@ def check_nesting(text: str, root: str, limit: int = MAX_NESTING) -> None:
     second). With backslashes (escaped quotes), a regular expression cuts the strings out
     first.
     """
-    data = text.encode("utf-8")
+    data = text.encode("utf-8") if isinstance(text, str) else text
     if b"\\" in data:
-        data = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text)).encode("ascii")
+        plain = text if isinstance(text, str) else text.decode("utf-8", errors="replace")
+        data = _NOT_BRACKET.sub("", _JSON_STRING.sub("", plain)).encode("ascii")
     depth, quotes = 0, 0
     for start in range(0, len(data), _NESTING_CHUNK):
         chunk = np.frombuffer(
@@ -140,6 +141,124 @@ def parse_json_text(text: str, root: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputError(root, f"must be a JSON object at the top level, got {json_type(data)}")
     return data
+
+
+def json_decoder(root: str) -> json.JSONDecoder:
+    """The strict decoder of :func:`parse_json_text` (duplicate keys, NaN refused), for
+    reading a document value by value (``raw_decode``)."""
+    return json.JSONDecoder(parse_constant=NonFinite, object_pairs_hook=_pairs(root))
+
+
+def read_json_text(path: str | Path, root: str) -> str:
+    """The UTF-8 text of ``path``, checked for nesting depth (before any parsing)."""
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as err:
+        raise InputError(root, f"cannot read {p}: {err.strerror or err}") from None
+    check_nesting(raw, root)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(root, f"{p} is not UTF-8 text") from None
+
+
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+class StreamedDocument:
+    """A JSON object read member by member, its array at ``key`` element by element.
+
+    For files of a million accounts: the elements of ``text``'s top-level array ``key``
+    come out of :meth:`elements` one at a time, decoded by the same strict decoder as
+    :func:`parse_json_text`, so no tree of the whole file is ever built. The other members
+    are kept in :attr:`head` (``found`` tells whether ``key`` was there). Errors are
+    ``InputError`` naming ``root``, with the line and column.
+    """
+
+    def __init__(self, text: str, root: str, key: str) -> None:
+        if not text.strip():
+            raise InputError(root, "file is empty; expected a JSON object")
+        self.text = text
+        self.root = root
+        self.key = key
+        self.head: dict[str, Any] = {}
+        self.found = False
+        self._decode = json_decoder(root).raw_decode
+        self._pos = 0
+
+    def _fail(self, message: str, pos: int | None = None) -> InputError:
+        at = self._pos if pos is None else pos
+        line = self.text.count("\n", 0, at) + 1
+        column = at - (self.text.rfind("\n", 0, at) + 1) + 1
+        return InputError(self.root, f"not valid JSON: {message} at line {line} column {column}")
+
+    def _skip(self) -> str:
+        match = _WHITESPACE.match(self.text, self._pos)
+        self._pos = match.end() if match else self._pos
+        return self.text[self._pos] if self._pos < len(self.text) else ""
+
+    def _value(self) -> Any:
+        try:
+            value, self._pos = self._decode(self.text, self._pos)
+        except json.JSONDecodeError as err:
+            raise self._fail(err.msg, err.pos) from None
+        except ValueError as err:
+            raise InputError(self.root, f"not valid JSON: {err}") from None
+        except RecursionError:
+            raise InputError(self.root, "not valid JSON: nested too deeply") from None
+        return value
+
+    def _expect(self, char: str, what: str) -> None:
+        if self._skip() != char:
+            raise self._fail(f"expected {what}")
+        self._pos += 1
+
+    def elements(self) -> Iterator[Any]:
+        """The elements of the array at ``key``, in order; then the rest of the object."""
+        if self._skip() != "{":
+            value = self._value()  # a JSON value that is not an object, or invalid JSON
+            raise InputError(self.root, f"must be a JSON object at the top level, got {json_type(value)}")
+        self._pos += 1
+        first = True
+        while True:
+            char = self._skip()
+            if char == "}":
+                self._pos += 1
+                break
+            if not first:
+                self._expect(",", "',' or '}'")
+                self._skip()
+            first = False
+            if self._skip() != '"':
+                raise self._fail("expected a property name in double quotes")
+            name = self._value()
+            self._expect(":", "':'")
+            if name in self.head or (name == self.key and self.found):
+                raise InputError(self.root, f"duplicate key {name!r} in a JSON object")
+            if name == self.key and self._skip() == "[":
+                self.found = True
+                yield from self._array()
+            else:
+                self._skip()
+                self.head[name] = self._value()
+        if self._skip():
+            raise self._fail("extra data after the object")
+
+    def _array(self) -> Iterator[Any]:
+        self._pos += 1  # the "["
+        if self._skip() == "]":
+            self._pos += 1
+            return
+        while True:
+            self._skip()
+            yield self._value()
+            char = self._skip()
+            self._pos += 1
+            if char == "]":
+                return
+            if char != ",":
+                raise self._fail("expected ',' or ']'", self._pos - 1)
 
 
 def read_json_file(path: str | Path, root: str) -> dict[str, Any]:
@@ -327,21 +446,33 @@ def dumps(data: object) -> str:
     return json.dumps(data, indent=2, allow_nan=False) + "\n"
 
 
+RECORD_INDENT = "    "
+
+
+def record_line(record: object) -> str:
+    """One record of a list written one per line (compact, by the C encoder)."""
+    return json.dumps(record, allow_nan=False, separators=(", ", ": "))
+
+
+def records_frame(head: dict[str, Any], key: str) -> tuple[str, str]:
+    """The text before the first record and after the last of ``{**head, key: [...]}``
+    written by :func:`dumps_records`."""
+    text = dumps({**head, key: []}).rstrip()
+    cut = text.rindex("[]")  # the head ends with '"key": []\n}'
+    return text[:cut] + "[\n" + RECORD_INDENT, "\n  ]\n}\n"
+
+
 def dumps_records(data: dict[str, Any], key: str) -> str:
-    """``dumps`` of ``data`` except that the list at ``key`` (a report's accounts) is written
-    one compact JSON object per line: the same JSON value, written by the C encoder (the
-    indenting one is pure Python and took 10 s for 100,000 accounts), and a file that
-    line-oriented tools (grep, head, diff) read one record at a time."""
+    """``dumps`` of ``data`` except that the list at ``key`` (a report's accounts) comes last
+    and is written one compact JSON object per line: the same JSON value, written by the
+    C encoder (the indenting one is pure Python and took 10 s for 100,000 accounts), and a
+    file that line-oriented tools (grep, head, diff) read one record at a time."""
     head = {k: v for k, v in data.items() if k != key}
     records = data[key]
     if not records:
         return dumps(data)
-    encode = json.JSONEncoder(allow_nan=False, separators=(", ", ": ")).encode
-    body = ",\n    ".join(encode(r) for r in records)
-    prefix = dumps({**head, key: []}).rstrip()
-    # the head ends with '"key": []\n}'; open the list there and put the records in
-    opened = prefix[: prefix.rindex("[]")]
-    return f"{opened}[\n    {body}\n  ]\n}}\n"
+    opening, closing = records_frame(head, key)
+    return opening + (",\n" + RECORD_INDENT).join(record_line(r) for r in records) + closing
 
 
 def in_file(err: InputError, path: str | Path) -> InputError:

@@ -9,14 +9,28 @@ fixed point x 10**6 like every other integer; ``ratio`` (E / MM) is a real numbe
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TextIO
 
 from engine.calibration import Calibration
 from engine.commitments import commitment, commitments
 from engine.errors import InputError
 from engine.formats_account import LabeledAccount
-from engine.formats_json import Obj, as_int, as_str, check_format, emit_field, emit_int, format_tag
+from engine.formats_json import (
+    RECORD_INDENT,
+    Obj,
+    as_int,
+    as_str,
+    check_format,
+    dumps_records,
+    emit_field,
+    emit_int,
+    format_tag,
+    record_line,
+    records_frame,
+)
 from engine.margin import MarginResult
 from engine.report import Explanation
 from engine.status import Status
@@ -47,6 +61,63 @@ def dump_result(
         "w": [emit_int(v) for v in result.W],
         "worst_scenario": list(result.worst_scenario),
     }
+
+
+def report_head(
+    *, profile: str, epoch: int, as_of: str, market_root: int, params_hash: int, counts: dict[str, int]
+) -> dict[str, Any]:
+    """Everything of a report but its account lines."""
+    return {
+        "format": format_tag("report"),
+        "profile": profile,
+        "epoch": emit_int(epoch),
+        "as_of": as_of,
+        "market_root": emit_field(market_root),
+        "params_hash": emit_field(params_hash),
+        "counts": counts,
+    }
+
+
+class ReportLines:
+    """A report of any number of accounts, built in pieces: each piece's lines go to a
+    temporary file as they come (memory for one piece, not the whole report); the head,
+    whose counts are known only at the end, is written before them by :meth:`write_to`."""
+
+    def __init__(self) -> None:
+        # open as long as the object: closed by close() or at the end of a with block
+        self._body = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self._first = True
+        self.counts = {s.label: 0 for s in Status}
+
+    def add(self, accounts: Sequence[LabeledAccount], results: Sequence[MarginResult]) -> None:
+        """Lines for ``accounts`` and their ``results`` (commitments computed in one batch)."""
+        hashes = commitments([a.account for a in accounts])
+        for a, r, c in zip(accounts, results, hashes, strict=True):
+            self.counts[r.status_name] += 1
+            if not self._first:
+                self._body.write(",\n" + RECORD_INDENT)
+            self._first = False
+            self._body.write(record_line(dump_result(a, r, c)))
+
+    def write_to(self, out: TextIO, head: dict[str, Any]) -> None:
+        """The whole report (``head`` then the lines, as :func:`dumps_records` writes it)."""
+        if self._first:
+            out.write(dumps_records({**head, "accounts": []}, "accounts"))
+            return
+        opening, closing = records_frame(head, "accounts")
+        out.write(opening)
+        self._body.seek(0)
+        shutil.copyfileobj(self._body, out, 1 << 20)
+        out.write(closing)
+
+    def close(self) -> None:
+        self._body.close()
+
+    def __enter__(self) -> ReportLines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def dump_report(

@@ -93,17 +93,31 @@ def calibration_for(
     return None
 
 
+class UniqueIds:
+    """Each account id once, over accounts seen piece by piece (``accounts[i]`` counts
+    every account given so far): two states of one account would hide which one is
+    committed."""
+
+    def __init__(self, field: str = "accounts") -> None:
+        self.field = field
+        self._seen: dict[int, int] = {}
+
+    def add(self, accounts: Sequence[LabeledAccount]) -> None:
+        seen, field = self._seen, self.field
+        for acc in accounts:
+            i = len(seen)
+            account_id = acc.account.account_id
+            if account_id in seen:
+                raise InputError(
+                    f"{field}[{i}].account_id",
+                    f"account id {account_id} appears twice (also {field}[{seen[account_id]}], {acc.display_name})",
+                )
+            seen[account_id] = i
+
+
 def check_unique_ids(accounts: Sequence[LabeledAccount], field: str = "accounts") -> None:
-    """Each account id once: two states of one account would hide which one is committed."""
-    seen: dict[int, int] = {}
-    for i, acc in enumerate(accounts):
-        account_id = acc.account.account_id
-        if account_id in seen:
-            raise InputError(
-                f"{field}[{i}].account_id",
-                f"account id {account_id} appears twice (also {field}[{seen[account_id]}], {acc.display_name})",
-            )
-        seen[account_id] = i
+    """Each account id once (:class:`UniqueIds` over one list)."""
+    UniqueIds(field).add(accounts)
 
 
 def margins(

@@ -6,18 +6,22 @@ Every command loads and validates all of its input first and writes its output f
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
 from engine.errors import InputError
-from engine.fileio import write_atomic
-from engine.formats import dump_report, dumps, load_accounts, load_market, load_params
-from engine.formats_json import as_int, dumps_records
+from engine.fileio import write_atomic_with
+from engine.formats import dumps, iter_accounts, load_accounts, load_market, load_params
+from engine.formats_json import as_int
 from engine.model import Market
 from zkmargin.cli.options import IN_FILE, OUT_FILE
-from zkmargin.cli.render import console, print_explanation, print_margin_table
+from zkmargin.cli.render import MarginTable, console, print_explanation
+
+#: Accounts read, margined and written at a time by ``zkmargin margin``.
+ACCOUNTS_PER_PIECE = 20_000
 
 
 @click.command("margin")
@@ -36,29 +40,36 @@ def margin_cmd(
       zkmargin margin --market market.json --params examples/params.json examples/accounts.json
     """
     from engine.commitments import params_hash
-    from engine.pipeline import check_unique_ids, margins
+    from engine.formats_report import ReportLines, report_head
+    from engine.pipeline import UniqueIds, margins
 
     mf = load_market(market_path)
     risk = load_params(params_path).resolve(mf.market.asset_names, mf.market.profile, mf.calibrated_rho)
-    accounts = [acc for path in accounts_paths for acc in load_accounts(path, mf.market)]
-    check_unique_ids(accounts)
-    results = margins(mf.market, risk, accounts)
-    report = dump_report(
-        profile=mf.market.profile.name,
-        epoch=mf.market.epoch,
-        as_of=mf.as_of.isoformat(),
-        market_root=mf.market_root,
-        params_hash=params_hash(risk),
-        accounts=accounts,
-        results=results,
-    )
-    text = dumps_records(report, "accounts")  # one line per account
-    if out_path is not None:
-        write_atomic(out_path, text)
-    if as_json:
-        click.echo(text, nl=False)
-    else:
-        print_margin_table(accounts, results)
+    # Piece by piece (read, margin, commit, one line per account to a temporary file), so a
+    # million accounts need memory for one piece; nothing is written before the last one.
+    ids = UniqueIds()
+    table = MarginTable()
+    with ReportLines() as lines:
+        for path in accounts_paths:
+            for piece in iter_accounts(path, mf.market, chunk=ACCOUNTS_PER_PIECE):
+                ids.add(piece)
+                results = margins(mf.market, risk, piece)
+                lines.add(piece, results)
+                table.add(piece, results)
+        head = report_head(
+            profile=mf.market.profile.name,
+            epoch=mf.market.epoch,
+            as_of=mf.as_of.isoformat(),
+            market_root=mf.market_root,
+            params_hash=params_hash(risk),
+            counts=lines.counts,
+        )
+        if out_path is not None:
+            write_atomic_with(out_path, lambda fh: lines.write_to(fh, head))
+        if as_json:
+            lines.write_to(sys.stdout, head)
+    if not as_json:
+        table.print()
         if out_path is not None:
             console.print(f"wrote [bold]{out_path}[/bold]")
 

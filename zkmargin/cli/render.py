@@ -7,6 +7,7 @@ integers appear only in ``--json`` output.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping, Sequence
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
@@ -95,40 +96,57 @@ def print_market(mf: MarketFile, params: RiskParams, params_hash: int, cal: Cali
 MARGIN_TABLE_ROWS = 200
 
 
-def print_margin_table(accounts: Sequence[LabeledAccount], results: Sequence[MarginResult]) -> None:
-    shown = list(zip(accounts, results, strict=True))
-    title = f"margin ({QUOTE_CURRENCY}, rounded down to the cent)"
-    if len(shown) > MARGIN_TABLE_ROWS:
-        counts = {s: 0 for s in Status}
-        for r in results:
-            counts[Status(r.status)] += 1
-        console.print(
-            f"{len(shown):,} accounts: "
-            + ", ".join(f"{n:,} {s.label}" for s, n in counts.items())
-            + " (every account: --out FILE or --json)",
-            highlight=False,
-        )
-        # the accounts in most trouble first: by status, then by shortfall
-        shown.sort(key=lambda pair: (-pair[1].status, -pair[1].shortfall))
-        shown = shown[:MARGIN_TABLE_ROWS]
-        title = f"the {MARGIN_TABLE_ROWS} accounts in most trouble, {title}"
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
-    # Amounts never wrap or truncate; a long account name folds when the terminal is narrow.
-    table.add_column("account", overflow="fold")
-    table.add_column("status", no_wrap=True)
-    for col in ("equity", "IM", "MM", "shortfall", "E/MM"):
-        table.add_column(col, justify="right", no_wrap=True)
-    for acc, r in shown:
-        table.add_row(
-            escape(acc.display_name),
-            status_text(r.status),
-            money_amount(r.E),
-            money_amount(r.IM),
-            money_amount(r.MM),
-            money_amount(r.shortfall),
-            ratio_text(r),
-        )
-    console.print(table)
+class MarginTable:
+    """The margin table of any number of accounts, fed piece by piece: all of them when
+    they are at most ``MARGIN_TABLE_ROWS``, else the counts by status and the accounts in
+    most trouble (by status, then shortfall, then file order), kept in a bounded heap."""
+
+    def __init__(self, rows: int = MARGIN_TABLE_ROWS) -> None:
+        self.rows = rows
+        self.total = 0
+        self.counts = {s: 0 for s in Status}
+        self._first: list[tuple[LabeledAccount, MarginResult]] = []
+        self._worst: list[tuple[int, int, int, LabeledAccount, MarginResult]] = []
+
+    def add(self, accounts: Sequence[LabeledAccount], results: Sequence[MarginResult]) -> None:
+        for acc, r in zip(accounts, results, strict=True):
+            self.counts[Status(r.status)] += 1
+            if len(self._first) <= self.rows:
+                self._first.append((acc, r))
+            heapq.heappush(self._worst, (r.status, r.shortfall, -self.total, acc, r))
+            if len(self._worst) > self.rows:
+                heapq.heappop(self._worst)
+            self.total += 1
+
+    def print(self) -> None:
+        shown = self._first
+        title = f"margin ({QUOTE_CURRENCY}, rounded down to the cent)"
+        if self.total > self.rows:
+            console.print(
+                f"{self.total:,} accounts: "
+                + ", ".join(f"{n:,} {s.label}" for s, n in self.counts.items())
+                + " (every account: --out FILE or --json)",
+                highlight=False,
+            )
+            shown = [(acc, r) for *_, acc, r in sorted(self._worst, key=lambda e: (-e[0], -e[1], -e[2]))]
+            title = f"the {self.rows} accounts in most trouble, {title}"
+        table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
+        # Amounts never wrap or truncate; a long account name folds when the terminal is narrow.
+        table.add_column("account", overflow="fold")
+        table.add_column("status", no_wrap=True)
+        for col in ("equity", "IM", "MM", "shortfall", "E/MM"):
+            table.add_column(col, justify="right", no_wrap=True)
+        for acc, r in shown:
+            table.add_row(
+                escape(acc.display_name),
+                status_text(r.status),
+                money_amount(r.E),
+                money_amount(r.IM),
+                money_amount(r.MM),
+                money_amount(r.shortfall),
+                ratio_text(r),
+            )
+        console.print(table)
 
 
 def print_calibration(cal: Calibration) -> None:
