@@ -29,6 +29,7 @@ from engine.correlation import FixedRho, ewma_correlation, nearest_correlation, 
 from engine.errors import InputError
 from engine.fixedpoint import SCALE, SPOT_LIMIT
 from engine.model import RowConfig
+from engine.procyclicality import ApcConfig
 from engine.volatility import GARCH_MIN_CLOSES, GarchFit, combined_forecast, ewma_vol, garch_vol, log_returns
 
 
@@ -68,9 +69,12 @@ def calibrate(
     closes_by_asset: Mapping[str, Sequence[float]],
     lam: float = 0.94,
     day_gaps: Sequence[int] | None = None,
+    apc: ApcConfig | None = None,
 ) -> Calibration:
     """Calibrate from aligned daily closes (oldest first, same dates for every asset);
-    ``day_gaps`` (:attr:`ClosesTable.day_gaps`) scales returns over gaps to one day."""
+    ``day_gaps`` (:attr:`ClosesTable.day_gaps`) scales returns over gaps to one day;
+    with ``apc`` the forecast is the one after the anti-procyclicality tools, computed over
+    the whole history (:func:`engine.volatility_paths.apc_forecast`)."""
     if not closes_by_asset:
         raise InputError("closes_by_asset", "needs at least one asset")
     names = tuple(closes_by_asset)
@@ -98,6 +102,10 @@ def calibrate(
                 raise
             raise InputError(f"closes_by_asset[{name}]", err.message) from None
     forecast = {n: combined_forecast(ewma[n], garch[n]) for n in names}
+    if apc is not None:
+        from engine.volatility_paths import apc_forecast
+
+        forecast = {n: apc_forecast(closes_by_asset[n], apc, day_gaps) for n in names}
     raw = ewma_correlation(np.column_stack(returns), lam)
     corr = nearest_correlation(raw)
     return Calibration(

@@ -14,8 +14,9 @@ from dataclasses import dataclass, fields
 from typing import Any, cast
 
 from engine.errors import InputError
-from engine.formats_json import Obj, as_date, as_int, as_real, as_str, check_format, format_tag
+from engine.formats_json import Obj, as_date, as_int, as_real, as_str, check_format, format_tag, json_type
 from engine.model import AssetQuote, InstrumentKind, InstrumentSpec, RowConfig
+from engine.procyclicality import ApcConfig
 from engine.profiles import Profile
 from engine.validate import INSTRUMENT_KINDS, validate_quotes, validate_row_config
 
@@ -137,10 +138,45 @@ def read_row_config(path: str, value: Any, names: Sequence[str] | None = None) -
             kwargs[key] = _per_asset(o.sub(key), o.raw(key), names)
         else:
             o.skip(key)
+    if o.has("apc"):
+        kwargs["apc"] = read_apc(o.sub("apc"), o.raw("apc"))
+    else:
+        o.skip("apc")
     o.done()
     config = RowConfig(**kwargs)
     validate_row_config(config, path)
     return config
+
+
+def read_apc(path: str, value: Any) -> ApcConfig:
+    """The anti-procyclicality tools (``engine.procyclicality``): ``stress_weight``,
+    ``buffer``, ``speed_limit`` (a number, or null/absent for off), ``floor`` (true/false)
+    and ``stress_ratio``."""
+    o = Obj(path, value)
+    floor = o.opt("floor", _as_bool)
+    ratio = o.opt("stress_ratio", as_real)
+    kwargs: dict[str, Any] = {key: o.opt(key, as_real) for key in ("stress_weight", "buffer", "speed_limit")}
+    o.done()
+    try:
+        return ApcConfig(floor=bool(floor), stress_ratio=1.5 if ratio is None else ratio, **kwargs)
+    except InputError as err:
+        raise InputError(f"{path}.{err.field.removeprefix('apc.')}", err.message) from None
+
+
+def _as_bool(path: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise InputError(path, f"must be true or false, got {json_type(value)}")
+    return value
+
+
+def dump_apc(apc: ApcConfig) -> dict[str, Any]:
+    return {
+        "stress_weight": apc.stress_weight,
+        "floor": apc.floor,
+        "buffer": apc.buffer,
+        "stress_ratio": apc.stress_ratio,
+        "speed_limit": apc.speed_limit,
+    }
 
 
 # -------------------------------------------------------------------- writing
@@ -188,7 +224,9 @@ def dump_row_config(config: RowConfig) -> dict[str, Any]:
     for key in ROW_PER_ASSET:
         mapping: Mapping[str, float] = getattr(config, key)
         out[key] = dict(mapping)
+    if config.apc is not None:
+        out["apc"] = dump_apc(config.apc)
     return out
 
 
-assert set(ROW_SCALARS) | set(ROW_PER_ASSET) == {f.name for f in fields(RowConfig)}
+assert {*ROW_SCALARS, *ROW_PER_ASSET, "apc"} == {f.name for f in fields(RowConfig)}

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from engine.procyclicality import ApcConfig
 from engine.profiles import Profile
 
 InstrumentKind = Literal["spot", "perp", "call", "put"]
@@ -137,3 +138,4 @@ class RowConfig:
     haircut: Mapping[str, float] = field(default_factory=dict)  # per asset; default 0.02
     borrow: Mapping[str, float] = field(default_factory=dict)  # per asset; default 0.02
     forecast: Mapping[str, float] = field(default_factory=dict)  # vol forecast per asset
+    apc: ApcConfig | None = None  # anti-procyclicality tools on forecasts from history

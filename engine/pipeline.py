@@ -16,6 +16,7 @@ from engine.formats import LabeledAccount, MarketFile, QuotesFile, dump_explanat
 from engine.formats_params import ParamsFile
 from engine.margin import MarginResult, compute_margin
 from engine.model import Market, RiskParams, RowConfig, Slot
+from engine.procyclicality import ApcConfig
 from engine.profiles import Profile
 
 if TYPE_CHECKING:
@@ -51,7 +52,7 @@ def price_market(
     from engine.market_builder import build_market
 
     check_config_assets(params.row_config, quotes.asset_names)
-    cal = calibration_for(quotes, closes, day_gaps)
+    cal = calibration_for(quotes, closes, day_gaps, params.row_config.apc)
     config = cal.row_config(params.row_config) if cal else params.row_config
     market = build_market(profile, epoch, quotes.assets, quotes.instruments, config, quotes.as_of)
     rho = cal.rho_for(quotes.asset_names, profile.assets) if cal else None
@@ -75,17 +76,18 @@ def calibration_for(
     quotes: QuotesFile,
     closes: Mapping[str, Sequence[float]] | None,
     day_gaps: Sequence[int] | None = None,
+    apc: ApcConfig | None = None,
 ) -> Calibration | None:
     """Calibrate from the history CSV when given, else from the quotes' own histories
     when every asset has one of the same length; ``None`` without history."""
     from engine.calibration import calibrate
 
     if closes is not None:
-        return calibrate(closes, day_gaps=day_gaps)
+        return calibrate(closes, day_gaps=day_gaps, apc=apc)
     lengths = {len(q.history) for q in quotes.assets}
     if len(lengths) == 1 and lengths.pop() > 0:
         try:
-            return calibrate({q.name: list(q.history) for q in quotes.assets})
+            return calibrate({q.name: list(q.history) for q in quotes.assets}, apc=apc)
         except InputError as err:
             raise InputError(
                 "quotes.assets[].history", f"cannot calibrate from the quoted histories: {err}"

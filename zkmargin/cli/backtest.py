@@ -64,7 +64,7 @@ def _date(option: str, text: str | None) -> dt.date | None:
     "--models",
     "models_text",
     default=None,
-    help="comma-separated models (default: fixed,trailing30,ewma,garch,garch_apc)",
+    help="comma-separated models (default: fixed,trailing30,ewma,garch,garch_apc,garch_emir)",
 )
 @click.option("--start", "start_text", help="first day margined (ISO date)")
 @click.option("--end", "end_text", help="last day margined (ISO date)")
@@ -108,7 +108,8 @@ def backtest_cmd(
     portfolios = load_portfolios(portfolios_path)
     params = load_params(params_path)
     history = load_history(history_path, list(portfolios.assets))
-    apc = ApcConfig()
+    # the params' anti-procyclicality tools when it names them, else the default set
+    apc = params.row_config.apc or ApcConfig()
     walk = Walk(history, portfolios, params, apc, tuple(sorted(set(mpors))) or (1, 2), models)
     days = walk.calendar(start, end)
     if not days:
