@@ -130,21 +130,22 @@ def dump_report(
     accounts: Sequence[LabeledAccount],
     results: Sequence[MarginResult],
 ) -> dict[str, Any]:
+    """The whole report as one document (``ReportLines`` writes the same for any size)."""
     counts = {s.label: 0 for s in Status}
     for r in results:
         counts[r.status_name] += 1
+    head = report_head(
+        profile=profile,
+        epoch=epoch,
+        as_of=as_of,
+        market_root=market_root,
+        params_hash=params_hash,
+        counts=counts,
+    )
+    hashes = commitments([a.account for a in accounts])
     return {
-        "format": format_tag("report"),
-        "profile": profile,
-        "epoch": emit_int(epoch),
-        "as_of": as_of,
-        "market_root": emit_field(market_root),
-        "params_hash": emit_field(params_hash),
-        "counts": counts,
-        "accounts": [
-            dump_result(a, r, c)
-            for a, r, c in zip(accounts, results, commitments([a.account for a in accounts]), strict=True)
-        ],
+        **head,
+        "accounts": [dump_result(a, r, c) for a, r, c in zip(accounts, results, hashes, strict=True)],
     }
 
 

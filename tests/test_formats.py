@@ -352,6 +352,30 @@ def test_report_round_trip(tmp_path: Path, market_file: MarketFile) -> None:
     assert info.value.field == "report.accounts[0].status"
 
 
+@pytest.mark.parametrize("pieces", [0, 1, 3])
+def test_report_in_pieces_is_the_whole_report(market_file: MarketFile, pieces: int) -> None:
+    """``ReportLines`` fed piece by piece writes exactly ``dumps_records(dump_report(...))``."""
+    import io
+
+    from engine.formats_json import dumps_records
+    from engine.formats_report import ReportLines, report_head
+
+    market = market_file.market
+    params = load_params(EXAMPLES / "params-test.json").resolve(market.asset_names, TEST)
+    accounts = load_accounts(EXAMPLES / "accounts-test.json", market) if pieces else []
+    results = [compute_margin(market, params, a.account) for a in accounts]
+    fields = {"profile": "test", "epoch": 3, "as_of": "2022-11-15", "market_root": 1, "params_hash": 2}
+    whole = dumps_records(dump_report(**fields, accounts=accounts, results=results), "accounts")
+    out = io.StringIO()
+    with ReportLines() as lines:
+        size = max(1, -(-len(accounts) // max(pieces, 1)))
+        for i in range(0, len(accounts), size):
+            lines.add(accounts[i : i + size], results[i : i + size])
+        lines.write_to(out, report_head(**fields, counts=lines.counts))
+    assert out.getvalue() == whole
+    assert json.loads(whole)["accounts"] == json.loads(out.getvalue())["accounts"]
+
+
 def test_labeled_account_display_name() -> None:
     acc = Account(5, 0, 0, 0, (EMPTY_SLOT,) * 4)
     assert LabeledAccount(acc).display_name == "#5"
