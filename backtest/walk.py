@@ -88,10 +88,9 @@ def backtest_profile(n_assets: int, n_instruments: int) -> Profile:
 class _Day:
     """Everything about one date that no model changes."""
 
-    def __init__(self, run: Walk, t: dt.date, assets: list[str]) -> None:
+    def __init__(self, w: Walk, t: dt.date, assets: list[str]) -> None:
         self.t = t
         self.assets = assets
-        w = run
         self.spot = {a: float(w.history[a].closes[w.index[a][t]]) for a in assets}
         self.proxy = {a: float(w.paths[a].realised30[w.index[a][t]]) for a in assets}
         self.quotes = [AssetQuote(a, self.spot[a], self.proxy[a], w.file.assets[a].depth) for a in assets]
