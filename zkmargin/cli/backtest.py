@@ -78,8 +78,10 @@ def backtest_cmd(
     start_text: str | None,
     end_text: str | None,
 ) -> None:
-    """Walk the margin models forward over real closes, with no look-ahead, and report
-    coverage (Kupiec, Christoffersen, traffic light), procyclicality and cost.
+    """Backtest the margin models on real closes: coverage, procyclicality, report.
+
+    Walks every model forward day by day with no look-ahead and reports coverage
+    (Kupiec, Christoffersen, traffic light), procyclicality and cost.
 
     \b
     Example:
