@@ -7,8 +7,9 @@ checked here (that is input validation's job); only shapes are.
 * ``hash_list(xs)``: ``h = 0``; per chunk of 15 values (the last one zero padded)
   ``h = Poseidon16(h, chunk...)``. ``hash_list([]) == 0`` (no chunk, ``h`` stays 0).
 * ``row_leaf``: ``Poseidon7(id, a, M, delta, c_long, c_short, Poseidon16(RA))``.
-* ``InstrumentTree``: 4-ary Merkle tree of depth d, empty leaves 0,
-  node ``Poseidon4(c0, c1, c2, c3)``; ``MerklePath`` documents the path layout.
+* ``InstrumentTree``: the 4-ary Merkle tree of ``engine.merkle`` (depth d, empty leaves
+  0, node ``Poseidon4(c0, c1, c2, c3)``; ``MerklePath`` documents the path layout) over
+  the rows, keyed by instrument id.
 * ``asset_hash``, ``market_root``, ``params_hash``, ``positions_hash``, ``commitment``.
 * ``MarketCommitments``: tree, roots and paths of one ``Market``, computed once.
 """
@@ -16,17 +17,16 @@ checked here (that is input validation's job); only shapes are.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
 from engine.errors import InputError
 from engine.fixedpoint import N_SCENARIOS, to_field
+from engine.merkle import ARITY, MerklePath, SparseTree
 from engine.model import Account, AssetEntry, InstrumentRow, Market, RiskParams
 from engine.poseidon import hash_list_native, hash_list_native_small, poseidon, poseidon_many
 
 HASH_LIST_CHUNK = 15  # values absorbed per Poseidon16 call (the 16th input is the running h)
-ARITY = 4  # children per node of the instrument tree
 
 
 def _hash(values: Sequence[int]) -> int:
@@ -58,122 +58,24 @@ def row_leaf(row: InstrumentRow) -> int:
     )
 
 
-def node_hash(children: Sequence[int]) -> int:
-    """An inner node of the instrument tree: Poseidon4 of its children in index order."""
-    if len(children) != ARITY:
-        raise ValueError(f"a node has {ARITY} children, got {len(children)}")
-    return poseidon(children)
-
-
-_EMPTY_CACHE: list[int] = [0]
-
-
-def empty_subtree_root(height: int) -> int:
-    """Root of a subtree of ``height`` levels whose leaves are all 0 (height 0: a leaf)."""
-    while len(_EMPTY_CACHE) <= height:
-        _EMPTY_CACHE.append(node_hash([_EMPTY_CACHE[-1]] * ARITY))
-    return _EMPTY_CACHE[height]
-
-
-@dataclass(frozen=True)
-class MerklePath:
-    """Authentication path of one leaf of the 4-ary instrument tree.
-
-    ``positions[l]`` and ``siblings[l]`` describe level ``l`` counted from the leaf
-    upward (``l = 0`` is the leaf's own group of four, ``l = d - 1`` the root's
-    children). ``positions[l]`` is base-4 digit ``l`` of ``instrument_id``
-    (``(instrument_id >> 2*l) & 3``): the place of the current node among its
-    parent's four children. ``siblings[l]`` are the other three children of that
-    parent, in increasing child index with the current node left out. The parent is
-    rebuilt by inserting the current node at ``positions[l]``:
-    ``children = siblings[l][:pos] + (node,) + siblings[l][pos:]`` and
-    ``parent = Poseidon4(*children)``. For example with ``pos = 2`` the children are
-    ``(s0, s1, node, s2)``.
-    """
-
-    instrument_id: int
-    leaf: int  # row_leaf of the row, or 0 for an empty slot
-    positions: tuple[int, ...]
-    siblings: tuple[tuple[int, int, int], ...]
-
-    def compute_root(self, leaf: int | None = None) -> int:
-        """The root this path leads to from ``leaf`` (default: ``self.leaf``)."""
-        node = self.leaf if leaf is None else leaf
-        for pos, sibs in zip(self.positions, self.siblings, strict=True):
-            node = node_hash((*sibs[:pos], node, *sibs[pos:]))
-        return node
-
-
-class InstrumentTree:
-    """Sparse 4-ary Poseidon Merkle tree of instrument rows, keyed by instrument id.
-
-    Only non-empty subtrees are hashed; empty ones use ``empty_subtree_root``.
-    ``levels[0]`` maps leaf index to leaf hash, ``levels[l]`` node index to hash at
-    height ``l``; ``levels[depth]`` holds the root at index 0 (if non-empty).
-    """
+class InstrumentTree(SparseTree):
+    """The instrument tree: leaf ``row_leaf(row)`` at index ``instrument_id``."""
 
     def __init__(self, rows: Mapping[int, InstrumentRow], depth: int) -> None:
         if depth < 1:
             raise InputError("depth", f"must be at least 1, got {depth}")
-        self.depth = depth
         self.capacity = ARITY**depth
+        self.depth = depth
+        self.noun = "instrument id"
         leaves: dict[int, int] = {}
         for key, row in rows.items():
-            self._check_id(f"rows[{key}]", key)
+            self._check_index(f"rows[{key}]", key)
             if row.instrument_id != key:
                 raise InputError(
                     f"rows[{key}].instrument_id", f"must equal its key {key}, got {row.instrument_id}"
                 )
             leaves[key] = row_leaf(row)
-        self.levels: list[dict[int, int]] = [leaves]
-        for height in range(depth):
-            below = self.levels[-1]
-            empty = empty_subtree_root(height)
-            parents = sorted({index // ARITY for index in below})
-            self.levels.append(
-                {
-                    parent: node_hash([below.get(parent * ARITY + c, empty) for c in range(ARITY)])
-                    for parent in parents
-                }
-            )
-
-    def _check_id(self, field: str, instrument_id: int) -> None:
-        if isinstance(instrument_id, bool) or not isinstance(instrument_id, int):
-            raise InputError(field, f"instrument id must be an integer, got {instrument_id!r}")
-        if not 0 <= instrument_id < self.capacity:
-            raise InputError(
-                field,
-                f"instrument id must satisfy 0 <= id < 4**{self.depth} = {self.capacity}, got {instrument_id}",
-            )
-
-    @property
-    def root(self) -> int:
-        """The tree root (the root of an all-empty tree when there are no rows)."""
-        return self.levels[self.depth].get(0, empty_subtree_root(self.depth))
-
-    def node(self, height: int, index: int) -> int:
-        """Hash of node ``index`` at ``height`` (0 = leaves)."""
-        return self.levels[height].get(index, empty_subtree_root(height))
-
-    def leaf(self, instrument_id: int) -> int:
-        """Leaf hash at ``instrument_id`` (0 for an empty slot)."""
-        self._check_id("instrument_id", instrument_id)
-        return self.node(0, instrument_id)
-
-    def path(self, instrument_id: int) -> MerklePath:
-        """Authentication path of ``instrument_id`` (see ``MerklePath`` for the layout)."""
-        self._check_id("instrument_id", instrument_id)
-        positions: list[int] = []
-        siblings: list[tuple[int, int, int]] = []
-        index = instrument_id
-        for height in range(self.depth):
-            pos = index % ARITY
-            base = index - pos
-            others = [self.node(height, base + c) for c in range(ARITY) if c != pos]
-            positions.append(pos)
-            siblings.append((others[0], others[1], others[2]))
-            index //= ARITY
-        return MerklePath(instrument_id, self.node(0, instrument_id), tuple(positions), tuple(siblings))
+        super().__init__(leaves, depth, "instrument id")
 
 
 def asset_hash(assets: Sequence[AssetEntry]) -> int:

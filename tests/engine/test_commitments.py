@@ -12,10 +12,8 @@ from hypothesis import strategies as st
 from engine.commitments import (
     InstrumentTree,
     MarketCommitments,
-    MerklePath,
     asset_hash,
     commitment,
-    empty_subtree_root,
     hash_list,
     market_root,
     params_hash,
@@ -25,6 +23,7 @@ from engine.commitments import (
 )
 from engine.errors import InputError
 from engine.fixedpoint import FIELD_P, SCALE
+from engine.merkle import MerklePath, empty_subtree_root
 from engine.model import EMPTY_SLOT, Account, AssetEntry, InstrumentRow, Market, RiskParams, Slot
 from engine.poseidon import poseidon
 from engine.profiles import PROFILES
