@@ -166,16 +166,19 @@ def load_accounts_doc(data: dict[str, Any], market: Market, root: str = "account
         one = read_account(o, market)
         o.done()
         return [one]
-    out: list[LabeledAccount] = []
-    for i, value in enumerate(as_list("accounts", o.raw("accounts"))):
-        fast = plain_account(value, market)
-        if fast is not None:
-            out.append(fast)
-            continue
-        entry = Obj(f"accounts[{i}]", value)
-        out.append(read_account(entry, market))
-        entry.done()
+    out = [_entry(i, value, market) for i, value in enumerate(as_list("accounts", o.raw("accounts")))]
     o.done()
+    return out
+
+
+def _entry(i: int, value: Any, market: Market) -> LabeledAccount:
+    """Element ``i`` of an accounts list: the fast path, else ``read_account`` (the definition)."""
+    fast = plain_account(value, market)
+    if fast is not None:
+        return fast
+    entry = Obj(f"accounts[{i}]", value)
+    out = read_account(entry, market)
+    entry.done()
     return out
 
 
@@ -188,12 +191,7 @@ def iter_accounts_doc(
     ``accounts`` array (an ``account`` file, or a broken one) is read whole."""
     batch: list[LabeledAccount] = []
     for i, value in enumerate(doc.elements()):
-        fast = plain_account(value, market)
-        if fast is None:
-            entry = Obj(f"accounts[{i}]", value)
-            fast = read_account(entry, market)
-            entry.done()
-        batch.append(fast)
+        batch.append(_entry(i, value, market))
         if len(batch) == chunk:
             yield batch
             batch = []

@@ -149,18 +149,26 @@ def json_decoder(root: str) -> json.JSONDecoder:
     return json.JSONDecoder(parse_constant=NonFinite, object_pairs_hook=_pairs(root))
 
 
-def read_json_text(path: str | Path, root: str) -> str:
-    """The UTF-8 text of ``path``, checked for nesting depth (before any parsing)."""
-    p = Path(path)
+def _read_bytes(path: Path, root: str) -> bytes:
     try:
-        raw = p.read_bytes()
+        return path.read_bytes()
     except OSError as err:
-        raise InputError(root, f"cannot read {p}: {err.strerror or err}") from None
-    check_nesting(raw, root)
+        raise InputError(root, f"cannot read {path}: {err.strerror or err}") from None
+
+
+def _utf8(raw: bytes, path: Path, root: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise InputError(root, f"{p} is not UTF-8 text") from None
+        raise InputError(root, f"{path} is not UTF-8 text") from None
+
+
+def read_json_text(path: str | Path, root: str) -> str:
+    """The UTF-8 text of ``path``, checked for nesting depth (before any parsing)."""
+    p = Path(path)
+    raw = _read_bytes(p, root)
+    check_nesting(raw, root)
+    return _utf8(raw, p, root)
 
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
@@ -264,15 +272,7 @@ class StreamedDocument:
 def read_json_file(path: str | Path, root: str) -> dict[str, Any]:
     """Read and parse a JSON file; errors name ``root`` and the file."""
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except OSError as err:
-        raise InputError(root, f"cannot read {p}: {err.strerror or err}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError(root, f"{p} is not UTF-8 text") from None
-    return parse_json_text(text, root)
+    return parse_json_text(_utf8(_read_bytes(p, root), p, root), root)
 
 
 def json_type(value: object) -> str:

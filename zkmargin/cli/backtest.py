@@ -93,7 +93,7 @@ def backtest_cmd(
     from backtest.models import MODELS
     from backtest.portfolios import load_portfolios
     from backtest.report import write_report
-    from backtest.walk import Walk
+    from backtest.walk import BacktestRun, Walk
     from engine.formats import load_params
     from engine.procyclicality import ApcConfig
 
@@ -118,8 +118,6 @@ def backtest_cmd(
         raise InputError("--start", "no day with closes between --start and --end")
     with tqdm(total=len(days), unit="day", desc="backtest", disable=None) as bar:
         series = walk.run(start, end, progress=bar.update)
-    from backtest.walk import BacktestRun
-
     run = BacktestRun(models, walk.mpors, portfolios.portfolios, series, walk.paths, history, apc)
     run.seconds = time.perf_counter() - began
     if not any(s.dates for s in series.values()):
