@@ -48,6 +48,7 @@ class AccountsTree:
         leaves = poseidon_many([[i, commitments[i]] for i in self.ids])
         self.tree = SparseTree(dict(enumerate(leaves)), depth, "position")
         self.commitments = dict(commitments)
+        self.depth = depth
 
     @property
     def root(self) -> int:

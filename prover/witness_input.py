@@ -19,10 +19,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from engine.accounts_tree import AccountsTree
+from engine.batch_statement import batch_entries, check_batch
 from engine.commitments import MarketCommitments, commitment, params_hash
 from engine.errors import InputError
 from engine.fixedpoint import N_SCENARIOS, to_field
-from engine.model import Account, InstrumentRow, Market, RiskParams
+from engine.model import Account, InstrumentRow, Market, RiskParams, Slot
 from engine.validate import validate_account, validate_market, validate_params
 
 CircuitInput = dict[str, Any]
@@ -118,3 +120,88 @@ def public_signals(
         MarketCommitments(market).market_root,
         params_hash(params),
     ]
+
+
+#: Inputs of AccountMargin that MarginBatch takes once per entry (with a leading [K]).
+PER_ACCOUNT_KEYS = (
+    "account_id",
+    "nonce",
+    "salt",
+    "cash",
+    "slot_id",
+    "slot_q",
+    "row_asset",
+    "row_mark",
+    "row_delta",
+    "row_c_long",
+    "row_c_short",
+    "row_ra",
+    "path",
+)
+#: Inputs MarginBatch takes once for the whole batch.
+SHARED_KEYS = ("spot", "depth", "tree_root", "epoch", "mm_factor", "kappa", "rho")
+
+
+def padding_account(k: int) -> Account:
+    """The witness of an unused batch entry: id 0, no cash, k empty slots (its entry is 0)."""
+    return Account(0, 0, 0, 0, (Slot(0, 0),) * k)
+
+
+def build_batch_input(
+    market: Market,
+    params: RiskParams,
+    accounts: Sequence[Account],
+    tree: AccountsTree,
+    commitments: MarketCommitments | None = None,
+    *,
+    validate: bool = True,
+) -> CircuitInput:
+    """The full input of ``MarginBatch(A, k, d, K, D)`` for 1..K accounts of ``tree``.
+
+    ``accounts`` must be in strictly increasing id order and each must be the state the
+    tree commits to (its commitment is the tree's for its id). ``validate=False`` skips
+    every check and is meant only for tests that build deliberately bad witnesses.
+    """
+    profile = market.profile
+    size, depth = profile.batch_size, profile.accounts_depth
+    if tree.depth != depth:
+        raise InputError(
+            "accounts tree", f"has depth {tree.depth}, the profile {profile.name} needs D = {depth}"
+        )
+    mc = commitments if commitments is not None else MarketCommitments(market)
+    entries = batch_entries(market, params, accounts)
+    if validate:
+        check_batch(entries, size)
+        for account in accounts:
+            committed = tree.commitments.get(account.account_id)
+            if committed is None:
+                raise InputError("account_id", f"account {account.account_id} is not in the accounts tree")
+            if commitment(account) != committed:
+                raise InputError(
+                    f"account {account.account_id}", "is not the state the accounts tree commits to"
+                )
+    witnesses = list(accounts) + [padding_account(profile.slots)] * (size - len(accounts))
+    per_account = [build_input(market, params, a, mc, validate=validate) for a in witnesses]
+    out: CircuitInput = {
+        "accounts_root": str(tree.root),
+        "market_root": str(mc.market_root),
+        "params_hash": str(params_hash(params)),
+        "count": str(len(accounts)),
+        "entries": [str(e.packed) for e in entries] + ["0"] * (size - len(entries)),
+    }
+    for key in PER_ACCOUNT_KEYS:
+        out[key] = [one[key] for one in per_account]
+    positions, paths = [], []
+    for account in accounts:
+        known = account.account_id in tree.position
+        path = tree.path(account.account_id) if known or validate else tree.tree.path(0)
+        positions.append(str(path.index))
+        paths.append([_fs(sibs) for sibs in path.siblings])
+    for _ in range(size - len(accounts)):
+        positions.append("0")
+        paths.append([["0", "0", "0"] for _ in range(depth)])
+    out["account_position"] = positions
+    out["account_path"] = paths
+    for key in SHARED_KEYS:
+        out[key] = per_account[0][key]
+    return out

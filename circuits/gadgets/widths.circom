@@ -64,3 +64,10 @@ function cmpBits(A, k) {
     if (imBits(A, k) > m) { m = imBits(A, k); }
     return m;
 }
+
+// ---- batch entries (spec section 6b): id + 2^64 status + 2^66 shortfall < 2^253 < r
+function ENTRY_STATUS_SHIFT() { return 64; }
+function ENTRY_SHORTFALL_SHIFT() { return 66; }
+function ENTRY_BITS() { return 253; }
+// shortfall = max(0, MM - E) with |MM|, |E| < 2^cmpBits: below 2^(cmpBits + 1).
+function shortfallBits(A, k) { return cmpBits(A, k) + 1; }

@@ -23,14 +23,15 @@ def margin_check(profile: Profile) -> CompiledCircuit:
     return compile_circuit(f"margin_check_{profile.name}", source)
 
 
-def intermediate_names(profile: Profile) -> list[str]:
-    """Named signals of MarginCheck compared with the engine (those the optimiser keeps)."""
+def intermediate_names(profile: Profile, prefix: str = "acct.") -> list[str]:
+    """Named signals of AccountMargin compared with the engine (those the optimiser keeps),
+    under ``prefix`` (MarginCheck's component ``acct``; ``acct[i].`` in MarginBatch)."""
     per_asset = ["W", "worst", "N", "LQ"]
     names = [f"{n}[{a}]" for n in per_asset for a in range(profile.assets)]
-    return [*names, "X", "R", "SC", "MM", "E"]
+    return [prefix + n for n in [*names, "X", "R", "SC", "MM", "E"]]
 
 
-def expected_intermediates(result: MarginResult, profile: Profile) -> dict[str, int]:
+def expected_intermediates(result: MarginResult, profile: Profile, prefix: str = "acct.") -> dict[str, int]:
     values: dict[str, int] = {}
     for a in range(profile.assets):
         values[f"W[{a}]"] = result.W[a]
@@ -38,7 +39,7 @@ def expected_intermediates(result: MarginResult, profile: Profile) -> dict[str, 
         values[f"N[{a}]"] = result.N[a]
         values[f"LQ[{a}]"] = result.LQ[a]
     values.update(X=result.X, R=result.R, SC=result.SC, MM=result.MM, E=result.E)
-    return {k: to_field(v) for k, v in values.items()}
+    return {prefix + k: to_field(v) for k, v in values.items()}
 
 
 @dataclass
@@ -64,3 +65,15 @@ def inputs_and_expected(
         inputs.append(build_input(market, params, account, mc))
         exp.append(expected(market, params, account, mc))
     return inputs, exp
+
+
+def margin_batch(profile: Profile, size: int | None = None) -> CompiledCircuit:
+    """``MarginBatch(A, k, d, K, D)`` of ``profile`` (K = ``size`` or the profile's)."""
+    k_size = profile.batch_size if size is None else size
+    source = (
+        "pragma circom 2.1.0;\n"
+        'include "margin_batch.circom";\n'
+        "component main {public [accounts_root, market_root, params_hash, count, entries]} = "
+        f"MarginBatch({profile.assets}, {profile.slots}, {profile.depth}, {k_size}, {profile.accounts_depth});\n"
+    )
+    return compile_circuit(f"margin_batch_{profile.name}_K{k_size}", source)
