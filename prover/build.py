@@ -31,7 +31,7 @@ from typing import Any
 from engine.fileio import write_json_atomic
 from engine.formats_json import loads_json
 from engine.profiles import Profile
-from engine.signals import PUBLIC_INPUTS
+from engine.signals import BATCH_PUBLIC_INPUTS, PUBLIC_INPUTS
 from prover.binfile import BN254_R, read_r1cs_info
 from prover.errors import ProverError
 from prover.paths import cache_root
@@ -42,6 +42,8 @@ COMPILE_FLAGS = ("--r1cs", "--wasm", "--sym", "--O2")
 MARGIN_TEMPLATE_FILE = Path("circuits") / "margin_check.circom"
 MARGIN_TEMPLATE = "MarginCheck"
 MARGIN_PUBLIC = PUBLIC_INPUTS
+BATCH_TEMPLATE_FILE = Path("circuits") / "margin_batch.circom"
+BATCH_TEMPLATE = "MarginBatch"
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "zkmargin/build@1"
 DEFAULT_COMPILE_TIMEOUT = 3600.0
@@ -66,6 +68,22 @@ def margin_spec(profile: Profile) -> CircuitSpec:
         template=MARGIN_TEMPLATE,
         args=(profile.assets, profile.slots, profile.depth),
         public=MARGIN_PUBLIC,
+    )
+
+
+def batch_spec(profile: Profile, size: int | None = None) -> CircuitSpec:
+    """The batch circuit ``MarginBatch(A, k, d, K, D)`` of a profile; ``size`` overrides the
+    profile's batch size K (the gas benchmark builds K = 1, 4, 8, 32 of one profile)."""
+    k_size = profile.batch_size if size is None else size
+    if k_size < 1:
+        raise ValueError(f"batch size must be positive, got {k_size}")
+    suffix = "" if k_size == profile.batch_size else f"-K{k_size}"
+    return CircuitSpec(
+        label=f"batch-{profile.name}{suffix}",
+        template_file=BATCH_TEMPLATE_FILE,
+        template=BATCH_TEMPLATE,
+        args=(profile.assets, profile.slots, profile.depth, k_size, profile.accounts_depth),
+        public=BATCH_PUBLIC_INPUTS,
     )
 
 

@@ -154,16 +154,19 @@ def build_batch_input(
     tree: AccountsTree,
     commitments: MarketCommitments | None = None,
     *,
+    size: int | None = None,
     validate: bool = True,
 ) -> CircuitInput:
-    """The full input of ``MarginBatch(A, k, d, K, D)`` for 1..K accounts of ``tree``.
+    """The full input of ``MarginBatch(A, k, d, K, D)`` for 1..K accounts of ``tree``
+    (K = ``size``, by default the profile's batch size).
 
     ``accounts`` must be in strictly increasing id order and each must be the state the
     tree commits to (its commitment is the tree's for its id). ``validate=False`` skips
     every check and is meant only for tests that build deliberately bad witnesses.
     """
     profile = market.profile
-    size, depth = profile.batch_size, profile.accounts_depth
+    size = profile.batch_size if size is None else size
+    depth = profile.accounts_depth
     if tree.depth != depth:
         raise InputError(
             "accounts tree", f"has depth {tree.depth}, the profile {profile.name} needs D = {depth}"
