@@ -58,9 +58,13 @@ def prove_batch(
     size = artifacts.spec.args[3] if len(artifacts.spec.args) == 5 else -1
     want = (profile.assets, profile.slots, profile.depth, size, profile.accounts_depth)
     if artifacts.spec.template != "MarginBatch" or tuple(artifacts.spec.args) != want:
-        raise ProverError(f"circuit {artifacts.spec.label} is not a batch circuit of the profile {profile.name}")
+        raise ProverError(
+            f"circuit {artifacts.spec.label} is not a batch circuit of the profile {profile.name}"
+        )
     ordered = sorted(accounts, key=lambda a: a.account_id)
-    mc = commitments if commitments is not None and commitments.market is market else MarketCommitments(market)
+    mc = (
+        commitments if commitments is not None and commitments.market is market else MarketCommitments(market)
+    )
     circuit_input = build_batch_input(market, params, ordered, tree, mc, size=size)  # validates first
     entries = batch_entries(market, params, ordered)
     expected = batch_public_signals(tree.root, mc.market_root, params_hash(params), entries, size)

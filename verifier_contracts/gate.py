@@ -58,13 +58,19 @@ class ProofBundleError(GateError, ValueError):
 class GateRevert(GateError):
     """The gate reverted; ``error`` names the custom error, ``args`` holds its arguments."""
 
-    def __init__(self, error: str, args: Mapping[str, Any] | None = None, function: str = "") -> None:
+    def __init__(
+        self,
+        error: str,
+        args: Mapping[str, Any] | None = None,
+        function: str = "",
+        contract: str = "MarginGate",
+    ) -> None:
         self.error = error
         self.error_args: dict[str, Any] = dict(args or {})
         self.function = function
         shown = ", ".join(f"{k}={v}" for k, v in self.error_args.items())
         where = f"{function}: " if function else ""
-        super().__init__(f"{where}MarginGate reverted with {error}({shown})")
+        super().__init__(f"{where}{contract} reverted with {error}({shown})")
 
 
 class TransactionFailed(GateError):
@@ -130,11 +136,22 @@ def proof_calldata(bundle: Mapping[str, Any]) -> tuple[ProofArgs, list[int]]:
         ) from None
     if len(signals) != len(PUBLIC_SIGNALS):
         raise ProofBundleError(f"public_signals: expected {len(PUBLIC_SIGNALS)} values, got {len(signals)}")
-    a = [_field_int(pi_a[i], f"pi_a[{i}]") for i in range(2)]
-    b = [[_field_int(pi_b[j][1], f"pi_b[{j}][1]"), _field_int(pi_b[j][0], f"pi_b[{j}][0]")] for j in range(2)]
-    c = [_field_int(pi_c[i], f"pi_c[{i}]") for i in range(2)]
     public = [_field_int(s, f"public_signals[{i}]") for i, s in enumerate(signals)]
-    return (a, b, c), public
+    return proof_args(pi_a, pi_b, pi_c), public
+
+
+def proof_args(pi_a: Sequence[Any], pi_b: Sequence[Sequence[Any]], pi_c: Sequence[Any]) -> ProofArgs:
+    """A snarkjs proof's points as the gate's ``Proof`` (each G2 pair swapped to [c1, c0])."""
+    try:
+        a = [_field_int(pi_a[i], f"pi_a[{i}]") for i in range(2)]
+        b = [
+            [_field_int(pi_b[j][1], f"pi_b[{j}][1]"), _field_int(pi_b[j][0], f"pi_b[{j}][0]")]
+            for j in range(2)
+        ]
+        c = [_field_int(pi_c[i], f"pi_c[{i}]") for i in range(2)]
+    except (IndexError, TypeError) as exc:
+        raise ProofBundleError(f"proof points are malformed: {exc}") from None
+    return a, b, c
 
 
 def _error_table(abi: Sequence[Mapping[str, Any]]) -> dict[bytes, tuple[str, list[str], list[str]]]:
@@ -149,18 +166,20 @@ def _error_table(abi: Sequence[Mapping[str, Any]]) -> dict[bytes, tuple[str, lis
     return table
 
 
-def decode_revert(abi: Sequence[Mapping[str, Any]], data: str | bytes, function: str = "") -> GateRevert:
+def decode_revert(
+    abi: Sequence[Mapping[str, Any]], data: str | bytes, function: str = "", contract: str = "MarginGate"
+) -> GateRevert:
     """Turn revert data into a :class:`GateRevert` naming the custom error (or the raw data)."""
     raw = bytes.fromhex(data[2:] if data.startswith("0x") else data) if isinstance(data, str) else data
     known = _error_table(abi).get(raw[:4])
     if known is None:
-        return GateRevert("UnknownRevert", {"data": "0x" + raw.hex()}, function)
+        return GateRevert("UnknownRevert", {"data": "0x" + raw.hex()}, function, contract)
     name, types, names = known
     args = dict(zip(names, abi_decode(types, raw[4:]), strict=True))
     required = args.get("required")
     if name == "Unauthorized" and isinstance(required, int) and required in Role._value2member_map_:
         args["required"] = Role(required).name.lower()
-    return GateRevert(name, args, function)
+    return GateRevert(name, args, function, contract)
 
 
 def _revert_data(exc: ContractLogicError) -> str | None:
@@ -190,23 +209,27 @@ def _tester_revert_data(exc: BaseException) -> bytes | None:
     return None
 
 
-def _translate(exc: Exception, abi: Sequence[Mapping[str, Any]], function: str) -> GateError:
+def _translate(
+    exc: Exception, abi: Sequence[Mapping[str, Any]], function: str, contract: str = "MarginGate"
+) -> GateError:
     if isinstance(exc, ContractPanicError):
-        return GateRevert("Panic", {"message": str(exc)}, function)
+        return GateRevert("Panic", {"message": str(exc)}, function, contract)
     data: str | bytes | None = _revert_data(exc) if isinstance(exc, ContractLogicError) else None
     if data is None:
         data = _tester_revert_data(exc)
     if data:
-        return decode_revert(abi, data, function)
-    return GateRevert("Revert", {"message": str(exc)}, function)
+        return decode_revert(abi, data, function, contract)
+    return GateRevert("Revert", {"message": str(exc)}, function, contract)
 
 
 def _deploy(chain: Chain, artifact: Artifact, sender: str, *args: Any) -> tuple[str, TxResult]:
     factory = chain.w3.eth.contract(abi=artifact.abi, bytecode=artifact.bytecode)
+    constructor = factory.constructor(*args)
     try:
-        tx_hash = factory.constructor(*args).transact({"from": sender, "gas": DEPLOY_GAS_LIMIT})
+        constructor.estimate_gas({"from": sender})  # a reverting constructor surfaces here, decoded
+        tx_hash = constructor.transact({"from": sender, "gas": DEPLOY_GAS_LIMIT})
     except (ContractLogicError, TesterTransactionFailed) as exc:
-        raise _translate(exc, artifact.abi, f"deploy {artifact.name}") from exc
+        raise _translate(exc, artifact.abi, f"deploy {artifact.name}", artifact.name) from exc
     receipt = chain.w3.eth.wait_for_transaction_receipt(tx_hash)
     if receipt["status"] != 1 or not receipt.get("contractAddress"):
         raise TransactionFailed(f"deploying {artifact.name} failed (tx {tx_hash.hex()})")
@@ -219,12 +242,14 @@ def deploy_verifier(chain: Chain, verifier_sol: str, sender: str | None = None) 
     return _deploy(chain, compile_verifier(verifier_sol), sender or chain.roles.owner)
 
 
-class MarginGate:
-    """Typed wrappers around one deployed MarginGate."""
+class GateClient:
+    """Typed wrappers around one deployed gate: what every gate has (GateBase.sol)."""
+
+    CONTRACT = "GateBase"
 
     def __init__(self, chain: Chain, address: str, artifact: Artifact | None = None) -> None:
         self.chain = chain
-        self.artifact = artifact or compile_gate()
+        self.artifact = artifact or compile_gate(self.CONTRACT)
         self.address = chain.w3.to_checksum_address(address)
         self.contract: Contract = chain.w3.eth.contract(address=self.address, abi=self.artifact.abi)
         self._event_topics = {
@@ -232,29 +257,6 @@ class MarginGate:
             for e in self.artifact.abi
             if e.get("type") == "event"
         }
-
-    @classmethod
-    def deploy(
-        cls,
-        chain: Chain,
-        verifier: str,
-        max_market_age: int = DEFAULT_MAX_MARKET_AGE,
-        sender: str | None = None,
-    ) -> tuple[MarginGate, TxResult]:
-        """Deploy a gate for ``verifier`` with the chain's role accounts; ``sender`` becomes owner."""
-        artifact = compile_gate()
-        roles = chain.roles
-        address, result = _deploy(
-            chain,
-            artifact,
-            sender or roles.owner,
-            chain.w3.to_checksum_address(verifier),
-            max_market_age,
-            roles.governance,
-            roles.oracle,
-            roles.operator,
-        )
-        return cls(chain, address, artifact), result
 
     # ------------------------------------------------------------------ transactions
 
@@ -271,7 +273,7 @@ class MarginGate:
             # Without an explicit gas limit web3 estimates gas, which surfaces a revert here.
             tx_hash = fn.transact(tx)
         except (ContractLogicError, TesterTransactionFailed) as exc:
-            raise _translate(exc, self.artifact.abi, name) from exc
+            raise _translate(exc, self.artifact.abi, name, self.CONTRACT) from exc
         receipt = self.chain.w3.eth.wait_for_transaction_receipt(tx_hash)
         if receipt["status"] != 1:
             raise self._explain_failure(fn, tx, receipt)
@@ -286,7 +288,7 @@ class MarginGate:
         try:
             fn.call(tx, block_identifier=receipt["blockNumber"])
         except (ContractLogicError, TesterTransactionFailed) as exc:
-            return _translate(exc, self.artifact.abi, name)
+            return _translate(exc, self.artifact.abi, name, self.CONTRACT)
         gas = f"gas used {receipt['gasUsed']} of {tx.get('gas', 'estimated')}"
         return TransactionFailed(f"{name}: transaction {receipt['transactionHash'].hex()} reverted ({gas})")
 
@@ -328,6 +330,60 @@ class MarginGate:
             self.contract.functions.setParams(params_hash), sender or self.chain.roles.governance
         )
 
+    # ------------------------------------------------------------------ views
+
+    def latest_market(self) -> MarketInfo:
+        root, epoch, posted_at, fresh = self.contract.functions.latestMarket().call()
+        return MarketInfo(int(root), int(epoch), int(posted_at), bool(fresh))
+
+    def params_hash(self) -> int:
+        return int(self.contract.functions.paramsHash().call())
+
+    def max_market_age(self) -> int:
+        return int(self.contract.functions.maxMarketAge().call())
+
+    def verifier(self) -> str:
+        return str(self.contract.functions.verifier().call())
+
+    def role_holders(self) -> dict[str, str]:
+        fns = self.contract.functions
+        return {
+            "owner": fns.owner().call(),
+            "pending_owner": fns.pendingOwner().call(),
+            "governance": fns.governance().call(),
+            "oracle": fns.oracle().call(),
+            "operator": fns.operator().call(),
+        }
+
+
+class MarginGate(GateClient):
+    """Typed wrappers around one deployed MarginGate (one account per proof)."""
+
+    CONTRACT = "MarginGate"
+
+    @classmethod
+    def deploy(
+        cls,
+        chain: Chain,
+        verifier: str,
+        max_market_age: int = DEFAULT_MAX_MARKET_AGE,
+        sender: str | None = None,
+    ) -> tuple[MarginGate, TxResult]:
+        """Deploy a gate for ``verifier`` with the chain's role accounts; ``sender`` becomes owner."""
+        artifact = compile_gate(cls.CONTRACT)
+        roles = chain.roles
+        address, result = _deploy(
+            chain,
+            artifact,
+            sender or roles.owner,
+            chain.w3.to_checksum_address(verifier),
+            max_market_age,
+            roles.governance,
+            roles.oracle,
+            roles.operator,
+        )
+        return cls(chain, address, artifact), result
+
     def commit_accounts(
         self, ids: Sequence[int], commitments: Sequence[int], sender: str | None = None
     ) -> TxResult:
@@ -363,8 +419,6 @@ class MarginGate:
         fn = self.contract.functions.liquidate(account_id, proof, signals)
         return self._send(fn, sender or self.chain.roles.liquidator, gas)
 
-    # ------------------------------------------------------------------ views
-
     def status_of(self, account_id: int) -> AccountStatus:
         raw = self.contract.functions.statusOf(account_id).call()
         return AccountStatus(
@@ -380,26 +434,3 @@ class MarginGate:
 
     def is_liquidatable(self, account_id: int) -> bool:
         return bool(self.contract.functions.isLiquidatable(account_id).call())
-
-    def latest_market(self) -> MarketInfo:
-        root, epoch, posted_at, fresh = self.contract.functions.latestMarket().call()
-        return MarketInfo(int(root), int(epoch), int(posted_at), bool(fresh))
-
-    def params_hash(self) -> int:
-        return int(self.contract.functions.paramsHash().call())
-
-    def max_market_age(self) -> int:
-        return int(self.contract.functions.maxMarketAge().call())
-
-    def verifier(self) -> str:
-        return str(self.contract.functions.verifier().call())
-
-    def role_holders(self) -> dict[str, str]:
-        fns = self.contract.functions
-        return {
-            "owner": fns.owner().call(),
-            "pending_owner": fns.pendingOwner().call(),
-            "governance": fns.governance().call(),
-            "oracle": fns.oracle().call(),
-            "operator": fns.operator().call(),
-        }

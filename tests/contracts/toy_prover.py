@@ -1,8 +1,10 @@
-"""Real Groth16 proofs from a throwaway circuit with MarginCheck's public interface.
+"""Real Groth16 proofs from throwaway circuits with the gates' public interfaces.
 
-``fixtures/gate_toy.circom`` lets the prover pick status and shortfall and binds the three
-public inputs, so tests can make a genuine proof for any five public values and exercise
-the gate and the snarkjs verifier. Its build (circom2, a tiny powers of tau, Groth16 setup,
+``fixtures/gate_toy.circom`` (MarginCheck's interface) lets the prover pick status and
+shortfall and binds the three public inputs, so tests can make a genuine proof for any
+five public values and exercise the gate and the snarkjs verifier;
+``fixtures/batch_toy.circom`` does the same for MarginBatch's interface with K = 4 (any
+roots, count and entries). Each build (circom2, a tiny powers of tau, Groth16 setup,
 verification key, Solidity verifier) is cached under
 ``.cache/zkmargin/test-gate-toy/<sha256 of circuit + tool versions>/``.
 
@@ -27,8 +29,11 @@ from prover.paths import project_root
 from verifier_contracts.solc import cache_dir as solc_cache_dir
 from verifier_contracts.solc import node_binary
 
-CIRCUIT = Path(__file__).resolve().parent / "fixtures" / "gate_toy.circom"
-PTAU_POWER = 5  # 3 constraints + 5 public signals fit easily
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+CIRCUIT = FIXTURES / "gate_toy.circom"
+BATCH_CIRCUIT = FIXTURES / "batch_toy.circom"
+BATCH_TOY_SIZE = 4
+PTAU_POWER = 5  # a few constraints and at most 8 public signals fit easily
 TIMEOUT = 300
 
 ProofBundle = dict[str, Any]
@@ -70,14 +75,15 @@ def _versions() -> str:
     return " ".join(parts)
 
 
-def build_dir() -> Path:
-    """The cache folder of the toy build, keyed by circuit source and tool versions."""
-    digest = hashlib.sha256((CIRCUIT.read_text(encoding="utf-8") + _versions()).encode()).hexdigest()
+def build_dir(circuit: Path = CIRCUIT) -> Path:
+    """The cache folder of a toy build, keyed by circuit source and tool versions."""
+    digest = hashlib.sha256((circuit.read_text(encoding="utf-8") + _versions()).encode()).hexdigest()
     return solc_cache_dir().parent / "test-gate-toy" / digest[:32]
 
 
-def _build(target: Path) -> None:
-    """Compile, set up and export the toy circuit into ``target`` (atomically)."""
+def _build(target: Path, circuit: Path = CIRCUIT) -> None:
+    """Compile, set up and export a toy circuit into ``target`` (atomically)."""
+    name = circuit.stem
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".build-", dir=target.parent))
     try:
@@ -86,7 +92,7 @@ def _build(target: Path) -> None:
             [
                 node_binary(),
                 str(circom),
-                str(CIRCUIT),
+                str(circuit),
                 "--O2",
                 "--r1cs",
                 "--wasm",
@@ -102,7 +108,7 @@ def _build(target: Path) -> None:
             "powersoftau", "contribute", "pot0.ptau", "pot1.ptau", f"-e={secrets.token_hex(16)}", cwd=work
         )
         _snarkjs("powersoftau", "prepare", "phase2", "pot1.ptau", "pot.ptau", cwd=work)
-        _snarkjs("groth16", "setup", "gate_toy.r1cs", "pot.ptau", "k0.zkey", cwd=work)
+        _snarkjs("groth16", "setup", f"{name}.r1cs", "pot.ptau", "k0.zkey", cwd=work)
         _snarkjs("zkey", "contribute", "k0.zkey", "circuit.zkey", f"-e={secrets.token_hex(16)}", cwd=work)
         _snarkjs("zkey", "export", "verificationkey", "circuit.zkey", "vkey.json", cwd=work)
         _snarkjs("zkey", "export", "solidityverifier", "circuit.zkey", "Groth16Verifier.sol", cwd=work)
@@ -143,30 +149,75 @@ class ToyProofSource:
             "status_in": str(status),
             "shortfall_in": str(shortfall),
         }
-        with tempfile.TemporaryDirectory(prefix="gate-toy-") as tmp:
-            work = Path(tmp)
-            (work / "input.json").write_text(json.dumps(inputs), encoding="utf-8")
-            wasm = self.folder / "gate_toy_js" / "gate_toy.wasm"
-            zkey = self.folder / "circuit.zkey"
-            _snarkjs(
-                "groth16",
-                "fullprove",
-                "input.json",
-                str(wasm),
-                str(zkey),
-                "proof.json",
-                "public.json",
-                cwd=work,
-            )
-            proof = json.loads((work / "proof.json").read_text(encoding="utf-8"))
-            public = json.loads((work / "public.json").read_text(encoding="utf-8"))
-        return {"proof": proof, "public_signals": public}
+        return _fullprove(self.folder, "gate_toy", inputs)
+
+
+def _fullprove(folder: Path, name: str, inputs: dict[str, Any]) -> ProofBundle:
+    """``snarkjs groth16 fullprove`` of the toy build in ``folder``."""
+    with tempfile.TemporaryDirectory(prefix="gate-toy-") as tmp:
+        work = Path(tmp)
+        (work / "input.json").write_text(json.dumps(inputs), encoding="utf-8")
+        wasm = folder / f"{name}_js" / f"{name}.wasm"
+        zkey = folder / "circuit.zkey"
+        _snarkjs(
+            "groth16",
+            "fullprove",
+            "input.json",
+            str(wasm),
+            str(zkey),
+            "proof.json",
+            "public.json",
+            cwd=work,
+        )
+        proof = json.loads((work / "proof.json").read_text(encoding="utf-8"))
+        public = json.loads((work / "public.json").read_text(encoding="utf-8"))
+    return {"proof": proof, "public_signals": public}
+
+
+def _built(circuit: Path) -> Path:
+    target = build_dir(circuit)
+    if not (target / "Groth16Verifier.sol").is_file():
+        _build(target, circuit)
+    return target
 
 
 @cache
 def toy_proof_source() -> ToyProofSource:
     """Build (or reuse from the cache) the toy circuit and return its proof source."""
-    target = build_dir()
-    if not (target / "Groth16Verifier.sol").is_file():
-        _build(target)
-    return ToyProofSource(target)
+    return ToyProofSource(_built(CIRCUIT))
+
+
+@dataclass
+class BatchToyProofSource:
+    """Proofs of the toy batch circuit (K = 4) for any roots and entries, memoized."""
+
+    folder: Path
+    _proofs: dict[tuple[int, ...], ProofBundle] = field(default_factory=dict)
+
+    @property
+    def verifier_sol(self) -> str:
+        return (self.folder / "Groth16Verifier.sol").read_text(encoding="utf-8")
+
+    def prove(
+        self, accounts_root: int, market_root: int, params_hash: int, entries: list[int]
+    ) -> ProofBundle:
+        """A genuine proof of ``[accounts_root, market_root, params_hash, len(entries),
+        entries + zeros]``; ``entries`` may hold anything (the toy proves no margin)."""
+        padded = [*entries, *[0] * (BATCH_TOY_SIZE - len(entries))]
+        key = (accounts_root, market_root, params_hash, len(entries), *padded)
+        if key not in self._proofs:
+            inputs = {
+                "accounts_root": str(accounts_root),
+                "market_root": str(market_root),
+                "params_hash": str(params_hash),
+                "count": str(len(entries)),
+                "entries": [str(e) for e in padded],
+            }
+            self._proofs[key] = _fullprove(self.folder, "batch_toy", inputs)
+        return json.loads(json.dumps(self._proofs[key]))
+
+
+@cache
+def batch_toy_proof_source() -> BatchToyProofSource:
+    """Build (or reuse from the cache) the toy batch circuit and return its proof source."""
+    return BatchToyProofSource(_built(BATCH_CIRCUIT))
