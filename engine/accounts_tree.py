@@ -1,6 +1,5 @@
-"""The accounts tree (issue 12, batched proofs; work in progress): one root that binds
-every account id to its commitment, posted once per update instead of one commitment per
-account.
+"""The accounts tree (docs/margin-model.md section 5): one root that binds every account id
+to its commitment, posted once per update instead of one commitment per account.
 
 * Leaf: ``Poseidon2(account_id, commitment)`` (``commitment`` of spec section 5).
 * Position: the account's rank by id (the smallest id at position 0). Entries of a
@@ -11,11 +10,13 @@ account.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
+from engine.commitments import commitment
 from engine.errors import InputError
 from engine.fixedpoint import FIELD_P, ID_LIMIT
 from engine.merkle import MerklePath, SparseTree
+from engine.model import Account
 from engine.poseidon import poseidon, poseidon_many
 
 ACCOUNTS_TREE_DEPTH = 10  # 4**10 = 2**20 accounts
@@ -49,6 +50,16 @@ class AccountsTree:
         self.tree = SparseTree(dict(enumerate(leaves)), depth, "position")
         self.commitments = dict(commitments)
         self.depth = depth
+
+    @classmethod
+    def of_accounts(cls, accounts: Iterable[Account], depth: int = ACCOUNTS_TREE_DEPTH) -> AccountsTree:
+        """The tree of these account states (each id once)."""
+        commitments: dict[int, int] = {}
+        for account in accounts:
+            if account.account_id in commitments:
+                raise InputError("accounts", f"account {account.account_id} appears twice")
+            commitments[account.account_id] = commitment(account)
+        return cls(commitments, depth)
 
     @property
     def root(self) -> int:

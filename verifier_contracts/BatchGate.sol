@@ -108,12 +108,14 @@ contract BatchGate is GateBase {
 
     /// @notice The operator posted an accounts root.
     event AccountsPosted(uint32 indexed epoch, uint256 root, uint64 postedAt);
-    /// @notice A batch proof was accepted; `entries` as proved (id + 2**64 status + 2**66 shortfall).
+    /// @notice A batch proof of `count` entries was accepted (the entries are in the call data;
+    ///         each account's result is in `statusOf`).
     event BatchAccepted(
-        uint64 indexed marketEpoch, uint32 indexed accountsEpoch, address indexed prover, bool liquidation, uint256[] entries
+        uint64 indexed marketEpoch, uint32 indexed accountsEpoch, address indexed prover, bool liquidation, uint256 count
     );
-    /// @notice A liquidation case was opened on a proof of status 2 or 3.
-    event LiquidationOpened(uint256 indexed id, uint8 status, uint256 shortfall, uint64 marketEpoch);
+    /// @notice A liquidation case was opened on a proof of status 2 or 3 (status and shortfall:
+    ///         `statusOf`). Only the id, to keep a batch's cost per account low.
+    event LiquidationOpened(uint256 indexed id);
     /// @notice `liquidateBatch` left an entry of status 2 or 3 alone: its case is open (reason 1)
     ///         or was closed at the current market and accounts epochs (reason 2).
     event LiquidationSkipped(uint256 indexed id, uint8 reason);
@@ -195,7 +197,7 @@ contract BatchGate is GateBase {
             uint8 caseState = records[id].flags >> 2;
             _record(id, e, epoch, aEpoch, version, caseState);
         }
-        emit BatchAccepted(epoch, aEpoch, msg.sender, false, entries);
+        emit BatchAccepted(epoch, aEpoch, msg.sender, false, entries.length);
     }
 
     /// @notice Verify a batch proof, record each entry's status and open a liquidation case for
@@ -230,9 +232,9 @@ contract BatchGate is GateBase {
                 }
             }
             _record(id, e, epoch, aEpoch, version, CASE_OPEN);
-            emit LiquidationOpened(id, status, e >> SHORTFALL_SHIFT, epoch);
+            emit LiquidationOpened(id);
         }
-        emit BatchAccepted(epoch, aEpoch, msg.sender, true, entries);
+        emit BatchAccepted(epoch, aEpoch, msg.sender, true, entries.length);
     }
 
     // ------------------------------------------------------------------ views

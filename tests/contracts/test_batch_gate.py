@@ -93,7 +93,7 @@ def test_liquidate_batch_opens_cases_for_status_2_and_3_and_records_the_rest(env
     opened = [args["id"] for name, args in result.events if name == "LiquidationOpened"]
     assert opened == [BOB, CAROL]
     accepted = [args for name, args in result.events if name == "BatchAccepted"]
-    assert accepted[0]["liquidation"] is True and len(accepted[0]["entries"]) == 4
+    assert accepted[0]["liquidation"] is True and accepted[0]["count"] == 4
     for entry in (HEALTHY, LIQUIDATABLE, INSOLVENT, RESTRICTED):
         status = env.gate.status_of(entry.account_id)
         assert (status.status, status.shortfall, status.current) == (entry.status, entry.shortfall, True)
