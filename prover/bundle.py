@@ -31,7 +31,7 @@ from prover.verify_py import P, R
 
 BUNDLE_FORMAT = "zkmargin/proof@1"
 PUBLIC_SIGNAL_NAMES = PUBLIC_SIGNALS
-_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 class BundleError(ProverError):
@@ -120,7 +120,7 @@ def _fail(where: str, message: str) -> None:
     raise BundleError(f"proof bundle: {where}: {message}")
 
 
-def _decimal(value: Any, where: str, bound: int) -> None:
+def check_decimal(value: Any, where: str, bound: int) -> None:
     if not isinstance(value, str) or not value.isascii() or not value.isdigit():
         _fail(where, f"expected a decimal string, got {value!r:.40}")
     if value != "0" and value.startswith("0"):
@@ -129,7 +129,7 @@ def _decimal(value: Any, where: str, bound: int) -> None:
         _fail(where, "not below the field modulus")
 
 
-def _validate_proof(proof: Any) -> None:
+def validate_proof_points(proof: Any) -> None:
     if not isinstance(proof, dict):
         _fail("proof", "expected an object")
     if proof.get("protocol") != "groth16" or proof.get("curve") != "bn128":
@@ -139,7 +139,7 @@ def _validate_proof(proof: Any) -> None:
         if not isinstance(point, list) or len(point) != 3:
             _fail(f"proof.{name}", "expected 3 coordinates")
         for i, c in enumerate(point):
-            _decimal(c, f"proof.{name}[{i}]", P)
+            check_decimal(c, f"proof.{name}[{i}]", P)
     pi_b = proof.get("pi_b")
     if not isinstance(pi_b, list) or len(pi_b) != 3:
         _fail("proof.pi_b", "expected 3 coordinate pairs")
@@ -147,7 +147,7 @@ def _validate_proof(proof: Any) -> None:
         if not isinstance(pair, list) or len(pair) != 2:
             _fail(f"proof.pi_b[{i}]", "expected a pair")
         for j, c in enumerate(pair):
-            _decimal(c, f"proof.pi_b[{i}][{j}]", P)
+            check_decimal(c, f"proof.pi_b[{i}][{j}]", P)
 
 
 def validate(data: Any) -> None:
@@ -161,13 +161,13 @@ def validate(data: Any) -> None:
             _fail(key, "missing")
     if not isinstance(data["profile"], str) or not data["profile"]:
         _fail("profile", "expected a non-empty string")
-    _validate_proof(data["proof"])
+    validate_proof_points(data["proof"])
     signals = data["public_signals"]
     if not isinstance(signals, list) or len(signals) != len(PUBLIC_SIGNAL_NAMES):
         _fail("public_signals", f"expected {len(PUBLIC_SIGNAL_NAMES)}: {', '.join(PUBLIC_SIGNAL_NAMES)}")
     for name, value in zip(PUBLIC_SIGNAL_NAMES, signals, strict=True):
-        _decimal(value, f"public_signals.{name}", R)
-    if not isinstance(data["vkey_sha256"], str) or not _HEX64.match(data["vkey_sha256"]):
+        check_decimal(value, f"public_signals.{name}", R)
+    if not isinstance(data["vkey_sha256"], str) or not HEX64.match(data["vkey_sha256"]):
         _fail("vkey_sha256", "expected 64 lowercase hex digits")
     epoch = data["market_epoch"]
     if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:

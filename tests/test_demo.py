@@ -35,12 +35,21 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert len(summary.attested) == 1
     # gas figures are recorded, liquidations stay under the target
     assert max(summary.gas["liquidate"]) < 300_000
+    # the same crash settled in batches: every account liquidatable after the shock, once
+    batched = [i for b in summary.batches for i in b["accounts"]]
+    assert sorted(batched) == sorted(summary.liquidatable_after)
+    assert all(len(b["accounts"]) <= summary.batch_size for b in summary.batches)
+    assert len(summary.gas["postAccounts"]) == 1
+    per_account = sum(b["gas"] for b in summary.batches) / len(batched)
+    if len(batched) >= 2:
+        assert per_account < min(summary.gas["liquidate"])  # batching is cheaper per account
     assert summary.audit_ok
     assert "audit passed" in text
+    assert "batch proof" in text
 
     # what the user holds was written, and the summary file matches
     written = json.loads((tmp_path / "demo" / "summary.json").read_text())
     assert written["liquidated"] == summary.liquidated
     user = tmp_path / "demo" / f"user-{summary.liquidated[0]}"
-    for name in ("account.json", "market.json", "params.json", "proof.json", "vkey.json"):
+    for name in ("account.json", "market.json", "params.json", "proof.json", "vkey.json", "batch-proof.json"):
         assert (user / name).is_file(), name

@@ -158,3 +158,13 @@ class BatchGate(GateClient):
 
     def batch_size(self) -> int:
         return int(self.contract.functions.batchSize().call())
+
+
+def opened_ids(tx: TxResult) -> list[int]:
+    """The ids whose liquidation case a ``liquidateBatch`` transaction opened, in order."""
+    return [int(i) for name, args in tx.events if name == "LiquidationsOpened" for i in args["ids"]]
+
+
+def skipped_ids(tx: TxResult) -> list[int]:
+    """The ids a ``liquidateBatch`` transaction skipped (case open, or closed at these epochs)."""
+    return [int(args["id"]) for name, args in tx.events if name == "LiquidationSkipped"]

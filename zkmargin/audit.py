@@ -20,6 +20,10 @@ and on chain (optional):
 7. the gate's current commitment for the account equals the account file's;
 8. the proof's market root was posted by the oracle (and whether it is the latest);
 9. the proof's params hash is the gate's current one.
+
+A batch proof (``audit_batch_offline`` / ``audit_batch_onchain``) is audited the same way,
+with the account's leaf and path in the accounts tree in place of check 2 and the entry
+that names the account in place of the proof's own status and shortfall.
 """
 
 from __future__ import annotations
@@ -27,16 +31,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from engine.accounts_tree import account_leaf
 from engine.commitments import MarketCommitments, commitment, params_hash
 from engine.margin import MarginResult, compute_margin
 from engine.model import Account, Market, RiskParams
 from engine.money import money
 from engine.status import Status
+from prover.batch_bundle import BatchBundle
 from prover.bundle import ProofBundle
 from prover.verify_py import verify_groth16
 from prover.vkey import vkey_sha256
 
 if TYPE_CHECKING:
+    from verifier_contracts.batch_gate import BatchGate
     from verifier_contracts.gate import MarginGate
 
 
@@ -137,7 +144,7 @@ def audit_offline(
     return AuditReport(tuple(checks), result)
 
 
-def posted_roots(gate: MarginGate) -> dict[int, int]:
+def posted_roots(gate: MarginGate | BatchGate) -> dict[int, int]:
     """Every market root the oracle posted to ``gate``, with its epoch (from the events)."""
     logs = gate.contract.events.MarketPosted().get_logs(from_block=0)
     return {int(log["args"]["root"]): int(log["args"]["epoch"]) for log in logs}
@@ -169,4 +176,142 @@ def audit_onchain(
     else:
         checks.append(Check("market posted", False, "the oracle never posted the proof's market root"))
     checks.append(_same("on-chain params", gate.params_hash(), bundle.params_hash, "gate params hash"))
+    return tuple(checks)
+
+
+# ---------------------------------------------------------------- batch proofs (section 6b)
+
+
+def audit_batch_offline(
+    account: Account,
+    market: Market,
+    params: RiskParams,
+    bundle: BatchBundle,
+    vkey: dict[str, Any],
+    *,
+    pairing_impl: str = "both",
+) -> AuditReport:
+    """A user's audit of a batch proof that names their account; never needs a chain.
+
+    1. the verification key is the one the bundle names, the profile and epoch the market's;
+    2. the bundle has an entry for the account;
+    3. the account's leaf Poseidon2(id, commitment), recomputed from the account file, with
+       the bundle's path gives the bundle's accounts root;
+    4. market root and 5. params hash recomputed as for one account;
+    6. the engine's status and shortfall equal the entry's;
+    7. the Groth16 proof verifies (py_ecc) with the bundle's public signals.
+    """
+    checks: list[Check] = []
+    key_hash = vkey_sha256(vkey)
+    key_ok = key_hash == bundle.vkey_sha256
+    checks.append(
+        Check(
+            "verification key",
+            key_ok,
+            f"sha256 {key_hash[:16]}... as the bundle names"
+            if key_ok
+            else f"the key's sha256 {key_hash[:16]}... is not the bundle's {bundle.vkey_sha256[:16]}...",
+        )
+    )
+    fields_ok = (bundle.profile, bundle.market_epoch) == (market.profile.name, market.epoch)
+    checks.append(
+        Check(
+            "bundle fields",
+            fields_ok,
+            f"profile {bundle.profile!r}, epoch {bundle.market_epoch}"
+            + ("" if fields_ok else f"; the market is profile {market.profile.name!r}, epoch {market.epoch}"),
+        )
+    )
+    account_id = account.account_id
+    entry = bundle.entry_of(account_id)
+    named = ", ".join(str(e.account_id) for e in bundle.entries)
+    checks.append(
+        Check(
+            "entry",
+            entry is not None,
+            f"the batch names account {account_id} (entries: {named})"
+            if entry is not None
+            else f"the batch does not name account {account_id} (entries: {named})",
+        )
+    )
+    path = bundle.path_of(account_id)
+    if path is None:
+        checks.append(Check("accounts tree", False, f"the bundle has no path for account {account_id}"))
+    else:
+        root = path.compute_root(account_leaf(account_id, commitment(account)))
+        checks.append(
+            _same(
+                "accounts tree", root, bundle.accounts_root, f"accounts root from your leaf at {path.index}"
+            )
+        )
+    mc = MarketCommitments(market)
+    checks.append(
+        _same("market root", mc.market_root, bundle.market_root, f"market root (epoch {market.epoch})")
+    )
+    checks.append(_same("params hash", params_hash(params), bundle.params_hash, "risk-parameters hash"))
+    result = compute_margin(market, params, account)
+    proven = f"status {entry.status}, shortfall {money(entry.shortfall)}" if entry else "no entry"
+    margin_ok = entry is not None and (result.status, result.shortfall) == (entry.status, entry.shortfall)
+    checks.append(
+        Check(
+            "margin",
+            margin_ok,
+            f"engine: {Status(result.status).label}, shortfall {money(result.shortfall)}; proof: {proven}",
+        )
+    )
+    verdict = verify_groth16(vkey, bundle.public_signals, bundle.proof, pairing_impl=pairing_impl)
+    checks.append(Check("proof", verdict.ok, f"Groth16 batch proof: {verdict.reason}"))
+    return AuditReport(tuple(checks), result)
+
+
+def audit_batch_onchain(gate: BatchGate, account_id: int, bundle: BatchBundle) -> tuple[Check, ...]:
+    """Against a deployed BatchGate: the bundle's accounts root and market root were posted,
+    its params hash is current, and the gate's record of the account is the entry's."""
+    root, epoch = gate.accounts_root()
+    posted = {
+        int(log["args"]["root"]): int(log["args"]["epoch"])
+        for log in gate.contract.events.AccountsPosted().get_logs(from_block=0)
+    }
+    checks = []
+    if bundle.accounts_root == root:
+        checks.append(Check("accounts posted", True, f"the latest accounts root (epoch {epoch})"))
+    elif bundle.accounts_root in posted:
+        checks.append(
+            Check(
+                "accounts posted",
+                True,
+                f"posted at accounts epoch {posted[bundle.accounts_root]}, not the latest ({epoch}): "
+                "the gate would not accept this proof now",
+            )
+        )
+    else:
+        checks.append(Check("accounts posted", False, "the operator never posted the bundle's accounts root"))
+    roots = posted_roots(gate)
+    checks.append(
+        Check(
+            "market posted",
+            bundle.market_root in roots,
+            f"posted at epoch {roots[bundle.market_root]}"
+            if bundle.market_root in roots
+            else "the oracle never posted the bundle's market root",
+        )
+    )
+    checks.append(_same("on-chain params", gate.params_hash(), bundle.params_hash, "gate params hash"))
+    entry = bundle.entry_of(account_id)
+    record = gate.status_of(account_id)
+    if entry is None or record.proven_at == 0:
+        checks.append(
+            Check("on-chain record", entry is not None, "the gate has no record of the account yet")
+        )
+    else:
+        same = (record.status, record.shortfall) == (entry.status, entry.shortfall)
+        checks.append(
+            Check(
+                "on-chain record",
+                same,
+                f"gate: status {record.status}, shortfall {money(record.shortfall)}"
+                + ("" if same else f"; the entry: status {entry.status}, shortfall {money(entry.shortfall)}")
+                + (", case open" if record.liquidation_open else ""),
+            )
+        )
     return tuple(checks)

@@ -13,7 +13,7 @@ import pytest
 from engine.batch_statement import BatchEntry
 from engine.fixedpoint import FIELD_P
 from tests.contracts.toy_prover import BATCH_TOY_SIZE, BatchToyProofSource, batch_toy_proof_source
-from verifier_contracts.batch_gate import BatchCall, BatchGate, batch_calldata
+from verifier_contracts.batch_gate import BatchCall, BatchGate, batch_calldata, opened_ids, skipped_ids
 from verifier_contracts.chain import Chain, embedded
 from verifier_contracts.gate import GateRevert, TransactionFailed, deploy_verifier
 
@@ -90,8 +90,7 @@ def untouched(env: Env, *ids: int) -> None:
 
 def test_liquidate_batch_opens_cases_for_status_2_and_3_and_records_the_rest(env: Env) -> None:
     result = env.gate.liquidate_batch(env.call([HEALTHY, LIQUIDATABLE, INSOLVENT, RESTRICTED]))
-    opened = [args["id"] for name, args in result.events if name == "LiquidationOpened"]
-    assert opened == [BOB, CAROL]
+    assert opened_ids(result) == [BOB, CAROL]
     accepted = [args for name, args in result.events if name == "BatchAccepted"]
     assert accepted[0]["liquidation"] is True and accepted[0]["count"] == 4
     for entry in (HEALTHY, LIQUIDATABLE, INSOLVENT, RESTRICTED):
@@ -105,7 +104,7 @@ def test_liquidate_batch_opens_cases_for_status_2_and_3_and_records_the_rest(env
 
 def test_attest_batch_records_without_opening_and_is_liquidatable_follows(env: Env) -> None:
     result = env.gate.attest_batch(env.call([LIQUIDATABLE, INSOLVENT]))
-    assert "LiquidationOpened" not in result.event_names()
+    assert "LiquidationsOpened" not in result.event_names()
     assert env.gate.is_liquidatable(BOB) and env.gate.is_liquidatable(CAROL)
     assert env.gate.status_of(CAROL).shortfall == 2**100
     # a new accounts root: the records are no longer current
@@ -124,16 +123,14 @@ def test_attest_batch_records_without_opening_and_is_liquidatable_follows(env: E
 def test_an_open_case_is_skipped_not_reverted(env: Env) -> None:
     env.gate.liquidate_batch(env.call([LIQUIDATABLE]))
     result = env.gate.liquidate_batch(env.call([LIQUIDATABLE, INSOLVENT]))
-    assert [(n, a["id"]) for n, a in result.events if n in ("LiquidationOpened", "LiquidationSkipped")] == [
-        ("LiquidationSkipped", BOB),
-        ("LiquidationOpened", CAROL),
-    ]
+    assert (skipped_ids(result), opened_ids(result)) == ([BOB], [CAROL])
+    assert result.event_names() == ["LiquidationSkipped", "LiquidationsOpened", "BatchAccepted"]
     assert env.gate.status_of(CAROL).liquidation_open
 
 
 def test_status_0_or_1_in_liquidate_batch_is_recorded_without_a_case(env: Env) -> None:
     result = env.gate.liquidate_batch(env.call([HEALTHY, RESTRICTED]))
-    assert "LiquidationOpened" not in result.event_names()
+    assert "LiquidationsOpened" not in result.event_names()
     assert env.gate.status_of(ALICE).proven_at > 0 and env.gate.status_of(DAVE).status == 1
     assert not env.gate.status_of(ALICE).liquidation_open
 

@@ -12,8 +12,12 @@ accounts, proves and liquidates, exactly as ``zkmargin operator run`` does.
 5. the keeper on the first snapshot: market posted, commitments, liquidations;
 6. a market shock: the keeper on the new snapshot (a new epoch), more liquidations;
 7. one healthy account proved and attested on chain;
-8. one user's proof audited offline (py_ecc, no node) and against the chain;
-9. a summary: accounts by status, proofs, gas per call, time per step.
+8. the same crash settled in batches: a BatchGate, one accounts root for every account,
+   the liquidatable accounts proved K at a time (insolvent first, then by shortfall) and
+   liquidated with one transaction per batch, gas per account against the single proofs;
+9. one user's proof audited offline (py_ecc, no node) and against the chain, and the
+   same user's batch proof;
+10. a summary: accounts by status, proofs, gas per call, time per step.
 
 The demo writes what a user would hold (account, market, parameters, proof, key) to
 ``OUT/user-<id>/``, the keeper's inputs and job log to ``OUT/keeper/``, and its figures
@@ -36,6 +40,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
+from engine.accounts_tree import AccountsTree
 from engine.commitments import params_hash
 from engine.errors import CheckFailed
 from engine.fileio import write_json_atomic
@@ -58,15 +63,19 @@ from engine.pipeline import price_market
 from engine.profiles import Profile, get_profile
 from engine.report import explain, liquidation_prices
 from engine.status import Status
-from prover.artifacts import prepare_artifacts
+from prover.artifacts import CircuitArtifacts, prepare_artifacts
+from prover.batch_bundle import BatchBundle
+from prover.build import batch_spec
 from prover.bundle import ProofBundle
 from prover.prove import Prover
 from prover.prove_account import prove_account
+from verifier_contracts.batch_gate import BatchGate
 from verifier_contracts.chain import connect
 from verifier_contracts.gate import MarginGate, TxResult, deploy_verifier
-from zkmargin.audit import audit_offline, audit_onchain
+from zkmargin.audit import audit_batch_offline, audit_batch_onchain, audit_offline, audit_onchain
 from zkmargin.cli.render import print_checks, status_text
 from zkmargin.demo.data import DEMO_AS_OF, demo_accounts, demo_market, shocked_quotes
+from zkmargin.keeper.batches import Settlement, settle_liquidations
 from zkmargin.keeper.jobs import JobLog
 from zkmargin.keeper.operator import Operator, OperatorSettings
 from zkmargin.keeper.pool import ProverPool
@@ -106,6 +115,9 @@ class DemoSummary:
     liquidatable_after: list[int] = field(default_factory=list)
     liquidated: list[int] = field(default_factory=list)
     attested: list[int] = field(default_factory=list)
+    batch_size: int = 0
+    batch_constraints: int = 0
+    batches: list[dict[str, Any]] = field(default_factory=list)
     audit_ok: bool = False
 
     def record_gas(self, call: str, tx: TxResult) -> None:
@@ -128,6 +140,9 @@ class DemoSummary:
             "liquidatable_after": self.liquidatable_after,
             "liquidated": self.liquidated,
             "attested": self.attested,
+            "batch_size": self.batch_size,
+            "batch_constraints": self.batch_constraints,
+            "batches": self.batches,
             "audit_ok": self.audit_ok,
         }
 
@@ -216,6 +231,16 @@ class DemoRun:
             note = keys.trust_note()
             if note:
                 self.console.print(f"[yellow]{note}[/yellow]")
+            self.batch_artifacts: CircuitArtifacts = prepare_artifacts(
+                batch_spec(self.profile), ptau=self.opt.ptau, console=self.console, notify=self.console.print
+            )
+            self.summary.batch_size = self.profile.batch_size
+            self.summary.batch_constraints = self.batch_artifacts.constraints
+            self.console.print(
+                f"MarginBatch(K={self.profile.batch_size}, D={self.profile.accounts_depth}): "
+                f"{self.batch_artifacts.constraints:,} constraints "
+                f"({self.batch_artifacts.constraints // self.profile.batch_size:,} per account)"
+            )
 
     # ------------------------------------------------------------ 4-7 chain
 
@@ -240,6 +265,7 @@ class DemoRun:
                     self.run_keeper(keeper, shocked_quotes(self.quotes, SHOCK, SHOCK_VOL), "q-2-shock.json")
                 self.record_keeper_gas(keeper)
             self.attest_healthy()
+            self.settle_in_batches()
             self.audit()
 
     @contextmanager
@@ -330,10 +356,57 @@ class DemoRun:
                 f"{open_cases} liquidation cases open on chain"
             )
 
-    # ------------------------------------------------------------ 8 audit
+    # ------------------------------------------------------------ 8 batches
+
+    def settle_in_batches(self) -> None:
+        with self.step("8 the crash settled in batches"):
+            verifier, tx = deploy_verifier(self.chain, self.batch_artifacts.verifier_sol.read_text())
+            self.summary.record_gas("deploy batch verifier", tx)
+            self.batch_gate, tx = BatchGate.deploy(self.chain, verifier, self.profile.batch_size)
+            self.summary.record_gas("deploy batch gate", tx)
+            root = self.gate.latest_market()
+            self.batch_gate.post_market(root.root, root.epoch)
+            self.batch_gate.set_params(params_hash(self.params))
+            self.accounts_tree = AccountsTree.of_accounts(self.accounts, depth=self.profile.accounts_depth)
+            with Prover(notify=self.console.print, backend=self.opt.prover) as prover:
+                settled = settle_liquidations(
+                    self.batch_gate,
+                    self.market,
+                    self.params,
+                    self.accounts,
+                    self.batch_artifacts,
+                    prover,
+                    tree=self.accounts_tree,
+                    notify=self.console.print,
+                )
+            self.settlement: Settlement = settled
+            if settled.post_gas is not None:
+                self.summary.gas.setdefault("postAccounts", []).append(settled.post_gas)
+            for batch in settled.batches:
+                self.summary.record_gas(f"liquidateBatch ({len(batch.entries)})", batch.tx)
+                self.summary.batches.append(
+                    {
+                        "accounts": [e.account_id for e in batch.entries],
+                        "opened": list(batch.opened),
+                        "gas": batch.tx.gas_used,
+                        "gas_per_account": round(batch.gas_per_account),
+                        "prove_seconds": round(batch.prove_seconds, 3),
+                    }
+                )
+            single = self.summary.gas.get("liquidate", [])
+            per_account = settled.gas / max(settled.accounts, 1)
+            versus = f", against {sum(single) // len(single):,} for one proof per account" if single else ""
+            self.console.print(
+                f"{settled.accounts} liquidatable account(s) in {len(settled.batches)} batch(es) of up to "
+                f"{self.profile.batch_size}: {len(settled.opened)} case(s) opened; accounts root posted for "
+                f"{settled.post_gas or 0:,} gas (one transaction for all {len(self.accounts)} accounts); "
+                f"{per_account:,.0f} gas per liquidated account{versus}"
+            )
+
+    # ------------------------------------------------------------ 9 audit
 
     def audit(self) -> None:
-        with self.step("8 user audit"):
+        with self.step("9 user audit"):
             # the first user the keeper liquidated audits the proof that liquidated them,
             # against the market of that proof's epoch
             aid = (self.summary.liquidated or [self.healthy.account_id])[0]
@@ -348,6 +421,26 @@ class DemoRun:
                 f"audit of account {aid} (files in {folder})", [*report.checks, *chain_checks], self.console
             )
             self.summary.audit_ok = report.ok and all(c.ok for c in chain_checks)
+            batch = next(
+                (b for b in self.settlement.batches if aid in (e.account_id for e in b.entries)), None
+            )
+            if batch is not None:
+                paths = {e.account_id: self.accounts_tree.path(e.account_id) for e in batch.entries}
+                bundle = BatchBundle.of(batch.proof, paths, self.settlement.accounts_epoch)
+                bundle.save(folder / "batch-proof.json")
+                write_json_atomic(folder / "batch-vkey.json", self.batch_artifacts.vkey_json())
+                batch_report = audit_batch_offline(
+                    account, self.market, self.params, bundle, self.batch_artifacts.vkey_json()
+                )
+                batch_chain = audit_batch_onchain(self.batch_gate, aid, bundle)
+                print_checks(
+                    f"audit of account {aid}'s batch proof ({len(bundle.entries)} accounts in one proof)",
+                    [*batch_report.checks, *batch_chain],
+                    self.console,
+                )
+                self.summary.audit_ok = (
+                    self.summary.audit_ok and batch_report.ok and all(c.ok for c in batch_chain)
+                )
             prices = liquidation_prices(
                 market, self.params, account, quotes, self.instruments, self.config, DEMO_AS_OF
             )
@@ -382,7 +475,7 @@ class DemoRun:
         write_json_atomic(folder / "vkey.json", self.artifacts.vkey_json())
         return folder
 
-    # ------------------------------------------------------------ 9 summary
+    # ------------------------------------------------------------ 10 summary
 
     def print_summary(self) -> None:
         s = self.summary
@@ -410,6 +503,13 @@ class DemoRun:
         for name, seconds in s.steps.items():
             steps.add_row(name, f"{seconds:.1f}")
         self.console.print(steps)
+        if s.batches:
+            settled = sum(len(b["accounts"]) for b in s.batches)
+            per_account = sum(b["gas"] for b in s.batches) / settled
+            self.console.print(
+                f"batches: {settled} liquidations in {len(s.batches)} proof(s) of up to {s.batch_size} accounts "
+                f"(MarginBatch, {s.batch_constraints:,} constraints): {per_account:,.0f} gas per account"
+            )
         mean = sum(s.proof_seconds) / max(len(s.proof_seconds), 1)
         self.console.print(
             f"profile {s.profile} ({s.constraints:,} constraints); {s.proofs} proofs, {mean:.2f} s each; "

@@ -25,7 +25,7 @@ from engine.model import Account, Market, RiskParams
 from prover.artifacts import CircuitArtifacts
 from prover.prove_account import ProvesCircuits
 from prover.prove_batch import BatchProof, prove_batch
-from verifier_contracts.batch_gate import BatchGate, batch_calldata
+from verifier_contracts.batch_gate import BatchGate, batch_calldata, opened_ids, skipped_ids
 from verifier_contracts.gate import TxResult
 
 
@@ -105,8 +105,7 @@ def settle_liquidations(
         )
         seconds = time.perf_counter() - started
         tx = gate.liquidate_batch(batch_calldata(proof.proof.proof, proof.public_signals))
-        opened = tuple(a["id"] for name, a in tx.events if name == "LiquidationOpened")
-        skipped = tuple(a["id"] for name, a in tx.events if name == "LiquidationSkipped")
+        opened, skipped = tuple(opened_ids(tx)), tuple(skipped_ids(tx))
         settlement.batches.append(SettledBatch(proof.entries, proof, tx, opened, skipped, seconds))
         if notify:
             notify(

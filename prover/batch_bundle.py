@@ -1,0 +1,238 @@
+"""The batch proof bundle: one ``MarginBatch`` proof as one JSON file, with each named
+account's path in the accounts tree, so that every user it names can audit it alone.
+
+    {
+      "format": "zkmargin/batch-proof@1",
+      "profile": "test",
+      "batch_size": 4,
+      "proof": {...snarkjs Groth16 proof...},
+      "public_signals": ["<accounts_root>", "<market_root>", "<params_hash>", "<count>", "<entry>", ...],
+      "vkey_sha256": "<hex digest of the batch circuit's verification key>",
+      "market_epoch": 2,
+      "accounts_epoch": 1,
+      "paths": {"<account id>": {"position": 5, "siblings": [["<s0>", "<s1>", "<s2>"], ...]}},
+      "created_at": "2026-12-02T06:00:00+00:00"
+    }
+
+``public_signals`` has ``batch_size + 4`` decimal strings below r; entry ``i`` is
+``id + 2**64 status + 2**66 shortfall`` for ``i < count`` and 0 after (section 6b).
+Loading validates every field; it does not verify the proof (``prover.verify_py`` does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from engine.batch_statement import BatchEntry
+from engine.errors import InputError
+from engine.fileio import write_json_atomic
+from engine.formats_json import loads_json
+from engine.merkle import MerklePath
+from engine.profiles import get_profile
+from prover.bundle import HEX64, BundleError, check_decimal, validate_proof_points
+from prover.prove_batch import BatchProof
+from prover.verify_py import R
+
+BATCH_BUNDLE_FORMAT = "zkmargin/batch-proof@1"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _fail(where: str, message: str) -> None:
+    raise BundleError(f"batch proof bundle: {where}: {message}")
+
+
+@dataclass(frozen=True)
+class BatchBundle:
+    profile: str
+    batch_size: int
+    proof: dict[str, Any]
+    public_signals: list[str]
+    vkey_sha256: str
+    market_epoch: int
+    accounts_epoch: int
+    paths: dict[str, dict[str, Any]]
+    created_at: str = field(default_factory=_now)
+
+    def __post_init__(self) -> None:
+        validate_batch(self.to_dict())
+
+    # -- the statement ------------------------------------------------------
+    @property
+    def accounts_root(self) -> int:
+        return int(self.public_signals[0])
+
+    @property
+    def market_root(self) -> int:
+        return int(self.public_signals[1])
+
+    @property
+    def params_hash(self) -> int:
+        return int(self.public_signals[2])
+
+    @property
+    def entries(self) -> list[BatchEntry]:
+        count = int(self.public_signals[3])
+        return [BatchEntry.unpack(int(v)) for v in self.public_signals[4 : 4 + count]]
+
+    def entry_of(self, account_id: int) -> BatchEntry | None:
+        """The entry that names ``account_id``, or None."""
+        return next((e for e in self.entries if e.account_id == account_id), None)
+
+    def path_of(self, account_id: int) -> MerklePath | None:
+        """The bundle's accounts-tree path of ``account_id`` (its leaf left as 0), or None."""
+        raw = self.paths.get(str(account_id))
+        if raw is None:
+            return None
+        position = int(raw["position"])
+        siblings = tuple(tuple(int(s) for s in level) for level in raw["siblings"])
+        digits = tuple((position >> (2 * level)) & 3 for level in range(len(siblings)))
+        return MerklePath(position, 0, digits, siblings)  # type: ignore[arg-type]
+
+    # -- (de)serialisation ----------------------------------------------------
+    @classmethod
+    def of(cls, proof: BatchProof, paths: dict[int, MerklePath], accounts_epoch: int) -> BatchBundle:
+        """The bundle of a new batch proof with the paths of its accounts."""
+        return cls(
+            profile=proof.profile,
+            batch_size=len(proof.public_signals) - 4,
+            proof=proof.proof.proof,
+            public_signals=list(proof.public_signals),
+            vkey_sha256=proof.vkey_sha256,
+            market_epoch=proof.market_epoch,
+            accounts_epoch=accounts_epoch,
+            paths={
+                str(e.account_id): {
+                    "position": paths[e.account_id].index,
+                    "siblings": [[str(s) for s in level] for level in paths[e.account_id].siblings],
+                }
+                for e in proof.entries
+            },
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": BATCH_BUNDLE_FORMAT,
+            "profile": self.profile,
+            "batch_size": self.batch_size,
+            "proof": self.proof,
+            "public_signals": list(self.public_signals),
+            "vkey_sha256": self.vkey_sha256,
+            "market_epoch": self.market_epoch,
+            "accounts_epoch": self.accounts_epoch,
+            "paths": self.paths,
+            "created_at": self.created_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> BatchBundle:
+        validate_batch(data)
+        return cls(**{k: data[k] for k in _KEYS})
+
+    def save(self, path: Path) -> None:
+        write_json_atomic(path, self.to_dict())
+
+    @classmethod
+    def load(cls, path: Path) -> BatchBundle:
+        try:
+            data = loads_json(Path(path).read_text(encoding="utf-8"), f"batch proof bundle {path}")
+        except OSError as exc:
+            raise BundleError(f"batch proof bundle {path}: cannot read ({exc.strerror})") from None
+        except ValueError as exc:
+            raise BundleError(f"batch proof bundle {path}: not JSON ({exc})") from None
+        return cls.from_dict(data)
+
+
+_KEYS = (
+    "profile",
+    "batch_size",
+    "proof",
+    "public_signals",
+    "vkey_sha256",
+    "market_epoch",
+    "accounts_epoch",
+    "paths",
+    "created_at",
+)
+
+
+def _count(value: Any, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        _fail(where, "expected a non-negative integer")
+    return int(value)
+
+
+def validate_batch(data: Any) -> None:
+    """Raise BundleError unless ``data`` is a well-formed batch bundle dict."""
+    if not isinstance(data, dict):
+        _fail("top level", "expected a JSON object")
+    if data.get("format") != BATCH_BUNDLE_FORMAT:
+        _fail("format", f"expected {BATCH_BUNDLE_FORMAT!r}, got {data.get('format')!r}")
+    for key in _KEYS:
+        if key not in data:
+            _fail(key, "missing")
+    try:
+        profile = get_profile(data["profile"]) if isinstance(data["profile"], str) else None
+    except InputError:
+        profile = None
+    if profile is None:
+        _fail("profile", f"not a known profile: {data['profile']!r:.40}")
+    assert profile is not None
+    size = _count(data["batch_size"], "batch_size")
+    if size < 1:
+        _fail("batch_size", "must be at least 1")
+    validate_proof_points(data["proof"])
+    signals = data["public_signals"]
+    if not isinstance(signals, list) or len(signals) != size + 4:
+        _fail("public_signals", f"expected batch_size + 4 = {size + 4} values")
+    for i, value in enumerate(signals):
+        check_decimal(value, f"public_signals[{i}]", R)
+    count = int(signals[3])
+    if not 1 <= count <= size:
+        _fail("public_signals[3]", f"count must be in 1..{size}, got {count}")
+    ids = []
+    for i in range(size):
+        value = int(signals[4 + i])
+        if i >= count:
+            if value != 0:
+                _fail(f"public_signals[{4 + i}]", "a padding entry must be 0")
+            continue
+        try:
+            ids.append(BatchEntry.unpack(value).account_id)
+        except InputError as exc:
+            _fail(f"public_signals[{4 + i}]", exc.message)
+    if ids != sorted(set(ids)):
+        _fail("public_signals", "entry ids must strictly increase")
+    if not isinstance(data["vkey_sha256"], str) or not HEX64.match(data["vkey_sha256"]):
+        _fail("vkey_sha256", "expected 64 lowercase hex digits")
+    _count(data["market_epoch"], "market_epoch")
+    _count(data["accounts_epoch"], "accounts_epoch")
+    paths = data["paths"]
+    if not isinstance(paths, dict) or sorted(paths) != sorted(str(i) for i in ids):
+        _fail("paths", "expected one path per entry, keyed by account id")
+    for key, raw in paths.items():
+        where = f"paths[{key}]"
+        if not isinstance(raw, dict) or set(raw) != {"position", "siblings"}:
+            _fail(where, "expected position and siblings")
+        position = _count(raw["position"], f"{where}.position")
+        if position >= profile.accounts_capacity:
+            _fail(f"{where}.position", f"must be below 4**{profile.accounts_depth}")
+        levels = raw["siblings"]
+        if not isinstance(levels, list) or len(levels) != profile.accounts_depth:
+            _fail(f"{where}.siblings", f"expected {profile.accounts_depth} levels of 3 siblings")
+        for n, level in enumerate(levels):
+            if not isinstance(level, list) or len(level) != 3:
+                _fail(f"{where}.siblings[{n}]", "expected 3 siblings")
+            for m, s in enumerate(level):
+                check_decimal(s, f"{where}.siblings[{n}][{m}]", R)
+    try:
+        stamp = datetime.fromisoformat(str(data["created_at"]))
+    except ValueError:
+        stamp = None
+    if stamp is None or stamp.tzinfo is None:
+        _fail("created_at", "expected an ISO 8601 time with a time zone")
