@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -51,5 +53,5 @@ def test_every_due_account_once_in_priority_order(entries: list[BatchEntry], siz
     for b in batches:
         assert [e.account_id for e in b] == sorted({e.account_id for e in b})
     # every account of an earlier batch comes before every account of a later one in priority
-    for earlier, later in zip(batches, batches[1:], strict=False):
+    for earlier, later in itertools.pairwise(batches):
         assert max(map(priority_key, earlier)) < min(map(priority_key, later))
