@@ -32,7 +32,7 @@ from engine.fileio import write_json_atomic
 from engine.formats_json import loads_json
 from engine.merkle import MerklePath
 from engine.profiles import get_profile
-from prover.bundle import HEX64, BundleError, check_decimal, validate_proof_points
+from prover.bundle import HEX64, BundleError, ProofBundle, check_decimal, validate_proof_points
 from prover.prove_batch import BatchProof
 from prover.verify_py import R
 
@@ -236,3 +236,16 @@ def validate_batch(data: Any) -> None:
         stamp = None
     if stamp is None or stamp.tzinfo is None:
         _fail("created_at", "expected an ISO 8601 time with a time zone")
+
+
+def load_any_bundle(path: Path) -> ProofBundle | BatchBundle:
+    """A proof bundle of either format, by its ``format`` field (errors as each reader's)."""
+    try:
+        data = loads_json(Path(path).read_text(encoding="utf-8"), f"proof bundle {path}")
+    except OSError as exc:
+        raise BundleError(f"proof bundle {path}: cannot read ({exc.strerror})") from None
+    except ValueError as exc:
+        raise BundleError(f"proof bundle {path}: not JSON ({exc})") from None
+    if isinstance(data, dict) and data.get("format") == BATCH_BUNDLE_FORMAT:
+        return BatchBundle.from_dict(data)
+    return ProofBundle.from_dict(data)

@@ -10,8 +10,10 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 from rich.console import Console
 
+from zkmargin.cli.main import cli
 from zkmargin.demo.run import DemoOptions, run_demo
 
 pytestmark = pytest.mark.circuit
@@ -53,3 +55,19 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     user = tmp_path / "demo" / f"user-{summary.liquidated[0]}"
     for name in ("account.json", "market.json", "params.json", "proof.json", "vkey.json", "batch-proof.json"):
         assert (user / name).is_file(), name
+
+    # the user audits the batch proof with the CLI; another user's account fails it
+    def audit(account: Path) -> Result:
+        args = ["audit", "--account", str(account), "--market", str(user / "batch-market.json")]
+        args += ["--params", str(user / "params.json"), "--proof", str(user / "batch-proof.json")]
+        return CliRunner().invoke(cli, [*args, "--vkey", str(user / "batch-vkey.json")])
+
+    passed = audit(user / "account.json")
+    assert passed.exit_code == 0, passed.output
+    assert "accounts tree" in passed.output and "audit passed" in passed.output
+    stranger = tmp_path / "stranger.json"  # the same account with another salt
+    account = json.loads((user / "account.json").read_text())
+    account["salt"] = str(int(account["salt"]) + 1)
+    stranger.write_text(json.dumps(account))
+    failed = audit(stranger)
+    assert failed.exit_code == 1 and "accounts tree" in failed.output, failed.output

@@ -2,7 +2,10 @@
 
 Offline by default (pure Python: no node, no chain). With ``--rpc`` (and the gate's
 address, or a deployment file) it also checks the chain: the account's commitment,
-the posted market root and the parameters hash.
+the posted market root and the parameters hash. ``--proof`` may also be a batch proof
+bundle (``zkmargin/batch-proof@1``, one proof of several accounts): then the account's
+leaf and path in the accounts tree and its entry in the batch are checked, and on chain
+the BatchGate's accounts root, market, parameters and record.
 
 Exit codes: 0 every check passed; 1 a check failed (the table says which);
 2 bad input (a file that does not parse or breaks a bound).
@@ -22,6 +25,7 @@ from zkmargin.cli.render import CliError, console, print_checks, print_explanati
 
 if TYPE_CHECKING:
     from engine.model import Account
+    from prover.batch_bundle import BatchBundle
     from prover.bundle import ProofBundle
     from zkmargin.audit import Check
 
@@ -33,7 +37,13 @@ if TYPE_CHECKING:
 @click.option("--select", default=None, help="label or account id when the file holds several accounts")
 @click.option("--market", "market_path", type=_IN, required=True, help="the published market file")
 @click.option("--params", "params_path", type=_IN, required=True, help="the published risk parameters")
-@click.option("--proof", "proof_path", type=_IN, required=True, help="the proof bundle made for your account")
+@click.option(
+    "--proof",
+    "proof_path",
+    type=_IN,
+    required=True,
+    help="the proof (or batch proof) bundle naming your account",
+)
 @click.option("--vkey", "vkey_path", type=_IN, default=None, help="the published verification key JSON")
 @click.option("--rpc", default=None, help="RPC URL of the chain, to check the gate too")
 @click.option("--gate", "gate_address", default=None, help="the gate's address (with --rpc)")
@@ -71,8 +81,8 @@ def audit_cmd(
     """
     from engine.formats import dumps, load_accounts, load_market, load_params
     from engine.pipeline import explain_account, select_account
-    from prover.bundle import ProofBundle
-    from zkmargin.audit import audit_offline
+    from prover.batch_bundle import BatchBundle, load_any_bundle
+    from zkmargin.audit import audit_batch_offline, audit_offline
     from zkmargin.cli.prover import vkey_for
 
     if gate_address is not None:
@@ -81,9 +91,12 @@ def audit_cmd(
     params = load_params(params_path).resolve(mf.market.asset_names, mf.market.profile, mf.calibrated_rho)
     labeled = select_account(load_accounts(account_path, mf.market), select)
     account = labeled.account
-    bundle = ProofBundle.load(proof_path)
+    bundle = load_any_bundle(proof_path)
     vkey, _ = vkey_for(bundle, vkey_path)
-    report = audit_offline(account, mf.market, params, bundle, vkey)
+    if isinstance(bundle, BatchBundle):
+        report = audit_batch_offline(account, mf.market, params, bundle, vkey)
+    else:
+        report = audit_offline(account, mf.market, params, bundle, vkey)
     checks: list[Check] = list(report.checks)
     if rpc is not None:
         checks.extend(_chain_checks(rpc, gate_address, deployment_path, account, bundle))
@@ -109,12 +122,18 @@ def audit_cmd(
 
 
 def _chain_checks(
-    rpc: str, gate_address: str | None, deployment_path: Path | None, account: Account, bundle: ProofBundle
+    rpc: str,
+    gate_address: str | None,
+    deployment_path: Path | None,
+    account: Account,
+    bundle: ProofBundle | BatchBundle,
 ) -> list[Check]:
+    from prover.batch_bundle import BatchBundle
+    from verifier_contracts.batch_gate import BatchGate
     from verifier_contracts.chain import ChainError, from_rpc
     from verifier_contracts.deployment import DeploymentError, load_deployment
     from verifier_contracts.gate import MarginGate
-    from zkmargin.audit import audit_onchain
+    from zkmargin.audit import audit_batch_onchain, audit_onchain
 
     if gate_address is None:
         if deployment_path is None:
@@ -130,8 +149,9 @@ def _chain_checks(
         raise CliError(str(exc)) from None
     if not chain.w3.eth.get_code(chain.w3.to_checksum_address(gate_address)):
         raise CliError(f"no contract at {gate_address} on {rpc}")
-    gate = MarginGate(chain, gate_address)
-    return list(audit_onchain(gate, account.account_id, account, bundle))
+    if isinstance(bundle, BatchBundle):
+        return list(audit_batch_onchain(BatchGate(chain, gate_address), account.account_id, bundle))
+    return list(audit_onchain(MarginGate(chain, gate_address), account.account_id, account, bundle))
 
 
 def _check_gate_address(address: str) -> None:

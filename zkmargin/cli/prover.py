@@ -17,6 +17,7 @@ from zkmargin.cli.render import CliError, console, err_console, proof_outputs_te
 
 if TYPE_CHECKING:
     from prover.artifacts import CircuitArtifacts
+    from prover.batch_bundle import BatchBundle
     from prover.bundle import ProofBundle
 
 _PTAU_HELP = "powers-of-tau file (default: $ZKMARGIN_PTAU, the shared dev file, or generate one)"
@@ -188,7 +189,7 @@ def _outputs_json(bundle: ProofBundle) -> dict[str, Any]:
     }
 
 
-def vkey_for(bundle: ProofBundle, vkey_path: Path | None) -> tuple[dict[str, Any], str]:
+def vkey_for(bundle: ProofBundle | BatchBundle, vkey_path: Path | None) -> tuple[dict[str, Any], str]:
     """The verification key: ``--vkey``, else the cached key the bundle names by digest."""
     from engine.profiles import PROFILES
     from prover.artifacts import find_setup_by_vkey

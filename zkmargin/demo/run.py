@@ -429,6 +429,9 @@ class DemoRun:
                 bundle = BatchBundle.of(batch.proof, paths, self.settlement.accounts_epoch)
                 bundle.save(folder / "batch-proof.json")
                 write_json_atomic(folder / "batch-vkey.json", self.batch_artifacts.vkey_json())
+                source = QuotesFile(DEMO_AS_OF, tuple(self.market_quotes), tuple(self.instruments))
+                batch_market = make_market_file(self.market, source, self.config, self.params.rho)
+                write_json_atomic(folder / "batch-market.json", dump_market(batch_market))
                 batch_report = audit_batch_offline(
                     account, self.market, self.params, bundle, self.batch_artifacts.vkey_json()
                 )
