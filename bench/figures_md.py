@@ -160,6 +160,42 @@ def gas_section(gas_doc: dict[str, Any] | None) -> list[str]:
     return ["## Gas (MarginGate)", "", note, "", *_table(["operation", "gas"], rows)]
 
 
+def batch_section(doc: dict[str, Any] | None) -> list[str]:
+    if not doc:
+        return []
+    rows = []
+    for key in sorted((k for k in doc if k.startswith("K")), key=lambda k: int(k[1:])):
+        f = doc[key]
+        rows.append(
+            [
+                key[1:],
+                _int(f["constraints_per_account"]),
+                _num(f["constraints_per_account_vs_single"], 3),
+                _num(f["prove_seconds_per_account"], 2),
+                _int(f["liquidate_gas_per_account"]),
+                _int(f["liquidate_gas_per_account_existing_record"]),
+                _int(f["attest_gas_per_account"]),
+                _int(f["attest_gas_per_account_existing_record"]),
+            ]
+        )
+    header = [
+        "K",
+        "constraints / account",
+        "vs one-account circuit",
+        "prove s / account",
+        "liquidate gas / account (first record)",
+        "(record exists)",
+        "attest gas / account (first record)",
+        "(record exists)",
+    ]
+    single = doc.get("single", {})
+    note = (
+        f"MarginBatch, profile {doc.get('profile')}, real proofs, BatchGate on py-evm; one-account circuit: "
+        f"{_int(single.get('constraints'))} constraints, {_num(single.get('prove_seconds_per_account'), 2)} s."
+    )
+    return ["## Batched proofs", "", note, "", *_table(header, rows)]
+
+
 def margin_cli_section(doc: dict[str, Any] | None) -> list[str]:
     if not doc:
         return []
@@ -214,6 +250,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
     lines += engine_section(doc.get("engine"))
     lines += prover_section(doc.get("prover") or {})
     lines += gas_section(doc.get("gas"))
+    lines += batch_section(doc.get("batch"))
     lines += margin_cli_section(doc.get("margin_cli"))
     lines += backtest_section(doc.get("backtest"))
     lines += runs_section(doc)

@@ -1,6 +1,6 @@
 """Every benchmark in one command; all figures in bench/results/figures.json and figures.md.
 
-    python -m bench.run_all                # engine, prover (test, demo), gas (real proofs), margin CLI, backtest
+    python -m bench.run_all                # engine, prover (test, demo), gas (real proofs), batch, margin CLI, backtest
     python -m bench.run_all --standard     # also the standard profile (compile + setup: many minutes)
     python -m bench.run_all --only gas     # one part (names: engine, prover-test, prover-demo, gas, ...)
 
@@ -66,6 +66,8 @@ def plan(args: argparse.Namespace) -> list[Part]:
         prover_args = ("--profile", profile, "--reps", str(args.reps), "--out", str(prover))
         parts.append(Part(f"prover-{profile}", "bench.prover_bench", prover_args, prover, key=profile))
     parts.append(Part("gas", "bench.gas_report", ("--profile", args.gas_profile, "--out", str(gas)), gas))
+    batch = out / "batch.json"
+    parts.append(Part("batch", "bench.batch_gas", ("--sha256", "--out", str(batch)), batch))
     margin_cli = out / "margin_cli.json"
     parts.append(
         Part(
@@ -184,6 +186,7 @@ def collect(parts: list[Part], machine: dict[str, Any], argv: list[str]) -> dict
         "engine": None,
         "prover": {},
         "gas": None,
+        "batch": None,
         "margin_cli": None,
         "backtest": None,
     }
@@ -195,6 +198,8 @@ def collect(parts: list[Part], machine: dict[str, Any], argv: list[str]) -> dict
             document["prover"][name.removeprefix("prover-")] = run["figures"]
         elif name == "gas":
             document["gas"] = run["figures"]
+        elif name == "batch":
+            document["batch"] = run["figures"]
         elif name == "margin-cli":
             document["margin_cli"] = run["figures"]
         elif name == "backtest":
