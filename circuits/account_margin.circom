@@ -6,8 +6,9 @@ pragma circom 2.1.0;
 //   slots proven in the instrument tree `tree_root`, and its status and shortfall
 //   (spec section 3) under the market values (spot, depth) and the parameters.
 // Preconditions: the caller binds tree_root, spot, depth to a market root and
-// mm_factor, kappa, rho to a params hash (MarketRoot, ParamsHash, which also
-// proves rho symmetric); nothing else is assumed about any input.
+// mm_factor, kappa and rho's upper triangle (row by row, diagonal included) to a
+// params hash (MarketRoot; ParamsHash, which also proves rho symmetric and outputs
+// that triangle); nothing else is assumed about any input.
 // Design, signal list and every bit width: docs/circuit.md.
 
 include "circomlib/circuits/poseidon.circom";
@@ -50,7 +51,7 @@ template AccountMargin(A, k, d) {
     signal input tree_root;
     signal input mm_factor;
     signal input kappa[A];
-    signal input rho[A][A];
+    signal input rho_upper[A * (A + 1) \ 2];
 
     // ================================================= 1. account -> commitment
     component idRange = UnsignedRange(ID_BITS());
@@ -168,13 +169,7 @@ template AccountMargin(A, k, d) {
     for (var a = 0; a < A; a++) {
         corr.W[a] <== W[a];
     }
-    var u = 0;
-    for (var a = 0; a < A; a++) {
-        for (var b = a; b < A; b++) {
-            corr.rhoUpper[u] <== rho[a][b];
-            u++;
-        }
-    }
+    corr.rhoUpper <== rho_upper;
     signal X;
     signal R;
     X <== corr.X;

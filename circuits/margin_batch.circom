@@ -100,7 +100,7 @@ template MarginBatch(A, k, d, K, D) {
         acct[i].tree_root <== tree_root;
         acct[i].mm_factor <== mm_factor;
         acct[i].kappa <== kappa;
-        acct[i].rho <== rho;
+        acct[i].rho_upper <== params.upper;
 
         member[i] = AccountInclusion(D);
         member[i].enabled <== mask.used[i];

@@ -80,7 +80,7 @@ template MarginCheck(A, k, d) {
     acct.tree_root <== tree_root;
     acct.mm_factor <== mm_factor;
     acct.kappa <== kappa;
-    acct.rho <== rho;
+    acct.rho_upper <== params.upper;
     acct.commitment === commitment;
     status <== acct.status;
     shortfall <== acct.shortfall;

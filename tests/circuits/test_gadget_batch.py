@@ -115,8 +115,9 @@ def test_market_root_and_params_hash_match_the_engine() -> None:
         "kappa": list(params.kappa),
         "rho": [list(r) for r in params.rho],
     }
-    (got,) = outputs(circuit, inputs, signed=False)
-    assert got == params_hash(params)
+    got, *upper = outputs(circuit, inputs, signed=True)
+    assert got % FIELD_P == params_hash(params)
+    assert upper == [params.rho[a][b] for a in range(TEST.assets) for b in range(a, TEST.assets)]
     asym = [list(r) for r in params.rho]
     asym[1][0] += 1  # the lower triangle must equal the upper one
     assert rejected(circuit, {**inputs, "rho": asym})
