@@ -15,6 +15,7 @@ params                :func:`load_params`        :func:`dump_params`
 market                :func:`load_market`        :func:`dump_market`
 account / accounts    :func:`load_accounts`      :func:`dump_account`, :func:`dump_accounts`
 report                :func:`load_report`        :func:`dump_report`
+accounts tree         :func:`load_accounts_tree` :func:`dump_accounts_tree`
 explanation           (output only)              :func:`dump_explanation`
 calibration           (output only)              :func:`dump_calibration`
 ====================  =========================  ==========================================
@@ -26,6 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
+from engine.accounts_tree import AccountsTree
 from engine.errors import InputError
 from engine.formats_account import (
     LabeledAccount,
@@ -34,6 +36,7 @@ from engine.formats_account import (
     iter_accounts_doc,
     load_accounts_doc,
 )
+from engine.formats_accounts_tree import dump_accounts_tree, load_accounts_tree_doc
 from engine.formats_json import (
     StreamedDocument,
     dumps,
@@ -57,6 +60,7 @@ __all__ = [
     "QuotesFile",
     "dump_account",
     "dump_accounts",
+    "dump_accounts_tree",
     "dump_calibration",
     "dump_explanation",
     "dump_market",
@@ -68,6 +72,7 @@ __all__ = [
     "iter_accounts",
     "load_account",
     "load_accounts",
+    "load_accounts_tree",
     "load_market",
     "load_params",
     "load_quotes",
@@ -125,6 +130,11 @@ def iter_accounts(path: PathLike, market: Market, chunk: int = 10_000) -> Iterat
             raise
     except InputError as err:
         raise in_file(err, path) from None
+
+
+def load_accounts_tree(path: PathLike) -> AccountsTree:
+    """A published accounts tree, its root rebuilt from its leaves and checked."""
+    return _load(path, "accounts_tree", load_accounts_tree_doc)
 
 
 def load_account(path: PathLike, market: Market) -> LabeledAccount:

@@ -57,14 +57,16 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
         assert (user / name).is_file(), name
 
     # the user audits the batch proof with the CLI; another user's account fails it
-    def audit(account: Path) -> Result:
+    def audit(account: Path, *more: str) -> Result:
         args = ["audit", "--account", str(account), "--market", str(user / "batch-market.json")]
         args += ["--params", str(user / "params.json"), "--proof", str(user / "batch-proof.json")]
-        return CliRunner().invoke(cli, [*args, "--vkey", str(user / "batch-vkey.json")])
+        return CliRunner().invoke(cli, [*args, "--vkey", str(user / "batch-vkey.json"), *more])
 
     passed = audit(user / "account.json")
     assert passed.exit_code == 0, passed.output
     assert "accounts tree" in passed.output and "audit passed" in passed.output
+    published = audit(user / "account.json", "--accounts-tree", str(user / "accounts-tree.json"))
+    assert published.exit_code == 0 and "published tree" in published.output, published.output
     stranger = tmp_path / "stranger.json"  # the same account with another salt
     account = json.loads((user / "account.json").read_text())
     account["salt"] = str(int(account["salt"]) + 1)

@@ -31,7 +31,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine.accounts_tree import account_leaf
+from engine.accounts_tree import AccountsTree, account_leaf
 from engine.commitments import MarketCommitments, commitment, params_hash
 from engine.margin import MarginResult, compute_margin
 from engine.model import Account, Market, RiskParams
@@ -189,6 +189,7 @@ def audit_batch_offline(
     bundle: BatchBundle,
     vkey: dict[str, Any],
     *,
+    published: AccountsTree | None = None,
     pairing_impl: str = "both",
 ) -> AuditReport:
     """A user's audit of a batch proof that names their account; never needs a chain.
@@ -199,7 +200,9 @@ def audit_batch_offline(
        the bundle's path gives the bundle's accounts root;
     4. market root and 5. params hash recomputed as for one account;
     6. the engine's status and shortfall equal the entry's;
-    7. the Groth16 proof verifies (py_ecc) with the bundle's public signals.
+    7. the Groth16 proof verifies (py_ecc) with the bundle's public signals;
+    8. with ``published`` (the operator's accounts-tree file, whose ids strictly increase, so
+       each id is in it once): its root is the bundle's.
     """
     checks: list[Check] = []
     key_hash = vkey_sha256(vkey)
@@ -261,7 +264,21 @@ def audit_batch_offline(
     )
     verdict = verify_groth16(vkey, bundle.public_signals, bundle.proof, pairing_impl=pairing_impl)
     checks.append(Check("proof", verdict.ok, f"Groth16 batch proof: {verdict.reason}"))
+    if published is not None:
+        checks.append(_published_check(published, bundle))
     return AuditReport(tuple(checks), result)
+
+
+def _published_check(published: AccountsTree, bundle: BatchBundle) -> Check:
+    """The published leaves (loaded with strictly increasing ids: each id once) rebuild the
+    batch's accounts root; the "accounts tree" check already put the account's leaf in it."""
+    if published.root != bundle.accounts_root:
+        return Check(
+            "published tree",
+            False,
+            f"the published tree's root {_short(published.root)} is not the batch's {_short(bundle.accounts_root)}",
+        )
+    return Check("published tree", True, f"{len(published.ids)} accounts, each id once; the root matches")
 
 
 def audit_batch_onchain(gate: BatchGate, account_id: int, bundle: BatchBundle) -> tuple[Check, ...]:

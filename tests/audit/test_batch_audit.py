@@ -149,3 +149,26 @@ def test_on_chain_the_record_is_the_entry(made: Any) -> None:
     gate.post_accounts(tree.root ^ 1, 2)
     later = {c.name: c for c in audit_batch_onchain(gate, account_id, bundle)}
     assert later["accounts posted"].ok and "not the latest" in later["accounts posted"].detail
+
+
+def test_the_published_tree_must_rebuild_the_batch_root(made: Any) -> None:
+    scenario, tree, artifacts, bundle = made
+    account = scenario.accounts[bundle.entries[0].account_id]
+
+    def failed_with(published: AccountsTree) -> set[str]:
+        report = audit_batch_offline(
+            account,
+            scenario.market,
+            scenario.params,
+            bundle,
+            artifacts.vkey_json(),
+            published=published,
+            pairing_impl="fast",
+        )
+        return failed(report)
+
+    assert failed_with(tree) == set()
+    other = dict(tree.commitments) | {account.account_id: 12345}  # another commitment, another root
+    assert failed_with(AccountsTree(other, depth=PROFILE.accounts_depth)) == {"published tree"}
+    missing = {i: c for i, c in tree.commitments.items() if i != account.account_id}
+    assert failed_with(AccountsTree(missing, depth=PROFILE.accounts_depth)) == {"published tree"}

@@ -45,6 +45,13 @@ if TYPE_CHECKING:
     help="the proof (or batch proof) bundle naming your account",
 )
 @click.option("--vkey", "vkey_path", type=_IN, default=None, help="the published verification key JSON")
+@click.option(
+    "--accounts-tree",
+    "tree_path",
+    type=_IN,
+    default=None,
+    help="with a batch proof: the operator's published accounts-tree file (each id once)",
+)
 @click.option("--rpc", default=None, help="RPC URL of the chain, to check the gate too")
 @click.option("--gate", "gate_address", default=None, help="the gate's address (with --rpc)")
 @click.option(
@@ -62,6 +69,7 @@ def audit_cmd(
     params_path: Path,
     proof_path: Path,
     vkey_path: Path | None,
+    tree_path: Path | None,
     rpc: str | None,
     gate_address: str | None,
     deployment_path: Path | None,
@@ -79,7 +87,7 @@ def audit_cmd(
       zkmargin audit --account account.json --market market.json --params params.json \\
         --proof proof.json --vkey verification_key.json
     """
-    from engine.formats import dumps, load_accounts, load_market, load_params
+    from engine.formats import dumps, load_accounts, load_accounts_tree, load_market, load_params
     from engine.pipeline import explain_account, select_account
     from prover.batch_bundle import BatchBundle, load_any_bundle
     from zkmargin.audit import audit_batch_offline, audit_offline
@@ -94,8 +102,11 @@ def audit_cmd(
     bundle = load_any_bundle(proof_path)
     vkey, _ = vkey_for(bundle, vkey_path)
     if isinstance(bundle, BatchBundle):
-        report = audit_batch_offline(account, mf.market, params, bundle, vkey)
+        published = load_accounts_tree(tree_path) if tree_path is not None else None
+        report = audit_batch_offline(account, mf.market, params, bundle, vkey, published=published)
     else:
+        if tree_path is not None:
+            raise CliError("--accounts-tree goes with a batch proof bundle (zkmargin/batch-proof@1)")
         report = audit_offline(account, mf.market, params, bundle, vkey)
     checks: list[Check] = list(report.checks)
     if rpc is not None:

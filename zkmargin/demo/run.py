@@ -50,6 +50,7 @@ from engine.formats import (
     QuotesFile,
     dump_account,
     dump_accounts,
+    dump_accounts_tree,
     dump_market,
     dump_params,
     dump_quotes,
@@ -432,8 +433,14 @@ class DemoRun:
                 source = QuotesFile(DEMO_AS_OF, tuple(self.market_quotes), tuple(self.instruments))
                 batch_market = make_market_file(self.market, source, self.config, self.params.rho)
                 write_json_atomic(folder / "batch-market.json", dump_market(batch_market))
+                write_json_atomic(folder / "accounts-tree.json", dump_accounts_tree(self.accounts_tree))
                 batch_report = audit_batch_offline(
-                    account, self.market, self.params, bundle, self.batch_artifacts.vkey_json()
+                    account,
+                    self.market,
+                    self.params,
+                    bundle,
+                    self.batch_artifacts.vkey_json(),
+                    published=self.accounts_tree,
                 )
                 batch_chain = audit_batch_onchain(self.batch_gate, aid, bundle)
                 print_checks(
