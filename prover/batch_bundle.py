@@ -29,10 +29,17 @@ from typing import Any
 from engine.batch_statement import BatchEntry
 from engine.errors import InputError
 from engine.fileio import write_json_atomic
-from engine.formats_json import loads_json
 from engine.merkle import MerklePath
 from engine.profiles import get_profile
-from prover.bundle import HEX64, BundleError, ProofBundle, check_decimal, validate_proof_points
+from prover.bundle import (
+    HEX64,
+    BundleError,
+    ProofBundle,
+    check_decimal,
+    is_zoned_time,
+    read_bundle_json,
+    validate_proof_points,
+)
 from prover.prove_batch import BatchProof
 from prover.verify_py import R
 
@@ -139,13 +146,7 @@ class BatchBundle:
 
     @classmethod
     def load(cls, path: Path) -> BatchBundle:
-        try:
-            data = loads_json(Path(path).read_text(encoding="utf-8"), f"batch proof bundle {path}")
-        except OSError as exc:
-            raise BundleError(f"batch proof bundle {path}: cannot read ({exc.strerror})") from None
-        except ValueError as exc:
-            raise BundleError(f"batch proof bundle {path}: not JSON ({exc})") from None
-        return cls.from_dict(data)
+        return cls.from_dict(read_bundle_json(path, "batch proof bundle"))
 
 
 _KEYS = (
@@ -230,22 +231,13 @@ def validate_batch(data: Any) -> None:
                 _fail(f"{where}.siblings[{n}]", "expected 3 siblings")
             for m, s in enumerate(level):
                 check_decimal(s, f"{where}.siblings[{n}][{m}]", R)
-    try:
-        stamp = datetime.fromisoformat(str(data["created_at"]))
-    except ValueError:
-        stamp = None
-    if stamp is None or stamp.tzinfo is None:
+    if not is_zoned_time(data["created_at"]):
         _fail("created_at", "expected an ISO 8601 time with a time zone")
 
 
 def load_any_bundle(path: Path) -> ProofBundle | BatchBundle:
     """A proof bundle of either format, by its ``format`` field (errors as each reader's)."""
-    try:
-        data = loads_json(Path(path).read_text(encoding="utf-8"), f"proof bundle {path}")
-    except OSError as exc:
-        raise BundleError(f"proof bundle {path}: cannot read ({exc.strerror})") from None
-    except ValueError as exc:
-        raise BundleError(f"proof bundle {path}: not JSON ({exc})") from None
+    data = read_bundle_json(path, "proof bundle")
     if isinstance(data, dict) and data.get("format") == BATCH_BUNDLE_FORMAT:
         return BatchBundle.from_dict(data)
     return ProofBundle.from_dict(data)

@@ -107,17 +107,30 @@ class ProofBundle:
 
     @classmethod
     def load(cls, path: Path) -> ProofBundle:
-        try:
-            data = loads_json(Path(path).read_text(encoding="utf-8"), f"proof bundle {path}")
-        except OSError as exc:
-            raise BundleError(f"proof bundle {path}: cannot read ({exc.strerror})") from None
-        except ValueError as exc:
-            raise BundleError(f"proof bundle {path}: not JSON ({exc})") from None
-        return cls.from_dict(data)
+        return cls.from_dict(read_bundle_json(path, "proof bundle"))
+
+
+def read_bundle_json(path: Path, what: str) -> Any:
+    """The JSON of a bundle file; ``BundleError`` (naming ``what`` and the file) otherwise."""
+    try:
+        return loads_json(Path(path).read_text(encoding="utf-8"), f"{what} {path}")
+    except OSError as exc:
+        raise BundleError(f"{what} {path}: cannot read ({exc.strerror})") from None
+    except ValueError as exc:
+        raise BundleError(f"{what} {path}: not JSON ({exc})") from None
 
 
 def _fail(where: str, message: str) -> None:
     raise BundleError(f"proof bundle: {where}: {message}")
+
+
+def is_zoned_time(value: Any) -> bool:
+    """True for an ISO 8601 time with a time zone (a bundle's ``created_at``)."""
+    try:
+        stamp = datetime.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return stamp.tzinfo is not None
 
 
 def check_decimal(value: Any, where: str, bound: int) -> None:
@@ -172,9 +185,5 @@ def validate(data: Any) -> None:
     epoch = data["market_epoch"]
     if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0:
         _fail("market_epoch", "expected a non-negative integer")
-    try:
-        stamp = datetime.fromisoformat(str(data["created_at"]))
-    except ValueError:
-        stamp = None
-    if stamp is None or stamp.tzinfo is None:
+    if not is_zoned_time(data["created_at"]):
         _fail("created_at", "expected an ISO 8601 time with a time zone")

@@ -21,11 +21,9 @@ from verifier_contracts.gate import (
     ProofArgs,
     ProofBundleError,
     TxResult,
-    _deploy,
     _field_int,
     proof_args,
 )
-from verifier_contracts.solc import compile_gate
 
 #: Gas for the verifier (4 pairings, K + 4 public inputs) and K records, with room to spare.
 BATCH_GAS_BASE = 600_000
@@ -95,20 +93,9 @@ class BatchGate(GateClient):
         sender: str | None = None,
     ) -> tuple[BatchGate, TxResult]:
         """Deploy a batch gate for ``verifier`` (of ``MarginBatch`` with K = ``batch_size``)."""
-        artifact = compile_gate(cls.CONTRACT)
-        roles = chain.roles
-        address, result = _deploy(
-            chain,
-            artifact,
-            sender or roles.owner,
-            chain.w3.to_checksum_address(verifier),
-            batch_size,
-            max_market_age,
-            roles.governance,
-            roles.oracle,
-            roles.operator,
+        return cls._deploy_gate(
+            chain, sender, chain.w3.to_checksum_address(verifier), batch_size, max_market_age
         )
-        return cls(chain, address, artifact), result
 
     # ------------------------------------------------------------------ transactions
 
@@ -136,20 +123,7 @@ class BatchGate(GateClient):
     # ------------------------------------------------------------------ views
 
     def status_of(self, account_id: int) -> BatchAccountStatus:
-        raw = self.contract.functions.statusOf(account_id).call()
-        return BatchAccountStatus(
-            shortfall=int(raw[0]),
-            proven_epoch=int(raw[1]),
-            proven_at=int(raw[2]),
-            accounts_epoch=int(raw[3]),
-            params_version=int(raw[4]),
-            status=int(raw[5]),
-            current=bool(raw[6]),
-            liquidation_open=bool(raw[7]),
-        )
-
-    def is_liquidatable(self, account_id: int) -> bool:
-        return bool(self.contract.functions.isLiquidatable(account_id).call())
+        return self._account_view(BatchAccountStatus, account_id)
 
     def accounts_root(self) -> tuple[int, int]:
         """The latest accounts root and its epoch."""

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import IntEnum
-from typing import Any
+from typing import Any, Self, TypeVar
 
 from eth_abi import decode as abi_decode
 from eth_tester.exceptions import TransactionFailed as TesterTransactionFailed
@@ -36,6 +36,7 @@ from verifier_contracts.solc import Artifact, compile_gate, compile_verifier
 PROOF_GAS_LIMIT = 1_000_000  # attest / liquidate: the verifier needs about 220k
 DEPLOY_GAS_LIMIT = 6_000_000
 ProofArgs = tuple[list[int], list[list[int]], list[int]]
+V = TypeVar("V")
 
 
 class Role(IntEnum):
@@ -258,6 +259,17 @@ class GateClient:
             if e.get("type") == "event"
         }
 
+    @classmethod
+    def _deploy_gate(cls, chain: Chain, sender: str | None, *args: Any) -> tuple[Self, TxResult]:
+        """Deploy ``CONTRACT`` with ``args`` then the chain's governance, oracle and operator
+        (every gate's constructor ends with them); ``sender`` (default: owner) owns it."""
+        artifact = compile_gate(cls.CONTRACT)
+        roles = chain.roles
+        address, result = _deploy(
+            chain, artifact, sender or roles.owner, *args, roles.governance, roles.oracle, roles.operator
+        )
+        return cls(chain, address, artifact), result
+
     # ------------------------------------------------------------------ transactions
 
     def _send(self, fn: ContractFunction, sender: str, gas: int | None = None) -> TxResult:
@@ -332,6 +344,19 @@ class GateClient:
 
     # ------------------------------------------------------------------ views
 
+    def _account_view(self, view: type[V], account_id: int) -> V:
+        """``statusOf(id)`` as the dataclass ``view`` (its fields in the struct's order)."""
+        raw = self.contract.functions.statusOf(account_id).call()
+        names = [f.name for f in fields(view)]  # type: ignore[arg-type]
+        if len(raw) != len(names):
+            raise GateError(f"statusOf returned {len(raw)} fields, expected {len(names)} ({view.__name__})")
+        return view(
+            **{n: (bool(v) if isinstance(v, bool) else int(v)) for n, v in zip(names, raw, strict=True)}
+        )
+
+    def is_liquidatable(self, account_id: int) -> bool:
+        return bool(self.contract.functions.isLiquidatable(account_id).call())
+
     def latest_market(self) -> MarketInfo:
         root, epoch, posted_at, fresh = self.contract.functions.latestMarket().call()
         return MarketInfo(int(root), int(epoch), int(posted_at), bool(fresh))
@@ -370,19 +395,7 @@ class MarginGate(GateClient):
         sender: str | None = None,
     ) -> tuple[MarginGate, TxResult]:
         """Deploy a gate for ``verifier`` with the chain's role accounts; ``sender`` becomes owner."""
-        artifact = compile_gate(cls.CONTRACT)
-        roles = chain.roles
-        address, result = _deploy(
-            chain,
-            artifact,
-            sender or roles.owner,
-            chain.w3.to_checksum_address(verifier),
-            max_market_age,
-            roles.governance,
-            roles.oracle,
-            roles.operator,
-        )
-        return cls(chain, address, artifact), result
+        return cls._deploy_gate(chain, sender, chain.w3.to_checksum_address(verifier), max_market_age)
 
     def commit_accounts(
         self, ids: Sequence[int], commitments: Sequence[int], sender: str | None = None
@@ -420,17 +433,4 @@ class MarginGate(GateClient):
         return self._send(fn, sender or self.chain.roles.liquidator, gas)
 
     def status_of(self, account_id: int) -> AccountStatus:
-        raw = self.contract.functions.statusOf(account_id).call()
-        return AccountStatus(
-            commitment=int(raw[0]),
-            shortfall=int(raw[1]),
-            proven_epoch=int(raw[2]),
-            proven_at=int(raw[3]),
-            params_version=int(raw[4]),
-            status=int(raw[5]),
-            proven=bool(raw[6]),
-            liquidation_open=bool(raw[7]),
-        )
-
-    def is_liquidatable(self, account_id: int) -> bool:
-        return bool(self.contract.functions.isLiquidatable(account_id).call())
+        return self._account_view(AccountStatus, account_id)

@@ -87,6 +87,25 @@ def _short(x: int) -> str:
     return text if len(text) <= 16 else f"{text[:8]}...{text[-6:]}"
 
 
+def _key_check(vkey: dict[str, Any], named: str) -> Check:
+    """The verification key is the one the bundle names (sha256)."""
+    key_hash = vkey_sha256(vkey)
+    if key_hash == named:
+        return Check("verification key", True, f"sha256 {key_hash[:16]}... as the bundle names")
+    return Check(
+        "verification key", False, f"the key's sha256 {key_hash[:16]}... is not the bundle's {named[:16]}..."
+    )
+
+
+def _fields_check(profile: str, epoch: int, market: Market) -> Check:
+    """The bundle's profile and market epoch are the market file's."""
+    ok = (profile, epoch) == (market.profile.name, market.epoch)
+    detail = f"profile {profile!r}, epoch {epoch}"
+    if not ok:
+        detail += f"; the market is profile {market.profile.name!r}, epoch {market.epoch}"
+    return Check("bundle fields", ok, detail)
+
+
 def audit_offline(
     account: Account,
     market: Market,
@@ -102,24 +121,10 @@ def audit_offline(
     and both must agree (``pairing_impl="both"``, the default); bulk checks may pass
     ``"fast"``.
     """
-    checks: list[Check] = []
-    key_hash = vkey_sha256(vkey)
-    key_ok = key_hash == bundle.vkey_sha256
-    key_detail = (
-        f"sha256 {key_hash[:16]}... as the bundle names"
-        if key_ok
-        else f"the key's sha256 {key_hash[:16]}... is not the bundle's {bundle.vkey_sha256[:16]}..."
-    )
-    checks.append(Check("verification key", key_ok, key_detail))
-    fields_ok = (bundle.profile, bundle.market_epoch) == (market.profile.name, market.epoch)
-    checks.append(
-        Check(
-            "bundle fields",
-            fields_ok,
-            f"profile {bundle.profile!r}, epoch {bundle.market_epoch}"
-            + ("" if fields_ok else f"; the market is profile {market.profile.name!r}, epoch {market.epoch}"),
-        )
-    )
+    checks = [
+        _key_check(vkey, bundle.vkey_sha256),
+        _fields_check(bundle.profile, bundle.market_epoch, market),
+    ]
     checks.append(_same("commitment", commitment(account), bundle.commitment, "account commitment"))
     mc = MarketCommitments(market)
     checks.append(
@@ -159,24 +164,35 @@ def audit_onchain(
     checks = [
         _same("on-chain commitment", mine, on_chain.commitment, f"gate commitment of account {account_id}")
     ]
-    posted = posted_roots(gate)
-    latest = gate.latest_market()
-    if bundle.market_root == latest.root:
-        fresh = "fresh" if latest.fresh else "stale: older than the gate's maximum age"
-        checks.append(Check("market posted", True, f"latest market (epoch {latest.epoch}, {fresh})"))
-    elif bundle.market_root in posted:
-        checks.append(
-            Check(
-                "market posted",
-                True,
-                f"posted at epoch {posted[bundle.market_root]}, but not the latest (epoch {latest.epoch}): "
-                "the gate would not accept this proof now",
-            )
-        )
-    else:
-        checks.append(Check("market posted", False, "the oracle never posted the proof's market root"))
+    checks.append(_market_posted(gate, bundle.market_root))
     checks.append(_same("on-chain params", gate.params_hash(), bundle.params_hash, "gate params hash"))
     return tuple(checks)
+
+
+def _posted_check(
+    name: str, noun: str, root: int, latest: tuple[int, int], posted: dict[int, int], who: str
+) -> Check:
+    """``root`` is the latest posted (``latest`` = (root, epoch)), an earlier one, or never posted."""
+    if root == latest[0]:
+        return Check(name, True, f"the latest {noun} (epoch {latest[1]})")
+    if root in posted:
+        return Check(
+            name,
+            True,
+            f"posted at epoch {posted[root]}, but not the latest (epoch {latest[1]}): "
+            "the gate would not accept this proof now",
+        )
+    return Check(name, False, f"the {who} never posted the proof's {noun}")
+
+
+def _market_posted(gate: MarginGate | BatchGate, root: int) -> Check:
+    latest = gate.latest_market()
+    check = _posted_check(
+        "market posted", "market root", root, (latest.root, latest.epoch), posted_roots(gate), "oracle"
+    )
+    if check.ok and root == latest.root and not latest.fresh:
+        return Check(check.name, True, check.detail + ", stale: older than the gate's maximum age")
+    return check
 
 
 # ---------------------------------------------------------------- batch proofs (section 6b)
@@ -204,27 +220,10 @@ def audit_batch_offline(
     8. with ``published`` (the operator's accounts-tree file, whose ids strictly increase, so
        each id is in it once): its root is the bundle's.
     """
-    checks: list[Check] = []
-    key_hash = vkey_sha256(vkey)
-    key_ok = key_hash == bundle.vkey_sha256
-    checks.append(
-        Check(
-            "verification key",
-            key_ok,
-            f"sha256 {key_hash[:16]}... as the bundle names"
-            if key_ok
-            else f"the key's sha256 {key_hash[:16]}... is not the bundle's {bundle.vkey_sha256[:16]}...",
-        )
-    )
-    fields_ok = (bundle.profile, bundle.market_epoch) == (market.profile.name, market.epoch)
-    checks.append(
-        Check(
-            "bundle fields",
-            fields_ok,
-            f"profile {bundle.profile!r}, epoch {bundle.market_epoch}"
-            + ("" if fields_ok else f"; the market is profile {market.profile.name!r}, epoch {market.epoch}"),
-        )
-    )
+    checks = [
+        _key_check(vkey, bundle.vkey_sha256),
+        _fields_check(bundle.profile, bundle.market_epoch, market),
+    ]
     account_id = account.account_id
     entry = bundle.entry_of(account_id)
     named = ", ".join(str(e.account_id) for e in bundle.entries)
@@ -284,35 +283,16 @@ def _published_check(published: AccountsTree, bundle: BatchBundle) -> Check:
 def audit_batch_onchain(gate: BatchGate, account_id: int, bundle: BatchBundle) -> tuple[Check, ...]:
     """Against a deployed BatchGate: the bundle's accounts root and market root were posted,
     its params hash is current, and the gate's record of the account is the entry's."""
-    root, epoch = gate.accounts_root()
     posted = {
         int(log["args"]["root"]): int(log["args"]["epoch"])
         for log in gate.contract.events.AccountsPosted().get_logs(from_block=0)
     }
-    checks = []
-    if bundle.accounts_root == root:
-        checks.append(Check("accounts posted", True, f"the latest accounts root (epoch {epoch})"))
-    elif bundle.accounts_root in posted:
-        checks.append(
-            Check(
-                "accounts posted",
-                True,
-                f"posted at accounts epoch {posted[bundle.accounts_root]}, not the latest ({epoch}): "
-                "the gate would not accept this proof now",
-            )
-        )
-    else:
-        checks.append(Check("accounts posted", False, "the operator never posted the bundle's accounts root"))
-    roots = posted_roots(gate)
-    checks.append(
-        Check(
-            "market posted",
-            bundle.market_root in roots,
-            f"posted at epoch {roots[bundle.market_root]}"
-            if bundle.market_root in roots
-            else "the oracle never posted the bundle's market root",
-        )
-    )
+    checks = [
+        _posted_check(
+            "accounts posted", "accounts root", bundle.accounts_root, gate.accounts_root(), posted, "operator"
+        ),
+        _market_posted(gate, bundle.market_root),
+    ]
     checks.append(_same("on-chain params", gate.params_hash(), bundle.params_hash, "gate params hash"))
     entry = bundle.entry_of(account_id)
     record = gate.status_of(account_id)

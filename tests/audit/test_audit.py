@@ -216,7 +216,7 @@ def test_onchain_checks(world: World, chain_gate: tuple[Chain, MarginGate]) -> N
     _, gate = chain_gate
     checks = {c.name: c for c in audit_onchain(gate, world.mine.account_id, world.mine, world.bundle)}
     assert all(c.ok for c in checks.values()), checks
-    assert "latest market" in checks["market posted"].detail
+    assert "latest market root" in checks["market posted"].detail
     # another account's file against my on-chain commitment
     wrong = audit_onchain(gate, world.mine.account_id, world.other, world.bundle)
     assert not {c.name: c.ok for c in wrong}["on-chain commitment"]

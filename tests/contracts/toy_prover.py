@@ -121,8 +121,8 @@ def _build(target: Path, circuit: Path = CIRCUIT) -> None:
 
 
 @dataclass
-class ToyProofSource:
-    """Proofs of the toy circuit, memoized by public values."""
+class ToyBuild:
+    """A toy build's folder and the proofs made with it, memoized by public values."""
 
     folder: Path
     _proofs: dict[tuple[int, ...], ProofBundle] = field(default_factory=dict)
@@ -130,6 +130,11 @@ class ToyProofSource:
     @property
     def verifier_sol(self) -> str:
         return (self.folder / "Groth16Verifier.sol").read_text(encoding="utf-8")
+
+
+@dataclass
+class ToyProofSource(ToyBuild):
+    """Proofs of the toy circuit (MarginCheck's interface)."""
 
     def prove(
         self, status: int, shortfall: int, commitment: int, market_root: int, params_hash: int
@@ -188,15 +193,8 @@ def toy_proof_source() -> ToyProofSource:
 
 
 @dataclass
-class BatchToyProofSource:
-    """Proofs of the toy batch circuit (K = 4) for any roots and entries, memoized."""
-
-    folder: Path
-    _proofs: dict[tuple[int, ...], ProofBundle] = field(default_factory=dict)
-
-    @property
-    def verifier_sol(self) -> str:
-        return (self.folder / "Groth16Verifier.sol").read_text(encoding="utf-8")
+class BatchToyProofSource(ToyBuild):
+    """Proofs of the toy batch circuit (K = 4) for any roots and entries."""
 
     def prove(
         self, accounts_root: int, market_root: int, params_hash: int, entries: list[int]
