@@ -10,6 +10,7 @@ root makes the earlier batch proofs worthless.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,7 @@ from bench.margin_scenario import MarginScenario, build_scenario
 from engine.accounts_tree import AccountsTree
 from engine.batch_statement import batch_entries
 from engine.batching import liquidation_batches
+from engine.formats import load_accounts_tree
 from engine.margin import compute_margin
 from engine.profiles import get_profile
 from prover.artifacts import CircuitArtifacts, prepare_artifacts
@@ -56,11 +58,19 @@ def deploy(chain: Chain, artifacts: CircuitArtifacts, scenario: MarginScenario) 
     return gate
 
 
-def check_settlement(chain: Chain, artifacts: CircuitArtifacts, scenario: MarginScenario) -> None:
+def check_settlement(
+    chain: Chain, artifacts: CircuitArtifacts, scenario: MarginScenario, folder: Path
+) -> None:
     gate = deploy(chain, artifacts, scenario)
     accounts = list(scenario.accounts.values())
+    published = folder / "accounts-tree.json"
     with Prover() as prover:
-        settled = settle_liquidations(gate, scenario.market, scenario.params, accounts, artifacts, prover)
+        settled = settle_liquidations(
+            gate, scenario.market, scenario.params, accounts, artifacts, prover, publish=published
+        )
+        tree = load_accounts_tree(published)  # the operator's published leaves rebuild the posted root
+        assert tree.root == settled.accounts_root == gate.accounts_root()[0]
+        assert tree.ids == sorted(scenario.accounts)
         due = sorted(i for i in scenario.accounts if scenario.status(i) >= 2)
         assert sorted(settled.opened) == due
         planned = liquidation_batches(
@@ -83,15 +93,17 @@ def check_settlement(chain: Chain, artifacts: CircuitArtifacts, scenario: Margin
 
 
 def test_batched_liquidations_on_the_embedded_chain(
-    artifacts: CircuitArtifacts, scenario: MarginScenario
+    artifacts: CircuitArtifacts, scenario: MarginScenario, tmp_path: Path
 ) -> None:
-    check_settlement(embedded(), artifacts, scenario)
+    check_settlement(embedded(), artifacts, scenario, tmp_path)
 
 
 @pytest.mark.anvil
-def test_batched_liquidations_on_anvil(artifacts: CircuitArtifacts, scenario: MarginScenario) -> None:
+def test_batched_liquidations_on_anvil(
+    artifacts: CircuitArtifacts, scenario: MarginScenario, tmp_path: Path
+) -> None:
     with anvil() as chain:
-        check_settlement(chain, artifacts, scenario)
+        check_settlement(chain, artifacts, scenario, tmp_path)
 
 
 def test_a_new_accounts_root_makes_old_batch_proofs_worthless(

@@ -378,6 +378,7 @@ class DemoRun:
                     self.batch_artifacts,
                     prover,
                     tree=self.accounts_tree,
+                    publish=self.opt.out / "accounts-tree.json",
                     notify=self.console.print,
                 )
             self.settlement: Settlement = settled

@@ -16,11 +16,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from engine.accounts_tree import AccountsTree
 from engine.batch_statement import BatchEntry, batch_entries
 from engine.batching import liquidation_batches
 from engine.commitments import MarketCommitments
+from engine.fileio import write_json_atomic
+from engine.formats import dump_accounts_tree
 from engine.model import Account, Market, RiskParams
 from prover.artifacts import CircuitArtifacts
 from prover.prove_account import ProvesCircuits
@@ -86,12 +89,17 @@ def settle_liquidations(
     prover: ProvesCircuits,
     *,
     tree: AccountsTree | None = None,
+    publish: Path | None = None,
     notify: Callable[[str], None] | None = None,
 ) -> Settlement:
     """Post the accounts root (if new) and liquidate every account of status 2 or 3 in
-    batches of the gate's K, by priority. ``tree`` defaults to the tree of ``accounts``."""
+    batches of the gate's K, by priority. ``tree`` defaults to the tree of ``accounts``;
+    with ``publish`` the tree's leaves are written there (``zkmargin/accounts-tree@1``,
+    atomically) before the root is posted, for anyone to rebuild the root from."""
     size = gate.batch_size()
     tree = tree or AccountsTree.of_accounts(accounts, depth=market.profile.accounts_depth)
+    if publish is not None:
+        write_json_atomic(publish, dump_accounts_tree(tree))
     epoch, post_gas = post_accounts_if_new(gate, tree)
     settlement = Settlement(tree.root, epoch, post_gas)
     by_id = {a.account_id: a for a in accounts}
