@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine.accounts_tree import AccountsTree
-from engine.batch_statement import BatchEntry, batch_entries, batch_public_signals
+from engine.batch_statement import BatchEntry, batch_public_signals
 from engine.commitments import MarketCommitments, params_hash
 from engine.model import Account, Market, RiskParams
 from prover.artifacts import CircuitArtifacts
@@ -66,7 +66,8 @@ def prove_batch(
         commitments if commitments is not None and commitments.market is market else MarketCommitments(market)
     )
     circuit_input = build_batch_input(market, params, ordered, tree, mc, size=size)  # validates first
-    entries = batch_entries(market, params, ordered)
+    # the engine's entries, as build_batch_input computed and packed them
+    entries = [BatchEntry.unpack(int(v)) for v in circuit_input["entries"][: len(ordered)]]
     expected = batch_public_signals(tree.root, mc.market_root, params_hash(params), entries, size)
     result = prover.prove(artifacts.wasm, artifacts.zkey, circuit_input)
     if result.public_signals != [str(v) for v in expected]:

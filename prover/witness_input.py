@@ -183,8 +183,9 @@ def build_batch_input(
                 raise InputError(
                     f"account {account.account_id}", "is not the state the accounts tree commits to"
                 )
-    witnesses = list(accounts) + [padding_account(profile.slots)] * (size - len(accounts))
-    per_account = [build_input(market, params, a, mc, validate=validate) for a in witnesses]
+    per_account = [build_input(market, params, a, mc, validate=validate) for a in accounts]
+    padding = build_input(market, params, padding_account(profile.slots), mc, validate=validate)
+    per_account += [padding] * (size - len(accounts))  # one witness serves every unused entry
     out: CircuitInput = {
         "accounts_root": str(tree.root),
         "market_root": str(mc.market_root),
