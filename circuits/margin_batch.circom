@@ -5,8 +5,9 @@ pragma circom 2.1.0;
 // valued with the market `market_root` and the parameters `params_hash`; their
 // ids strictly increase; the other entries are 0" (spec section 6b).
 // Public signals, all inputs, in this order:
-//   [accounts_root, market_root, params_hash, count, entries[0..K-1]],
-// entries[i] = account_id + 2^64 status + 2^66 shortfall (BatchEntry).
+//   [accounts_root, market_root, params_hash, count, words[0..W-1]], W = ceil(K/2),
+// words[j] = entry[2j] + 2^126 entry[2j+1] (EntryWords), and
+// entry[i] = account_id + 2^64 status + 2^66 min(shortfall, 2^60 - 1) (BatchEntry).
 // Per entry: AccountMargin (as in MarginCheck), AccountInclusion in the accounts
 // tree of depth D, the packed entry, and the id order. The market root and the
 // params hash are proven once for the whole batch.
@@ -20,6 +21,7 @@ include "gadgets/params_hash.circom";
 include "gadgets/prefix_mask.circom";
 include "gadgets/account_inclusion.circom";
 include "gadgets/batch_entry.circom";
+include "gadgets/entry_words.circom";
 
 template MarginBatch(A, k, d, K, D) {
     // ---------------------------------------------------------- public
@@ -27,7 +29,7 @@ template MarginBatch(A, k, d, K, D) {
     signal input market_root;
     signal input params_hash;
     signal input count;
-    signal input entries[K];
+    signal input words[entryWords(K)];
 
     // ---------------------------------------------------------- private: K accounts
     signal input account_id[K];
@@ -78,6 +80,7 @@ template MarginBatch(A, k, d, K, D) {
     component member[K];
     component entry[K];
     component order[K];
+    component pack = EntryWords(K);
     signal step[K];
     step[0] <== 0;  // the first entry has no predecessor
     for (var i = 0; i < K; i++) {
@@ -115,7 +118,7 @@ template MarginBatch(A, k, d, K, D) {
         entry[i].account_id <== account_id[i];
         entry[i].status <== acct[i].status;
         entry[i].shortfall <== acct[i].shortfall;
-        entry[i].entry === entries[i];
+        pack.entries[i] <== entry[i].entry;
 
         // a used entry's id is above the previous entry's (ids < 2^64, so a
         // non-positive step wraps to p - small and fails the range check)
@@ -124,5 +127,8 @@ template MarginBatch(A, k, d, K, D) {
             order[i] = UnsignedRange(ID_BITS());
             order[i].in <== step[i];
         }
+    }
+    for (var j = 0; j < entryWords(K); j++) {
+        pack.words[j] === words[j];
     }
 }

@@ -13,6 +13,6 @@ PUBLIC_INPUTS = ("commitment", "market_root", "params_hash")
 #: Every public signal of a proof: the outputs, then the inputs.
 PUBLIC_SIGNALS = (*PUBLIC_OUTPUTS, *PUBLIC_INPUTS)
 
-#: Public inputs of MarginBatch (no outputs), in declaration order; ``entries`` is an
-#: array of the profile's batch size K (docs/margin-model.md section 6b).
-BATCH_PUBLIC_INPUTS = ("accounts_root", "market_root", "params_hash", "count", "entries")
+#: Public inputs of MarginBatch (no outputs), in declaration order; ``words`` is an
+#: array of ceil(K / 2), two entries of the batch per word (docs/margin-model.md section 6b).
+BATCH_PUBLIC_INPUTS = ("accounts_root", "market_root", "params_hash", "count", "words")

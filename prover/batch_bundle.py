@@ -6,7 +6,7 @@ account's path in the accounts tree, so that every user it names can audit it al
       "profile": "test",
       "batch_size": 4,
       "proof": {...snarkjs Groth16 proof...},
-      "public_signals": ["<accounts_root>", "<market_root>", "<params_hash>", "<count>", "<entry>", ...],
+      "public_signals": ["<accounts_root>", "<market_root>", "<params_hash>", "<count>", "<word>", ...],
       "vkey_sha256": "<hex digest of the batch circuit's verification key>",
       "market_epoch": 2,
       "accounts_epoch": 1,
@@ -14,19 +14,22 @@ account's path in the accounts tree, so that every user it names can audit it al
       "created_at": "2026-12-02T06:00:00+00:00"
     }
 
-``public_signals`` has ``batch_size + 4`` decimal strings below r; entry ``i`` is
-``id + 2**64 status + 2**66 shortfall`` for ``i < count`` and 0 after (section 6b).
+``public_signals`` has ``4 + ceil(batch_size / 2)`` decimal strings below r; word ``j``
+holds entries ``2j`` and ``2j + 1`` as ``entry[2j] + 2**126 entry[2j + 1]``, entry ``i``
+is ``id + 2**64 status + 2**66 min(shortfall, 2**60 - 1)`` for ``i < count`` and 0 after
+(section 6b).
 Loading validates every field; it does not verify the proof (``prover.verify_py`` does).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from engine.batch_statement import BatchEntry
+from engine.batch_statement import BatchEntry, unpack_words, word_count
 from engine.errors import InputError
 from engine.fileio import write_json_atomic
 from engine.merkle import MerklePath
@@ -84,8 +87,8 @@ class BatchBundle:
 
     @property
     def entries(self) -> list[BatchEntry]:
-        count = int(self.public_signals[3])
-        return [BatchEntry.unpack(int(v)) for v in self.public_signals[4 : 4 + count]]
+        words = [int(v) for v in self.public_signals[4:]]
+        return unpack_words(words, int(self.public_signals[3]), self.batch_size)
 
     def entry_of(self, account_id: int) -> BatchEntry | None:
         """The entry that names ``account_id``, or None."""
@@ -107,7 +110,7 @@ class BatchBundle:
         """The bundle of a new batch proof with the paths of its accounts."""
         return cls(
             profile=proof.profile,
-            batch_size=len(proof.public_signals) - 4,
+            batch_size=proof.batch_size,
             proof=proof.proof.proof,
             public_signals=list(proof.public_signals),
             vkey_sha256=proof.vkey_sha256,
@@ -189,26 +192,19 @@ def validate_batch(data: Any) -> None:
         _fail("batch_size", "must be at least 1")
     validate_proof_points(data["proof"])
     signals = data["public_signals"]
-    if not isinstance(signals, list) or len(signals) != size + 4:
-        _fail("public_signals", f"expected batch_size + 4 = {size + 4} values")
+    width = word_count(size)
+    if not isinstance(signals, list) or len(signals) != width + 4:
+        _fail("public_signals", f"expected 4 + ceil(batch_size / 2) = {width + 4} values")
     for i, value in enumerate(signals):
         check_decimal(value, f"public_signals[{i}]", R)
     count = int(signals[3])
     if not 1 <= count <= size:
         _fail("public_signals[3]", f"count must be in 1..{size}, got {count}")
-    ids = []
-    for i in range(size):
-        value = int(signals[4 + i])
-        if i >= count:
-            if value != 0:
-                _fail(f"public_signals[{4 + i}]", "a padding entry must be 0")
-            continue
-        try:
-            ids.append(BatchEntry.unpack(value).account_id)
-        except InputError as exc:
-            _fail(f"public_signals[{4 + i}]", exc.message)
-    if ids != sorted(set(ids)):
-        _fail("public_signals", "entry ids must strictly increase")
+    try:
+        ids = [e.account_id for e in unpack_words([int(v) for v in signals[4:]], count, size)]
+    except InputError as exc:
+        word = re.fullmatch(r"words\[(\d+)\]", exc.field)
+        _fail(f"public_signals[{4 + int(word[1])}]" if word else "public_signals", exc.message)
     if not isinstance(data["vkey_sha256"], str) or not HEX64.match(data["vkey_sha256"]):
         _fail("vkey_sha256", "expected 64 lowercase hex digits")
     _count(data["market_epoch"], "market_epoch")

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from engine.accounts_tree import AccountsTree
-from engine.batch_statement import BatchEntry, batch_public_signals
+from engine.batch_statement import BatchEntry, batch_public_signals, unpack_words
 from engine.commitments import MarketCommitments, params_hash
 from engine.model import Account, Market, RiskParams
 from prover.artifacts import CircuitArtifacts
@@ -29,6 +29,7 @@ class BatchProof:
     """One batch proof: its entries (in id order), the proof and its public signals."""
 
     profile: str
+    batch_size: int  # K of the circuit
     entries: tuple[BatchEntry, ...]
     proof: ProofResult
     accounts_root: int
@@ -67,7 +68,7 @@ def prove_batch(
     )
     circuit_input = build_batch_input(market, params, ordered, tree, mc, size=size)  # validates first
     # the engine's entries, as build_batch_input computed and packed them
-    entries = [BatchEntry.unpack(int(v)) for v in circuit_input["entries"][: len(ordered)]]
+    entries = unpack_words([int(v) for v in circuit_input["words"]], len(ordered), size)
     expected = batch_public_signals(tree.root, mc.market_root, params_hash(params), entries, size)
     result = prover.prove(artifacts.wasm, artifacts.zkey, circuit_input)
     if result.public_signals != [str(v) for v in expected]:
@@ -78,6 +79,7 @@ def prove_batch(
             raise ProverError(f"the new batch proof does not verify: {verdict.reason}")
     return BatchProof(
         profile=profile.name,
+        batch_size=size,
         entries=tuple(entries),
         proof=result,
         accounts_root=tree.root,

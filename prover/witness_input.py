@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.accounts_tree import AccountsTree
-from engine.batch_statement import batch_entries, check_batch
+from engine.batch_statement import batch_entries, check_batch, pack_words
 from engine.commitments import MarketCommitments, commitment, params_hash
 from engine.errors import InputError
 from engine.fixedpoint import N_SCENARIOS, to_field
@@ -191,7 +191,7 @@ def build_batch_input(
         "market_root": str(mc.market_root),
         "params_hash": str(params_hash(params)),
         "count": str(len(accounts)),
-        "entries": [str(e.packed) for e in entries] + ["0"] * (size - len(entries)),
+        "words": [str(w) for w in pack_words([e.packed for e in entries] + [0] * (size - len(entries)))],
     }
     for key in PER_ACCOUNT_KEYS:
         out[key] = [one[key] for one in per_account]

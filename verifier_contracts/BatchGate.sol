@@ -12,30 +12,32 @@ import {GateBase} from "./GateBase.sol";
 ///         of status 2 (liquidatable) or 3 (insolvent).
 /// @dev A batch is accepted only against the latest accounts root, the latest market root while
 ///      it is fresh, and the current parameters hash. The verifier's public signals are
-///      assembled here: [accounts root, market root, params hash, count, entries, zeros up to
-///      K], the roots from storage and `count` = the number of entries given. An entry packs
-///      one account as id + 2**64 status + 2**66 shortfall (below 2**253); the circuit proves
-///      the ids strictly increase, so no account appears twice. The caller passes the three
+///      assembled here: [accounts root, market root, params hash, count, words], the roots
+///      from storage, `count` = the number of entries given, and the entries (then zeros up
+///      to K) two per word, word j = entry[2j] + 2**126 entry[2j+1]. An entry packs one
+///      account as id + 2**64 status + 2**66 min(shortfall, 2**60 - 1), below 2**126; the
+///      circuit proves the ids strictly increase, so no account appears twice. Two entries per
+///      public signal halve the verifier's elliptic-curve multiplications per account. The caller passes the three
 ///      roots it proved against only so that a mismatch reverts with an error naming it.
 ///      An entry whose case is already open (or was closed at the current epochs) is skipped,
 ///      not reverted, so one stale entry cannot block a batch. A case stays open until the
 ///      operator closes it; it reopens only with a proof on a later market epoch or a later
 ///      accounts epoch, so the proof that opened it cannot be replayed.
 contract BatchGate is GateBase {
-    /// @notice Every packed entry is below 2**253 (spec section 6b).
-    uint256 public constant ENTRY_LIMIT = 1 << 253;
+    /// @notice Every packed entry is below 2**126 (spec section 6b).
+    uint256 public constant ENTRY_LIMIT = 1 << 126;
+    /// @notice A shortfall at or above this is published (and recorded) as this value.
+    uint256 public constant SHORTFALL_CAP = (1 << 60) - 1;
     uint256 internal constant ID_MASK = (1 << 64) - 1;
     uint256 internal constant STATUS_SHIFT = 64;
     uint256 internal constant SHORTFALL_SHIFT = 66;
-    /// @dev Marks a shortfall kept in `largeShortfall`.
-    uint80 internal constant SHORTFALL_OVERFLOW = type(uint80).max;
+    uint256 internal constant WORD_SHIFT = 126;
     /// @dev Why `liquidateBatch` skipped an entry.
     uint8 internal constant SKIP_CASE_OPEN = 1;
     uint8 internal constant SKIP_CLOSED_AT_EPOCH = 2;
 
     /// @notice The latest accepted proof of one account, packed in one storage slot.
-    /// @param shortfall The proven shortfall, or SHORTFALL_OVERFLOW if it does not fit in 80
-    ///        bits (the exact value is then kept in `largeShortfall`).
+    /// @param shortfall The proven shortfall, capped at SHORTFALL_CAP.
     /// @param provenEpoch The market epoch the proof used.
     /// @param provenAt The block timestamp of acceptance (0: never proven).
     /// @param accountsEpoch The accounts epoch the proof used.
@@ -51,8 +53,9 @@ contract BatchGate is GateBase {
         uint8 flags;
     }
 
-    /// @notice What `statusOf` returns: the latest accepted proof, with the exact shortfall.
-    ///         `current` is true when it was made against the latest accounts root.
+    /// @notice What `statusOf` returns: the latest accepted proof (a shortfall of SHORTFALL_CAP
+    ///         means at least that). `current` is true when it was made against the latest
+    ///         accounts root.
     struct AccountView {
         uint256 shortfall;
         uint64 provenEpoch;
@@ -70,11 +73,13 @@ contract BatchGate is GateBase {
         uint32 accountsEpoch;
     }
 
-    /// @notice The verifier of this gate's batch circuit (K + 4 public signals).
+    /// @notice The verifier of this gate's batch circuit (ceil(K / 2) + 4 public signals).
     address public immutable verifier;
     /// @notice K, the number of entries of the batch circuit.
     uint256 public immutable batchSize;
-    /// @dev `verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[K + 4])`.
+    /// @notice W = ceil(K / 2), the number of public words holding the entries.
+    uint256 public immutable wordCount;
+    /// @dev `verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[W + 4])`.
     bytes4 internal immutable verifySelector;
 
     /// @notice The latest accounts root (0 until the first post) and its epoch and time.
@@ -86,8 +91,6 @@ contract BatchGate is GateBase {
     mapping(uint256 => uint32) public accountsRootEpoch;
 
     mapping(uint256 => Record) internal records;
-    /// @dev Exact shortfalls that do not fit the 80-bit field of `Record`.
-    mapping(uint256 => uint256) internal largeShortfall;
     /// @notice When the operator last closed each account's case.
     mapping(uint256 => ClosedAt) public caseClosedAt;
 
@@ -103,7 +106,7 @@ contract BatchGate is GateBase {
     error WrongAccountsRoot(uint256 latest, uint256 given);
     /// @notice A batch must hold 1..K entries.
     error BadBatchSize(uint256 count, uint256 batchSize);
-    /// @notice An entry is not below 2**253, so it cannot be a packed entry.
+    /// @notice An entry is not below 2**126, so it cannot be a packed entry.
     error EntryOutOfRange(uint256 index, uint256 entry);
 
     /// @notice The operator posted an accounts root.
@@ -141,11 +144,11 @@ contract BatchGate is GateBase {
         if (batchSize_ == 0 || batchSize_ > 1024) revert BadBatchSize(0, batchSize_);
         verifier = verifier_;
         batchSize = batchSize_;
+        uint256 words = (batchSize_ + 1) / 2;
+        wordCount = words;
         verifySelector = bytes4(
             keccak256(
-                abi.encodePacked(
-                    "verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[", _decimal(batchSize_ + 4), "])"
-                )
+                abi.encodePacked("verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[", _decimal(words + 4), "])")
             )
         );
     }
@@ -251,9 +254,8 @@ contract BatchGate is GateBase {
     /// @notice Everything the gate records about account `id`.
     function statusOf(uint256 id) external view returns (AccountView memory) {
         Record memory rec = records[id];
-        uint256 shortfall = rec.shortfall == SHORTFALL_OVERFLOW ? largeShortfall[id] : rec.shortfall;
         return AccountView({
-            shortfall: shortfall,
+            shortfall: rec.shortfall,
             provenEpoch: rec.provenEpoch,
             provenAt: rec.provenAt,
             accountsEpoch: rec.accountsEpoch,
@@ -300,21 +302,19 @@ contract BatchGate is GateBase {
         uint256 mRoot;
         (mRoot, epoch) = _freshRoot(roots[1]);
         uint256 pHash = _currentParams(roots[2]);
-        if (!_verify(proof, aRoot, mRoot, pHash, entries, k)) revert InvalidProof();
+        if (!_verify(proof, aRoot, mRoot, pHash, entries)) revert InvalidProof();
     }
 
-    /// @dev Call the verifier with verifyProof(a, b, c, [aRoot, mRoot, pHash, n, entries, 0...]).
+    /// @dev Call the verifier with verifyProof(a, b, c, [aRoot, mRoot, pHash, n, words]),
+    ///      word j = entries[2j] + 2**126 entries[2j+1] (each entry below 2**126, checked).
     ///      Static arrays are ABI-encoded in place, so the call data is the selector and
-    ///      8 + K + 4 words; the padding words stay 0 from the allocation.
-    function _verify(
-        Proof calldata proof,
-        uint256 aRoot,
-        uint256 mRoot,
-        uint256 pHash,
-        uint256[] calldata entries,
-        uint256 k
-    ) internal view returns (bool ok) {
-        bytes memory data = new bytes(4 + 32 * (12 + k));
+    ///      8 + 4 + W words; the padding words stay 0 from the allocation.
+    function _verify(Proof calldata proof, uint256 aRoot, uint256 mRoot, uint256 pHash, uint256[] calldata entries)
+        internal
+        view
+        returns (bool ok)
+    {
+        bytes memory data = new bytes(4 + 32 * (12 + wordCount));
         bytes4 selector = verifySelector;
         address target = verifier;
         uint256 n = entries.length;
@@ -328,23 +328,25 @@ contract BatchGate is GateBase {
             mstore(add(s, 32), mRoot)
             mstore(add(s, 64), pHash)
             mstore(add(s, 96), n)
-            calldatacopy(add(s, 128), entries.offset, mul(n, 32))
+            let w := add(s, 128)
+            for { let i := 0 } lt(i, n) { i := add(i, 2) } {
+                let low := calldataload(add(entries.offset, mul(i, 32)))
+                let high := 0
+                if lt(add(i, 1), n) { high := calldataload(add(entries.offset, mul(add(i, 1), 32))) }
+                mstore(add(w, mul(i, 16)), or(low, shl(WORD_SHIFT, high)))
+            }
             success := staticcall(gas(), target, p, mload(data), 0, 32)
             ok := and(success, and(eq(returndatasize(), 32), eq(mload(0), 1)))
         }
     }
 
-    /// @dev Store an entry's proven result in one slot (plus one more for a shortfall of 80
-    ///      bits or more), with the given case state.
+    /// @dev Store an entry's proven result in one slot, with the given case state (the
+    ///      entry is below 2**126, so its shortfall is below 2**60 and fits).
     function _record(uint256 id, uint256 entry, uint64 epoch, uint32 aEpoch, uint32 version, uint8 caseState)
         internal
     {
-        uint256 shortfall = entry >> SHORTFALL_SHIFT;
-        uint80 packed = SHORTFALL_OVERFLOW;
-        if (shortfall < SHORTFALL_OVERFLOW) packed = uint80(shortfall);
-        else largeShortfall[id] = shortfall;
         records[id] = Record({
-            shortfall: packed,
+            shortfall: uint80(entry >> SHORTFALL_SHIFT),
             provenEpoch: epoch,
             provenAt: uint40(block.timestamp),
             accountsEpoch: aEpoch,

@@ -3,8 +3,9 @@ the operator posts accounts roots, anyone submits ``MarginBatch`` proofs of up t
 accounts with ``attestBatch`` or ``liquidateBatch``.
 
 A batch proof's public signals are ``[accounts_root, market_root, params_hash, count,
-entries[0..K-1]]``; the gate takes the three roots, the ``count`` used entries and the
-proof (its G2 pairs swapped into the precompile order, as for every gate).
+words[0..W-1]]``, two entries per word; the gate takes the three roots, the ``count`` used
+entries (it packs them into words itself) and the proof (its G2 pairs swapped into the
+precompile order, as for every gate).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.batch_statement import BatchEntry
+from engine.batch_statement import ENTRIES_PER_WORD, ENTRY_BITS, BatchEntry
 from verifier_contracts.chain import Chain
 from verifier_contracts.constants import DEFAULT_MAX_MARKET_AGE
 from verifier_contracts.gate import (
@@ -25,7 +26,8 @@ from verifier_contracts.gate import (
     proof_args,
 )
 
-#: Gas for the verifier (4 pairings, K + 4 public inputs) and K records, with room to spare.
+#: Gas for the verifier (4 pairings, ceil(K / 2) + 4 public inputs) and K records, with room
+#: to spare.
 BATCH_GAS_BASE = 600_000
 BATCH_GAS_PER_ENTRY = 45_000
 
@@ -58,10 +60,13 @@ def batch_calldata(proof: Mapping[str, Any], public_signals: Sequence[Any]) -> B
     signals = [_field_int(s, f"public_signals[{i}]") for i, s in enumerate(public_signals)]
     if len(signals) < 5:
         raise ProofBundleError(f"public_signals: a batch has at least 5 values, got {len(signals)}")
-    count = signals[3]
-    if not 1 <= count <= len(signals) - 4:
-        raise ProofBundleError(f"public_signals: count {count} is not in 1..{len(signals) - 4}")
-    return BatchCall(proof_args(*points), signals[:3], signals[4 : 4 + count])
+    count, words = signals[3], signals[4:]
+    if not 1 <= count <= ENTRIES_PER_WORD * len(words):
+        raise ProofBundleError(f"public_signals: count {count} is not in 1..{ENTRIES_PER_WORD * len(words)}")
+    # split each word by shifts; the gate checks every entry's range and re-packs them
+    low = (1 << ENTRY_BITS) - 1
+    entries = [words[i // 2] & low if i % 2 == 0 else words[i // 2] >> ENTRY_BITS for i in range(count)]
+    return BatchCall(proof_args(*points), signals[:3], entries)
 
 
 @dataclass(frozen=True)

@@ -65,9 +65,14 @@ function cmpBits(A, k) {
     return m;
 }
 
-// ---- batch entries (spec section 6b): id + 2^64 status + 2^66 shortfall < 2^253 < r
+// ---- batch entries (spec section 6b): an entry is
+//   id + 2^64 status + 2^66 min(shortfall, 2^60 - 1) < 2^126,
+// and two entries share one public word, entry[2j] + 2^126 entry[2j+1] < 2^252 < r.
 function ENTRY_STATUS_SHIFT() { return 64; }
 function ENTRY_SHORTFALL_SHIFT() { return 66; }
-function ENTRY_BITS() { return 253; }
-// shortfall = max(0, MM - E) with |MM|, |E| < 2^cmpBits: below 2^(cmpBits + 1).
+function ENTRY_SHORTFALL_BITS() { return 60; }  // the shortfall is capped at 2^60 - 1
+function ENTRY_BITS() { return 126; }
+function ENTRIES_PER_WORD() { return 2; }
+// W, the public words of K entries: ceil(K / 2).
+function entryWords(K) { return (K + 1) \ 2; }
 function shortfallBits(A, k) { return cmpBits(A, k) + 1; }

@@ -104,7 +104,9 @@ def test_a_tampered_entry_fails_the_proof(made: Any) -> None:
     scenario, _, _, bundle = made
     data = bundle.to_dict()
     first = bundle.entries[0]
-    data["public_signals"][4] = str(BatchEntry(first.account_id, first.status, first.shortfall + 1).packed)
+    tampered = BatchEntry(first.account_id, first.status, first.shortfall + 1)
+    word = int(data["public_signals"][4])
+    data["public_signals"][4] = str(word - first.packed + tampered.packed)  # entry 0 is the low half
     forged = BatchBundle.from_dict(data)
     assert failed(audit(made, scenario.accounts[first.account_id], bundle=forged)) == {"margin", "proof"}
 
@@ -122,14 +124,18 @@ def test_bundle_round_trip_and_field_errors(made: Any, tmp_path: Path) -> None:
             BatchBundle.from_dict(data)
         return str(exc.value)
 
-    assert "public_signals[7]" in broken(lambda d: d["public_signals"].__setitem__(7, "5"))  # padding != 0
+    signals = bundle.public_signals  # 3 entries of K = 4: words[1] = entry 2 + 2**126 * padding
+    padded = str(int(signals[5]) + (5 << 126))
+    assert "public_signals[5]" in broken(lambda d: d["public_signals"].__setitem__(5, padded))  # padding != 0
     assert "count" in broken(lambda d: d["public_signals"].__setitem__(3, "0"))
-    assert "strictly increase" in broken(lambda d: d["public_signals"].__setitem__(5, d["public_signals"][4]))
+    swapped = str((int(signals[4]) >> 126) + ((int(signals[4]) % 2**126) << 126))  # entries 0 and 1
+    assert "strictly increase" in broken(lambda d: d["public_signals"].__setitem__(4, swapped))
+    assert "4 + ceil(batch_size / 2) = 6" in broken(lambda d: d["public_signals"].append("0"))
     assert "paths" in broken(lambda d: d["paths"].pop(first))
     assert f"paths[{first}].siblings" in broken(lambda d: d["paths"][first]["siblings"].pop())
     assert "batch_size" in broken(lambda d: d.__setitem__("batch_size", 0))
     assert "profile" in broken(lambda d: d.__setitem__("profile", "nope"))
-    assert "public_signals[4]" in broken(lambda d: d["public_signals"].__setitem__(4, str(2**253)))
+    assert "public_signals[4]" in broken(lambda d: d["public_signals"].__setitem__(4, str(2**252)))
 
 
 def test_on_chain_the_record_is_the_entry(made: Any) -> None:

@@ -73,7 +73,7 @@ def margin_batch(profile: Profile, size: int | None = None) -> CompiledCircuit:
     source = (
         "pragma circom 2.1.0;\n"
         'include "margin_batch.circom";\n'
-        "component main {public [accounts_root, market_root, params_hash, count, entries]} = "
+        "component main {public [accounts_root, market_root, params_hash, count, words]} = "
         f"MarginBatch({profile.assets}, {profile.slots}, {profile.depth}, {k_size}, {profile.accounts_depth});\n"
     )
     return compile_circuit(f"margin_batch_{profile.name}_K{k_size}", source)

@@ -7,7 +7,7 @@ from collections import Counter
 
 import pytest
 
-from engine.batch_statement import BatchEntry, batch_entries
+from engine.batch_statement import SHORTFALL_CAP, BatchEntry, batch_entries, batch_words, pack_words
 from engine.margin import compute_margin
 from engine.profiles import PROFILES
 from prover.witness_input import build_batch_input
@@ -25,10 +25,12 @@ def batches() -> list[Batch]:
     return batches_of(cases, TEST.batch_size, seed=7)
 
 
-def test_batches_cover_every_status_and_size(batches: list[Batch]) -> None:
+def test_batches_cover_every_status_size_and_the_cap(batches: list[Batch]) -> None:
     statuses = Counter(compute_margin(b.market, b.params, a).status for b in batches for a in b.accounts)
     assert set(statuses) == {0, 1, 2, 3}, statuses
     assert {len(b.accounts) for b in batches} == set(range(1, TEST.batch_size + 1))
+    entries = [e for b in batches for e in batch_entries(b.market, b.params, b.accounts)]
+    assert any(e.capped for e in entries) and any(0 < e.shortfall < SHORTFALL_CAP for e in entries)
 
 
 def test_batch_public_signals_and_intermediates_equal_the_engine(batches: list[Batch]) -> None:
@@ -41,13 +43,12 @@ def test_batch_public_signals_and_intermediates_equal_the_engine(batches: list[B
     for n, (batch, inp, res) in enumerate(zip(batches, inputs, results, strict=True)):
         assert not isinstance(res, WitnessError), f"batch {n}: witness failed: {res}"
         entries = batch_entries(batch.market, batch.params, batch.accounts)
-        packed = [e.packed for e in entries] + [0] * (size - len(entries))
         assert list(res.public) == [
             batch.tree.root,
             int(inp["market_root"]),
             int(inp["params_hash"]),
             len(entries),
-            *packed,
+            *batch_words(entries, size),
         ]
         got = dict(zip(names, res.signals, strict=True))
         for i, account in enumerate(batch.accounts):
@@ -60,6 +61,7 @@ def test_batch_public_signals_and_intermediates_equal_the_engine(batches: list[B
 def test_batch_refuses_any_entry_but_the_engine_s(batches: list[Batch]) -> None:
     """For each batch, one entry replaced by a neighbouring claim: no witness."""
     circuit = margin_batch(TEST)
+    size = TEST.batch_size
     bad_inputs = []
     for batch in batches[:30]:
         inp = build_batch_input(batch.market, batch.params, batch.accounts, batch.tree)
@@ -68,11 +70,14 @@ def test_batch_refuses_any_entry_but_the_engine_s(batches: list[Batch]) -> None:
         e = entries[i]
         for wrong in (
             BatchEntry(e.account_id, (e.status + 1) % 4, e.shortfall),
-            BatchEntry(e.account_id, e.status, e.shortfall + 1),
+            BatchEntry(e.account_id, e.status, e.shortfall + 1 if not e.capped else e.shortfall - 1),
         ):
+            claimed = [*entries]
+            claimed[i] = wrong
             bad = dict(inp)
-            bad["entries"] = [*inp["entries"]]
-            bad["entries"][i] = str(wrong.packed)
+            bad["words"] = [
+                str(w) for w in pack_words([c.packed for c in claimed] + [0] * (size - len(claimed)))
+            ]
             bad_inputs.append(bad)
     results = circuit.calc.calculate_many(bad_inputs)
     assert all(isinstance(r, WitnessError) for r in results)

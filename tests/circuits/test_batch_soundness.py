@@ -60,7 +60,7 @@ def test_honest_batch_witness_satisfies_r1cs(honest: tuple[CompiledCircuit, list
     circuit, witness = honest
     assert is_satisfied(circuit.r1cs, witness)
     assert witness[4] == 3  # count
-    assert witness[8] == 0  # the padding entry
+    assert 0 < witness[6] < 2**126  # words[1] = entry 2 + 2**126 * (the padding entry 3 = 0)
 
 
 def _bump(delta: int) -> Callable[[int], int]:
@@ -68,10 +68,11 @@ def _bump(delta: int) -> Callable[[int], int]:
 
 
 TAMPERS: dict[str, tuple[str, Callable[[int], int]]] = {
-    "entry_status": ("entries[0]", _bump(1 << 64)),
-    "entry_shortfall": ("entries[1]", _bump(1 << 66)),
-    "entry_id": ("entries[2]", _bump(1)),
-    "padding_claims_liquidatable": ("entries[3]", lambda v: BatchEntry(5000, 2, 10**9).packed),
+    "entry_status": ("words[0]", _bump(1 << 64)),  # entry 0's status
+    "entry_shortfall": ("words[0]", _bump(1 << (126 + 66))),  # entry 1's shortfall
+    "entry_id": ("words[1]", _bump(1)),  # entry 2's id
+    "entry_capped_shortfall": ("entry[1].capped", _bump(1)),
+    "padding_claims_liquidatable": ("words[1]", _bump(BatchEntry(5000, 2, 10**9).packed << 126)),
     "count_up": ("count", _bump(1)),
     "count_down": ("count", _bump(-1)),
     "accounts_root": ("accounts_root", _bump(1)),
@@ -142,6 +143,6 @@ def test_an_old_accounts_root_has_no_witness(batch: Batch) -> None:
 def test_a_padding_entry_claiming_a_status_has_no_witness(batch: Batch) -> None:
     inp = build_batch_input(batch.market, batch.params, batch.accounts, batch.tree)
     for claim in (BatchEntry(5000, 3, 12345), BatchEntry(0, 2, 0), BatchEntry(1, 0, 0)):
-        entries = [*inp["entries"]]
-        entries[3] = str(claim.packed)
-        assert _rejected(batch, batch.accounts, entries=entries), claim
+        words = [*inp["words"]]
+        words[1] = str(int(words[1]) + (claim.packed << 126))  # entry 3 is padding (count 3)
+        assert _rejected(batch, batch.accounts, words=words), claim

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.accounts_tree import AccountsTree, account_leaf
-from engine.batch_statement import SHORTFALL_LIMIT, BatchEntry
+from engine.batch_statement import SHORTFALL_CAP, BatchEntry, capped_shortfall, pack_words, word_count
 from engine.commitments import MarketCommitments, params_hash
 from engine.fixedpoint import FIELD_P, ID_LIMIT
 from engine.profiles import PROFILES
@@ -43,25 +43,58 @@ def test_prefix_mask_rejects_a_mask_with_a_hole() -> None:
     assert not is_satisfied(circuit.r1cs, bad)
 
 
+SHORTFALL_EDGES = [0, 1, SHORTFALL_CAP - 1, SHORTFALL_CAP, SHORTFALL_CAP + 1, 2**186, 2**187 - 1]
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     account_id=st.integers(0, ID_LIMIT - 1),
     status=st.integers(0, 3),
-    shortfall=st.one_of(st.integers(0, 2**64), st.integers(0, SHORTFALL_LIMIT - 1)),
+    shortfall=st.one_of(st.sampled_from(SHORTFALL_EDGES), st.integers(0, 2**64), st.integers(0, 2**187 - 1)),
     used=st.integers(0, 1),
 )
-def test_batch_entry_packs_as_the_engine(account_id: int, status: int, shortfall: int, used: int) -> None:
+def test_batch_entry_packs_and_caps_as_the_engine(
+    account_id: int, status: int, shortfall: int, used: int
+) -> None:
     circuit = gadget("batch_entry:BatchEntry", "187")
     inputs = {"used": used, "account_id": account_id, "status": status, "shortfall": shortfall}
     (got,) = outputs(circuit, inputs, signed=False)
-    entry = BatchEntry(account_id, status, shortfall)
+    entry = BatchEntry(account_id, status, capped_shortfall(shortfall))
     assert got == (entry.packed if used else 0)
-    assert got < 2**253 and BatchEntry.unpack(got) == (entry if used else BatchEntry(0, 0, 0))
+    assert got < 2**126 and BatchEntry.unpack(got) == (entry if used else BatchEntry(0, 0, 0))
 
 
-def test_batch_entry_refuses_a_shortfall_width_that_could_wrap() -> None:
+def test_batch_entry_cap_cannot_be_bypassed() -> None:
+    """A shortfall above the cap published uncapped, or one below it published as the cap:
+    the comparison's bits no longer add up (R1CS built by hand; the calculator is honest)."""
+    from tests.circuits.test_soundness import _full
+    from tests.support.r1cs import is_satisfied
+
+    circuit = gadget("batch_entry:BatchEntry", "187")
+    for shortfall in (SHORTFALL_CAP + 5, SHORTFALL_CAP - 5):
+        w = _full(circuit, {"used": 1, "account_id": 7, "status": 2, "shortfall": shortfall})
+        assert is_satisfied(circuit.r1cs, w)
+        for flipped in (1 - w[circuit.wire("below.out")],):
+            bad = list(w)
+            bad[circuit.wire("below.out")] = flipped
+            bad[circuit.wire("capped")] = shortfall if flipped else SHORTFALL_CAP
+            assert not is_satisfied(circuit.r1cs, bad), shortfall
+
+
+@pytest.mark.parametrize("width", ["60", "253"])
+def test_batch_entry_refuses_a_shortfall_width_it_cannot_cap(width: str) -> None:
     with pytest.raises(RuntimeError, match=r"circom failed[\s\S]*[Aa]ssert"):
-        gadget("batch_entry:BatchEntry", "188")
+        gadget("batch_entry:BatchEntry", width)
+
+
+@pytest.mark.parametrize("size", [1, 4, 5])
+def test_entry_words_pair_entries_as_the_engine(size: int) -> None:
+    rng = random.Random(size)
+    circuit = gadget("entry_words:EntryWords", str(size))
+    entries = [rng.randrange(2**126) for _ in range(size)]
+    got = outputs(circuit, {"entries": entries}, signed=False)
+    assert list(got) == pack_words(entries)
+    assert len(got) == word_count(size) and all(w < 2**252 for w in got)
 
 
 def test_account_inclusion_matches_the_engine_tree() -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from engine.batch_statement import BatchEntry
+from engine.batch_statement import SHORTFALL_CAP, BatchEntry
 from engine.fixedpoint import FIELD_P
 from tests.contracts.toy_prover import BATCH_TOY_SIZE, BatchToyProofSource, batch_toy_proof_source
 from verifier_contracts.batch_gate import BatchCall, BatchGate, batch_calldata, opened_ids, skipped_ids
@@ -28,7 +28,7 @@ ALICE, BOB, CAROL, DAVE = 11, 22, 33, 44
 HEALTHY = BatchEntry(ALICE, 0, 0)
 RESTRICTED = BatchEntry(DAVE, 1, 0)
 LIQUIDATABLE = BatchEntry(BOB, 2, 5 * 10**6)
-INSOLVENT = BatchEntry(CAROL, 3, 2**100)  # above 80 bits: kept in the overflow slot
+INSOLVENT = BatchEntry(CAROL, 3, SHORTFALL_CAP)  # a shortfall at the cap (at least 2**60 - 1)
 
 
 @dataclass
@@ -106,7 +106,7 @@ def test_attest_batch_records_without_opening_and_is_liquidatable_follows(env: E
     result = env.gate.attest_batch(env.call([LIQUIDATABLE, INSOLVENT]))
     assert "LiquidationsOpened" not in result.event_names()
     assert env.gate.is_liquidatable(BOB) and env.gate.is_liquidatable(CAROL)
-    assert env.gate.status_of(CAROL).shortfall == 2**100
+    assert env.gate.status_of(CAROL).shortfall == SHORTFALL_CAP  # recorded as published, capped
     # a new accounts root: the records are no longer current
     env.gate.post_accounts(ACCOUNTS_2, 2)
     assert not env.gate.is_liquidatable(BOB)
@@ -216,7 +216,7 @@ def test_a_proof_for_other_entries(env: Env) -> None:
     untouched(env, BOB, CAROL, ALICE)
 
 
-@pytest.mark.parametrize("value", [2**253, FIELD_P, FIELD_P + 1, 2**256 - 1])
+@pytest.mark.parametrize("value", [2**126, 2**252, 2**253, FIELD_P, FIELD_P + 1, 2**256 - 1])
 def test_entries_that_cannot_be_packed_entries(env: Env, value: int) -> None:
     call = env.call([LIQUIDATABLE])
     forged = BatchCall(call.proof, call.roots, [value])
@@ -272,4 +272,4 @@ def test_the_gate_checks_its_verifier_and_size_at_deployment(proofs: BatchToyPro
     wrong = Env(chain, gate, proofs).call([LIQUIDATABLE])
     with pytest.raises(GateRevert) as exc:
         gate.liquidate_batch(wrong)
-    assert exc.value.error == "InvalidProof"  # the selector of uint256[9] is not the verifier's
+    assert exc.value.error == "InvalidProof"  # the selector of uint256[7] is not the verifier's

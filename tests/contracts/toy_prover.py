@@ -4,7 +4,7 @@
 shortfall and binds the three public inputs, so tests can make a genuine proof for any
 five public values and exercise the gate and the snarkjs verifier;
 ``fixtures/batch_toy.circom`` does the same for MarginBatch's interface with K = 4 (any
-roots, count and entries). Each build (circom2, a tiny powers of tau, Groth16 setup,
+roots, count and entries, two per public word). Each build (circom2, a tiny powers of tau, Groth16 setup,
 verification key, Solidity verifier) is cached under
 ``.cache/zkmargin/test-gate-toy/<sha256 of circuit + tool versions>/``.
 
@@ -25,6 +25,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
+from engine.batch_statement import pack_words
+from engine.fixedpoint import FIELD_P
 from prover.paths import project_root
 from verifier_contracts.solc import cache_dir as solc_cache_dir
 from verifier_contracts.solc import node_binary
@@ -200,16 +202,18 @@ class BatchToyProofSource(ToyBuild):
         self, accounts_root: int, market_root: int, params_hash: int, entries: list[int]
     ) -> ProofBundle:
         """A genuine proof of ``[accounts_root, market_root, params_hash, len(entries),
-        entries + zeros]``; ``entries`` may hold anything (the toy proves no margin)."""
+        words]``, the entries and zeros two per word as the gate packs them; ``entries`` may
+        hold anything (the toy proves no margin; words are reduced mod r)."""
         padded = [*entries, *[0] * (BATCH_TOY_SIZE - len(entries))]
-        key = (accounts_root, market_root, params_hash, len(entries), *padded)
+        words = [w % FIELD_P for w in pack_words(padded)]
+        key = (accounts_root, market_root, params_hash, len(entries), *words)
         if key not in self._proofs:
             inputs = {
                 "accounts_root": str(accounts_root),
                 "market_root": str(market_root),
                 "params_hash": str(params_hash),
                 "count": str(len(entries)),
-                "entries": [str(e) for e in padded],
+                "words": [str(w) for w in words],
             }
             self._proofs[key] = _fullprove(self.folder, "batch_toy", inputs)
         return json.loads(json.dumps(self._proofs[key]))
