@@ -5,20 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-GAS_ROWS = (
-    ("deploy_verifier", "deploy Groth16 verifier"),
-    ("deploy_gate", "deploy MarginGate"),
-    ("post_market_first", "postMarket (first)"),
-    ("post_market", "postMarket (later)"),
-    ("set_params", "setParams (first)"),
-    ("verify_proof_tx", "verifyProof alone, as a transaction"),
-    ("attest_first", "attest (first proof of an account)"),
-    ("attest_again", "attest (later proof)"),
-    ("liquidate_first_proof", "liquidate (first proof of an account)"),
-    ("liquidate_after_attest", "liquidate (after an attestation)"),
-    ("liquidate_shortfall_ge_2_96", "liquidate (shortfall >= 2**96)"),
-)
-
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
@@ -141,25 +127,6 @@ def prover_section(prover: dict[str, Any]) -> list[str]:
     return ["## Prover (Groth16: snarkjs, arkworks, rapidsnark)", "", *_table(["figure", *profiles], rows)]
 
 
-def gas_section(gas_doc: dict[str, Any] | None) -> list[str]:
-    if not gas_doc:
-        return []
-    gas = gas_doc["gas"]
-    rows = [[label, _int(gas[key])] for key, label in GAS_ROWS if key in gas]
-    for size, entry in gas.get("commit_accounts", {}).items():
-        rows.append([f"commitAccounts, batch of {size}, new (per account)", _int(entry["new_per_account"])])
-        rows.append(
-            [f"commitAccounts, batch of {size}, re-commit (per account)", _int(entry["recommit_per_account"])]
-        )
-    source = gas_doc.get("proof_source", {})
-    note = (
-        f"Proofs: {source.get('proofs', '-')}; circuit {source.get('circuit', '-')}. "
-        f"Chain: {gas_doc.get('chain')}, solc {gas_doc.get('solc')}, EVM {gas_doc.get('evm_version')}, "
-        f"optimizer runs {gas_doc.get('optimizer_runs')}."
-    )
-    return ["## Gas (MarginGate)", "", note, "", *_table(["operation", "gas"], rows)]
-
-
 def batch_section(doc: dict[str, Any] | None) -> list[str]:
     if not doc:
         return []
@@ -249,7 +216,6 @@ def render_markdown(doc: dict[str, Any]) -> str:
     lines += machine_section(doc)
     lines += engine_section(doc.get("engine"))
     lines += prover_section(doc.get("prover") or {})
-    lines += gas_section(doc.get("gas"))
     lines += batch_section(doc.get("batch"))
     lines += margin_cli_section(doc.get("margin_cli"))
     lines += backtest_section(doc.get("backtest"))

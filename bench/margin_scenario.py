@@ -1,9 +1,9 @@
 """A small, real margin scenario for one circuit profile: the demo's market, accounts of
 every status, the engine's commitments, and real Groth16 proofs of chosen accounts.
 
-Shared by the gas report (``bench.gas_report``, real proofs) and the real-circuit gate
-tests (``tests/contracts/test_gate_real_circuit.py``). Everything is built with the
-demo's seeded helpers (``zkmargin.demo.data``), so two runs give the same numbers.
+Used by the batch gas benchmark (``bench.batch_gas``, real proofs) and the batch tests with
+the real circuit (audit, gate on chain). Everything is built
+with the demo's seeded helpers (``zkmargin.demo.data``), so two runs give the same numbers.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Every benchmark in one command; all figures in bench/results/figures.json and figures.md.
 
-    python -m bench.run_all                # engine, prover (test, demo), gas (real proofs), batch, margin CLI, backtest
+    python -m bench.run_all                # engine, prover (test, demo), batch gas (real proofs), margin CLI, backtest
     python -m bench.run_all --standard     # also the standard profile (compile + setup: many minutes)
-    python -m bench.run_all --only gas     # one part (names: engine, prover-test, prover-demo, gas, ...)
+    python -m bench.run_all --only batch   # one part (names: engine, prover-test, prover-demo, batch, ...)
 
 Each part runs as its own process (``python -m bench.<module>``), exactly as it runs
 alone, writing its own JSON in the results folder; this command then gathers those
@@ -52,7 +52,6 @@ def plan(args: argparse.Namespace) -> list[Part]:
     out: Path = args.results
     engine = out / "engine_throughput.json"
     prover = out / "prover.json"
-    gas = out / "gas.json"
     profiles = ["test", "demo", *(["standard"] if args.standard else [])]
     parts = [
         Part(
@@ -65,7 +64,6 @@ def plan(args: argparse.Namespace) -> list[Part]:
     for profile in profiles:
         prover_args = ("--profile", profile, "--reps", str(args.reps), "--out", str(prover))
         parts.append(Part(f"prover-{profile}", "bench.prover_bench", prover_args, prover, key=profile))
-    parts.append(Part("gas", "bench.gas_report", ("--profile", args.gas_profile, "--out", str(gas)), gas))
     batch = out / "batch.json"
     parts.append(Part("batch", "bench.batch_gas", ("--sha256", "--out", str(batch)), batch))
     margin_cli = out / "margin_cli.json"
@@ -185,7 +183,6 @@ def collect(parts: list[Part], machine: dict[str, Any], argv: list[str]) -> dict
         "runs": [{k: v for k, v in r.items() if k != "figures"} for r in runs],
         "engine": None,
         "prover": {},
-        "gas": None,
         "batch": None,
         "margin_cli": None,
         "backtest": None,
@@ -196,8 +193,6 @@ def collect(parts: list[Part], machine: dict[str, Any], argv: list[str]) -> dict
             document["engine"] = run["figures"]
         elif name.startswith("prover-"):
             document["prover"][name.removeprefix("prover-")] = run["figures"]
-        elif name == "gas":
-            document["gas"] = run["figures"]
         elif name == "batch":
             document["batch"] = run["figures"]
         elif name == "margin-cli":
@@ -213,7 +208,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--standard", action="store_true", help="also bench the standard profile (slow)")
     parser.add_argument("--accounts", type=int, default=100_000, help="accounts of the engine benchmark")
     parser.add_argument("--reps", type=int, default=3, help="repetitions of each prover measurement")
-    parser.add_argument("--gas-profile", default="test", help="circuit profile of the gas report's proofs")
     parser.add_argument("--only", nargs="+", default=None, metavar="PART", help="run only these parts")
     parser.add_argument("--results", type=Path, default=RESULTS, help="results folder")
     args = parser.parse_args(argv)

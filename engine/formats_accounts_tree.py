@@ -9,8 +9,8 @@ id appears twice (docs/margin-model.md section 5).
       "leaves": [["<account id>", "<commitment>"], ...]      (strictly increasing ids)
     }
 
-The leaves are the (id, commitment) pairs, as public as the per-account commitments of
-``MarginGate``; the account states behind them stay private. Loading rebuilds the tree
+The leaves are the (id, commitment) pairs: commitments are hiding (each binds a private
+salt), so the account states behind them stay private. Loading rebuilds the tree
 and checks the stated root.
 """
 

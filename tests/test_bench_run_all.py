@@ -30,8 +30,6 @@ def test_part_that_succeeds_without_writing_results_fails(tmp_path: Path) -> Non
 def test_collect_gathers_figures_and_renders(tmp_path: Path) -> None:
     prover = tmp_path / "prover.json"
     prover.write_text(json.dumps({"test": {"constraints": 15904, "prove": {}}}), encoding="utf-8")
-    gas = tmp_path / "gas.json"
-    gas.write_text(json.dumps({"gas": {"attest_first": 284_399, "commit_accounts": {}}}), encoding="utf-8")
     # json.tool only reads (and echoes) the file each part "wrote"
     batch = tmp_path / "batch.json"
     k32 = {
@@ -46,18 +44,15 @@ def test_collect_gathers_figures_and_renders(tmp_path: Path) -> None:
     batch.write_text(json.dumps({"profile": "test", "single": {}, "K32": k32}), encoding="utf-8")
     parts = [
         Part("prover-test", "json.tool", (str(prover),), prover, key="test"),
-        Part("gas", "json.tool", (str(gas),), gas),
         Part("batch", "json.tool", (str(batch),), batch),
         Part("prover-demo", "json.tool", (str(prover),), prover, key="demo"),  # no such entry
     ]
     document = collect(parts, machine_facts(), ["--only", "x"])
     assert document["ok"] is False
-    assert [r["ok"] for r in document["runs"]] == [True, True, True, False]
+    assert [r["ok"] for r in document["runs"]] == [True, True, False]
     assert document["batch"]["K32"]["liquidate_gas_per_account"] == 38901
     assert document["prover"]["test"]["constraints"] == 15904
-    assert document["gas"]["gas"]["attest_first"] == 284_399
     text = render_markdown(document)
-    assert "| attest (first proof of an account) | 284,399 |" in text
     assert "| constraints | 15,904 |" in text
     assert "| 32 | 16,372 | 1.029 | 0.27 | 38,901 | 21,801 | 38,241 | 21,141 |" in text
     assert "**FAILED**" in text and "has no entry 'demo'" in text

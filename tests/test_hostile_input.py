@@ -144,19 +144,33 @@ CASES: list[tuple[str, list[str], str]] = [
         "nested deeper than 64 levels",
     ),
     (
-        "chain commit, deep file",
-        ["chain", "--deployment", "{bad_gate}", "commit", "--file", "{deep_array}"],
+        "chain post-accounts, deep accounts file",
+        [
+            "chain",
+            "--deployment",
+            "{bad_gate}",
+            "post-accounts",
+            "--accounts",
+            "{deep_array}",
+            "--market",
+            "{market}",
+        ],
         "nested deeper than 64 levels",
     ),
     (
         "chain attest, deep bundle",
-        ["chain", "--deployment", "{bad_gate}", "attest", "--id", "1", "--bundle", "{deep_array}"],
+        ["chain", "--deployment", "{bad_gate}", "attest", "--bundle", "{deep_array}"],
         "nested deeper than 64 levels",
+    ),
+    (
+        "chain liquidate, not a batch proof bundle",
+        ["chain", "--deployment", "{bad_gate}", "liquidate", "--bundle", "{accounts}"],
+        "batch-proof",
     ),
     # numbers out of their bounds in chain commands
     (
         "chain, id >= 2**64",
-        ["chain", "--deployment", "{bad_gate}", "liquidate", "--id", str(2**64), "--bundle", "{accounts}"],
+        ["chain", "--deployment", "{bad_gate}", "status", "--id", str(2**64)],
         "0 <= x < 2**64",
     ),
     ("chain, negative id", ["chain", "--deployment", "{bad_gate}", "status", "--id", "-1"], "0 <= x < 2**64"),
@@ -179,16 +193,6 @@ CASES: list[tuple[str, list[str], str]] = [
         "chain, params hash >= r",
         ["chain", "--deployment", "{bad_gate}", "set-params", "--params-hash", str(2**255)],
         "0 < x < r",
-    ),
-    (
-        "chain commit, commitment >= r",
-        ["chain", "--deployment", "{bad_gate}", "commit", "--account", f"1={2**254}"],
-        "commitment of account 1",
-    ),
-    (
-        "chain commit, id twice",
-        ["chain", "--deployment", "{bad_gate}", "commit", "--account", "1=5", "--account", "1=6"],
-        "account id 1 is given twice",
     ),
     (
         "chain, malformed gate address",

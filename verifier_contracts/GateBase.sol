@@ -5,8 +5,7 @@ pragma solidity ^0.8.24;
 /// @notice What every ZKPM-1 gate shares (spec section 7): the roles, the market roots the
 ///         oracle posts with strictly increasing epochs and their freshness, the parameters
 ///         hash governance sets, and the checks every proof goes through before a verifier.
-///         `MarginGate` (one account per proof, per-account commitments) and `BatchGate`
-///         (K accounts per proof over a posted accounts root) build on it.
+///         `BatchGate` (K accounts per proof over a posted accounts root) builds on it.
 /// @dev Hardening: each posted epoch is 1 to MAX_EPOCH_STEP above the last (no single post
 ///      can stop later posts) and a root is posted once; proof coordinates are checked below
 ///      q before a verifier runs (a cheap revert instead of burnt precompile gas).

@@ -87,6 +87,7 @@ class BatchGate(GateClient):
     """Typed wrappers around one deployed BatchGate."""
 
     CONTRACT = "BatchGate"
+    _batch_size: int | None = None
 
     @classmethod
     def deploy(
@@ -136,7 +137,10 @@ class BatchGate(GateClient):
         return int(fns.accountsRoot().call()), int(fns.accountsEpoch().call())
 
     def batch_size(self) -> int:
-        return int(self.contract.functions.batchSize().call())
+        """K, the gate's batch size (immutable: read once)."""
+        if self._batch_size is None:
+            self._batch_size = int(self.contract.functions.batchSize().call())
+        return self._batch_size
 
 
 def opened_ids(tx: TxResult) -> list[int]:

@@ -1,9 +1,9 @@
-"""Deploy the verifier and MarginGate, and call every gate function with typed Python wrappers.
+"""Deploy the verifier, and the typed Python wrappers every gate shares (``GateBase.sol``:
+roles, markets, parameters, the proof checks); ``verifier_contracts.batch_gate`` adds
+BatchGate's own calls.
 
-A proof bundle is a dict ``{"proof": <snarkjs proof JSON>, "public_signals": [status,
-shortfall, commitment, market_root, params_hash]}`` (decimal strings). :func:`proof_calldata`
-turns it into the gate's arguments, swapping each G2 coordinate pair of ``pi_b`` into the
-EVM precompile order [c1, c0].
+:func:`proof_args` turns a snarkjs proof into the gate's ``Proof`` argument, swapping each
+G2 coordinate pair of ``pi_b`` into the EVM precompile order [c1, c0].
 
 Calls that reach the verifier carry an explicit gas limit (the snarkjs verifier returns
 false, not a revert, when a precompile runs out of gas). Every transaction is simulated
@@ -28,19 +28,16 @@ from web3.exceptions import ContractCustomError, ContractLogicError, ContractPan
 from web3.types import TxParams
 
 from engine.errors import ZkmarginError
-from engine.signals import PUBLIC_SIGNALS
 from verifier_contracts.chain import Chain
-from verifier_contracts.constants import DEFAULT_MAX_MARKET_AGE
 from verifier_contracts.solc import Artifact, compile_gate, compile_verifier
 
-PROOF_GAS_LIMIT = 1_000_000  # attest / liquidate: the verifier needs about 220k
 DEPLOY_GAS_LIMIT = 6_000_000
 ProofArgs = tuple[list[int], list[list[int]], list[int]]
 V = TypeVar("V")
 
 
 class Role(IntEnum):
-    """MarginGate.Role."""
+    """GateBase.Role."""
 
     OWNER = 0
     GOVERNANCE = 1
@@ -64,7 +61,7 @@ class GateRevert(GateError):
         error: str,
         args: Mapping[str, Any] | None = None,
         function: str = "",
-        contract: str = "MarginGate",
+        contract: str = "BatchGate",
     ) -> None:
         self.error = error
         self.error_args: dict[str, Any] = dict(args or {})
@@ -92,20 +89,6 @@ class TxResult:
 
 
 @dataclass(frozen=True)
-class AccountStatus:
-    """MarginGate.Account as returned by ``statusOf``."""
-
-    commitment: int
-    shortfall: int
-    proven_epoch: int
-    proven_at: int
-    params_version: int
-    status: int
-    proven: bool
-    liquidation_open: bool
-
-
-@dataclass(frozen=True)
 class MarketInfo:
     """The gate's latest market (``latestMarket``)."""
 
@@ -123,22 +106,6 @@ def _field_int(value: Any, what: str) -> int:
     if number < 0:
         raise ProofBundleError(f"{what}: negative: {number}")
     return number
-
-
-def proof_calldata(bundle: Mapping[str, Any]) -> tuple[ProofArgs, list[int]]:
-    """The gate's ``(proof, publicSignals)`` arguments from a proof bundle (G2 pairs swapped)."""
-    try:
-        proof = bundle["proof"]
-        signals = bundle["public_signals"]
-        pi_a, pi_b, pi_c = proof["pi_a"], proof["pi_b"], proof["pi_c"]
-    except (KeyError, TypeError) as exc:
-        raise ProofBundleError(
-            f"proof bundle lacks {exc}: needs proof.pi_a/pi_b/pi_c and public_signals"
-        ) from None
-    if len(signals) != len(PUBLIC_SIGNALS):
-        raise ProofBundleError(f"public_signals: expected {len(PUBLIC_SIGNALS)} values, got {len(signals)}")
-    public = [_field_int(s, f"public_signals[{i}]") for i, s in enumerate(signals)]
-    return proof_args(pi_a, pi_b, pi_c), public
 
 
 def proof_args(pi_a: Sequence[Any], pi_b: Sequence[Sequence[Any]], pi_c: Sequence[Any]) -> ProofArgs:
@@ -168,7 +135,7 @@ def _error_table(abi: Sequence[Mapping[str, Any]]) -> dict[bytes, tuple[str, lis
 
 
 def decode_revert(
-    abi: Sequence[Mapping[str, Any]], data: str | bytes, function: str = "", contract: str = "MarginGate"
+    abi: Sequence[Mapping[str, Any]], data: str | bytes, function: str = "", contract: str = "BatchGate"
 ) -> GateRevert:
     """Turn revert data into a :class:`GateRevert` naming the custom error (or the raw data)."""
     raw = bytes.fromhex(data[2:] if data.startswith("0x") else data) if isinstance(data, str) else data
@@ -211,7 +178,7 @@ def _tester_revert_data(exc: BaseException) -> bytes | None:
 
 
 def _translate(
-    exc: Exception, abi: Sequence[Mapping[str, Any]], function: str, contract: str = "MarginGate"
+    exc: Exception, abi: Sequence[Mapping[str, Any]], function: str, contract: str = "BatchGate"
 ) -> GateError:
     if isinstance(exc, ContractPanicError):
         return GateRevert("Panic", {"message": str(exc)}, function, contract)
@@ -379,58 +346,3 @@ class GateClient:
             "oracle": fns.oracle().call(),
             "operator": fns.operator().call(),
         }
-
-
-class MarginGate(GateClient):
-    """Typed wrappers around one deployed MarginGate (one account per proof)."""
-
-    CONTRACT = "MarginGate"
-
-    @classmethod
-    def deploy(
-        cls,
-        chain: Chain,
-        verifier: str,
-        max_market_age: int = DEFAULT_MAX_MARKET_AGE,
-        sender: str | None = None,
-    ) -> tuple[MarginGate, TxResult]:
-        """Deploy a gate for ``verifier`` with the chain's role accounts; ``sender`` becomes owner."""
-        return cls._deploy_gate(chain, sender, chain.w3.to_checksum_address(verifier), max_market_age)
-
-    def commit_accounts(
-        self, ids: Sequence[int], commitments: Sequence[int], sender: str | None = None
-    ) -> TxResult:
-        """Operator: post a batch of account commitments."""
-        fn = self.contract.functions.commitAccounts(list(ids), list(commitments))
-        return self._send(fn, sender or self.chain.roles.operator)
-
-    def close_liquidation(self, account_id: int, sender: str | None = None) -> TxResult:
-        fn = self.contract.functions.closeLiquidation(account_id)
-        return self._send(fn, sender or self.chain.roles.operator)
-
-    def attest(
-        self,
-        account_id: int,
-        bundle: Mapping[str, Any],
-        sender: str | None = None,
-        gas: int = PROOF_GAS_LIMIT,
-    ) -> TxResult:
-        """Verify ``bundle`` for ``account_id`` and record its status (anyone may call)."""
-        proof, signals = proof_calldata(bundle)
-        fn = self.contract.functions.attest(account_id, proof, signals)
-        return self._send(fn, sender or self.chain.roles.user, gas)
-
-    def liquidate(
-        self,
-        account_id: int,
-        bundle: Mapping[str, Any],
-        sender: str | None = None,
-        gas: int = PROOF_GAS_LIMIT,
-    ) -> TxResult:
-        """Open a liquidation case on ``account_id`` with a proof of status 2 or 3."""
-        proof, signals = proof_calldata(bundle)
-        fn = self.contract.functions.liquidate(account_id, proof, signals)
-        return self._send(fn, sender or self.chain.roles.liquidator, gas)
-
-    def status_of(self, account_id: int) -> AccountStatus:
-        return self._account_view(AccountStatus, account_id)

@@ -25,7 +25,7 @@ from prover.paths import cache_root, node_modules
 EVM_VERSION = "prague"  # py-evm stops at Prague
 OPTIMIZER_RUNS = 200
 CONTRACTS_DIR = Path(__file__).resolve().parent
-GATE_SOURCES = ("MarginGate.sol", "BatchGate.sol", "GateBase.sol", "IGroth16Verifier.sol")
+GATE_SOURCES = ("BatchGate.sol", "GateBase.sol", "IGroth16Verifier.sol")
 
 # Reads a standard-JSON input on stdin, writes the compiler's JSON output on stdout.
 _NODE_SCRIPT = """
@@ -109,9 +109,9 @@ def compile_sources(sources: dict[str, str]) -> dict[str, Artifact]:
     return artifacts
 
 
-def compile_gate(contract: str = "MarginGate") -> Artifact:
-    """A gate artifact (``MarginGate`` or ``BatchGate``), compiled from the sources next to
-    this module."""
+def compile_gate(contract: str = "BatchGate") -> Artifact:
+    """A gate artifact (``BatchGate``, or its base ``GateBase``), compiled from the sources
+    next to this module."""
     sources = {name: (CONTRACTS_DIR / name).read_text(encoding="utf-8") for name in GATE_SOURCES}
     return compile_sources(sources)[contract]
 

@@ -1,5 +1,5 @@
-"""A user's audit of their own margin proof, offline (no node needed) and, given an
-RPC URL and the gate's address, against the chain.
+"""A user's audit of their own margin proof, offline (no node needed) and, for a batch
+proof, given an RPC URL and the gate's address, against the chain.
 
 The user holds their account file (with its salt and nonce), the published market
 file and parameters, the proof bundle the operator made, and the published
@@ -15,15 +15,12 @@ verification key. Each check is independent and says what it compared:
 6. the Groth16 proof verifies (pure Python, py_ecc), with the public inputs in range,
    the points on their curves and B in the G2 subgroup;
 
-and on chain (optional):
-
-7. the gate's current commitment for the account equals the account file's;
-8. the proof's market root was posted by the oracle (and whether it is the latest);
-9. the proof's params hash is the gate's current one.
-
-A batch proof (``audit_batch_offline`` / ``audit_batch_onchain``) is audited the same way,
-with the account's leaf and path in the accounts tree in place of check 2 and the entry
-that names the account in place of the proof's own status and shortfall.
+A batch proof (``audit_batch_offline``) is audited the same way, with the account's leaf
+and path in the accounts tree in place of check 2 and the entry that names the account in
+place of the proof's own status and shortfall; the gate takes batch proofs only, so only
+a batch proof is audited on chain (``audit_batch_onchain``): the accounts root and the
+market root were posted, the params hash is the gate's, and the gate's record of the
+account is its entry. A single-account proof is an offline statement.
 """
 
 from __future__ import annotations
@@ -44,7 +41,6 @@ from prover.vkey import vkey_sha256
 
 if TYPE_CHECKING:
     from verifier_contracts.batch_gate import BatchGate
-    from verifier_contracts.gate import MarginGate
 
 
 @dataclass(frozen=True)
@@ -149,24 +145,10 @@ def audit_offline(
     return AuditReport(tuple(checks), result)
 
 
-def posted_roots(gate: MarginGate | BatchGate) -> dict[int, int]:
+def posted_roots(gate: BatchGate) -> dict[int, int]:
     """Every market root the oracle posted to ``gate``, with its epoch (from the events)."""
     logs = gate.contract.events.MarketPosted().get_logs(from_block=0)
     return {int(log["args"]["root"]): int(log["args"]["epoch"]) for log in logs}
-
-
-def audit_onchain(
-    gate: MarginGate, account_id: int, account: Account, bundle: ProofBundle
-) -> tuple[Check, ...]:
-    """Checks 7-9 above against a deployed gate."""
-    on_chain = gate.status_of(account_id)
-    mine = commitment(account)
-    checks = [
-        _same("on-chain commitment", mine, on_chain.commitment, f"gate commitment of account {account_id}")
-    ]
-    checks.append(_market_posted(gate, bundle.market_root))
-    checks.append(_same("on-chain params", gate.params_hash(), bundle.params_hash, "gate params hash"))
-    return tuple(checks)
 
 
 def _posted_check(
@@ -185,7 +167,7 @@ def _posted_check(
     return Check(name, False, f"the {who} never posted the proof's {noun}")
 
 
-def _market_posted(gate: MarginGate | BatchGate, root: int) -> Check:
+def _market_posted(gate: BatchGate, root: int) -> Check:
     latest = gate.latest_market()
     check = _posted_check(
         "market posted", "market root", root, (latest.root, latest.epoch), posted_roots(gate), "oracle"

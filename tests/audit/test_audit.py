@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine.commitments import MarketCommitments, commitment, params_hash
+from engine.errors import ZkmarginError
 from engine.fileio import write_json_atomic
 from engine.formats import (
     LabeledAccount,
@@ -34,9 +34,7 @@ from prover.artifacts import CircuitArtifacts, prepare_artifacts
 from prover.bundle import ProofBundle
 from prover.prove import Prover
 from prover.prove_account import prove_account
-from verifier_contracts.chain import Chain, connect
-from verifier_contracts.gate import MarginGate, deploy_verifier
-from zkmargin.audit import audit_offline, audit_onchain
+from zkmargin.audit import audit_offline
 from zkmargin.cli.main import cli
 from zkmargin.demo.data import DEMO_AS_OF, demo_accounts, demo_market, shocked_quotes
 
@@ -201,38 +199,6 @@ def test_cli_audit_exit_codes(world: World, tmp_path: Path) -> None:
     assert "audit FAILED" in failed.output
 
 
-@pytest.fixture(scope="module")
-def chain_gate(world: World) -> Iterator[tuple[Chain, MarginGate]]:
-    with connect("embedded") as chain:
-        verifier, _ = deploy_verifier(chain, world.artifacts.verifier_sol.read_text())
-        gate, _ = MarginGate.deploy(chain, verifier)
-        gate.set_params(params_hash(world.params))
-        gate.post_market(MarketCommitments(world.market).market_root, 1)
-        gate.commit_accounts([world.mine.account_id], [commitment(world.mine)])
-        yield chain, gate
-
-
-def test_onchain_checks(world: World, chain_gate: tuple[Chain, MarginGate]) -> None:
-    _, gate = chain_gate
-    checks = {c.name: c for c in audit_onchain(gate, world.mine.account_id, world.mine, world.bundle)}
-    assert all(c.ok for c in checks.values()), checks
-    assert "latest market root" in checks["market posted"].detail
-    # another account's file against my on-chain commitment
-    wrong = audit_onchain(gate, world.mine.account_id, world.other, world.bundle)
-    assert not {c.name: c.ok for c in wrong}["on-chain commitment"]
-    # after a new epoch the proof's market is posted but no longer the latest
-    gate.post_market(MarketCommitments(world.later).market_root, 2)
-    after = {c.name: c for c in audit_onchain(gate, world.mine.account_id, world.mine, world.bundle)}
-    assert after["market posted"].ok and "not the latest" in after["market posted"].detail
-    # a root the oracle never posted
-    d = world.bundle.to_dict()
-    d["public_signals"] = [*d["public_signals"][:3], "12345", d["public_signals"][4]]
-    never = {
-        c.name: c for c in audit_onchain(gate, world.mine.account_id, world.mine, ProofBundle.from_dict(d))
-    }
-    assert not never["market posted"].ok
-
-
 def test_edited_bundle_fields_fail_the_audit(world: World) -> None:
     """The profile and epoch a bundle names are not signals of the proof: the audit checks
     them against the market file (an edited field fails only that check)."""
@@ -255,3 +221,13 @@ def test_verify_refuses_a_bundle_whose_profile_was_edited(world: World, tmp_path
     assert "the bundle says profile 'demo', but its verification key is the 'test' circuit's" in str(
         refused.exception
     )
+
+
+def test_a_one_account_proof_is_never_audited_on_chain(world: World, tmp_path: Path) -> None:
+    """The gate takes batch proofs only: --rpc with a one-account bundle is refused before
+    any node is contacted, saying which proof to audit on chain instead."""
+    files = _write_user_files(world, tmp_path / "ok", world.mine, world.bundle)
+    args = [*_cli_args(files), "--rpc", "http://127.0.0.1:9", "--gate", "0x" + "11" * 20]
+    result = CliRunner().invoke(cli, args)
+    assert isinstance(result.exception, ZkmarginError), result.output  # exit code 2 in `main`
+    assert "is never on chain" in str(result.exception) and "zkmargin/batch-proof@1" in str(result.exception)

@@ -1,4 +1,5 @@
-"""The gate on anvil: the full flow through the Python wrappers and through the CLI."""
+"""The gate on anvil: the flow through the Python wrappers and through the CLI (deploy,
+post the market, parameters and accounts root, liquidate a batch proof bundle, status)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from prover.bundle import ProofBundle
+from engine.accounts_tree import AccountsTree
+from engine.batch_statement import BatchEntry
+from engine.formats import load_accounts, load_accounts_tree, load_market
+from prover.batch_bundle import BatchBundle
 from tests.contracts.conftest import (
-    ACCOUNTS,
-    ALICE,
     BOB,
     HEALTHY,
     LIQUIDATABLE,
@@ -20,7 +22,9 @@ from tests.contracts.conftest import (
     ROOT_1,
     deploy_env,
 )
-from tests.contracts.toy_prover import ProofSource
+from tests.contracts.toy_prover import BATCH_TOY_SIZE, BatchToyProofSource
+from tests.test_cli_engine import EXAMPLES
+from verifier_contracts.batch_gate import BatchCall, opened_ids, skipped_ids
 from verifier_contracts.chain import anvil
 from verifier_contracts.gate import GateRevert
 from zkmargin.cli.main import cli
@@ -28,24 +32,22 @@ from zkmargin.cli.main import cli
 pytestmark = pytest.mark.anvil
 
 
-def test_full_flow_on_anvil(proof_source: ProofSource) -> None:
+def test_full_flow_on_anvil(proofs: BatchToyProofSource) -> None:
     with anvil() as chain:
-        env = deploy_env(chain, proof_source)
-        env.gate.attest(ALICE, env.bundle(ALICE, HEALTHY))
-        result = env.gate.liquidate(BOB, env.bundle(BOB, LIQUIDATABLE, 77))
-        assert result.event_names() == ["LiquidationOpened"]
-        assert result.gas_used < 300_000
-        with pytest.raises(GateRevert) as again:  # mined revert, decoded by replaying the call
-            env.gate.liquidate(BOB, env.bundle(BOB, LIQUIDATABLE, 77))
-        assert again.value.error == "LiquidationAlreadyOpen"
-        tampered = env.bundle(ALICE, LIQUIDATABLE, 1)
-        tampered["public_signals"][1] = "2"
-        with pytest.raises(GateRevert) as bad:
-            env.gate.liquidate(ALICE, tampered)
+        env = deploy_env(chain, proofs)
+        env.gate.attest_batch(env.call([HEALTHY]))
+        result = env.gate.liquidate_batch(env.call([HEALTHY, LIQUIDATABLE]))
+        assert opened_ids(result) == [BOB]
+        again = env.gate.liquidate_batch(env.call([LIQUIDATABLE]))  # skipped, not reverted
+        assert skipped_ids(again) == [BOB] and opened_ids(again) == []
+        call = env.call([HEALTHY])
+        tampered = BatchCall(call.proof, call.roots, [LIQUIDATABLE.packed])
+        with pytest.raises(GateRevert) as bad:  # mined revert, decoded by replaying the call
+            env.gate.liquidate_batch(tampered)
         assert bad.value.error == "InvalidProof"
         chain.advance_time(MAX_AGE + 1)
         with pytest.raises(GateRevert) as stale:
-            env.gate.attest(ALICE, env.bundle(ALICE, HEALTHY))
+            env.gate.attest_batch(env.call([HEALTHY]))
         assert stale.value.error == "StaleMarket"
 
 
@@ -55,50 +57,73 @@ def _run(args: list[str]) -> str:
     return result.output
 
 
-def test_cli_flow_over_rpc(proof_source: ProofSource, tmp_path: Path) -> None:
+def test_cli_flow_over_rpc(proofs: BatchToyProofSource, tmp_path: Path) -> None:
     verifier_sol = tmp_path / "Groth16Verifier.sol"
-    verifier_sol.write_text(proof_source.verifier_sol, encoding="utf-8")
-    bundle = tmp_path / "bob.json"
-    raw = proof_source.prove(LIQUIDATABLE, 5, ACCOUNTS[BOB], ROOT_1, PARAMS_1)
-    # the CLI takes a whole proof bundle (zkmargin/proof@1), checked as `zkmargin verify` does
-    toy = ProofBundle("toy", raw["proof"], raw["public_signals"], vkey_sha256="0" * 64, market_epoch=1)
-    toy.save(bundle)
+    verifier_sol.write_text(proofs.verifier_sol, encoding="utf-8")
+    market = tmp_path / "market.json"
+    build = ["market", "build", "--quotes", str(EXAMPLES / "quotes-test.json")]
+    build += ["--params", str(EXAMPLES / "params-test.json"), "--profile", "test", "--epoch", "1"]
+    _run([*build, "--out", str(market)])
+    accounts = load_accounts(EXAMPLES / "accounts-test.json", load_market(market).market)
+    tree = AccountsTree.of_accounts([a.account for a in accounts], depth=5)
+    ids = sorted(a.account.account_id for a in accounts)[:2]
+    # a genuine toy proof naming two of the file's accounts against its accounts root, in the
+    # batch proof bundle format the CLI takes (checked as `zkmargin verify` checks it)
+    entries = [BatchEntry(ids[0], 2, 5), BatchEntry(ids[1], 0, 0)]
+    raw = proofs.prove(tree.root, ROOT_1, PARAMS_1, [e.packed for e in entries])
+    paths = {i: tree.path(i) for i in ids}
+    data = {
+        "format": "zkmargin/batch-proof@1",
+        "profile": "test",
+        "batch_size": BATCH_TOY_SIZE,
+        "proof": raw["proof"],
+        "public_signals": raw["public_signals"],
+        "vkey_sha256": "0" * 64,
+        "market_epoch": 1,
+        "accounts_epoch": 1,
+        "paths": {
+            str(i): {"position": p.index, "siblings": [[str(x) for x in level] for level in p.siblings]}
+            for i, p in paths.items()
+        },
+        "created_at": "2026-12-02T06:00:00+00:00",
+    }
+    bundle = tmp_path / "batch-proof.json"
+    BatchBundle.from_dict(data).save(bundle)
     with anvil() as chain:
         assert chain.rpc_url is not None
         deployment = ["--deployment", str(tmp_path / "deployment.json")]
-        _run(
-            [
-                "chain",
-                "--rpc",
-                chain.rpc_url,
-                *deployment,
-                "deploy",
-                "--verifier-sol",
-                str(verifier_sol),
-                "--max-market-age",
-                str(MAX_AGE),
-            ]
-        )
+        deploy = ["deploy", "--verifier-sol", str(verifier_sol), "--batch-size", str(BATCH_TOY_SIZE)]
+        _run(["chain", "--rpc", chain.rpc_url, *deployment, *deploy, "--max-market-age", str(MAX_AGE)])
         # every later command finds the node through the URL the deployment file records
         base = ["chain", *deployment]
         _run([*base, "post-market", "--root", hex(ROOT_1), "--epoch", "1"])
         _run([*base, "set-params", "--params-hash", str(PARAMS_1)])
-        _run([*base, "commit", "--account", f"{BOB}={ACCOUNTS[BOB]}"])
-        assert "LiquidationOpened" in _run([*base, "liquidate", "--id", str(BOB), "--bundle", str(bundle)])
-        status = json.loads(_run([*base, "status", "--id", str(BOB), "--json"]))
-        assert status["accounts"][str(BOB)]["liquidation_open"] is True
-        assert status["market"]["epoch"] == 1
-        again = CliRunner().invoke(cli, [*base, "liquidate", "--id", str(BOB), "--bundle", str(bundle)])
-        assert again.exit_code != 0
-        assert "LiquidationAlreadyOpen" in str(again.exception)
+        tree_out = tmp_path / "accounts-tree.json"
+        post = [*base, "post-accounts", "--accounts", str(EXAMPLES / "accounts-test.json")]
+        assert "posted as accounts epoch 1" in _run(
+            [*post, "--market", str(market), "--tree-out", str(tree_out)]
+        )
+        assert load_accounts_tree(tree_out).root == tree.root  # published before it was posted
+        assert "already has this accounts root" in _run(
+            [*post, "--market", str(market), "--tree-out", str(tree_out)]
+        )
+        out = _run([*base, "liquidate", "--bundle", str(bundle)])
+        assert "1 liquidation case(s) opened, 0 skipped" in out and "LiquidationsOpened" in out
+        status = json.loads(_run([*base, "status", "--id", str(ids[0]), "--id", str(ids[1]), "--json"]))
+        first, second = status["accounts"][str(ids[0])], status["accounts"][str(ids[1])]
+        assert first["liquidation_open"] is True and first["status_name"] == "liquidatable"
+        assert second["proven"] and not second["liquidation_open"] and second["current"]
+        assert status["market"]["epoch"] == 1 and status["accounts_root"]["epoch"] == 1
+        assert status["batch_size"] == BATCH_TOY_SIZE
+        again = _run([*base, "liquidate", "--bundle", str(bundle)])
+        assert "0 liquidation case(s) opened, 1 skipped" in again
 
 
-def test_cli_set_params_from_a_params_file(proof_source: ProofSource, tmp_path: Path) -> None:
+def test_cli_set_params_from_a_params_file(proofs: BatchToyProofSource, tmp_path: Path) -> None:
     """`chain set-params --params FILE --market M` sets the hash the engine computes for
     that market (no Python one-liner); without --market it is refused."""
     from engine.commitments import params_hash
-    from engine.formats import load_market, load_params
-    from tests.test_cli_engine import EXAMPLES
+    from engine.formats import load_params
 
     market = tmp_path / "market.json"
     build = ["market", "build", "--quotes", str(EXAMPLES / "quotes-test.json")]
@@ -111,11 +136,12 @@ def test_cli_set_params_from_a_params_file(proof_source: ProofSource, tmp_path: 
         )
     )
     verifier_sol = tmp_path / "Groth16Verifier.sol"
-    verifier_sol.write_text(proof_source.verifier_sol, encoding="utf-8")
+    verifier_sol.write_text(proofs.verifier_sol, encoding="utf-8")
     with anvil() as chain:
         assert chain.rpc_url is not None
         base = ["chain", "--deployment", str(tmp_path / "deployment.json")]
-        _run(["chain", "--rpc", chain.rpc_url, *base[1:], "deploy", "--verifier-sol", str(verifier_sol)])
+        deploy = ["deploy", "--verifier-sol", str(verifier_sol), "--batch-size", str(BATCH_TOY_SIZE)]
+        _run(["chain", "--rpc", chain.rpc_url, *base[1:], *deploy])
         _run([*base, "set-params", "--params", str(EXAMPLES / "params-test.json"), "--market", str(market)])
         status = json.loads(_run([*base, "status", "--json"]))
         assert status["params_hash"] == str(expected)

@@ -4,85 +4,41 @@ custom error and leaving no trace; an entry whose case is open is skipped, not r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
-
 import pytest
 
 from engine.batch_statement import SHORTFALL_CAP, BatchEntry
 from engine.fixedpoint import FIELD_P
-from tests.contracts.toy_prover import BATCH_TOY_SIZE, BatchToyProofSource, batch_toy_proof_source
-from verifier_contracts.batch_gate import BatchCall, BatchGate, batch_calldata, opened_ids, skipped_ids
-from verifier_contracts.chain import Chain, embedded
+from tests.contracts.conftest import (
+    ACCOUNTS_1,
+    ACCOUNTS_2,
+    ALICE,
+    BOB,
+    CAROL,
+    DAVE,
+    HEALTHY,
+    INSOLVENT,
+    LIQUIDATABLE,
+    MAX_AGE,
+    PARAMS_1,
+    RESTRICTED,
+    ROOT_1,
+    ROOT_2,
+    GateEnv,
+    deploy_env,
+    rejected,
+    untouched,
+)
+from tests.contracts.toy_prover import BATCH_TOY_SIZE, BatchToyProofSource
+from verifier_contracts.batch_gate import BatchCall, BatchGate, opened_ids, skipped_ids
+from verifier_contracts.chain import embedded
 from verifier_contracts.gate import GateRevert, TransactionFailed, deploy_verifier
 
-MAX_AGE = 3600
-ACCOUNTS_1 = 0x0A11_0001
-ACCOUNTS_2 = 0x0A11_0002
-ROOT_1 = 0x0B1E_0001
-ROOT_2 = 0x0B1E_0002
-PARAMS = 0x2F00_D5EE
-ALICE, BOB, CAROL, DAVE = 11, 22, 33, 44
-
-HEALTHY = BatchEntry(ALICE, 0, 0)
-RESTRICTED = BatchEntry(DAVE, 1, 0)
-LIQUIDATABLE = BatchEntry(BOB, 2, 5 * 10**6)
-INSOLVENT = BatchEntry(CAROL, 3, SHORTFALL_CAP)  # a shortfall at the cap (at least 2**60 - 1)
+PARAMS = PARAMS_1
+Env = GateEnv
 
 
-@dataclass
-class Env:
-    chain: Chain
-    gate: BatchGate
-    proofs: BatchToyProofSource
-
-    def call(
-        self,
-        entries: list[BatchEntry] | list[int],
-        *,
-        accounts: int = ACCOUNTS_1,
-        root: int = ROOT_1,
-        params: int = PARAMS,
-    ) -> BatchCall:
-        packed = [e.packed if isinstance(e, BatchEntry) else e for e in entries]
-        bundle = self.proofs.prove(accounts, root, params, packed)
-        return batch_calldata(bundle["proof"], bundle["public_signals"])
-
-
-@pytest.fixture(scope="module")
-def proofs() -> BatchToyProofSource:
-    return batch_toy_proof_source()
-
-
-def deploy(proofs: BatchToyProofSource, *, setup: bool = True) -> Env:
-    chain = embedded()
-    verifier, _ = deploy_verifier(chain, proofs.verifier_sol)
-    gate, _ = BatchGate.deploy(chain, verifier, BATCH_TOY_SIZE, max_market_age=MAX_AGE)
-    if setup:
-        gate.post_market(ROOT_1, 1)
-        gate.set_params(PARAMS)
-        gate.post_accounts(ACCOUNTS_1, 1)
-    return Env(chain, gate, proofs)
-
-
-@pytest.fixture
-def env(proofs: BatchToyProofSource) -> Iterator[Env]:
-    yield deploy(proofs)
-
-
-def rejected(action: Callable[[], Any], error: str) -> GateRevert:
-    with pytest.raises(GateRevert) as exc:
-        action()
-    assert exc.value.error == error, str(exc.value)
-    assert "BatchGate reverted" in str(exc.value)
-    return exc.value
-
-
-def untouched(env: Env, *ids: int) -> None:
-    for account_id in ids:
-        status = env.gate.status_of(account_id)
-        assert status.proven_at == 0 and not status.liquidation_open, account_id
+def deploy(proofs: BatchToyProofSource, *, setup: bool = True) -> GateEnv:
+    return deploy_env(embedded(), proofs, setup=setup)
 
 
 # ---------------------------------------------------------------- the flow

@@ -8,22 +8,20 @@ import pytest
 from click.testing import CliRunner
 
 from engine.errors import ZkmarginError
-from tests.contracts.toy_prover import ProofSource
+from tests.contracts.toy_prover import BATCH_TOY_SIZE, BatchToyProofSource
 from verifier_contracts.deployment import load_deployment
 from zkmargin.cli.main import cli, main
 
 
-def test_deploy_on_embedded_then_next_command_explains(proof_source: ProofSource, tmp_path: Path) -> None:
+def test_deploy_on_embedded_then_next_command_explains(proofs: BatchToyProofSource, tmp_path: Path) -> None:
     verifier_sol = tmp_path / "Groth16Verifier.sol"
-    verifier_sol.write_text(proof_source.verifier_sol, encoding="utf-8")
+    verifier_sol.write_text(proofs.verifier_sol, encoding="utf-8")
     deployment = tmp_path / "deployment.json"
     base = ["chain", "--deployment", str(deployment)]
-    result = CliRunner().invoke(
-        cli,
-        [*base, "--chain", "embedded", "deploy", "--verifier-sol", str(verifier_sol)],
-        catch_exceptions=False,
-    )
+    deploy = ["deploy", "--verifier-sol", str(verifier_sol), "--batch-size", str(BATCH_TOY_SIZE)]
+    result = CliRunner().invoke(cli, [*base, "--chain", "embedded", *deploy], catch_exceptions=False)
     assert result.exit_code == 0, result.output
+    assert f"batches of {BATCH_TOY_SIZE}" in result.output
     saved = load_deployment(deployment)
     assert saved.chain == "embedded" and saved.gate.startswith("0x")
     assert set(saved.roles) == {"owner", "governance", "oracle", "operator", "liquidator", "user"}
@@ -40,7 +38,11 @@ def test_missing_deployment_file_exits_2(tmp_path: Path, capsys: pytest.CaptureF
     assert "zkmargin chain deploy" in capsys.readouterr().err
 
 
-def test_commit_needs_pairs() -> None:
-    result = CliRunner().invoke(cli, ["chain", "commit", "--account", "12"])
+def test_a_verifier_without_its_batch_size_is_refused(proofs: BatchToyProofSource, tmp_path: Path) -> None:
+    verifier_sol = tmp_path / "Groth16Verifier.sol"
+    verifier_sol.write_text(proofs.verifier_sol, encoding="utf-8")
+    result = CliRunner().invoke(
+        cli, ["chain", "--chain", "embedded", "deploy", "--verifier-sol", str(verifier_sol)]
+    )
     assert isinstance(result.exception, ZkmarginError)
-    assert "ID=COMMITMENT" in str(result.exception)
+    assert "--verifier-sol needs --batch-size K" in str(result.exception)

@@ -1,18 +1,19 @@
-"""The gate's invariants under random call sequences (hypothesis stateful testing on the
-embedded py-evm chain, with real Groth16 proofs of the toy circuit).
+"""The batch gate's invariants under random call sequences (hypothesis stateful testing on
+the embedded py-evm chain, with real Groth16 proofs of the toy batch circuit).
 
 Every step is a call by a random sender with random arguments: postMarket, setParams,
-commitAccounts, liquidate, closeLiquidation, setRole. A model predicts, for each call,
-whether the gate must accept it, and after every step the gate's state must equal the
-model's:
+postAccounts, liquidateBatch, closeLiquidation, setRole. A model predicts, for each call,
+whether the gate must accept it and what it records, and after every step the gate's
+state must equal the model's:
 
 * no one but the oracle, governance, the operator and the owner changes market roots,
-  parameters, commitments or roles;
-* a case opens only from a valid status-2/3 proof against the latest root, the current
-  parameters and the account's current commitment, never twice, and a closed case only on
-  a later epoch or after a new commitment;
+  parameters, the accounts root or roles;
+* a batch is accepted only against the latest market root, the current parameters and
+  the latest accounts root; a case opens only for a status-2/3 entry whose case is not
+  open, and a closed case only on a later market or accounts epoch (otherwise the entry
+  is skipped, the batch still accepted);
 * no single post stops later posts (each epoch 1 to MAX_EPOCH_STEP above the last, a root
-  once), so a legal post is always possible.
+  once, for markets and for accounts), so a legal post is always possible.
 
 (Forge fuzzing was the first plan: forge needs a native solc, which no registry this
 project installs from provides; solc-js serves py-evm, so the invariants are checked here.)
@@ -27,16 +28,30 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from engine.batch_statement import BatchEntry
 from engine.fixedpoint import FIELD_P
-from tests.contracts.conftest import ACCOUNTS, PARAMS_1, PARAMS_2, ROOT_1, ROOT_2, GateEnv, deploy_env
-from tests.contracts.toy_prover import toy_proof_source
+from tests.contracts.conftest import (
+    ACCOUNTS_1,
+    ACCOUNTS_2,
+    ALICE,
+    BOB,
+    PARAMS_1,
+    PARAMS_2,
+    ROOT_1,
+    ROOT_2,
+    GateEnv,
+    deploy_env,
+)
+from tests.contracts.toy_prover import batch_toy_proof_source
 from verifier_contracts.chain import embedded
 from verifier_contracts.gate import GateRevert, Role
 
 ROOTS = [ROOT_1, ROOT_2, ROOT_2 + 7, FIELD_P - 1, 0, FIELD_P]  # the last two are never valid
+ACCOUNT_ROOTS = [ACCOUNTS_1, ACCOUNTS_2, ACCOUNTS_2 + 5, 0, FIELD_P]
 PARAMS = [PARAMS_1, PARAMS_2]
 EPOCH_STEPS = [-1, 0, 1, 2, 1000, 1001, 2**64 - 2]
-IDS = sorted(ACCOUNTS)[:2]
+ACCOUNT_STEPS = [0, 1, 2, 1000, 1001]
+IDS = [ALICE, BOB]
 SENDERS = ["owner", "governance", "oracle", "operator", "liquidator", "user"]
 MAX_EPOCH_STEP = 1000
 
@@ -47,10 +62,11 @@ class Model:
     root: int = ROOT_1
     posted: set[int] = field(default_factory=lambda: {ROOT_1})
     params: int = PARAMS_1
-    commitments: dict[int, int] = field(default_factory=lambda: {i: ACCOUNTS[i] for i in IDS})
+    accounts_epoch: int = 1
+    accounts_root: int = ACCOUNTS_1
+    accounts_posted: set[int] = field(default_factory=lambda: {ACCOUNTS_1})
     open_cases: set[int] = field(default_factory=set)
-    closed_at: dict[int, int] = field(default_factory=dict)
-    next_commitment: int = 0xC0FFEE
+    closed_at: dict[int, tuple[int, int]] = field(default_factory=dict)  # (market, accounts epoch)
 
 
 class GateMachine(RuleBasedStateMachine):
@@ -59,7 +75,7 @@ class GateMachine(RuleBasedStateMachine):
 
     @initialize()
     def deploy(self) -> None:
-        self.env = deploy_env(embedded(), toy_proof_source())
+        self.env = deploy_env(embedded(), batch_toy_proof_source())
         self.model = Model()
 
     def _sender(self, name: str) -> str:
@@ -96,20 +112,24 @@ class GateMachine(RuleBasedStateMachine):
         if ok:
             self.model.params = value
 
-    @rule(sender=st.sampled_from(SENDERS), account=st.sampled_from(IDS))
-    def commit(self, sender: str, account: int) -> None:
+    @rule(
+        sender=st.sampled_from(SENDERS),
+        root=st.sampled_from(ACCOUNT_ROOTS),
+        step=st.sampled_from(ACCOUNT_STEPS),
+    )
+    def post_accounts(self, sender: str, root: int, step: int) -> None:
         m = self.model
-        value = m.next_commitment
-        ok = sender == "operator"
-        self._expect(
-            lambda: self.env.gate.commit_accounts([account], [value], sender=self._sender(sender)), ok
+        epoch = m.accounts_epoch + step
+        ok = (
+            sender == "operator"
+            and 1 <= step <= MAX_EPOCH_STEP
+            and 0 < root < FIELD_P
+            and root not in m.accounts_posted
         )
+        self._expect(lambda: self.env.gate.post_accounts(root, epoch, sender=self._sender(sender)), ok)
         if ok:
-            m.next_commitment += 1
-            m.commitments[account] = value
-            self.env.commitments[account] = value
-            m.open_cases.discard(account)
-            m.closed_at.pop(account, None)
+            m.accounts_epoch, m.accounts_root = epoch, root
+            m.accounts_posted.add(root)
 
     @rule(
         sender=st.sampled_from(SENDERS),
@@ -117,31 +137,35 @@ class GateMachine(RuleBasedStateMachine):
         status=st.sampled_from([1, 2, 3]),
         latest_root=st.booleans(),
         current_params=st.booleans(),
+        latest_accounts=st.booleans(),
     )
     def liquidate(
-        self, sender: str, account: int, status: int, latest_root: bool, current_params: bool
+        self,
+        sender: str,
+        account: int,
+        status: int,
+        latest_root: bool,
+        current_params: bool,
+        latest_accounts: bool,
     ) -> None:
         m = self.model
         root = m.root if latest_root else ROOT_1
         params = m.params if current_params else next(p for p in PARAMS if p != m.params)
-        bundle = self.env.bundle(account, status, 1, root=root, params=params)
+        accounts = m.accounts_root if latest_accounts else ACCOUNTS_1
+        call = self.env.call([BatchEntry(account, status, 1)], accounts=accounts, root=root, params=params)
+        ok = root == m.root and params == m.params and accounts == m.accounts_root
+        self._expect(lambda: self.env.gate.liquidate_batch(call, sender=self._sender(sender)), ok)
+        if not ok or status < 2 or account in m.open_cases:
+            return
         closed = m.closed_at.get(account)
-        ok = (
-            status >= 2
-            and root == m.root
-            and params == m.params
-            and account not in m.open_cases
-            and (closed is None or m.epoch > closed)
-        )
-        self._expect(lambda: self.env.gate.liquidate(account, bundle, sender=self._sender(sender)), ok)
-        if ok:
+        if closed is None or m.epoch > closed[0] or m.accounts_epoch > closed[1]:
             m.open_cases.add(account)
 
     @rule(sender=st.sampled_from(SENDERS), account=st.sampled_from(IDS), status=st.sampled_from([2, 3]))
     def liquidate_with_a_valid_proof(self, sender: str, account: int, status: int) -> None:
-        """Anyone, a status-2/3 proof on the latest root and current parameters: accepted
-        unless a case is open, or was closed in this epoch."""
-        self.liquidate(sender, account, status, latest_root=True, current_params=True)
+        """Anyone, a status-2/3 proof on the latest roots and current parameters: accepted,
+        and a case opens unless one is open, or was closed at these epochs."""
+        self.liquidate(sender, account, status, latest_root=True, current_params=True, latest_accounts=True)
 
     @rule(account=st.sampled_from(IDS))
     def operator_closes(self, account: int) -> None:
@@ -161,7 +185,7 @@ class GateMachine(RuleBasedStateMachine):
         self._expect(lambda: self.env.gate.close_liquidation(account, sender=self._sender(sender)), ok)
         if ok:
             m.open_cases.discard(account)
-            m.closed_at[account] = m.epoch
+            m.closed_at[account] = (m.epoch, m.accounts_epoch)
 
     @rule(
         sender=st.sampled_from([s for s in SENDERS if s != "owner"]),
@@ -180,23 +204,23 @@ class GateMachine(RuleBasedStateMachine):
         market = gate.latest_market()
         assert (market.root, market.epoch) == (m.root, m.epoch)
         assert gate.params_hash() == m.params
+        assert gate.accounts_root() == (m.accounts_root, m.accounts_epoch)
         roles = gate.role_holders()
         for name in ("owner", "governance", "oracle", "operator"):
             assert roles[name] == self._sender(name)
         for account in IDS:
-            status = gate.status_of(account)
-            assert status.commitment == m.commitments[account]
-            assert status.liquidation_open == (account in m.open_cases)
+            assert gate.status_of(account).liquidation_open == (account in m.open_cases)
 
     @invariant()
     def a_legal_post_is_always_possible(self) -> None:
         if not hasattr(self, "model"):
             return
-        # simulated only: the next epoch with a fresh root is accepted (nothing is changed)
-        fn = self.env.gate.contract.functions.postMarket(
-            ROOT_2 + 10**6 + self.model.epoch, self.model.epoch + 1
+        # simulated only: the next epochs with fresh roots are accepted (nothing is changed)
+        m, fns = self.model, self.env.gate.contract.functions
+        fns.postMarket(ROOT_2 + 10**6 + m.epoch, m.epoch + 1).call({"from": self._sender("oracle")})
+        fns.postAccounts(ACCOUNTS_2 + 10**6 + m.accounts_epoch, m.accounts_epoch + 1).call(
+            {"from": self._sender("operator")}
         )
-        fn.call({"from": self._sender("oracle")})
 
 
 GateMachine.TestCase.settings = settings(

@@ -1,15 +1,10 @@
-"""Real Groth16 proofs from throwaway circuits with the gates' public interfaces.
+"""Real Groth16 proofs from a throwaway circuit with the gate's public interface.
 
-``fixtures/gate_toy.circom`` (MarginCheck's interface) lets the prover pick status and
-shortfall and binds the three public inputs, so tests can make a genuine proof for any
-five public values and exercise the gate and the snarkjs verifier;
-``fixtures/batch_toy.circom`` does the same for MarginBatch's interface with K = 4 (any
-roots, count and entries, two per public word). Each build (circom2, a tiny powers of tau, Groth16 setup,
-verification key, Solidity verifier) is cached under
+``fixtures/batch_toy.circom`` has MarginBatch's public interface with K = 4 and binds every
+public input, so tests can make a genuine proof for any roots, count and entries (two per
+public word) and exercise BatchGate and the snarkjs verifier. The build (circom2, a tiny
+powers of tau, Groth16 setup, verification key, Solidity verifier) is cached under
 ``.cache/zkmargin/test-gate-toy/<sha256 of circuit + tool versions>/``.
-
-The gas of a proof call does not depend on the circuit, only on the five public signals,
-so this stand-in also serves the gas report until the margin circuit's proofs are used.
 """
 
 from __future__ import annotations
@@ -23,7 +18,7 @@ import tempfile
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from engine.batch_statement import pack_words
 from engine.fixedpoint import FIELD_P
@@ -32,24 +27,12 @@ from verifier_contracts.solc import cache_dir as solc_cache_dir
 from verifier_contracts.solc import node_binary
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-CIRCUIT = FIXTURES / "gate_toy.circom"
 BATCH_CIRCUIT = FIXTURES / "batch_toy.circom"
 BATCH_TOY_SIZE = 4
 PTAU_POWER = 5  # a few constraints and at most 8 public signals fit easily
 TIMEOUT = 300
 
 ProofBundle = dict[str, Any]
-
-
-class ProofSource(Protocol):
-    """What the gate tests need from a circuit: its Solidity verifier and proofs."""
-
-    @property
-    def verifier_sol(self) -> str: ...
-
-    def prove(
-        self, status: int, shortfall: int, commitment: int, market_root: int, params_hash: int
-    ) -> ProofBundle: ...
 
 
 def _node_modules() -> Path:
@@ -77,13 +60,13 @@ def _versions() -> str:
     return " ".join(parts)
 
 
-def build_dir(circuit: Path = CIRCUIT) -> Path:
+def build_dir(circuit: Path = BATCH_CIRCUIT) -> Path:
     """The cache folder of a toy build, keyed by circuit source and tool versions."""
     digest = hashlib.sha256((circuit.read_text(encoding="utf-8") + _versions()).encode()).hexdigest()
     return solc_cache_dir().parent / "test-gate-toy" / digest[:32]
 
 
-def _build(target: Path, circuit: Path = CIRCUIT) -> None:
+def _build(target: Path, circuit: Path = BATCH_CIRCUIT) -> None:
     """Compile, set up and export a toy circuit into ``target`` (atomically)."""
     name = circuit.stem
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -134,31 +117,6 @@ class ToyBuild:
         return (self.folder / "Groth16Verifier.sol").read_text(encoding="utf-8")
 
 
-@dataclass
-class ToyProofSource(ToyBuild):
-    """Proofs of the toy circuit (MarginCheck's interface)."""
-
-    def prove(
-        self, status: int, shortfall: int, commitment: int, market_root: int, params_hash: int
-    ) -> ProofBundle:
-        key = (status, shortfall, commitment, market_root, params_hash)
-        if key not in self._proofs:
-            self._proofs[key] = self._fullprove(*key)
-        return json.loads(json.dumps(self._proofs[key]))  # a copy tests may tamper with
-
-    def _fullprove(
-        self, status: int, shortfall: int, commitment: int, market_root: int, params_hash: int
-    ) -> ProofBundle:
-        inputs = {
-            "commitment": str(commitment),
-            "market_root": str(market_root),
-            "params_hash": str(params_hash),
-            "status_in": str(status),
-            "shortfall_in": str(shortfall),
-        }
-        return _fullprove(self.folder, "gate_toy", inputs)
-
-
 def _fullprove(folder: Path, name: str, inputs: dict[str, Any]) -> ProofBundle:
     """``snarkjs groth16 fullprove`` of the toy build in ``folder``."""
     with tempfile.TemporaryDirectory(prefix="gate-toy-") as tmp:
@@ -186,12 +144,6 @@ def _built(circuit: Path) -> Path:
     if not (target / "Groth16Verifier.sol").is_file():
         _build(target, circuit)
     return target
-
-
-@cache
-def toy_proof_source() -> ToyProofSource:
-    """Build (or reuse from the cache) the toy circuit and return its proof source."""
-    return ToyProofSource(_built(CIRCUIT))
 
 
 @dataclass

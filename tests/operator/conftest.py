@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from prover.artifacts import CircuitArtifacts, prepare_artifacts
+from prover.build import batch_spec
 
 from .operator_env import PROFILE
 
 
 @pytest.fixture(scope="session")
 def artifacts() -> CircuitArtifacts:
-    """The test profile's circuit and keys (built and set up once, in the test cache)."""
-    return prepare_artifacts(PROFILE.name)
+    """The test profile's batch circuit (K = 4) and keys (built and set up once, cached)."""
+    return prepare_artifacts(batch_spec(PROFILE))

@@ -34,9 +34,10 @@ from engine.market_builder import build_market
 from engine.model import Account, AssetQuote, InstrumentSpec, Market, RiskParams, RowConfig, Slot
 from engine.profiles import get_profile
 from prover.artifacts import CircuitArtifacts
+from verifier_contracts.batch_gate import BatchGate
 from verifier_contracts.chain import Chain
 from verifier_contracts.deployment import Deployment, save_deployment
-from verifier_contracts.gate import MarginGate, deploy_verifier
+from verifier_contracts.gate import deploy_verifier
 
 PROFILE = get_profile("test")
 AS_OF = dt.date(2026, 11, 20)
@@ -154,16 +155,17 @@ def write_scenario(folder: Path, *, shock: bool = True, book: Sequence[int] | No
 @dataclass(frozen=True)
 class GateOnAnvil:
     chain: Chain
-    gate: MarginGate
+    gate: BatchGate
     deployment: Path
     rpc_url: str
 
 
 def deploy_gate(chain: Chain, artifacts: CircuitArtifacts, risk: RiskParams, folder: Path) -> GateOnAnvil:
-    """Deploy the test profile's verifier and a gate, set the parameters, write deployment.json."""
+    """Deploy the test profile's batch verifier and a BatchGate (K = 4), set the parameters,
+    write deployment.json."""
     assert chain.rpc_url is not None
     verifier, _ = deploy_verifier(chain, artifacts.verifier_sol.read_text(encoding="utf-8"))
-    gate, result = MarginGate.deploy(chain, verifier, max_market_age=3600)
+    gate, result = BatchGate.deploy(chain, verifier, PROFILE.batch_size, max_market_age=3600)
     gate.set_params(params_hash(risk))
     deployment = Deployment(
         chain_id=chain.w3.eth.chain_id,
@@ -181,17 +183,18 @@ def deploy_gate(chain: Chain, artifacts: CircuitArtifacts, risk: RiskParams, fol
     return GateOnAnvil(chain, gate, path, chain.rpc_url)
 
 
-def liquidation_events(gate: MarginGate) -> list[dict[str, Any]]:
-    """Every LiquidationOpened event of the gate: id, epoch, status and its tx hash."""
-    logs = gate.contract.events.LiquidationOpened().get_logs(from_block=0)
+def liquidation_events(gate: BatchGate) -> list[dict[str, Any]]:
+    """Every liquidation case the gate opened (its LiquidationsOpened events, one entry per
+    id): id, market epoch and the tx hash."""
+    logs = gate.contract.events.LiquidationsOpened().get_logs(from_block=0)
     return [
         {
-            "id": int(e["args"]["id"]),
+            "id": int(i),
             "epoch": int(e["args"]["marketEpoch"]),
-            "status": int(e["args"]["status"]),
             "tx_hash": "0x" + bytes(e["transactionHash"]).hex(),
         }
         for e in logs
+        for i in e["args"]["ids"]
     ]
 
 
@@ -296,3 +299,24 @@ def status_json(db: Path) -> dict[str, Any]:
     )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
+
+
+def accounts_of(jobs: Sequence[dict[str, Any]], snapshot_id: str | None = None) -> set[int]:
+    """The account ids of the batch jobs in ``operator status --json``'s job list."""
+    return {
+        int(e["account_id"])
+        for j in jobs
+        if snapshot_id is None or j["snapshot_id"] == snapshot_id
+        for e in j["entries"]
+    }
+
+
+def opened_by(jobs: Sequence[dict[str, Any]]) -> dict[int, str]:
+    """account id -> the tx hash of the confirmed batch that opened its case."""
+    return {
+        int(i): j["tx_hash"]
+        for j in jobs
+        if j["state"] == "confirmed"
+        for i, what in (j["outcome"] or {}).items()
+        if what == "opened"
+    }

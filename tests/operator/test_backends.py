@@ -1,6 +1,6 @@
-"""Both Groth16 backends on the real test-profile circuit: the same public signals, both
-proofs accepted by the pure-Python verifier and by the gate on anvil (attest of a healthy
-account with each, a liquidation with the arkworks proof)."""
+"""Both Groth16 backends on the real test-profile batch circuit: the same public signals,
+both proofs accepted by the pure-Python verifier and by the gate on anvil (an attestation
+with the snarkjs proof, a liquidation with the arkworks proof)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,18 @@ from pathlib import Path
 
 import pytest
 
-from engine.commitments import MarketCommitments, commitment
+from engine.accounts_tree import AccountsTree
+from engine.commitments import MarketCommitments
 from engine.formats import load_accounts
 from prover.artifacts import CircuitArtifacts
 from prover.native import native_available
 from prover.prove import Prover
-from prover.prove_account import prove_account
+from prover.prove_batch import prove_batch
 from prover.verify_py import verify_groth16
+from verifier_contracts.batch_gate import batch_calldata
 from verifier_contracts.chain import Chain, anvil
 
-from .operator_env import deploy_gate, liquidation_events, write_scenario
+from .operator_env import PROFILE, deploy_gate, liquidation_events, write_scenario
 
 pytestmark = [
     pytest.mark.anvil,
@@ -41,23 +43,19 @@ def test_arkworks_and_snarkjs_agree_and_the_gate_accepts_both(
     mc = MarketCommitments(market)
     env.gate.post_market(mc.market_root, market.epoch)
     healthy, liquidatable = (a.account for a in load_accounts(scenario.accounts, market))
-    env.gate.commit_accounts(
-        [healthy.account_id, liquidatable.account_id], [commitment(healthy), commitment(liquidatable)]
-    )
-    bundles = {}
+    tree = AccountsTree.of_accounts([healthy, liquidatable], depth=PROFILE.accounts_depth)
+    env.gate.post_accounts(tree.root, 1)
+    proofs = {}
     for backend in ("snarkjs", "arkworks"):
         with Prover(backend=backend) as prover:
             assert prover.backend == ("worker" if backend == "snarkjs" else "arkworks")
-            for account in (healthy, liquidatable):
-                proved = prove_account(market, scenario.risk, account, artifacts, prover, commitments=mc)
-                bundles[backend, account.account_id] = proved.bundle.to_dict()
-    for account in (healthy, liquidatable):
-        snark, ark = bundles["snarkjs", account.account_id], bundles["arkworks", account.account_id]
-        assert ark["public_signals"] == snark["public_signals"]
-        assert ark["proof"] != snark["proof"]
-        assert verify_groth16(artifacts.vkey_json(), ark["public_signals"], ark["proof"]).ok
-    for backend in ("snarkjs", "arkworks"):
-        tx = env.gate.attest(healthy.account_id, bundles[backend, healthy.account_id])
-        assert "Attested" in tx.event_names(), (backend, tx.event_names())
-    env.gate.liquidate(liquidatable.account_id, bundles["arkworks", liquidatable.account_id])
+            proved = prove_batch(market, scenario.risk, [healthy, liquidatable], tree, artifacts, prover)
+            proofs[backend] = proved.proof
+    snark, ark = proofs["snarkjs"], proofs["arkworks"]
+    assert ark.public_signals == snark.public_signals
+    assert ark.proof != snark.proof
+    assert verify_groth16(artifacts.vkey_json(), ark.public_signals, ark.proof).ok
+    tx = env.gate.attest_batch(batch_calldata(snark.proof, snark.public_signals))
+    assert "BatchAccepted" in tx.event_names(), tx.event_names()
+    env.gate.liquidate_batch(batch_calldata(ark.proof, ark.public_signals))
     assert [e["id"] for e in liquidation_events(env.gate)] == [liquidatable.account_id]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.batch_statement import SHORTFALL_CAP, BatchEntry
 from zkmargin.keeper.jobs import JobLog, JobLogError, SignedTx
 
 
@@ -33,19 +34,37 @@ def test_snapshot_is_recorded_once(log: JobLog) -> None:
         log.set_snapshot_state("s1", "weird")
 
 
+def _one(*ids: int) -> list[list[BatchEntry]]:
+    """One batch of one liquidatable account per id."""
+    return [[BatchEntry(i, 2, 0)] for i in ids]
+
+
 def test_jobs_are_idempotent_and_ordered(log: JobLog) -> None:
     log.add_snapshot("s1", "q.json", 1, 1)
-    assert log.add_jobs("s1", "liquidate", [(5, 2, 100), (3, 3, 2**90)]) == 2
-    assert log.add_jobs("s1", "liquidate", [(5, 2, 100), (9, 2, 1)]) == 1
+    first = [BatchEntry(3, 3, SHORTFALL_CAP), BatchEntry(5, 2, 100)]
+    assert log.add_jobs("s1", "liquidate", [first, [BatchEntry(9, 2, 1)]]) == 2
+    # the batches of a snapshot are fixed when first made: a second call adds nothing
+    assert log.add_jobs("s1", "liquidate", [[BatchEntry(11, 2, 1)]]) == 0
     jobs = log.jobs("s1")
-    assert [j.account_id for j in jobs] == [3, 5, 9]
-    assert jobs[0].shortfall == 2**90  # big integers survive as text
-    assert log.counts()["pending"] == 3
+    assert [(j.batch, j.account_ids) for j in jobs] == [(0, [3, 5]), (1, [9])]
+    assert jobs[0].entries == tuple(first)  # big integers survive as text
+    assert jobs[0].label == "batch 0 (2 account(s): 3, 5)"
+    assert log.counts()["pending"] == 2
+
+
+def test_a_confirmed_job_keeps_what_became_of_each_account(log: JobLog) -> None:
+    log.add_snapshot("s1", "q.json", 1, 1)
+    log.add_jobs("s1", "liquidate", [[BatchEntry(3, 3, 1), BatchEntry(5, 2, 100)]])
+    (job,) = log.jobs()
+    assert job.outcome is None
+    assert log.transition(job, "confirmed", tx_hash="0x01", outcome={3: "opened", 5: "open"})
+    (job,) = log.jobs()
+    assert (job.state, job.outcome) == ("confirmed", {3: "opened", 5: "open"})
 
 
 def test_transition_is_guarded(log: JobLog) -> None:
     log.add_snapshot("s1", "q.json", 1, 1)
-    log.add_jobs("s1", "liquidate", [(1, 2, 0)])
+    log.add_jobs("s1", "liquidate", _one(1))
     (job,) = log.jobs()
     assert log.transition(job, "proving")
     # a stale view of the job (still 'pending') cannot move it again
@@ -63,7 +82,7 @@ def test_transition_is_guarded(log: JobLog) -> None:
 
 def test_recover_requeues_only_proving(log: JobLog) -> None:
     log.add_snapshot("s1", "q.json", 1, 1)
-    log.add_jobs("s1", "liquidate", [(1, 2, 0), (2, 2, 0), (3, 2, 0)])
+    log.add_jobs("s1", "liquidate", _one(1, 2, 3))
     j1, j2, _ = log.jobs()
     log.transition(j1, "proving")
     log.transition(j2, "proving")
@@ -86,10 +105,11 @@ def test_committed_state_survives_sigkill(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import os, signal
+        from engine.batch_statement import BatchEntry
         from zkmargin.keeper.jobs import JobLog
         log = JobLog({str(db)!r})
         log.add_snapshot("s", "q.json", 1, 1)
-        log.add_jobs("s", "liquidate", [(1, 2, 0), (2, 2, 0)])
+        log.add_jobs("s", "liquidate", [[BatchEntry(1, 2, 0)], [BatchEntry(2, 2, 0)]])
         job = log.jobs()[0]
         log.transition(job, "proving")
         os.kill(os.getpid(), signal.SIGKILL)
@@ -125,7 +145,10 @@ def test_signed_transactions_are_kept_once(log: JobLog) -> None:
     assert log.signed_tx("0xcd") is None
 
 
-def test_a_log_of_the_first_schema_is_migrated(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tagged", [True, False], ids=["joblog@1", "untagged"])
+def test_a_log_of_the_per_account_keeper_is_refused_and_left_as_it_was(tmp_path: Path, tagged: bool) -> None:
+    """A log of the retired per-account gate (one account per job, ``zkmargin/joblog@1`` or
+    older, untagged) describes another gate: it is refused with a message saying so."""
     db = tmp_path / "old.sqlite"
     con = sqlite3.connect(db)
     con.execute(
@@ -134,19 +157,16 @@ def test_a_log_of_the_first_schema_is_migrated(tmp_path: Path) -> None:
         "created_at REAL NOT NULL, updated_at REAL NOT NULL)"
     )
     con.execute("INSERT INTO snapshots VALUES ('s', 'q.json', 3, '5', 'done', NULL, 2, 0, 0)")
+    if tagged:
+        con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        con.execute("INSERT INTO meta VALUES ('format', 'zkmargin/joblog@1')")
     con.commit()
     con.close()
-    log = JobLog(db)
-    try:
-        snap = log.snapshot("s")
-        assert snap is not None and (snap.epoch, snap.state, snap.reason, snap.as_of) == (
-            3,
-            "done",
-            None,
-            None,
-        )
-    finally:
-        log.close()
+    before = db.read_bytes()
+    for read_only in (False, True):
+        with pytest.raises(JobLogError, match=r"one account per job.*start a new job log"):
+            JobLog(db, read_only=read_only)
+    assert db.read_bytes() == before
 
 
 def test_snapshot_keeps_its_as_of_and_the_newest_processed_is_found(log: JobLog) -> None:
@@ -172,39 +192,6 @@ def test_snapshot_keeps_its_as_of_and_the_newest_processed_is_found(log: JobLog)
     log.set_snapshot_state("c", "failed", reason="superseded")
     newest = log.newest_processed()
     assert newest is not None and newest.snapshot_id == "a"  # failed snapshots do not count
-
-
-def test_a_log_without_as_of_is_migrated(tmp_path: Path) -> None:
-    """A log of the schema with ``reason`` but no ``as_of`` gets the column; its rows have no
-    date and are not taken as the newest processed snapshot."""
-    db = tmp_path / "old.sqlite"
-    con = sqlite3.connect(db)
-    con.execute(
-        "CREATE TABLE snapshots (snapshot_id TEXT PRIMARY KEY, source TEXT NOT NULL, epoch INTEGER NOT NULL, "
-        "market_root TEXT NOT NULL, state TEXT NOT NULL, post_tx TEXT, accounts INTEGER NOT NULL DEFAULT 0, "
-        "created_at REAL NOT NULL, updated_at REAL NOT NULL, reason TEXT)"
-    )
-    con.execute("INSERT INTO snapshots VALUES ('s', 'q.json', 3, '5', 'done', NULL, 2, 0, 0, NULL)")
-    con.commit()
-    con.close()
-    log = JobLog(db)
-    try:
-        snap = log.snapshot("s")
-        assert snap is not None and (snap.epoch, snap.state, snap.as_of) == (3, "done", None)
-        assert log.newest_processed() is None
-        log.add_snapshot("t", "q2.json", 4, 6, as_of="2026-11-20")
-        log.set_snapshot_state("t", "done")
-        newest = log.newest_processed()
-        assert newest is not None and (newest.snapshot_id, newest.as_of) == ("t", "2026-11-20")
-    finally:
-        log.close()
-    con = sqlite3.connect(db)
-    try:
-        columns = [row[1] for row in con.execute("PRAGMA table_info(snapshots)")]
-    finally:
-        con.close()
-    assert columns.count("as_of") == 1 and columns[-1] == "as_of"
-    JobLog(db).close()  # opening a migrated log again changes nothing
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -28,11 +29,14 @@ import pytest
 from eth_account import Account
 from web3.types import Wei
 
+from engine.accounts_tree import AccountsTree
+from engine.batch_statement import BatchEntry, capped_shortfall
 from engine.commitments import MarketCommitments
 from engine.fileio import write_json_atomic
 from engine.formats import QuotesFile, dump_quotes, load_accounts
 from engine.margin import compute_margin
 from prover.artifacts import CircuitArtifacts
+from prover.batch_bundle import BatchBundle
 from prover.native import native_available
 from verifier_contracts.chain import Chain, anvil
 from verifier_contracts.gate import Role
@@ -50,10 +54,12 @@ from .operator_env import (
     PROFILE,
     GateOnAnvil,
     Scenario,
+    accounts_of,
     deploy_gate,
     job_states,
     liquidation_events,
     nonce,
+    opened_by,
     operator_process,
     run_args,
     run_operator,
@@ -196,21 +202,23 @@ def test_pool_fails_jobs_it_must_not_prove(tmp_path: Path, artifacts: CircuitArt
         "s",
         "liquidate",
         [
-            (good, margins[good].status, margins[good].shortfall),
-            (wrong, 3, margins[wrong].shortfall),  # the engine says 2
-            (424242, 2, 1),
+            [BatchEntry(good, int(margins[good].status), capped_shortfall(margins[good].shortfall))],
+            [BatchEntry(wrong, 3, capped_shortfall(margins[wrong].shortfall))],  # the engine says 2
+            [BatchEntry(424242, 2, 1)],
         ],
     )
-    task = ProofTask("s", market, MarketCommitments(market), scenario.risk, accounts)
+    tree = AccountsTree.of_accounts(accounts.values(), depth=PROFILE.accounts_depth)
+    task = ProofTask("s", market, MarketCommitments(market), scenario.risk, accounts, tree, 1)
     with ProverPool(artifacts, db, 1) as pool:
         assert pool.enqueue(task, log.jobs()) == 3
         assert wait_for(pool.idle, 300, poll=0.1)
-    states = {j.account_id: j for j in log.jobs()}
+    states = {j.batch: j for j in log.jobs()}
     log.close()
-    assert states[good].state == "proved" and states[good].bundle is not None
-    assert states[wrong].state == "failed" and "created for status 3" in (states[wrong].reason or "")
-    assert states[424242].state == "failed" and "not in the accounts file" in (states[424242].reason or "")
-    assert [t.account_id for t in pool.timings] == [good]
+    assert states[0].state == "proved" and states[0].bundle is not None
+    assert BatchBundle.from_dict(json.loads(states[0].bundle)).entries == list(states[0].entries)
+    assert states[1].state == "failed" and "not the ones the job was created for" in (states[1].reason or "")
+    assert states[2].state == "failed" and "424242 is not in the accounts file" in (states[2].reason or "")
+    assert [t.batch for t in pool.timings] == [0]
 
 
 @pytest.mark.anvil
@@ -226,7 +234,7 @@ def test_folder_of_snapshots_processed_in_order(
     code = run_operator([*args, "--exit-when-idle", "--poll", "0.2"], tmp_path / "run.log")
     assert code == 1, (tmp_path / "run.log").read_text()[-3000:]  # 0-bad.json failed: a check failed
     if native_available():  # auto: the native prover made these proofs
-        assert "worker(s) ready (margin-test, arkworks)" in (tmp_path / "run.log").read_text()
+        assert "worker(s) ready (batch-test, arkworks)" in (tmp_path / "run.log").read_text()
 
     status = status_json(db)
     by_name = {Path(s["source"]).name: s for s in status["snapshots"]}
@@ -240,21 +248,53 @@ def test_folder_of_snapshots_processed_in_order(
     liq0, liq1 = scenario.liquidatable(0), scenario.liquidatable(1)
     assert len(liq0) == 2 and len(liq1 - liq0) == 1  # the shock sinks the healthy long account
     jobs = status["job_list"]
-    assert {j["account_id"] for j in jobs if j["snapshot_id"] == first["snapshot_id"]} == liq0
+    assert accounts_of(jobs, first["snapshot_id"]) == liq0  # one batch of 2
     # accounts whose case from the first epoch is still open are not liquidated again
-    assert {j["account_id"] for j in jobs if j["snapshot_id"] == second["snapshot_id"]} == liq1 - liq0
-    assert {j["state"] for j in jobs} == {"confirmed"}
+    assert accounts_of(jobs, second["snapshot_id"]) == liq1 - liq0
+    assert {j["state"] for j in jobs} == {"confirmed"} and len(jobs) == 2
 
     events = liquidation_events(env.gate)
     assert sorted(e["id"] for e in events) == sorted(liq0 | liq1)
     epoch_of = {first["snapshot_id"]: first["epoch"], second["snapshot_id"]: second["epoch"]}
-    tx_of = {j["account_id"]: (j["tx_hash"], epoch_of[j["snapshot_id"]]) for j in jobs}
+    tx_of = {
+        int(e["account_id"]): (j["tx_hash"], epoch_of[j["snapshot_id"]]) for j in jobs for e in j["entries"]
+    }
     assert {e["id"]: (e["tx_hash"], e["epoch"]) for e in events} == tx_of
+    assert opened_by(jobs) == {i: tx for i, (tx, _) in tx_of.items()}
     latest = env.gate.latest_market()
     assert (latest.epoch, str(latest.root)) == (second["epoch"], second["market_root"])
     table = subprocess.run(zkmargin_cmd("operator", "status", "--db", db), capture_output=True, text=True)
     assert table.returncode == 0 and "done" in table.stdout and "failed" in table.stdout
-    assert "3 confirmed" in table.stdout
+    assert "2 confirmed" in table.stdout
+
+    # each liquidated user gets the batch proof that names them, and it verifies
+    liquidated = sorted(liq1 - liq0)[0]
+    out = tmp_path / "proof.json"
+    export = subprocess.run(
+        zkmargin_cmd("operator", "proof", "--db", db, "--account", str(liquidated), "--out", out),
+        capture_output=True,
+        text=True,
+    )
+    assert export.returncode == 0, export.stderr
+    bundle = BatchBundle.load(out)
+    assert liquidated in [e.account_id for e in bundle.entries] and str(liquidated) in bundle.paths
+    assert bundle.market_epoch == second["epoch"]
+    verify = subprocess.run(
+        zkmargin_cmd("verify", out, "--vkey", artifacts.vkey),
+        capture_output=True,
+        text=True,
+    )
+    assert verify.returncode == 0 and "batch proof valid" in verify.stdout, verify.stderr
+    healthy = sorted(set(scenario.statuses(1)) - liq0 - liq1)[0]
+    missing = subprocess.run(
+        zkmargin_cmd(
+            "operator", "proof", "--db", db, "--account", str(healthy), "--out", tmp_path / "x.json"
+        ),
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 2 and f"names account {healthy}" in missing.stderr
+    assert not (tmp_path / "x.json").exists()
 
 
 @pytest.mark.anvil
@@ -361,7 +401,7 @@ def test_a_market_too_short_lived_to_prove_leaves_the_snapshot_incomplete_until_
     assert proc.returncode == 0, proc.stderr[-2000:]
     (event,) = liquidation_events(env.gate)
     (job,) = status_json(db)["job_list"]
-    assert job["state"] == "confirmed" and event["id"] == job["account_id"]
+    assert job["state"] == "confirmed" and accounts_of([job]) == {event["id"]}
     (snap,) = status_json(db)["snapshots"]
     assert snap["state"] == "done"
 
@@ -374,12 +414,12 @@ def test_a_market_going_stale_while_proving_is_reposted_and_the_rest_proven_agai
     re-posts the snapshot's market under a new epoch, drops proofs made against the old
     root and proves them again, and every liquidatable account is liquidated exactly once;
     the snapshot is done and the run exits 0."""
-    scenario = write_scenario(tmp_path, shock=False, book=[4, 5, 6, 7])
+    scenario = write_scenario(tmp_path, shock=False, book=[4, 5, 6, 7, 8])
     env = _gate(chain, artifacts, scenario, tmp_path)
     db = tmp_path / "op.sqlite"
     log_file = tmp_path / "run.log"
-    # snarkjs (about 2 s a proof): three of the four jobs are still to prove when the first
-    # is confirmed and the clock jumps (arkworks would finish them all within a second)
+    # five liquidatable accounts, two batches of up to 4; snarkjs (several seconds a batch):
+    # the second batch is still to prove when the first is confirmed and the clock jumps
     args = run_args(scenario, env, db, "--once", scenario.quotes[0])
     with operator_process(args, log_file) as proc:
         assert wait_for(lambda: job_states(db).get("confirmed", 0) >= 1, 120), log_file.read_text()[-3000:]
@@ -417,7 +457,7 @@ def test_roles_sign_with_local_keys(tmp_path: Path, chain: Chain, artifacts: Cir
     (event,) = liquidation_events(env.gate)
     assert event["id"] in scenario.liquidatable(0)
     assert chain.w3.eth.get_transaction(event["tx_hash"])["from"] == keys["liquidator"].address
-    # one post by the oracle key, one commit batch by the operator key, one liquidation
+    # one post by the oracle key, one accounts root by the operator key, one liquidation
     assert [nonce(chain, keys[r].address) for r in ("oracle", "operator", "liquidator")] == [1, 1, 1]
     assert env.gate.latest_market().epoch == 1
 
@@ -500,20 +540,21 @@ def test_crash_around_the_liquidation_broadcast(
     assert outcome.state == "done", outcome
     jobs = log.jobs()
     log.close()
-    assert {j.account_id for j in jobs} == scenario.liquidatable(0) and len(jobs) == 2
+    assert {i for j in jobs for i in j.account_ids} == scenario.liquidatable(0) and len(jobs) == 1
     assert {j.state for j in jobs} == {"confirmed"}
     events = liquidation_events(env.gate)
-    assert sorted(e["id"] for e in events) == sorted(j.account_id for j in jobs)
+    assert sorted(e["id"] for e in events) == sorted(job.account_ids)
     # the crashed job's liquidation is the recorded transaction itself (same bytes, same hash)
-    assert {e["tx_hash"] for e in events if e["id"] == job.account_id} == {recorded}
-    assert nonce(chain, liquidator) - sent_before == 2  # two liquidations, no resend
+    assert {e["tx_hash"] for e in events} == {recorded}
+    assert nonce(chain, liquidator) - sent_before == 1  # one batch of two liquidations, no resend
 
 
 @pytest.mark.anvil
 def test_nothing_to_liquidate_then_a_second_run_is_a_no_op(
     tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts
 ) -> None:
-    """A run with nothing to liquidate posts the root, commits, and says so; a second run is a no-op."""
+    """A run with nothing to liquidate posts the market and accounts roots, and says so; a
+    second run is a no-op."""
     scenario = write_scenario(tmp_path, shock=False, book=[0, 2])
     env = _gate(chain, artifacts, scenario, tmp_path)
     db = tmp_path / "op.sqlite"
@@ -521,8 +562,8 @@ def test_nothing_to_liquidate_then_a_second_run_is_a_no_op(
     args = run_args(scenario, env, db, "--once", scenario.quotes[0])
     assert run_operator(args, log_file) == 0, log_file.read_text()[-2000:]
     text = log_file.read_text()
-    assert "posting market root" in text and "committed 2 account state(s)" in text
-    assert "0 new liquidation job(s)" in text
+    assert "posting market root" in text and "accounts root" in text and "(2 accounts;" in text
+    assert "0 new batch job(s)" in text
     block = chain.w3.eth.block_number
     assert run_operator(args, log_file) == 0
     assert "already done, skipped" in log_file.read_text()

@@ -143,9 +143,13 @@ def _chain_checks(
     from verifier_contracts.batch_gate import BatchGate
     from verifier_contracts.chain import ChainError, from_rpc
     from verifier_contracts.deployment import DeploymentError, load_deployment
-    from verifier_contracts.gate import MarginGate
-    from zkmargin.audit import audit_batch_onchain, audit_onchain
+    from zkmargin.audit import audit_batch_onchain
 
+    if not isinstance(bundle, BatchBundle):
+        raise CliError(
+            "--rpc: a single-account proof (zkmargin/proof@1) is never on chain: the gate takes batch "
+            "proofs; audit on chain the batch proof that names you (zkmargin/batch-proof@1)"
+        )
     if gate_address is None:
         if deployment_path is None:
             raise CliError("with --rpc, name the gate: --gate ADDRESS or --deployment FILE")
@@ -160,9 +164,7 @@ def _chain_checks(
         raise CliError(str(exc)) from None
     if not chain.w3.eth.get_code(chain.w3.to_checksum_address(gate_address)):
         raise CliError(f"no contract at {gate_address} on {rpc}")
-    if isinstance(bundle, BatchBundle):
-        return list(audit_batch_onchain(BatchGate(chain, gate_address), account.account_id, bundle))
-    return list(audit_onchain(MarginGate(chain, gate_address), account.account_id, account, bundle))
+    return list(audit_batch_onchain(BatchGate(chain, gate_address), account.account_id, bundle))
 
 
 def _check_gate_address(address: str) -> None:

@@ -2,8 +2,9 @@
 
     zkmargin chain [--rpc URL | --chain embedded|anvil] [--deployment FILE] COMMAND
 
-Commands: ``node``, ``deploy``, ``post-market``, ``set-params``, ``commit``, ``attest``,
-``liquidate``, ``close-liquidation``, ``status``. Every command but ``deploy`` and ``node``
+Commands: ``node``, ``deploy``, ``post-market``, ``set-params``, ``post-accounts``,
+``attest``, ``liquidate``, ``close-liquidation``, ``status``. The gate is a ``BatchGate``
+(docs/batching.md): proofs name up to K accounts of the posted accounts tree. Every command but ``deploy`` and ``node``
 reads the deployment file that ``deploy`` writes, and by default connects to the RPC URL
 recorded there (``$ZKMARGIN_RPC`` or ``zkmargin.toml`` override it; see
 :func:`zkmargin.cli.options.chain_target`).
@@ -27,18 +28,18 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from engine.fixedpoint import FIELD_P, ID_LIMIT
-from engine.formats_json import loads_json
 from engine.money import money
 from engine.status import Status
-from verifier_contracts.constants import COMMIT_BATCH, DEFAULT_MAX_MARKET_AGE
+from verifier_contracts.constants import DEFAULT_MAX_MARKET_AGE
 from zkmargin.cli.options import IN_FILE, THROWAWAY_CHAINS, chain_option, chain_target, rpc_option
 from zkmargin.cli.render import CliError, console, err_console
 from zkmargin.settings import load_settings
 
 if TYPE_CHECKING:
+    from verifier_contracts.batch_gate import BatchCall, BatchGate
     from verifier_contracts.chain import Chain
     from verifier_contracts.deployment import Deployment
-    from verifier_contracts.gate import MarginGate, TxResult
+    from verifier_contracts.gate import TxResult
 
 EPHEMERAL_NOTE = (
     "note: the {kind} chain ends with this command; for commands in separate processes run "
@@ -87,7 +88,7 @@ class ChainOptions:
 
 
 @contextmanager
-def _session(opts: ChainOptions) -> Iterator[tuple[Chain, Deployment, MarginGate]]:
+def _session(opts: ChainOptions) -> Iterator[tuple[Chain, Deployment, BatchGate]]:
     """Connect and open the deployed gate, checking it exists on this chain."""
     from verifier_contracts.chain import connect
     from verifier_contracts.deployment import load_deployment
@@ -98,8 +99,8 @@ def _session(opts: ChainOptions) -> Iterator[tuple[Chain, Deployment, MarginGate
         yield chain, deployment, _open_gate(chain, deployment, target)
 
 
-def _open_gate(chain: Chain, deployment: Deployment, target: str) -> MarginGate:
-    from verifier_contracts.gate import MarginGate
+def _open_gate(chain: Chain, deployment: Deployment, target: str) -> BatchGate:
+    from verifier_contracts.batch_gate import BatchGate
 
     if chain.w3.eth.chain_id != deployment.chain_id or not chain.w3.eth.get_code(
         chain.w3.to_checksum_address(deployment.gate)
@@ -113,7 +114,7 @@ def _open_gate(chain: Chain, deployment: Deployment, target: str) -> MarginGate:
             f"no gate at {deployment.gate} on {target}{hint}: run `zkmargin chain node` and "
             "`zkmargin chain --rpc http://127.0.0.1:8545 deploy`"
         )
-    return MarginGate(chain, deployment.gate)
+    return BatchGate(chain, deployment.gate)
 
 
 def _report(action: str, result: TxResult) -> None:
@@ -123,23 +124,30 @@ def _report(action: str, result: TxResult) -> None:
         console.print(f"  event {name}({shown})", markup=False, highlight=False, soft_wrap=True)
 
 
-def _read_bundle(path: Path) -> dict[str, Any]:
-    """A proof bundle (zkmargin/proof@1), checked as `zkmargin verify` checks it, as the
-    document the gate wrappers take."""
-    from prover.bundle import ProofBundle
+def _read_batch_bundle(path: Path) -> BatchCall:
+    """A batch proof bundle (zkmargin/batch-proof@1), every field checked as `zkmargin
+    verify` checks it, as the gate's call arguments."""
+    from prover.batch_bundle import BatchBundle
+    from verifier_contracts.batch_gate import batch_calldata
 
-    return ProofBundle.load(path).to_dict()
+    bundle = BatchBundle.load(path)
+    return batch_calldata(bundle.proof, bundle.public_signals)
 
 
 def _verifier_source(verifier_sol: Path | None, profile: str | None) -> str:
     if verifier_sol is None and profile is None:
         raise CliError("pass --verifier-sol PATH or --profile NAME (after `zkmargin setup --profile NAME`)")
     if verifier_sol is None:
-        from prover.artifacts import find_artifacts  # the prover's cache, only when asked for
+        from engine.profiles import get_profile  # the prover's cache, only when asked for
+        from prover.artifacts import find_artifacts
+        from prover.build import batch_spec
 
-        artifacts = find_artifacts(str(profile))
+        artifacts = find_artifacts(batch_spec(get_profile(str(profile))))
         if artifacts is None or artifacts.setup is None:
-            raise CliError(f"no keys for profile {profile!r}: run `zkmargin setup --profile {profile}`")
+            raise CliError(
+                f"no keys for the batch circuit of profile {profile!r}: "
+                f"run `zkmargin setup --profile {profile} --circuit batch`"
+            )
         verifier_sol = artifacts.verifier_sol
     try:
         return verifier_sol.read_text(encoding="utf-8")
@@ -147,60 +155,29 @@ def _verifier_source(verifier_sol: Path | None, profile: str | None) -> str:
         raise CliError(f"cannot read verifier source {verifier_sol}: {exc}") from None
 
 
-def _commit_pairs(pairs: tuple[str, ...], file: Path | None) -> tuple[list[int], list[int]]:
-    items: list[tuple[Any, Any]] = []
-    for pair in pairs:
-        account, sep, commitment = pair.partition("=")
-        if not sep:
-            raise CliError(f"--account expects ID=COMMITMENT, got {pair!r}")
-        items.append((account, commitment))
-    if file is not None:
-        try:
-            data = loads_json(file.read_text(encoding="utf-8"), f"commitments file {file}")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CliError(f"cannot read commitments file {file}: {exc}") from None
-        if not isinstance(data, dict):
-            raise CliError(f"{file} must hold a JSON object {{account_id: commitment}}")
-        items.extend(data.items())
-    if not items:
-        raise CliError("nothing to commit: pass --account ID=COMMITMENT or --file FILE")
-    ids: list[int] = []
-    commitments: list[int] = []
-    for n, (account, value) in enumerate(items):
-        ids.append(_bounded(UINT64, account, f"account id #{n + 1} ({account!r})"))
-        commitments.append(_bounded(FIELD_INT, value, f"commitment of account {account}"))
-    if len(set(ids)) != len(ids):
-        twice = sorted({i for i in ids if ids.count(i) > 1})
-        raise CliError(f"account id {twice[0]} is given twice")
-    return ids, commitments
-
-
-def _bounded(kind: BoundedInt, value: Any, what: str) -> int:
-    try:
-        return kind.convert(str(value), None, None)
-    except click.BadParameter as exc:
-        raise CliError(f"{what}: {exc.message}") from None
-
-
-def _status_json(gate: MarginGate, ids: tuple[int, ...]) -> dict[str, Any]:
+def _status_json(gate: BatchGate, ids: tuple[int, ...]) -> dict[str, Any]:
     market = gate.latest_market()
+    root, epoch = gate.accounts_root()
     accounts = {}
     for account in ids:
         st = gate.status_of(account)
+        proven = st.proven_at != 0
         accounts[str(account)] = {
-            "commitment": str(st.commitment),
-            "proven": st.proven,
+            "proven": proven,
             "status": st.status,
-            "status_name": Status.label_of(st.status) if st.proven else None,
+            "status_name": Status.label_of(st.status) if proven else None,
             "shortfall": str(st.shortfall),
             "proven_epoch": st.proven_epoch,
             "proven_at": st.proven_at,
+            "accounts_epoch": st.accounts_epoch,
+            "current": st.current,
             "liquidation_open": st.liquidation_open,
             "liquidatable_now": gate.is_liquidatable(account),
         }
     return {
         "gate": gate.address,
         "verifier": gate.verifier(),
+        "batch_size": gate.batch_size(),
         "market": {
             "root": str(market.root),
             "epoch": market.epoch,
@@ -208,6 +185,7 @@ def _status_json(gate: MarginGate, ids: tuple[int, ...]) -> dict[str, Any]:
             "fresh": market.fresh,
             "max_age": gate.max_market_age(),
         },
+        "accounts_root": {"root": str(root), "epoch": epoch},
         "params_hash": str(gate.params_hash()),
         "roles": gate.role_holders(),
         "accounts": accounts,
@@ -228,7 +206,7 @@ def _status_json(gate: MarginGate, ids: tuple[int, ...]) -> dict[str, Any]:
 def chain_group(
     ctx: click.Context, rpc: str | None, chain_kind: str | None, deployment_file: Path | None
 ) -> None:
-    """The on-chain gate: deploy, post, commit, attest, liquidate, status.
+    """The on-chain gate: deploy, post, attest, liquidate, status.
 
     Commands after `deploy` connect to the node recorded in the deployment file.
 
@@ -267,15 +245,25 @@ def node_command(port: int, block_time: int) -> None:
 
 @chain_group.command("deploy")
 @click.option("--verifier-sol", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--profile", help="use the Solidity verifier from `zkmargin setup --profile NAME`")
+@click.option("--profile", help="use the batch circuit's verifier from `zkmargin setup --profile NAME`")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 1024),
+    default=None,
+    help="K of the verifier's circuit (default: the profile's; needed with --verifier-sol)",
+)
 @click.option(
     "--max-market-age", type=int, default=DEFAULT_MAX_MARKET_AGE, show_default=True, help="seconds (>= 1)"
 )
 @click.pass_obj
 def deploy_command(
-    opts: ChainOptions, verifier_sol: Path | None, profile: str | None, max_market_age: int
+    opts: ChainOptions,
+    verifier_sol: Path | None,
+    profile: str | None,
+    batch_size: int | None,
+    max_market_age: int,
 ) -> None:
-    """Deploy the Groth16 verifier and a MarginGate; write the deployment file.
+    """Deploy the Groth16 verifier and a BatchGate; write the deployment file.
 
     Needs --rpc URL (or $ZKMARGIN_RPC), or --chain embedded|anvil for a dry run.
 
@@ -283,16 +271,22 @@ def deploy_command(
     Example:
       zkmargin chain --rpc http://127.0.0.1:8545 deploy --profile demo
     """
+    from engine.profiles import get_profile
+    from verifier_contracts.batch_gate import BatchGate
     from verifier_contracts.chain import connect
     from verifier_contracts.deployment import Deployment, save_deployment
-    from verifier_contracts.gate import MarginGate, deploy_verifier
+    from verifier_contracts.gate import deploy_verifier
 
     if max_market_age < 1:
         raise CliError(f"--max-market-age must be at least 1 second, got {max_market_age}")
+    if batch_size is None:
+        if profile is None:
+            raise CliError("--verifier-sol needs --batch-size K (the K of its batch circuit)")
+        batch_size = get_profile(profile).batch_size
     source = _verifier_source(verifier_sol, profile)
     with connect(opts.target(None)) as chain:
         verifier, v_result = deploy_verifier(chain, source)
-        gate, g_result = MarginGate.deploy(chain, verifier, max_market_age=max_market_age)
+        gate, g_result = BatchGate.deploy(chain, verifier, batch_size, max_market_age=max_market_age)
         deployment = Deployment(
             chain_id=chain.w3.eth.chain_id,
             chain=chain.kind,
@@ -307,7 +301,9 @@ def deploy_command(
         )
         path = save_deployment(deployment, opts.deployment_file)
     console.print(f"[green]verifier[/green] {verifier} (gas {v_result.gas_used:,})")
-    console.print(f"[green]gate[/green]     {gate.address} (gas {g_result.gas_used:,})")
+    console.print(
+        f"[green]gate[/green]     {gate.address} (batches of {batch_size}; gas {g_result.gas_used:,})"
+    )
     console.print(f"deployment written to {path}")
     if chain.kind in THROWAWAY_CHAINS:
         err_console.print(EPHEMERAL_NOTE.format(kind=chain.kind))
@@ -363,60 +359,92 @@ def set_params_command(
         _report(f"params set to {params_hash}", gate.set_params(params_hash))
 
 
-@chain_group.command("commit")
-@click.option("--account", "pairs", multiple=True, metavar="ID=COMMITMENT", help="repeatable")
+@chain_group.command("post-accounts")
 @click.option(
-    "--file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="JSON {id: commitment}"
+    "--accounts", "accounts_path", type=IN_FILE, required=True, help="accounts file (zkmargin/accounts@1)"
+)
+@click.option(
+    "--market",
+    "market_path",
+    type=IN_FILE,
+    required=True,
+    help="a market file of the profile (its instruments)",
+)
+@click.option(
+    "--tree-out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("accounts-tree.json"),
+    show_default=True,
+    help="where the published accounts tree is written (before the root is posted)",
 )
 @click.pass_obj
-def commit_command(opts: ChainOptions, pairs: tuple[str, ...], file: Path | None) -> None:
-    """Operator: commit account states, in batches of 100 per transaction.
+def post_accounts_command(opts: ChainOptions, accounts_path: Path, market_path: Path, tree_out: Path) -> None:
+    """Operator: post the accounts root of an accounts file (one transaction for all).
+
+    The accounts tree (docs/margin-model.md section 5) is written to --tree-out first: the
+    operator publishes it, so that users can check their leaf and that no id is in it
+    twice. The root is posted under the next accounts epoch; nothing is sent if the gate
+    already has it.
 
     \b
     Example:
-      zkmargin chain commit --account 1003=5497192...925053 --file commitments.json
+      zkmargin chain post-accounts --accounts accounts.json --market market.json
     """
-    ids, commitments = _commit_pairs(pairs, file)
+    from engine.accounts_tree import AccountsTree
+    from engine.fileio import write_json_atomic
+    from engine.formats import dump_accounts_tree, load_accounts, load_market
+    from engine.pipeline import check_unique_ids
+
+    market = load_market(market_path).market
+    accounts = load_accounts(accounts_path, market)
+    check_unique_ids(accounts)
+    tree = AccountsTree.of_accounts([a.account for a in accounts], depth=market.profile.accounts_depth)
     with _session(opts) as (_, _, gate):
-        for start in range(0, len(ids), COMMIT_BATCH):
-            chunk = slice(start, start + COMMIT_BATCH)
-            done = f"{start + len(ids[chunk])} of {len(ids)}"
-            _report(
-                f"{len(ids[chunk])} account(s) committed ({done})",
-                gate.commit_accounts(ids[chunk], commitments[chunk]),
+        root, epoch = gate.accounts_root()
+        write_json_atomic(tree_out, dump_accounts_tree(tree))
+        if root == tree.root:
+            console.print(
+                f"the gate already has this accounts root (epoch {epoch}); tree written to {tree_out}"
             )
+            return
+        _report(
+            f"accounts root of {len(accounts)} account(s) posted as accounts epoch {epoch + 1} "
+            f"(tree written to {tree_out})",
+            gate.post_accounts(tree.root, epoch + 1),
+        )
 
 
 @chain_group.command("attest")
-@click.option("--id", "account", type=UINT64, required=True)
 @click.option("--bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 @click.pass_obj
-def attest_command(opts: ChainOptions, account: int, bundle: Path) -> None:
-    """Verify a proof bundle on chain and record the account's status.
+def attest_command(opts: ChainOptions, bundle: Path) -> None:
+    """Verify a batch proof bundle on chain and record each of its accounts' status.
 
     \b
     Example:
-      zkmargin chain attest --id 1003 --bundle proof.json
+      zkmargin chain attest --bundle batch-proof.json
     """
-    data = _read_bundle(bundle)
+    call = _read_batch_bundle(bundle)
     with _session(opts) as (_, _, gate):
-        _report(f"account {account} attested", gate.attest(account, data))
+        _report(f"{len(call.entries)} account(s) attested", gate.attest_batch(call))
 
 
 @chain_group.command("liquidate")
-@click.option("--id", "account", type=UINT64, required=True)
 @click.option("--bundle", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True)
 @click.pass_obj
-def liquidate_command(opts: ChainOptions, account: int, bundle: Path) -> None:
-    """Open a liquidation case with a proof of status 2 or 3.
+def liquidate_command(opts: ChainOptions, bundle: Path) -> None:
+    """Open a liquidation case for each account of status 2 or 3 in a batch proof bundle.
 
     \b
     Example:
-      zkmargin chain liquidate --id 1003 --bundle proof.json
+      zkmargin chain liquidate --bundle batch-proof.json
     """
-    data = _read_bundle(bundle)
+    from verifier_contracts.batch_gate import opened_ids, skipped_ids
+
+    call = _read_batch_bundle(bundle)
     with _session(opts) as (_, _, gate):
-        _report(f"liquidation opened for account {account}", gate.liquidate(account, data))
+        tx = gate.liquidate_batch(call)
+        _report(f"{len(opened_ids(tx))} liquidation case(s) opened, {len(skipped_ids(tx))} skipped", tx)
 
 
 @chain_group.command("close-liquidation")
@@ -438,7 +466,7 @@ def close_liquidation_command(opts: ChainOptions, account: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print JSON")
 @click.pass_obj
 def status_command(opts: ChainOptions, ids: tuple[int, ...], as_json: bool) -> None:
-    """Show the latest market, params, roles and the given accounts' proven status.
+    """Show the latest market, accounts root, params, roles and the given accounts' records.
 
     \b
     Example:
@@ -459,8 +487,18 @@ def status_command(opts: ChainOptions, ids: tuple[int, ...], as_json: bool) -> N
         soft_wrap=True,
     )
     console.print(f"params {summary['params_hash']}", markup=False, highlight=False, soft_wrap=True)
+    accounts = summary["accounts_root"]
+    console.print(
+        f"accounts epoch {accounts['epoch']} root {accounts['root']}; batches of {summary['batch_size']}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
     for account, st in summary["accounts"].items():
-        proven = f"{st['status_name']} (epoch {st['proven_epoch']}, shortfall {money(int(st['shortfall']))})"
+        proven = (
+            f"{st['status_name']} (epoch {st['proven_epoch']}, accounts epoch {st['accounts_epoch']}"
+            f"{'' if st['current'] else ', not current'}, shortfall {money(int(st['shortfall']))})"
+        )
         line = f"account {account}: {proven if st['proven'] else 'not proven'}"
         if st["liquidation_open"]:
             line += ", liquidation open"

@@ -73,7 +73,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "chain": (
         "zkmargin.cli.chain",
         "chain_group",
-        "The on-chain gate: deploy, post, commit, attest, liquidate, status.",
+        "The on-chain gate: deploy, post, attest, liquidate, status.",
     ),
     "operator": ("zkmargin.cli.operator", "operator_group", "The operator's keeper and its job log."),
     "demo": (

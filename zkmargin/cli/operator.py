@@ -1,9 +1,11 @@
-"""zkmargin CLI commands: ``operator run`` (the keeper) and ``operator status`` (its job log).
+"""zkmargin CLI commands: ``operator run`` (the keeper), ``operator status`` (its job log) and
+``operator proof`` (a user's batch proof out of it).
 
     zkmargin operator run (--snapshots DIR | --once FILE) --accounts FILE --params FILE
         --profile P --db operator.sqlite --deployment deployment.json
         [--rpc URL | --chain anvil] [--workers N] [--poll S] [--max-snapshots N] [--exit-when-idle]
     zkmargin operator status --db operator.sqlite [--json]
+    zkmargin operator proof --db operator.sqlite --account ID --out FILE
 
 See docs/operator.md. Defaults come from flags > environment > ``zkmargin.toml``
 (``[operator]`` and ``[chain]``; see :mod:`zkmargin.settings`). With ``--snapshots`` a failed
@@ -34,7 +36,7 @@ from engine.errors import CheckFailed
 from engine.formats import load_params
 from engine.profiles import PROFILES, get_profile
 from zkmargin.cli.options import chain_target, prover_backend, prover_option, rpc_option
-from zkmargin.cli.render import CliError, err_console, print_job_log
+from zkmargin.cli.render import CliError, console, err_console, print_job_log
 from zkmargin.keeper.jobs import JOB_STATES, JobLog
 from zkmargin.settings import load_settings
 
@@ -120,8 +122,9 @@ def _chain_errors() -> Iterator[None]:
 def run_command(opts: RunOptions) -> None:
     """Build the keeper from the options and run it."""
     from prover.artifacts import find_artifacts
+    from prover.build import batch_spec
+    from verifier_contracts.batch_gate import BatchGate
     from verifier_contracts.deployment import load_deployment
-    from verifier_contracts.gate import MarginGate
     from zkmargin.keeper.operator import Operator, OperatorSettings, outcome_json
     from zkmargin.keeper.pool import ProverPool
     from zkmargin.keeper.snapshots import read_snapshot
@@ -143,16 +146,22 @@ def run_command(opts: RunOptions) -> None:
             raise CliError(f"--profile {profile_name} but the gate was deployed for {deployment.profile!r}")
         profile = get_profile(profile_name)
         params = load_params(opts.params)
-        artifacts = find_artifacts(profile_name)
+        artifacts = find_artifacts(batch_spec(profile))
         if artifacts is None or artifacts.setup is None:
             raise CliError(
-                f"no proving keys for profile {profile_name!r}: run `zkmargin setup --profile {profile_name}`"
+                f"no proving keys for the batch circuit of profile {profile_name!r}: "
+                f"run `zkmargin setup --profile {profile_name} --circuit batch`"
             )
         keys = signing_keys()
         chain = connect_node(
             chain_target(None, opts.rpc, deployment.rpc_url, deployment.chain), deployment, keys
         )
-        gate = MarginGate(chain, deployment.gate)
+        gate = BatchGate(chain, deployment.gate)
+        if gate.batch_size() != profile.batch_size:
+            raise CliError(
+                f"the gate at {deployment.gate} takes batches of {gate.batch_size()}, the profile "
+                f"{profile_name} proves batches of {profile.batch_size}"
+            )
         log = JobLog(opts.db)
         requeued = log.recover()
         if requeued:
@@ -305,7 +314,8 @@ def status_data(db: Path) -> dict[str, Any]:
         failed = [
             {
                 "snapshot_id": j.snapshot_id,
-                "account_id": j.account_id,
+                "batch": j.batch,
+                "account_ids": j.account_ids,
                 "kind": j.kind,
                 "reason": j.reason,
                 "retryable": j.retryable,
@@ -315,11 +325,14 @@ def status_data(db: Path) -> dict[str, Any]:
         jobs_out = [
             {
                 "snapshot_id": j.snapshot_id,
-                "account_id": j.account_id,
+                "batch": j.batch,
                 "kind": j.kind,
                 "state": j.state,
-                "status": j.status,
-                "shortfall": str(j.shortfall),
+                "entries": [
+                    {"account_id": e.account_id, "status": e.status, "shortfall": str(e.shortfall)}
+                    for e in j.entries
+                ],
+                "outcome": None if j.outcome is None else {str(k): v for k, v in j.outcome.items()},
                 "tx_hash": j.tx_hash,
                 "final": j.final,
                 "retryable": j.retryable,
@@ -462,3 +475,43 @@ def status_cmd(db: Path | None, as_json: bool) -> None:
         click.echo(json.dumps(data, indent=2))
     else:
         print_job_log(data, JOB_STATES)
+
+
+@operator_group.command("proof")
+@click.option("--db", type=_IN_FILE, default=None, help="job log (default: zkmargin.toml, operator.sqlite)")
+@click.option("--account", "account_id", type=click.IntRange(0, 2**64 - 1), required=True, help="account id")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="bundle to write")
+def proof_cmd(db: Path | None, account_id: int, out: Path) -> None:
+    """Export the batch proof that liquidated an account, for its user to audit.
+
+    The newest confirmed batch of the job log that names the account, as a batch proof
+    bundle (`zkmargin/batch-proof@1`, with the account's path in the accounts tree); the
+    user audits it with `zkmargin audit --proof FILE` (docs/audit.md).
+
+    \b
+    Example:
+      zkmargin operator proof --db operator.sqlite --account 1003 --out 1003-proof.json
+    """
+    from prover.batch_bundle import BatchBundle
+
+    path = Path(load_settings().get("operator.db", db))
+    if not path.is_file():
+        raise CliError(f"no job log at {path}: pass --db FILE")
+    log = JobLog(path, read_only=True)
+    try:
+        confirmed = [j for j in log.jobs(state="confirmed") if account_id in j.account_ids and j.bundle]
+    finally:
+        log.close()
+    if not confirmed:
+        raise CliError(f"no confirmed batch of the job log {path} names account {account_id}")
+    job = confirmed[-1]
+    assert job.bundle is not None
+    BatchBundle.from_dict(json.loads(job.bundle)).save(out)
+    what = (job.outcome or {}).get(account_id, "recorded")
+    console.print(
+        f"batch {job.batch} of snapshot {job.snapshot_id[:12]} (account {account_id}: {what}; "
+        f"tx {job.tx_hash}) -> {out}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )

@@ -16,8 +16,11 @@ from zkmargin.cli.options import prover_backend as resolve_prover
 from zkmargin.cli.render import CliError, console, err_console, proof_outputs_text
 
 if TYPE_CHECKING:
+    from engine.formats import LabeledAccount
+    from engine.model import Market, RiskParams
     from prover.artifacts import CircuitArtifacts
     from prover.batch_bundle import BatchBundle
+    from prover.build import CircuitSpec
     from prover.bundle import ProofBundle
 
 _PTAU_HELP = "powers-of-tau file (default: $ZKMARGIN_PTAU, the shared dev file, or generate one)"
@@ -49,27 +52,50 @@ def _print_summary(title: str, artifacts: CircuitArtifacts, seconds: float, as_j
     console.print("  (paths and every figure: --json)", style="dim")
 
 
+_CIRCUIT_OPTION = click.option(
+    "--circuit",
+    type=click.Choice(("margin", "batch")),
+    default="margin",
+    show_default=True,
+    help="margin: MarginCheck (one account, `zkmargin prove`); batch: MarginBatch (K accounts of "
+    "the accounts tree, the gate's and the keeper's circuit)",
+)
+
+
+def _spec(profile: str, circuit: str) -> str | CircuitSpec:
+    """The profile's name (MarginCheck) or its batch circuit's spec."""
+    if circuit == "margin":
+        return profile
+    from engine.profiles import get_profile
+    from prover.build import batch_spec
+
+    return batch_spec(get_profile(profile))
+
+
 @click.command("build")
 @profile_option()
+@_CIRCUIT_OPTION
 @click.option("--force", is_flag=True, help="recompile even if the cache holds this build")
 @json_option
-def build_cmd(profile: str, force: bool, as_json: bool) -> None:
+def build_cmd(profile: str, circuit: str, force: bool, as_json: bool) -> None:
     """Compile the margin circuit for a profile (cached by source hash).
 
     \b
     Example:
       zkmargin build --profile demo
+      zkmargin build --profile demo --circuit batch
     """
     from prover.artifacts import prepare_artifacts
 
     started = time.perf_counter()
-    artifacts = prepare_artifacts(profile, setup=False, force_build=force, notify=_notify)
+    artifacts = prepare_artifacts(_spec(profile, circuit), setup=False, force_build=force, notify=_notify)
     cached = " (cached)" if artifacts.build.cached else ""
     _print_summary(f"built{cached}", artifacts, time.perf_counter() - started, as_json)
 
 
 @click.command("setup")
 @profile_option()
+@_CIRCUIT_OPTION
 @click.option("--ptau", type=click.Path(dir_okay=False, path_type=Path), default=None, help=_PTAU_HELP)
 @click.option("--force", is_flag=True, help="redo the setup even if keys from this ptau exist")
 @click.option(
@@ -81,7 +107,7 @@ def build_cmd(profile: str, force: bool, as_json: bool) -> None:
     "ptau, or auto: native when built, unless --ptau names a ptau",
 )
 @json_option
-def setup_cmd(profile: str, ptau: Path | None, force: bool, method: str, as_json: bool) -> None:
+def setup_cmd(profile: str, circuit: str, ptau: Path | None, force: bool, method: str, as_json: bool) -> None:
     """Groth16 keys for a profile: zkey, verification key, Solidity verifier.
 
     Cached. Keys from a ptau are cached per ptau (by its sha256): with --ptau (or
@@ -91,13 +117,19 @@ def setup_cmd(profile: str, ptau: Path | None, force: bool, method: str, as_json
     \b
     Example:
       zkmargin setup --profile demo                          # native, seconds
+      zkmargin setup --profile demo --circuit batch          # the gate's batch circuit
       zkmargin setup --profile demo --ptau pot15_final.ptau  # snarkjs over a public ptau
     """
     from prover.artifacts import prepare_artifacts
 
     started = time.perf_counter()
     artifacts = prepare_artifacts(
-        profile, ptau=ptau, force_setup=force, console=err_console, notify=_notify, method=method
+        _spec(profile, circuit),
+        ptau=ptau,
+        force_setup=force,
+        console=err_console,
+        notify=_notify,
+        method=method,
     )
     assert artifacts.setup is not None
     note = artifacts.setup.trust_note()
@@ -117,7 +149,23 @@ def setup_cmd(profile: str, ptau: Path | None, force: bool, method: str, as_json
     type=click.Path(dir_okay=False, path_type=Path),
     help="account or accounts file",
 )
-@click.option("--select", default=None, help="label or account id when the file holds several accounts")
+@click.option(
+    "--select",
+    default=None,
+    help="label or account id when the file holds several accounts; with --batch, several, comma-separated",
+)
+@click.option(
+    "--batch",
+    is_flag=True,
+    help="one MarginBatch proof (the gate's) of the --select accounts, over the accounts tree of the whole file",
+)
+@click.option(
+    "--accounts-epoch",
+    type=click.IntRange(1, 2**32 - 1),
+    default=1,
+    show_default=True,
+    help="with --batch: the accounts epoch the file's tree is posted under (`zkmargin chain status`)",
+)
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="bundle to write")
 @click.option(
     "--ptau", type=click.Path(dir_okay=False, path_type=Path), default=None, help="ptau for a first setup"
@@ -130,6 +178,8 @@ def prove_cmd(
     params_path: Path,
     account_path: Path,
     select: str | None,
+    batch: bool,
+    accounts_epoch: int,
     out: Path,
     ptau: Path | None,
     no_worker: bool,
@@ -138,10 +188,16 @@ def prove_cmd(
 ) -> None:
     """Prove one account's margin status and shortfall; write a bundle.
 
+    With --batch, the accounts named by --select are proven together in one batch proof
+    over the accounts tree of the whole file (what `zkmargin chain attest/liquidate`
+    take); without it, one account in a one-account proof (an offline statement).
+
     \b
     Example:
       zkmargin prove --market market.json --params examples/params.json \\
         --account examples/accounts.json --select carol --out carol-proof.json
+      zkmargin prove --batch --market market.json --params examples/params.json \\
+        --account examples/accounts.json --select carol,dave --out batch-proof.json
     """
     from engine.formats import load_accounts, load_market, load_params
     from engine.pipeline import select_account
@@ -152,7 +208,11 @@ def prove_cmd(
     mf = load_market(market_path)
     market = mf.market
     risk = load_params(params_path).resolve(market.asset_names, market.profile, mf.calibrated_rho)
-    chosen = select_account(load_accounts(account_path, market), select)
+    accounts = load_accounts(account_path, market)
+    if batch:
+        _prove_batch(market, risk, accounts, select, accounts_epoch, out, ptau, prover_backend_flag, as_json)
+        return
+    chosen = select_account(accounts, select)
     artifacts = prepare_artifacts(market.profile.name, ptau=ptau, console=err_console, notify=_notify)
     started = time.perf_counter()
     backend = resolve_prover(prover_backend_flag)
@@ -177,6 +237,108 @@ def prove_cmd(
         f"{proof_outputs_text(bundle.status, bundle.shortfall, bundle.market_epoch)} "
         f"({proved.proof.backend}, {seconds:.1f} s) -> {out}"
     )
+
+
+def _prove_batch(
+    market: Market,
+    risk: RiskParams,
+    accounts: list[LabeledAccount],
+    select: str | None,
+    accounts_epoch: int,
+    out: Path,
+    ptau: Path | None,
+    prover_backend_flag: str | None,
+    as_json: bool,
+) -> None:
+    """`zkmargin prove --batch`: the selected accounts in one batch proof bundle."""
+    from engine.accounts_tree import AccountsTree
+    from engine.errors import InputError
+    from engine.pipeline import check_unique_ids, select_account
+    from prover.artifacts import prepare_artifacts
+    from prover.batch_bundle import BatchBundle
+    from prover.build import batch_spec
+    from prover.prove import Prover
+    from prover.prove_batch import prove_batch
+
+    if not select:
+        raise InputError(
+            "--select", "with --batch, name the accounts to prove (comma-separated labels or ids)"
+        )
+    check_unique_ids(accounts)
+    chosen = [select_account(accounts, name.strip()) for name in select.split(",")]
+    profile = market.profile
+    if len(chosen) > profile.batch_size:
+        raise InputError(
+            "--select",
+            f"names {len(chosen)} accounts; a batch of profile {profile.name} holds at most {profile.batch_size}",
+        )
+    if len({c.account.account_id for c in chosen}) != len(chosen):
+        raise InputError("--select", "names an account twice")
+    tree = AccountsTree.of_accounts([a.account for a in accounts], depth=profile.accounts_depth)
+    artifacts = prepare_artifacts(batch_spec(profile), ptau=ptau, console=err_console, notify=_notify)
+    started = time.perf_counter()
+    with Prover(notify=_notify, backend=resolve_prover(prover_backend_flag)) as prover:
+        proved = prove_batch(market, risk, [c.account for c in chosen], tree, artifacts, prover)
+    seconds = time.perf_counter() - started
+    paths = {e.account_id: tree.path(e.account_id) for e in proved.entries}
+    bundle = BatchBundle.of(proved, paths, accounts_epoch=accounts_epoch)
+    bundle.save(out)
+    if as_json:
+        report = {"out": str(out)} | _batch_json(bundle)
+        report |= {"backend": proved.proof.backend, "total_seconds": round(seconds, 3)}
+        click.echo(json.dumps(report, indent=2))
+        return
+    console.print(
+        f"[bold green]proved[/bold green] {len(bundle.entries)} account(s) in one batch proof "
+        f"(K = {bundle.batch_size}, {proved.proof.backend}, {seconds:.1f} s) -> {out}"
+    )
+    _print_entries(bundle)
+
+
+def _batch_json(bundle: BatchBundle) -> dict[str, Any]:
+    """A batch proof bundle's statement, for --json."""
+    return {
+        "profile": bundle.profile,
+        "batch_size": bundle.batch_size,
+        "accounts_root": str(bundle.accounts_root),
+        "market_root": str(bundle.market_root),
+        "params_hash": str(bundle.params_hash),
+        "market_epoch": bundle.market_epoch,
+        "entries": [
+            {
+                "account_id": e.account_id,
+                "status": e.status,
+                "status_name": Status.label_of(e.status),
+                "shortfall": e.shortfall,
+            }
+            for e in bundle.entries
+        ],
+    }
+
+
+def _print_entries(bundle: BatchBundle) -> None:
+    for e in bundle.entries:
+        console.print(
+            f"  account {e.account_id}: {proof_outputs_text(e.status, e.shortfall, bundle.market_epoch)}"
+        )
+
+
+def _report_batch(
+    bundle: BatchBundle, ok: bool, reason: str, source: str, seconds: float, as_json: bool
+) -> None:
+    """`zkmargin verify` of a batch proof bundle: its entries, the verdict."""
+    if as_json:
+        report = {"valid": ok, "reason": reason} | _batch_json(bundle)
+        report |= {"vkey": source, "verify_seconds": round(seconds, 3)}
+        click.echo(json.dumps(report, indent=2))
+    if not ok:
+        raise CheckFailed(f"proof INVALID: {reason}")
+    if not as_json:
+        console.print(
+            f"[bold green]batch proof valid[/bold green]: {len(bundle.entries)} account(s), epoch "
+            f"{bundle.market_epoch} ({seconds:.2f} s)"
+        )
+        _print_entries(bundle)
 
 
 def _outputs_json(bundle: ProofBundle) -> dict[str, Any]:
@@ -221,18 +383,19 @@ def vkey_for(bundle: ProofBundle | BatchBundle, vkey_path: Path | None) -> tuple
 def verify_cmd(bundle_path: Path, vkey_path: Path | None, as_json: bool) -> None:
     """Verify a proof bundle in pure Python (py_ecc).
 
-    Exit 1 if the proof is not valid.
+    A one-account bundle or a batch proof bundle (by its format). Exit 1 if the proof is
+    not valid.
 
     \b
     Example:
       zkmargin verify carol-proof.json --vkey verification_key.json
     """
     from prover.artifacts import profile_of_key
-    from prover.bundle import ProofBundle
+    from prover.batch_bundle import BatchBundle, load_any_bundle
     from prover.verify_py import verify_groth16
     from prover.vkey import vkey_sha256
 
-    bundle = ProofBundle.load(bundle_path)
+    bundle = load_any_bundle(bundle_path)
     vkey, source = vkey_for(bundle, vkey_path)
     digest = vkey_sha256(vkey)
     if digest != bundle.vkey_sha256:
@@ -247,6 +410,9 @@ def verify_cmd(bundle_path: Path, vkey_path: Path | None, as_json: bool) -> None
     started = time.perf_counter()
     result = verify_groth16(vkey, bundle.public_signals, bundle.proof)
     seconds = time.perf_counter() - started
+    if isinstance(bundle, BatchBundle):
+        _report_batch(bundle, result.ok, result.reason, source, seconds, as_json)
+        return
     if as_json:
         report = (
             {"valid": result.ok, "reason": result.reason}

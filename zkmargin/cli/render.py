@@ -269,7 +269,8 @@ def print_job_log(data: Mapping[str, Any], job_states: Sequence[str]) -> None:
     for job in data["failed_jobs"]:
         console.print(
             f"  failed{' (retryable: the next run tries again)' if job.get('retryable') else ''}: "
-            f"account {job['account_id']} ({job['snapshot_id'][:12]}): {job['reason']}",
+            f"batch {job['batch']} (accounts {', '.join(str(i) for i in job['account_ids'])}; "
+            f"{job['snapshot_id'][:12]}): {job['reason']}",
             markup=False,
             highlight=False,
             soft_wrap=True,

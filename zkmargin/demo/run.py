@@ -1,27 +1,26 @@
 """``zkmargin demo``: the whole flow, end to end, in one process.
 
 The demo is a script over the project's own APIs: the engine's pipeline builds markets
-and margins, and the operator's keeper (``zkmargin.keeper``) posts markets, commits
-accounts, proves and liquidates, exactly as ``zkmargin operator run`` does.
+and margins, and the operator's keeper (``zkmargin.keeper``) posts markets and the
+accounts root, proves and liquidates in batches, exactly as ``zkmargin operator run`` does.
 
 1. a synthetic market (3 assets, spot, perps, an options chain) and a generated price
    history, calibrated into volatility forecasts and a correlation matrix;
 2. a few dozen accounts of every status, margined with the vectorised engine;
-3. the circuit built and set up (both cached; a local setup is single-party);
+3. the batch circuit built and set up (both cached; a local setup is single-party);
 4. verifier and gate deployed, the risk parameters set by governance;
-5. the keeper on the first snapshot: market posted, commitments, liquidations;
-6. a market shock: the keeper on the new snapshot (a new epoch), more liquidations;
-7. one healthy account proved and attested on chain;
-8. the same crash settled in batches: a BatchGate, one accounts root for every account,
+5. the keeper on the first snapshot: market posted, one accounts root for every account,
    the liquidatable accounts proved K at a time (insolvent first, then by shortfall) and
-   liquidated with one transaction per batch, gas per account against the single proofs;
-9. one user's proof audited offline (py_ecc, no node) and against the chain, and the
-   same user's batch proof;
-10. a summary: accounts by status, proofs, gas per call, time per step.
+   liquidated with one transaction per batch;
+6. a market shock: the keeper on the new snapshot (a new epoch), more liquidations;
+7. one healthy account proved and attested on chain (a batch of one);
+8. one user's batch proof audited offline (py_ecc, no node), against the published
+   accounts tree and against the chain;
+9. a summary: accounts by status, proofs, gas per call and per account, time per step.
 
-The demo writes what a user would hold (account, market, parameters, proof, key) to
-``OUT/user-<id>/``, the keeper's inputs and job log to ``OUT/keeper/``, and its figures
-to ``OUT/summary.json``.
+The demo writes what a user would hold (account, market, parameters, batch proof, key,
+the published accounts tree) to ``OUT/user-<id>/``, the keeper's inputs and job log to
+``OUT/keeper/``, and its figures to ``OUT/summary.json``.
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from engine.accounts_tree import AccountsTree
 from engine.commitments import params_hash
 from engine.errors import CheckFailed
 from engine.fileio import write_json_atomic
@@ -54,6 +52,7 @@ from engine.formats import (
     dump_market,
     dump_params,
     dump_quotes,
+    load_accounts_tree,
     load_quotes,
     make_market_file,
 )
@@ -67,18 +66,16 @@ from engine.status import Status
 from prover.artifacts import CircuitArtifacts, prepare_artifacts
 from prover.batch_bundle import BatchBundle
 from prover.build import batch_spec
-from prover.bundle import ProofBundle
 from prover.prove import Prover
-from prover.prove_account import prove_account
-from verifier_contracts.batch_gate import BatchGate
+from prover.prove_batch import prove_batch
+from verifier_contracts.batch_gate import BatchGate, batch_calldata
 from verifier_contracts.chain import connect
-from verifier_contracts.gate import MarginGate, TxResult, deploy_verifier
-from zkmargin.audit import audit_batch_offline, audit_batch_onchain, audit_offline, audit_onchain
+from verifier_contracts.gate import TxResult, deploy_verifier
+from zkmargin.audit import audit_batch_offline, audit_batch_onchain
 from zkmargin.cli.render import print_checks, status_text
 from zkmargin.demo.data import DEMO_AS_OF, demo_accounts, demo_market, shocked_quotes
-from zkmargin.keeper.batches import Settlement, settle_liquidations
 from zkmargin.keeper.jobs import JobLog
-from zkmargin.keeper.operator import Operator, OperatorSettings
+from zkmargin.keeper.operator import OPENED, Operator, OperatorSettings
 from zkmargin.keeper.pool import ProverPool
 from zkmargin.keeper.snapshots import read_snapshot
 from zkmargin.keeper.transactions import DurableTxs
@@ -178,7 +175,7 @@ class DemoRun:
             kappa = {name: self.params.kappa[i] for i, name in enumerate(names)}
             self.params_file = ParamsFile(self.params.mm_factor, kappa, self.params.rho, self.config)
             self.markets: dict[int, tuple[Market, list[AssetQuote]]] = {}
-            self.bundles: dict[int, ProofBundle] = {}
+            self.bundles: dict[int, BatchBundle] = {}
             table = Table(title="calibrated from a generated 400-day history", box=box.SIMPLE_HEAD)
             for col in ("asset", "spot", "implied vol", "EWMA vol", "GARCH vol", "instruments"):
                 table.add_column(col, justify="right")
@@ -217,31 +214,24 @@ class DemoRun:
 
     def prepare_circuit(self) -> None:
         with self.step("3 circuit build and trusted setup"):
-            self.artifacts = prepare_artifacts(
-                self.profile.name, ptau=self.opt.ptau, console=self.console, notify=self.console.print
+            self.artifacts: CircuitArtifacts = prepare_artifacts(
+                batch_spec(self.profile), ptau=self.opt.ptau, console=self.console, notify=self.console.print
             )
             info = self.artifacts.summary()
             keys = self.artifacts.setup
             assert keys is not None
-            self.summary.constraints = self.artifacts.constraints
+            size = self.profile.batch_size
+            self.summary.constraints = self.summary.batch_constraints = self.artifacts.constraints
+            self.summary.batch_size = size
             self.console.print(
-                f"MarginCheck(A={self.profile.assets}, k={self.profile.slots}, d={self.profile.depth}): "
-                f"{self.artifacts.constraints:,} constraints; zkey {info.get('zkey_bytes', 0) / 1e6:.1f} MB; "
-                f"keys from {keys.origin()}"
+                f"MarginBatch(A={self.profile.assets}, k={self.profile.slots}, d={self.profile.depth}, "
+                f"K={size}, D={self.profile.accounts_depth}): {self.artifacts.constraints:,} constraints "
+                f"({self.artifacts.constraints // size:,} per account); "
+                f"zkey {info.get('zkey_bytes', 0) / 1e6:.1f} MB; keys from {keys.origin()}"
             )
             note = keys.trust_note()
             if note:
                 self.console.print(f"[yellow]{note}[/yellow]")
-            self.batch_artifacts: CircuitArtifacts = prepare_artifacts(
-                batch_spec(self.profile), ptau=self.opt.ptau, console=self.console, notify=self.console.print
-            )
-            self.summary.batch_size = self.profile.batch_size
-            self.summary.batch_constraints = self.batch_artifacts.constraints
-            self.console.print(
-                f"MarginBatch(K={self.profile.batch_size}, D={self.profile.accounts_depth}): "
-                f"{self.batch_artifacts.constraints:,} constraints "
-                f"({self.batch_artifacts.constraints // self.profile.batch_size:,} per account)"
-            )
 
     # ------------------------------------------------------------ 4-7 chain
 
@@ -251,11 +241,12 @@ class DemoRun:
             with self.step("4 deploy and set parameters"):
                 verifier, tx = deploy_verifier(chain, self.artifacts.verifier_sol.read_text())
                 self.summary.record_gas("deploy verifier", tx)
-                self.gate, tx = MarginGate.deploy(chain, verifier)
+                self.gate, tx = BatchGate.deploy(chain, verifier, self.profile.batch_size)
                 self.summary.record_gas("deploy gate", tx)
                 self.summary.record_gas("setParams", self.gate.set_params(params_hash(self.params)))
                 self.console.print(
-                    f"{chain.kind} chain: verifier {verifier}, gate {self.gate.address}; parameters set"
+                    f"{chain.kind} chain: verifier {verifier}, gate {self.gate.address} (batches of "
+                    f"{self.profile.batch_size}); parameters set"
                 )
             with self.keeper() as keeper:
                 with self.step("5 keeper: first snapshot"):
@@ -265,8 +256,8 @@ class DemoRun:
                     self.console.print(f"shock: {moves}; implied vols x{SHOCK_VOL}")
                     self.run_keeper(keeper, shocked_quotes(self.quotes, SHOCK, SHOCK_VOL), "q-2-shock.json")
                 self.record_keeper_gas(keeper)
+                self.published = load_accounts_tree(keeper.tree_path())
             self.attest_healthy()
-            self.settle_in_batches()
             self.audit()
 
     @contextmanager
@@ -312,14 +303,35 @@ class DemoRun:
         else:
             self.summary.statuses_after, self.summary.liquidatable_after = counts, ids
         confirmed = [j for j in keeper.log.jobs(outcome.snapshot_id) if j.state == "confirmed"]
+        opened = 0
         for job in confirmed:
-            self.bundles[job.account_id] = ProofBundle.from_dict(json.loads(job.bundle or "{}"))
-            self.summary.liquidated.append(job.account_id)
+            bundle = BatchBundle.from_dict(json.loads(job.bundle or "{}"))
+            gas = self._gas_of(keeper, job.tx_hash)
+            ids_opened = [i for i, what in (job.outcome or {}).items() if what == OPENED]
+            for account_id in ids_opened:
+                self.bundles[account_id] = bundle
+                self.summary.liquidated.append(account_id)
+            opened += len(ids_opened)
+            self.summary.batches.append(
+                {
+                    "epoch": outcome.epoch,
+                    "accounts": job.account_ids,
+                    "opened": ids_opened,
+                    "gas": gas,
+                    "gas_per_account": round(gas / len(job.account_ids)),
+                }
+            )
+        posted = "posted the accounts root and " if outcome.accounts_posted else ""
         self.console.print(
-            f"epoch {outcome.epoch}: {_status_text(counts)}; the keeper posted the market, committed "
-            f"{outcome.committed} account(s) and opened {len(confirmed)} liquidation(s) "
+            f"epoch {outcome.epoch}: {_status_text(counts)}; the keeper posted the market, {posted}"
+            f"opened {opened} liquidation(s) in {len(confirmed)} batch(es) of up to {self.profile.batch_size} "
             f"({outcome.already_open} already open), in {outcome.seconds:.1f} s"
         )
+
+    @staticmethod
+    def _gas_of(keeper: Operator, tx_hash: str | None) -> int:
+        receipt = keeper.txs.receipt(tx_hash) if tx_hash else None
+        return int(receipt["gasUsed"]) if receipt is not None else 0
 
     def record_keeper_gas(self, keeper: Operator) -> None:
         """Gas of every transaction the keeper sent, by call, and its proving times."""
@@ -327,10 +339,7 @@ class DemoRun:
             receipt = keeper.txs.receipt(tx.tx_hash)
             if receipt is None or receipt["status"] != 1:
                 continue
-            call = tx.purpose.split(" ")[0]
-            if call == "commitAccounts":
-                call = f"commitAccounts ({tx.purpose.split('x')[-1]})"
-            self.summary.gas.setdefault(call, []).append(int(receipt["gasUsed"]))
+            self.summary.gas.setdefault(tx.purpose.split(" ")[0], []).append(int(receipt["gasUsed"]))
         self.summary.proof_seconds.extend(round(t.seconds, 3) for t in keeper.pool.timings)
         self.summary.proofs = len(keeper.pool.timings)
 
@@ -342,116 +351,45 @@ class DemoRun:
             self.healthy = next(a for a in self.accounts if statuses[a.account_id] == Status.HEALTHY)
             started = time.perf_counter()
             with Prover(notify=self.console.print, backend=self.opt.prover) as prover:
-                proved = prove_account(self.market, self.params, self.healthy, self.artifacts, prover)
+                proved = prove_batch(
+                    self.market, self.params, [self.healthy], self.published, self.artifacts, prover
+                )
             self.summary.proof_seconds.append(round(time.perf_counter() - started, 3))
             self.summary.proofs += 1
             hid = self.healthy.account_id
-            self.bundles[hid] = proved.bundle
-            self.summary.record_gas("attest", self.gate.attest(hid, proved.bundle.to_dict()))
+            tx = self.gate.attest_batch(batch_calldata(proved.proof.proof, proved.public_signals))
+            self.summary.record_gas("attestBatch (1)", tx)
             self.summary.attested.append(hid)
             open_cases = sum(
                 1 for aid in self.summary.liquidated if self.gate.status_of(aid).liquidation_open
             )
             self.console.print(
-                f"account {hid} proved and attested healthy ({proved.proof.backend}); "
+                f"account {hid} proved and attested healthy in a batch of one ({proved.proof.backend}); "
                 f"{open_cases} liquidation cases open on chain"
             )
 
-    # ------------------------------------------------------------ 8 batches
-
-    def settle_in_batches(self) -> None:
-        with self.step("8 the crash settled in batches"):
-            verifier, tx = deploy_verifier(self.chain, self.batch_artifacts.verifier_sol.read_text())
-            self.summary.record_gas("deploy batch verifier", tx)
-            self.batch_gate, tx = BatchGate.deploy(self.chain, verifier, self.profile.batch_size)
-            self.summary.record_gas("deploy batch gate", tx)
-            root = self.gate.latest_market()
-            self.batch_gate.post_market(root.root, root.epoch)
-            self.batch_gate.set_params(params_hash(self.params))
-            self.accounts_tree = AccountsTree.of_accounts(self.accounts, depth=self.profile.accounts_depth)
-            with Prover(notify=self.console.print, backend=self.opt.prover) as prover:
-                settled = settle_liquidations(
-                    self.batch_gate,
-                    self.market,
-                    self.params,
-                    self.accounts,
-                    self.batch_artifacts,
-                    prover,
-                    tree=self.accounts_tree,
-                    publish=self.opt.out / "accounts-tree.json",
-                    notify=self.console.print,
-                )
-            self.settlement: Settlement = settled
-            if settled.post_gas is not None:
-                self.summary.gas.setdefault("postAccounts", []).append(settled.post_gas)
-            for batch in settled.batches:
-                self.summary.record_gas(f"liquidateBatch ({len(batch.entries)})", batch.tx)
-                self.summary.batches.append(
-                    {
-                        "accounts": [e.account_id for e in batch.entries],
-                        "opened": list(batch.opened),
-                        "gas": batch.tx.gas_used,
-                        "gas_per_account": round(batch.gas_per_account),
-                        "prove_seconds": round(batch.prove_seconds, 3),
-                    }
-                )
-            single = self.summary.gas.get("liquidate", [])
-            per_account = settled.gas / max(settled.accounts, 1)
-            versus = f", against {sum(single) // len(single):,} for one proof per account" if single else ""
-            self.console.print(
-                f"{settled.accounts} liquidatable account(s) in {len(settled.batches)} batch(es) of up to "
-                f"{self.profile.batch_size}: {len(settled.opened)} case(s) opened; accounts root posted for "
-                f"{settled.post_gas or 0:,} gas (one transaction for all {len(self.accounts)} accounts); "
-                f"{per_account:,.0f} gas per liquidated account{versus}"
-            )
-
-    # ------------------------------------------------------------ 9 audit
+    # ------------------------------------------------------------ 8 audit
 
     def audit(self) -> None:
-        with self.step("9 user audit"):
-            # the first user the keeper liquidated audits the proof that liquidated them,
-            # against the market of that proof's epoch
-            aid = (self.summary.liquidated or [self.healthy.account_id])[0]
+        with self.step("8 user audit"):
+            # the first user the keeper liquidated audits the batch proof that liquidated
+            # them, against the market of that proof's epoch and the published accounts tree
+            aid = self.summary.liquidated[0]
             account = next(a for a in self.accounts if a.account_id == aid)
-            market, quotes = self.markets[self.bundles[aid].market_epoch]
+            bundle = self.bundles[aid]
+            market, quotes = self.markets[bundle.market_epoch]
             folder = self.write_user_files(account, market, quotes)
-            report = audit_offline(
-                account, market, self.params, self.bundles[aid], self.artifacts.vkey_json()
+            report = audit_batch_offline(
+                account, market, self.params, bundle, self.artifacts.vkey_json(), published=self.published
             )
-            chain_checks = audit_onchain(self.gate, aid, account, self.bundles[aid])
+            chain_checks = audit_batch_onchain(self.gate, aid, bundle)
             print_checks(
-                f"audit of account {aid} (files in {folder})", [*report.checks, *chain_checks], self.console
+                f"audit of account {aid}'s batch proof ({len(bundle.entries)} accounts in one proof; "
+                f"files in {folder})",
+                [*report.checks, *chain_checks],
+                self.console,
             )
             self.summary.audit_ok = report.ok and all(c.ok for c in chain_checks)
-            batch = next(
-                (b for b in self.settlement.batches if aid in (e.account_id for e in b.entries)), None
-            )
-            if batch is not None:
-                paths = {e.account_id: self.accounts_tree.path(e.account_id) for e in batch.entries}
-                bundle = BatchBundle.of(batch.proof, paths, self.settlement.accounts_epoch)
-                bundle.save(folder / "batch-proof.json")
-                write_json_atomic(folder / "batch-vkey.json", self.batch_artifacts.vkey_json())
-                source = QuotesFile(DEMO_AS_OF, tuple(self.market_quotes), tuple(self.instruments))
-                batch_market = make_market_file(self.market, source, self.config, self.params.rho)
-                write_json_atomic(folder / "batch-market.json", dump_market(batch_market))
-                write_json_atomic(folder / "accounts-tree.json", dump_accounts_tree(self.accounts_tree))
-                batch_report = audit_batch_offline(
-                    account,
-                    self.market,
-                    self.params,
-                    bundle,
-                    self.batch_artifacts.vkey_json(),
-                    published=self.accounts_tree,
-                )
-                batch_chain = audit_batch_onchain(self.batch_gate, aid, bundle)
-                print_checks(
-                    f"audit of account {aid}'s batch proof ({len(bundle.entries)} accounts in one proof)",
-                    [*batch_report.checks, *batch_chain],
-                    self.console,
-                )
-                self.summary.audit_ok = (
-                    self.summary.audit_ok and batch_report.ok and all(c.ok for c in batch_chain)
-                )
             prices = liquidation_prices(
                 market, self.params, account, quotes, self.instruments, self.config, DEMO_AS_OF
             )
@@ -469,11 +407,12 @@ class DemoRun:
             self.console.print(
                 f"the user re-runs it with: zkmargin audit --account {folder}/account.json "
                 f"--market {folder}/market.json --params {folder}/params.json --proof {folder}/proof.json "
-                f"--vkey {folder}/vkey.json"
+                f"--vkey {folder}/vkey.json --accounts-tree {folder}/accounts-tree.json"
             )
 
     def write_user_files(self, account: Account, market: Market, quotes: list[AssetQuote]) -> Path:
-        """What a user holds: their account, the market, parameters, proof and key."""
+        """What a user holds: their account, the market, parameters, batch proof, key and
+        the published accounts tree."""
         folder = self.opt.out / f"user-{account.account_id}"
         source = QuotesFile(DEMO_AS_OF, tuple(quotes), tuple(self.instruments))
         market_file = make_market_file(market, source, self.config, self.params.rho)
@@ -484,9 +423,10 @@ class DemoRun:
         )
         self.bundles[account.account_id].save(folder / "proof.json")
         write_json_atomic(folder / "vkey.json", self.artifacts.vkey_json())
+        write_json_atomic(folder / "accounts-tree.json", dump_accounts_tree(self.published))
         return folder
 
-    # ------------------------------------------------------------ 10 summary
+    # ------------------------------------------------------------ 9 summary
 
     def print_summary(self) -> None:
         s = self.summary
@@ -519,7 +459,8 @@ class DemoRun:
             per_account = sum(b["gas"] for b in s.batches) / settled
             self.console.print(
                 f"batches: {settled} liquidations in {len(s.batches)} proof(s) of up to {s.batch_size} accounts "
-                f"(MarginBatch, {s.batch_constraints:,} constraints): {per_account:,.0f} gas per account"
+                f"(MarginBatch, {s.batch_constraints:,} constraints): {per_account:,.0f} gas per liquidated "
+                "account"
             )
         mean = sum(s.proof_seconds) / max(len(s.proof_seconds), 1)
         self.console.print(

@@ -1,5 +1,6 @@
-"""The operator's batched liquidations (docs/operator.md, "Batched liquidations"): post the
-accounts root of an epoch, then prove and settle the liquidatable accounts K at a time.
+"""Batched liquidations in one process, without the job log (docs/operator.md, "Batched
+liquidations without the job log"): post the accounts root of an epoch, then prove and
+settle the liquidatable accounts K at a time.
 
 The engine margins every account; ``engine.batching`` puts those of status 2 or 3 into
 batches, insolvent first and then by shortfall, largest first; each batch is proved in
@@ -7,8 +8,9 @@ one ``MarginBatch`` proof (``prover.prove_batch``) and sent to ``liquidateBatch`
 skips an entry whose case is already open instead of reverting, so a re-run after a
 partial failure settles what is left and re-opens nothing.
 
-This is the batch path of one snapshot, in one process. The crash-safe job log with
-leases and distributed provers around it is the keeper issue's (#13) work.
+The crash-safe keeper (``zkmargin.keeper.operator``) does the same with a durable job log,
+one job per batch; this module serves the tests and benchmarks that need the batch path
+of one snapshot without it.
 """
 
 from __future__ import annotations

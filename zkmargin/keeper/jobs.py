@@ -1,6 +1,8 @@
 """The operator's durable job log (SQLite).
 
-One row per (snapshot, account) proof job, moving through
+One row per (snapshot, batch) proof job: a batch of up to K accounts proven in one
+``MarginBatch`` proof and settled in one ``liquidateBatch`` transaction
+(docs/batching.md), moving through
 
     pending -> proving -> proved -> submitted -> confirmed
     any active state -> failed (with the reason)
@@ -21,13 +23,15 @@ again unchanged: same hash, same nonce, never a second transaction.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine.batch_statement import BatchEntry
 from engine.errors import ZkmarginError
 
 JOB_STATES = ("pending", "proving", "proved", "submitted", "confirmed", "failed")
@@ -49,13 +53,14 @@ CREATE TABLE IF NOT EXISTS snapshots (
 );
 CREATE TABLE IF NOT EXISTS jobs (
     snapshot_id TEXT NOT NULL REFERENCES snapshots(snapshot_id),
-    account_id  TEXT NOT NULL,
+    batch       INTEGER NOT NULL,      -- 0, 1, ... in priority order within the snapshot
     kind        TEXT NOT NULL CHECK (kind IN ('liquidate', 'attest')),
     state       TEXT NOT NULL CHECK (state IN
                 ('pending', 'proving', 'proved', 'submitted', 'confirmed', 'failed')),
-    status      INTEGER NOT NULL,      -- engine status the job was created for
-    shortfall   TEXT NOT NULL,
-    bundle      TEXT,                  -- proof bundle JSON once proved
+    entries     TEXT NOT NULL,         -- JSON [[id, status, shortfall], ...] in id order, as
+                                       -- the engine computed them (shortfall capped, text)
+    outcome     TEXT,                  -- JSON {id: opened | open | closed} once confirmed
+    bundle      TEXT,                  -- batch proof bundle JSON once proved
     tx_hash     TEXT,                  -- recorded before broadcast
     reason      TEXT,                  -- why it failed
     attempts    INTEGER NOT NULL DEFAULT 0,
@@ -63,19 +68,19 @@ CREATE TABLE IF NOT EXISTS jobs (
     retryable   INTEGER NOT NULL DEFAULT 0,  -- 1: failed for a reason a later run can fix
     created_at  REAL NOT NULL,
     updated_at  REAL NOT NULL,
-    PRIMARY KEY (snapshot_id, account_id, kind)
+    PRIMARY KEY (snapshot_id, batch, kind)
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
 CREATE TABLE IF NOT EXISTS meta (
     key         TEXT PRIMARY KEY,
-    value       TEXT NOT NULL          -- format: zkmargin/joblog@1
+    value       TEXT NOT NULL          -- format: zkmargin/joblog@2
 );
 CREATE TABLE IF NOT EXISTS txs (
     tx_hash     TEXT PRIMARY KEY,      -- 0x-prefixed keccak of raw
     raw         TEXT NOT NULL,         -- signed transaction, 0x-prefixed hex
     sender      TEXT NOT NULL,
     nonce       INTEGER NOT NULL,
-    purpose     TEXT NOT NULL,         -- e.g. "liquidate 1003", "postMarket 7"
+    purpose     TEXT NOT NULL,         -- e.g. "liquidateBatch 0 epoch 2", "postMarket epoch 7"
     created_at  REAL NOT NULL
 );
 """
@@ -83,18 +88,38 @@ CREATE TABLE IF NOT EXISTS txs (
 
 @dataclass(frozen=True)
 class Job:
+    """One batch of a snapshot: its accounts' entries as the engine computed them."""
+
     snapshot_id: str
-    account_id: int
+    batch: int
     kind: str
     state: str
-    status: int
-    shortfall: int
+    entries: tuple[BatchEntry, ...]
     bundle: str | None
     tx_hash: str | None
     reason: str | None
     attempts: int
     final: bool = False  # a confirmed job whose block has enough confirmations
     retryable: bool = False  # failed for a reason a later run can fix (a stale market, a prover crash)
+    outcome: dict[int, str] | None = None  # once confirmed: per account, opened / open / closed
+
+    @property
+    def account_ids(self) -> list[int]:
+        return [e.account_id for e in self.entries]
+
+    @property
+    def label(self) -> str:
+        ids = self.account_ids
+        shown = ", ".join(str(i) for i in ids[:4]) + (", ..." if len(ids) > 4 else "")
+        return f"batch {self.batch} ({len(ids)} account(s): {shown})"
+
+
+def _entries_json(entries: Sequence[BatchEntry]) -> str:
+    return json.dumps([[str(e.account_id), e.status, str(e.shortfall)] for e in entries])
+
+
+def _entries_of(text: str) -> tuple[BatchEntry, ...]:
+    return tuple(BatchEntry(int(i), int(s), int(sh)) for i, s, sh in json.loads(text))
 
 
 @dataclass(frozen=True)
@@ -123,8 +148,10 @@ class SignedTx:
 
 
 #: What a job log says it is (table ``meta``); a file without it is not opened for writing
-#: unless it is empty or an older log with exactly the log's own tables.
-LOG_FORMAT = "zkmargin/joblog@1"
+#: unless it is empty. A log of an earlier format (``@1``: one account per job, for the
+#: retired per-account gate) is refused with a message saying so.
+LOG_FORMAT = "zkmargin/joblog@2"
+OLDER_FORMATS = ("zkmargin/joblog@1",)
 _OWN_TABLES = {"snapshots", "jobs", "txs", "meta"}
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
@@ -178,30 +205,26 @@ class JobLog:
         tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if not tables and not required:
             return
+        older = None
         if "meta" in tables:
             row = self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
             if row is not None and row[0] == LOG_FORMAT:
                 return
+            older = row[0] if row is not None and row[0] in OLDER_FORMATS else None
         elif tables <= _OWN_TABLES and "snapshots" in tables:
-            columns = {row[1] for row in self._db.execute("PRAGMA table_info(snapshots)")}
-            if {"snapshot_id", "epoch", "market_root", "state"} <= columns:
-                return  # a log written before the tag; _migrate adds it
+            older = "zkmargin/joblog@1 (untagged)"
+        if older is not None:
+            raise JobLogError(
+                f"{self.path} is a job log of format {older}: one account per job, for the retired "
+                f"per-account gate; this keeper writes {LOG_FORMAT} (batches on BatchGate): "
+                "start a new job log (--db) for the new gate"
+            )
         shown = ", ".join(sorted(tables)) or "none"
         raise JobLogError(f"{self.path} is an SQLite database but not a zkmargin job log (tables: {shown})")
 
     def _migrate(self) -> None:
-        """Bring a log written by an earlier version up to the current schema (additive only)."""
+        """Tag a new log with its format."""
         self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('format', ?)", (LOG_FORMAT,))
-        columns = {row[1] for row in self._db.execute("PRAGMA table_info(snapshots)")}
-        if "reason" not in columns:
-            self._db.execute("ALTER TABLE snapshots ADD COLUMN reason TEXT")
-        if "as_of" not in columns:
-            self._db.execute("ALTER TABLE snapshots ADD COLUMN as_of TEXT")
-        job_columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
-        if "final" not in job_columns:
-            self._db.execute("ALTER TABLE jobs ADD COLUMN final INTEGER NOT NULL DEFAULT 0")
-        if "retryable" not in job_columns:
-            self._db.execute("ALTER TABLE jobs ADD COLUMN retryable INTEGER NOT NULL DEFAULT 0")
 
     def close(self) -> None:
         self._db.close()
@@ -302,23 +325,29 @@ class JobLog:
 
     # ---------------------------------------------------------------- jobs
 
-    def add_jobs(self, snapshot_id: str, kind: str, items: list[tuple[int, int, int]]) -> int:
-        """Create jobs (account_id, status, shortfall) in state ``pending``; existing
-        jobs are left as they are (idempotent). Returns how many were new."""
+    def add_jobs(self, snapshot_id: str, kind: str, batches: Sequence[Sequence[BatchEntry]]) -> int:
+        """Create the snapshot's jobs, one per batch (numbered 0, 1, ... in the given order),
+        in state ``pending``, unless the snapshot has jobs of ``kind`` already: the batches
+        of a snapshot are fixed when they are first made (idempotent). Returns how many were
+        new."""
         now = time.time()
         with self._tx() as db:
-            before = db.total_changes
+            (existing,) = db.execute(
+                "SELECT COUNT(*) FROM jobs WHERE snapshot_id = ? AND kind = ?", (snapshot_id, kind)
+            ).fetchone()
+            if existing:
+                return 0
             db.executemany(
-                "INSERT OR IGNORE INTO jobs (snapshot_id, account_id, kind, state, status, shortfall, "
-                "created_at, updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
-                [(snapshot_id, str(a), kind, s, str(sh), now, now) for a, s, sh in items],
+                "INSERT INTO jobs (snapshot_id, batch, kind, state, entries, created_at, updated_at) "
+                "VALUES (?, ?, ?, 'pending', ?, ?, ?)",
+                [(snapshot_id, n, kind, _entries_json(b), now, now) for n, b in enumerate(batches) if b],
             )
-            return db.total_changes - before
+            return sum(1 for b in batches if b)
 
     def jobs(self, snapshot_id: str | None = None, state: str | None = None) -> list[Job]:
         sql = (
-            "SELECT snapshot_id, account_id, kind, state, status, shortfall, bundle, tx_hash, reason, "
-            "attempts, final, retryable FROM jobs WHERE 1 = 1"
+            "SELECT snapshot_id, batch, kind, state, entries, bundle, tx_hash, reason, "
+            "attempts, final, retryable, outcome FROM jobs WHERE 1 = 1"
         )
         args: list[object] = []
         if snapshot_id is not None:
@@ -327,21 +356,21 @@ class JobLog:
         if state is not None:
             sql += " AND state = ?"
             args.append(state)
-        sql += " ORDER BY created_at, CAST(account_id AS INTEGER), kind"
+        sql += " ORDER BY created_at, batch, kind"
         return [
             Job(
                 r[0],
                 int(r[1]),
                 r[2],
                 r[3],
-                int(r[4]),
-                int(r[5]),
+                _entries_of(r[4]),
+                r[5],
                 r[6],
                 r[7],
-                r[8],
-                int(r[9]),
+                int(r[8]),
+                bool(r[9]),
                 bool(r[10]),
-                bool(r[11]),
+                None if r[11] is None else {int(k): v for k, v in json.loads(r[11]).items()},
             )
             for r in self._db.execute(sql, args).fetchall()
         ]
@@ -356,20 +385,23 @@ class JobLog:
         tx_hash: str | None = None,
         reason: str | None = None,
         retryable: bool = False,
+        outcome: dict[int, str] | None = None,
     ) -> bool:
         """Move ``job`` to ``new_state`` if it is still in ``expect`` (default: its
         current state). Returns False when another writer moved it first. ``retryable``
         (with ``failed``): the reason is one a later run can fix, so the snapshot is not
-        done and the next run proves the job again."""
+        done and the next run proves the job again. ``outcome``: what became of each
+        account (with ``confirmed``)."""
         if new_state not in JOB_STATES:
             raise ValueError(f"unknown job state {new_state!r}")
         expected = expect if expect is not None else job.state
+        outcome_json = None if outcome is None else json.dumps({str(k): v for k, v in outcome.items()})
         with self._tx() as db:
             cur = db.execute(
                 "UPDATE jobs SET state = ?, bundle = COALESCE(?, bundle), tx_hash = COALESCE(?, tx_hash), "
                 "reason = ?, attempts = attempts + (CASE WHEN ? = 'proving' THEN 1 ELSE 0 END), "
-                "retryable = ?, updated_at = ? "
-                "WHERE snapshot_id = ? AND account_id = ? AND kind = ? AND state = ?",
+                "retryable = ?, outcome = COALESCE(?, outcome), updated_at = ? "
+                "WHERE snapshot_id = ? AND batch = ? AND kind = ? AND state = ?",
                 (
                     new_state,
                     bundle,
@@ -377,9 +409,10 @@ class JobLog:
                     reason,
                     new_state,
                     int(retryable and new_state == "failed"),
+                    outcome_json,
                     time.time(),
                     job.snapshot_id,
-                    str(job.account_id),
+                    job.batch,
                     job.kind,
                     expected,
                 ),
@@ -390,9 +423,9 @@ class JobLog:
         """A confirmed job whose block has enough confirmations is final."""
         with self._tx() as db:
             cur = db.execute(
-                "UPDATE jobs SET final = 1, updated_at = ? WHERE snapshot_id = ? AND account_id = ? "
+                "UPDATE jobs SET final = 1, updated_at = ? WHERE snapshot_id = ? AND batch = ? "
                 "AND kind = ? AND state = 'confirmed'",
-                (time.time(), job.snapshot_id, str(job.account_id), job.kind),
+                (time.time(), job.snapshot_id, job.batch, job.kind),
             )
             return cur.rowcount == 1
 
@@ -405,8 +438,8 @@ class JobLog:
         with self._tx() as db:
             cur = db.execute(
                 "UPDATE jobs SET state = 'pending', bundle = NULL, reason = ?, updated_at = ? "
-                "WHERE snapshot_id = ? AND account_id = ? AND kind = ? AND state = ?",
-                (reason, time.time(), job.snapshot_id, str(job.account_id), job.kind, expected),
+                "WHERE snapshot_id = ? AND batch = ? AND kind = ? AND state = ?",
+                (reason, time.time(), job.snapshot_id, job.batch, job.kind, expected),
             )
             return cur.rowcount == 1
 
@@ -445,8 +478,8 @@ class JobLog:
         with self._tx() as db:
             cur = db.execute(
                 "UPDATE jobs SET state = 'submitted', final = 0, reason = ?, updated_at = ? "
-                "WHERE snapshot_id = ? AND account_id = ? AND kind = ? AND state = 'confirmed' AND final = 0",
-                (reason, time.time(), job.snapshot_id, str(job.account_id), job.kind),
+                "WHERE snapshot_id = ? AND batch = ? AND kind = ? AND state = 'confirmed' AND final = 0",
+                (reason, time.time(), job.snapshot_id, job.batch, job.kind),
             )
             return cur.rowcount == 1
 

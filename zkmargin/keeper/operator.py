@@ -8,15 +8,19 @@ For each new snapshot (in order; a snapshot already ``done`` or ``failed`` is sk
 1. build the market with the next epoch (a snapshot keeps the epoch it was first given);
 2. post its root unless the gate already has it (the post transaction's hash is recorded
    before broadcast; after a crash the gate's latest epoch and root say whether it landed);
-3. make the account commitments on chain equal to the accounts file (commit only those
-   that differ: a new commitment closes an open liquidation case);
-4. compute every account's margin (vectorised) and create one ``liquidate`` job per
-   account with status 2 or 3 that has no liquidation case open on chain;
-5. prove the jobs in the :class:`ProverPool`, and submit each proof as soon as it is
-   ready: simulate, sign, record hash and bytes, move the job to ``submitted``, then
-   broadcast (:mod:`zkmargin.keeper.transactions`);
-6. settle: a receipt with ``LiquidationOpened`` for the account confirms the job; a
-   revert fails it with the gate's custom error decoded.
+3. make the gate's accounts root that of the accounts file: build the accounts tree
+   (docs/margin-model.md section 5), write its leaves next to the job log (published:
+   ``zkmargin/accounts-tree@1``) and post the root under the next accounts epoch unless
+   the gate already has it (one transaction whatever the number of accounts);
+4. compute every account's margin (vectorised); the accounts with status 2 or 3 and no
+   liquidation case open on chain go into batches of K, insolvent first, then by
+   shortfall, largest first (``engine/batching.py``), one ``liquidate`` job per batch;
+5. prove the jobs in the :class:`ProverPool` (one ``MarginBatch`` proof per batch) and
+   submit each proof as soon as it is ready: simulate, sign, record hash and bytes, move
+   the job to ``submitted``, then broadcast (:mod:`zkmargin.keeper.transactions`);
+6. settle: a receipt of ``liquidateBatch`` confirms the job, with what became of each
+   account (a case opened, or one already open or closed at these epochs, skipped by the
+   gate); a revert fails it with the gate's custom error decoded.
 
 A market is fresh on the gate for ``maxMarketAge`` seconds. While jobs still wait to be
 submitted and less than ``refresh_before`` seconds (at most half the age) of it are left,
@@ -52,18 +56,21 @@ from typing import Any
 from web3.contract.contract import ContractFunction
 from web3.logs import DISCARD
 
-from engine.commitments import MarketCommitments, commitments, params_hash
+from engine.accounts_tree import AccountsTree
+from engine.batch_statement import BatchEntry, capped_shortfall
+from engine.batching import liquidation_batches
+from engine.commitments import MarketCommitments, params_hash
 from engine.errors import InputError, ZkmarginError
-from engine.formats import LabeledAccount, ParamsFile, load_accounts
+from engine.fileio import write_json_atomic
+from engine.formats import LabeledAccount, ParamsFile, dump_accounts_tree, load_accounts
 from engine.margin_batch import AccountBatch, compute_margins
 from engine.model import Market, RiskParams
 from engine.pipeline import check_unique_ids, price_market
 from engine.profiles import Profile
-from engine.signals import PUBLIC_SIGNALS
 from engine.status import Status
+from verifier_contracts.batch_gate import BatchAccountStatus, BatchGate, batch_calldata, batch_gas_limit
 from verifier_contracts.chain import Roles
-from verifier_contracts.constants import COMMIT_BATCH
-from verifier_contracts.gate import PROOF_GAS_LIMIT, AccountStatus, GateRevert, MarginGate, proof_calldata
+from verifier_contracts.gate import GateRevert
 from zkmargin.keeper.jobs import Job, JobLog, SignedTx, Snapshot
 from zkmargin.keeper.pool import ProofTask, ProverPool
 from zkmargin.keeper.snapshots import SnapshotFile, scan_folder
@@ -75,7 +82,9 @@ ACTIVE_STATES = ("pending", "proving", "proved", "submitted")
 #: How far beyond today (UTC) a snapshot's as_of may lie (time zones, a feed that dates
 #: the next session).
 FUTURE_TOLERANCE_DAYS = 1
-GAS_HEADROOM = 1.25  # gas limit = estimate x this, for postMarket / commitAccounts
+GAS_HEADROOM = 1.25  # gas limit = estimate x this, for postMarket / postAccounts
+#: What became of an account of a confirmed batch (``Job.outcome``).
+OPENED, ALREADY_OPEN, CLOSED_AT_EPOCH = "opened", "open", "closed"
 
 
 class OperatorError(ZkmarginError):
@@ -112,6 +121,9 @@ class OperatorSettings:
     #: Re-posts of one snapshot's market per run, at most (a maxMarketAge shorter than a
     #: proof takes would otherwise re-post for ever).
     max_reposts: int = 3
+    #: Where the published accounts tree is written before its root is posted (default:
+    #: ``<job log>.accounts-tree.json``).
+    accounts_tree_path: Path | None = None
 
 
 @dataclass
@@ -125,6 +137,8 @@ class Prepared:
     params: RiskParams
     params_hash: int
     accounts: list[LabeledAccount]
+    tree: AccountsTree
+    accounts_epoch: int = 0  # the gate's accounts epoch of ``tree``, once posted
 
     @property
     def epoch(self) -> int:
@@ -147,7 +161,8 @@ class SnapshotOutcome:
     jobs: dict[str, int] = field(default_factory=dict)
     liquidatable: int = 0
     already_open: int = 0
-    committed: int = 0
+    accounts_posted: int = 0  # 1 if this run posted the accounts root
+    batches: int = 0
     reposts: int = 0
     seconds: float = 0.0
 
@@ -164,7 +179,7 @@ class Operator:
         self,
         settings: OperatorSettings,
         log: JobLog,
-        gate: MarginGate,
+        gate: BatchGate,
         roles: Roles,
         pool: ProverPool,
         txs: DurableTxs,
@@ -240,8 +255,9 @@ class Operator:
             prepared = self._prepare(snap, existing)
             outcome.epoch = prepared.epoch
             self._ensure_posted(prepared)
-            statuses, outcome.committed = self._ensure_commitments(prepared)
+            statuses, outcome.accounts_posted = self._ensure_accounts(prepared)
             outcome.liquidatable, outcome.already_open = self._create_jobs(prepared, statuses)
+            outcome.batches = len(self.log.jobs(prepared.record.snapshot_id))
             self._drive_jobs(prepared)
         except SnapshotFailed as exc:
             self._fail_snapshot(snap, exc.reason)
@@ -252,7 +268,7 @@ class Operator:
                 outcome.state = "incomplete"
                 outcome.reason = (
                     f"{len(retryable)} job(s) failed for a reason a later run can fix "
-                    f"(account {retryable[0].account_id}: {retryable[0].reason}); run the keeper again"
+                    f"({retryable[0].label}: {retryable[0].reason}); run the keeper again"
                 )
                 self._incomplete.add(snap.snapshot_id)
                 logger.error("snapshot %s: INCOMPLETE: %s", snap.path.name, outcome.reason)
@@ -298,6 +314,7 @@ class Operator:
             mc = MarketCommitments(market)
             accounts = load_accounts(self.settings.accounts_path, market)
             check_unique_ids(accounts)
+            tree = AccountsTree.of_accounts([a.account for a in accounts], depth=profile.accounts_depth)
         except InputError as exc:
             raise SnapshotFailed(f"invalid input: {exc.field}: {exc.message}") from None
         ph = params_hash(risk)
@@ -318,7 +335,7 @@ class Operator:
             )
         else:
             record = existing
-        prepared = Prepared(snap, record, market, mc, risk, ph, accounts)
+        prepared = Prepared(snap, record, market, mc, risk, ph, accounts, tree)
         logger.info(
             "snapshot %s: %s, as of %s, market root %s, %d accounts",
             snap.path.name,
@@ -433,45 +450,57 @@ class Operator:
             return False  # its nonce went to another transaction: post afresh
         return self._posted(p, receipt)
 
-    # --------------------------------------------------------- 3. commitments
+    # ----------------------------------------------------- 3. the accounts root
 
-    def _ensure_commitments(self, p: Prepared) -> tuple[dict[int, AccountStatus], int]:
+    def tree_path(self) -> Path:
+        """Where the published accounts tree is written."""
+        if self.settings.accounts_tree_path is not None:
+            return self.settings.accounts_tree_path
+        return self.log.path.with_name(self.log.path.name + ".accounts-tree.json")
+
+    def _ensure_accounts(self, p: Prepared) -> tuple[dict[int, BatchAccountStatus], int]:
+        """Post the accounts tree's root unless it is the gate's latest; returns every
+        account's record on the gate and 1 if the root was posted now."""
         operator = self.roles.operator
-        self._finish_in_flight(operator)  # a commit still in flight must land before we compare
-        statuses = {a.account.account_id: self.gate.status_of(a.account.account_id) for a in p.accounts}
-        wanted = commitments([a.account for a in p.accounts])
-        stale = [
-            (a.account.account_id, c)
-            for a, c in zip(p.accounts, wanted, strict=True)
-            if statuses[a.account.account_id].commitment != c
-        ]
-        for start in range(0, len(stale), COMMIT_BATCH):
-            chunk = stale[start : start + COMMIT_BATCH]
-            ids, values = [i for i, _ in chunk], [c for _, c in chunk]
-            fn = self.gate.contract.functions.commitAccounts(ids, values)
+        self._finish_in_flight(operator)  # a post still in flight must land before we compare
+        root, epoch = self.gate.accounts_root()
+        posted = 0
+        if root != p.tree.root:
+            write_json_atomic(self.tree_path(), dump_accounts_tree(p.tree))  # published first
+            fn = self.gate.contract.functions.postAccounts(p.tree.root, epoch + 1)
             try:
                 gas = self.txs.simulate(fn, operator)
             except GateRevert as exc:
-                raise OperatorError(f"commitAccounts would revert: {exc}") from None
+                raise OperatorError(f"postAccounts would revert: {exc}") from None
             _, receipt = self.txs.send_until_mined(
                 fn,
                 operator,
                 int(gas * GAS_HEADROOM),
-                f"commitAccounts x{len(ids)}",
+                f"postAccounts epoch {epoch + 1}",
                 self.settings.fees,
                 self.log.record_tx,
             )
             if receipt["status"] != 1:
                 raise OperatorError(
-                    f"commitAccounts reverted: {self.txs.failure_reason(receipt, 'commitAccounts')}"
+                    f"postAccounts reverted: {self.txs.failure_reason(receipt, 'postAccounts')}"
                 )
-            for account_id, value in chunk:
-                statuses[account_id] = replace(
-                    statuses[account_id], commitment=value, proven=False, liquidation_open=False
-                )
-        if stale:
-            logger.info("%s: committed %d account state(s) that differed on chain", p.label, len(stale))
-        return statuses, len(stale)
+            root, epoch = self.gate.accounts_root()
+            posted = 1
+            logger.info(
+                "%s: accounts root %s posted as accounts epoch %d (%d accounts; tree written to %s)",
+                p.label,
+                _short(root),
+                epoch,
+                len(p.accounts),
+                self.tree_path(),
+            )
+        if root != p.tree.root:
+            raise OperatorError(
+                f"the gate's accounts root {_short(root)} is not the accounts file's {_short(p.tree.root)}"
+            )
+        p.accounts_epoch = epoch
+        statuses = {a.account.account_id: self.gate.status_of(a.account.account_id) for a in p.accounts}
+        return statuses, posted
 
     def _finish_in_flight(self, sender: str) -> None:
         """Transactions of ``sender`` recorded in the log and not yet mined (a run stopped
@@ -492,32 +521,36 @@ class Operator:
 
     # ---------------------------------------------------------------- 4. jobs
 
-    def _create_jobs(self, p: Prepared, statuses: dict[int, AccountStatus]) -> tuple[int, int]:
-        batch = compute_margins(
+    def _create_jobs(self, p: Prepared, statuses: dict[int, BatchAccountStatus]) -> tuple[int, int]:
+        margins = compute_margins(
             p.market, p.params, AccountBatch.from_accounts([a.account for a in p.accounts])
         )
-        counts = Counter(int(s) for s in batch.status)
-        items: list[tuple[int, int, int]] = []
+        counts = Counter(int(s) for s in margins.status)
+        due: list[BatchEntry] = []
         already_open = 0
         for i, acc in enumerate(p.accounts):
-            status = int(batch.status[i])
+            status = int(margins.status[i])
             if status < Status.LIQUIDATABLE:
                 continue
             if statuses[acc.account.account_id].liquidation_open:
                 already_open += 1
                 continue
-            items.append((acc.account.account_id, status, int(batch.shortfall[i])))
-        new = self.log.add_jobs(p.record.snapshot_id, "liquidate", items)
+            due.append(
+                BatchEntry(acc.account.account_id, status, capped_shortfall(int(margins.shortfall[i])))
+            )
+        batches = liquidation_batches(due, self.gate.batch_size())
+        new = self.log.add_jobs(p.record.snapshot_id, "liquidate", batches)
         self.log.set_snapshot_state(p.record.snapshot_id, "posted", accounts=len(p.accounts))
         logger.info(
             "%s: margins: %d healthy, %d restricted, %d liquidatable, %d insolvent; "
-            "%d new liquidation job(s) (%d in the log), %d already under liquidation",
+            "%d new batch job(s) of up to %d (%d in the log), %d already under liquidation",
             p.label,
             counts[0],
             counts[1],
             counts[2],
             counts[3],
             new,
+            self.gate.batch_size(),
             len(self.log.jobs(p.record.snapshot_id)),
             already_open,
         )
@@ -532,6 +565,8 @@ class Operator:
             commitments=p.commitments,
             params=p.params,
             accounts={a.account.account_id: a.account for a in p.accounts},
+            tree=p.tree,
+            accounts_epoch=p.accounts_epoch,
         )
 
     def _drive_jobs(self, p: Prepared) -> None:
@@ -624,11 +659,11 @@ class Operator:
                 "stale again (is maxMarketAge shorter than proving takes?)"
             )
             self.log.transition(job, "failed", expect=expect, reason=why, retryable=True)
-            logger.error("account %d: liquidation refused: %s", job.account_id, why)
+            logger.error("%s: liquidation refused: %s", job.label, why)
             return True
         if self.log.requeue(job, f"{reason}: proven again against the fresh market", expect=expect):
             self._stale_seen = self._stale_seen or stale
-            logger.warning("account %d: %s: proving it again", job.account_id, reason)
+            logger.warning("%s: %s: proving it again", job.label, reason)
             self.pool.enqueue(self._task(p), self.log.jobs(sid, state="pending"))
         return True
 
@@ -636,13 +671,17 @@ class Operator:
 
     def _liquidate_fn(self, job: Job) -> ContractFunction:
         assert job.bundle is not None
-        proof, signals = proof_calldata(json.loads(job.bundle))
-        return self.gate.contract.functions.liquidate(job.account_id, proof, signals)
+        bundle = json.loads(job.bundle)
+        call = batch_calldata(bundle["proof"], bundle["public_signals"])
+        return self.gate.contract.functions.liquidateBatch(call.proof, call.roots, call.entries)
+
+    def _gas_limit(self) -> int:
+        return batch_gas_limit(self.gate.batch_size())
 
     def _submit(self, p: Prepared, job: Job, *, expect: str = "proved") -> None:
         assert job.bundle is not None
         bundle = json.loads(job.bundle)
-        root = int(bundle["public_signals"][PUBLIC_SIGNALS.index("market_root")])
+        root = int(bundle["public_signals"][1])  # [accounts root, market root, ...]
         if root != p.commitments.market_root:
             reason = f"proven against epoch {bundle.get('market_epoch')}, the market is now epoch {p.epoch}"
             if self.log.requeue(job, reason, expect=expect):
@@ -651,23 +690,23 @@ class Operator:
         fn = self._liquidate_fn(job)
         liquidator = self.roles.liquidator
         try:
-            self.txs.simulate(fn, liquidator, PROOF_GAS_LIMIT)
+            self.txs.simulate(fn, liquidator, self._gas_limit())
         except GateRevert as exc:
             if self._market_moved(p, job, str(exc), expect=expect):
                 return
             self.log.transition(job, "failed", expect=expect, reason=str(exc))
-            logger.error("account %d: liquidation refused: %s", job.account_id, exc)
+            logger.error("%s: liquidation refused: %s", job.label, exc)
             return
-        signed = self.txs.sign(fn, liquidator, PROOF_GAS_LIMIT, f"liquidate {job.account_id} epoch {p.epoch}")
+        signed = self.txs.sign(
+            fn, liquidator, self._gas_limit(), f"liquidateBatch {job.batch} epoch {p.epoch}"
+        )
         self.log.record_tx(signed)
         if not self.log.transition(job, "submitted", expect=expect, tx_hash=signed.tx_hash):
             return  # moved by someone else: never broadcast a transaction the log does not own
         if self.txs.broadcast(signed):
-            logger.info("account %d: liquidation submitted (tx %s)", job.account_id, _short(signed.tx_hash))
+            logger.info("%s: liquidation submitted (tx %s)", job.label, _short(signed.tx_hash))
         else:
-            logger.warning(
-                "account %d: liquidation refused by the node for its fee: replacing it", job.account_id
-            )
+            logger.warning("%s: liquidation refused by the node for its fee: replacing it", job.label)
             self._replace(p, job, signed)
 
     def _settle(self, p: Prepared, job: Job) -> None:
@@ -691,18 +730,37 @@ class Operator:
 
     def _settle_mined(self, p: Prepared, job: Job, tx_hash: str, receipt: Mapping[str, Any]) -> None:
         if receipt["status"] != 1:
-            reason = self.txs.failure_reason(receipt, "liquidate")
+            reason = self.txs.failure_reason(receipt, "liquidateBatch")
             if self._market_moved(p, job, reason, expect="submitted", mined=True):
                 return
             self.log.transition(job, "failed", reason=reason)
-            logger.error("account %d: liquidation reverted: %s", job.account_id, reason)
+            logger.error("%s: liquidation reverted: %s", job.label, reason)
             return
-        events = self.gate.contract.events.LiquidationOpened().process_receipt(receipt, errors=DISCARD)
-        if not any(int(e["args"]["id"]) == job.account_id for e in events):
-            self.log.transition(job, "failed", reason=f"tx {tx_hash} mined without LiquidationOpened")
+        events = self.gate.contract.events
+        accepted = events.BatchAccepted().process_receipt(receipt, errors=DISCARD)
+        if not accepted:
+            self.log.transition(job, "failed", reason=f"tx {tx_hash} mined without BatchAccepted")
             return
-        self.log.transition(job, "confirmed", tx_hash=tx_hash)
-        logger.info("account %d: liquidation confirmed in block %d", job.account_id, receipt["blockNumber"])
+        outcome: dict[int, str] = {}
+        for e in events.LiquidationsOpened().process_receipt(receipt, errors=DISCARD):
+            outcome.update((int(i), OPENED) for i in e["args"]["ids"])
+        for e in events.LiquidationSkipped().process_receipt(receipt, errors=DISCARD):
+            outcome[int(e["args"]["id"])] = ALREADY_OPEN if int(e["args"]["reason"]) == 1 else CLOSED_AT_EPOCH
+        missing = [i for i in job.account_ids if i not in outcome]
+        if missing:
+            self.log.transition(
+                job, "failed", reason=f"tx {tx_hash} mined without a case for account {missing[0]}"
+            )
+            return
+        self.log.transition(job, "confirmed", tx_hash=tx_hash, outcome=outcome)
+        opened = sum(1 for v in outcome.values() if v == OPENED)
+        logger.info(
+            "%s: liquidation confirmed in block %d (%d case(s) opened, %d skipped)",
+            job.label,
+            receipt["blockNumber"],
+            opened,
+            len(outcome) - opened,
+        )
         if self.settings.confirmations <= 1:
             self.log.mark_final(job)
 
@@ -710,27 +768,26 @@ class Operator:
         """A ``submitted`` job none of whose transactions the node knows (the crash came
         between recording and broadcasting, the node dropped it, a reorg removed it, or it
         was refused for its fee)."""
-        on_chain = self.gate.status_of(job.account_id)
-        if on_chain.liquidation_open:  # opened while this snapshot ran (jobs exist only for closed cases)
+        if all(self.gate.status_of(i).liquidation_open for i in job.account_ids):
+            # every case opened while this snapshot ran (jobs exist only for closed cases)
             self.log.transition(
-                job, "confirmed", reason=f"case already open on chain; tx {job.tx_hash} not found"
+                job,
+                "confirmed",
+                reason=f"cases already open on chain; tx {job.tx_hash} not found",
+                outcome=dict.fromkeys(job.account_ids, ALREADY_OPEN),
             )
-            logger.warning(
-                "account %d: liquidation already open on chain (not by tx %s)", job.account_id, job.tx_hash
-            )
+            logger.warning("%s: liquidations already open on chain (not by tx %s)", job.label, job.tx_hash)
             if self.settings.confirmations <= 1:
                 self.log.mark_final(job)
             return
         if self.txs.w3.eth.get_transaction_count(newest.sender) > newest.nonce:  # type: ignore[arg-type]
             logger.warning(
-                "account %d: tx %s is gone, its nonce used: signing a new one",
-                job.account_id,
-                _short(newest.tx_hash),
+                "%s: tx %s is gone, its nonce used: signing a new one", job.label, _short(newest.tx_hash)
             )
             self._submit(p, job, expect="submitted")
             return
         if self.txs.broadcast(newest):
-            logger.info("account %d: re-sent recorded tx %s", job.account_id, _short(newest.tx_hash))
+            logger.info("%s: re-sent recorded tx %s", job.label, _short(newest.tx_hash))
         else:
             self._replace(p, job, newest)
 
@@ -740,21 +797,21 @@ class Operator:
         fees = self.settings.fees.next_fees(self.txs.fees_of(last), self.txs.pending_base_fee())
         if fees is None:
             logger.warning(
-                "account %d: liquidation waits: the fee cap (%d gwei) is reached",
-                job.account_id,
+                "%s: liquidation waits: the fee cap (%d gwei) is reached",
+                job.label,
                 self.settings.fees.max_fee_wei // 10**9,
             )
             return
         signed = self.txs.resign(
-            last, fees, f"liquidate {job.account_id} epoch {p.epoch} (fee {fees[0] / 10**9:.3g} gwei)"
+            last, fees, f"liquidateBatch {job.batch} epoch {p.epoch} (fee {fees[0] / 10**9:.3g} gwei)"
         )
         self.log.record_tx(signed)
         if not self.log.transition(job, "submitted", expect="submitted", tx_hash=signed.tx_hash):
             return
         sent = self.txs.broadcast(signed)
         logger.info(
-            "account %d: replacement tx %s at %.3g gwei %s",
-            job.account_id,
+            "%s: replacement tx %s at %.3g gwei %s",
+            job.label,
             _short(signed.tx_hash),
             fees[0] / 10**9,
             "sent" if sent else "refused for its fee too",
@@ -767,15 +824,15 @@ class Operator:
         receipt = self.txs.receipt(job.tx_hash)
         if receipt is None:
             logger.warning(
-                "account %d: liquidation tx %s is no longer in a block (a reorg): settling it again",
-                job.account_id,
+                "%s: liquidation tx %s is no longer in a block (a reorg): settling it again",
+                job.label,
                 _short(job.tx_hash),
             )
             self.log.reopen(job, reason=f"receipt of {job.tx_hash} vanished (reorg); settled again")
             return
         depth = self.txs.w3.eth.block_number - int(receipt["blockNumber"]) + 1
         if depth >= self.settings.confirmations and self.log.mark_final(job):
-            logger.info("account %d: liquidation final (%d confirmations)", job.account_id, depth)
+            logger.info("%s: liquidation final (%d confirmations)", job.label, depth)
 
     def check_deployment(self) -> None:
         """Stop (``OperatorError``) when the chain no longer holds the gate's deployment block:
@@ -811,7 +868,8 @@ def outcome_json(outcome: SnapshotOutcome) -> dict[str, Any]:
         "jobs": outcome.jobs,
         "liquidatable": outcome.liquidatable,
         "already_open": outcome.already_open,
-        "committed": outcome.committed,
+        "accounts_posted": outcome.accounts_posted,
+        "batches": outcome.batches,
         "reposts": outcome.reposts,
         "seconds": round(outcome.seconds, 3),
     }

@@ -2,11 +2,12 @@
 
 Each worker is a thread that owns one long-lived node process (:class:`NodeWorker`,
 snarkjs loaded once) and its own SQLite connection to the job log. A worker claims a
-job with the guarded transition ``pending -> proving`` (so two workers never prove the
-same job), proves the account with :func:`prover.prove_account.prove_account` (circuit
-input, proof, the public signals checked against the engine), checks that status and
-shortfall are also the ones the job was created for (the vectorised engine), and stores
-the proof bundle with ``proving -> proved``. The proof is not verified again here: the
+job (one batch of up to K accounts) with the guarded transition ``pending -> proving``
+(so two workers never prove the same job), proves the batch with
+:func:`prover.prove_batch.prove_batch` (circuit input, proof, the public signals checked
+against the engine), checks that the entries are also the ones the job was created for
+(the vectorised engine), and stores the batch proof bundle, with each account's path in
+the accounts tree, with ``proving -> proved``. The proof is not verified again here: the
 gate verifies it when the liquidation is simulated, before anything is sent.
 
 A failed proof is retried up to ``max_attempts`` times (the worker process is
@@ -34,14 +35,17 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.accounts_tree import AccountsTree
 from engine.commitments import MarketCommitments
 from engine.errors import InputError
 from engine.model import Account, Market, RiskParams
 from prover.artifacts import CircuitArtifacts
 from prover.backends import AUTO, prover_for, resolve_backend
+from prover.batch_bundle import BatchBundle
 from prover.errors import ProverError
 from prover.node_worker import NodeWorker
-from prover.prove_account import ProofMismatch, ProvesCircuits, prove_account
+from prover.prove_account import ProofMismatch, ProvesCircuits
+from prover.prove_batch import prove_batch
 from prover.toolchain import Toolchain
 from zkmargin.keeper.jobs import Job, JobLog
 
@@ -59,6 +63,8 @@ class ProofTask:
     commitments: MarketCommitments
     params: RiskParams
     accounts: Mapping[int, Account]
+    tree: AccountsTree  # the accounts tree whose root is posted on the gate
+    accounts_epoch: int  # the gate's accounts epoch of that root
 
 
 @dataclass(frozen=True)
@@ -66,7 +72,8 @@ class ProofTiming:
     """One finished proof: which worker, wall time, and the worker's witness/prove split."""
 
     worker: int
-    account_id: int
+    batch: int
+    accounts: int
     seconds: float
     witness_seconds: float
     prove_seconds: float
@@ -99,7 +106,7 @@ class ProverPool:
         self.timings: list[ProofTiming] = []
         self._queue: queue.Queue[Job | None] = queue.Queue()
         self._tasks: dict[str, ProofTask] = {}  # snapshot id -> its current market
-        self._queued: set[tuple[str, int, str]] = set()  # jobs in the queue or being proved
+        self._queued: set[tuple[str, int, str]] = set()  # (snapshot, batch, kind) queued or proving
         self._outstanding = 0  # queued or being proved
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
@@ -133,7 +140,7 @@ class ProverPool:
                 if job is not None:
                     with self._lock:
                         self._outstanding -= 1
-                        self._queued.discard((job.snapshot_id, job.account_id, job.kind))
+                        self._queued.discard((job.snapshot_id, job.batch, job.kind))
         except queue.Empty:
             pass
         for _ in self._threads:
@@ -174,7 +181,7 @@ class ProverPool:
             return self._tasks.get(snapshot_id)
 
     def _put(self, job: Job) -> bool:
-        key = (job.snapshot_id, job.account_id, job.kind)
+        key = (job.snapshot_id, job.batch, job.kind)
         with self._lock:
             if key in self._queued:
                 return False
@@ -197,12 +204,12 @@ class ProverPool:
                 job = self._queue.get()
                 if job is None:
                     return
-                key = (job.snapshot_id, job.account_id, job.kind)
+                key = (job.snapshot_id, job.batch, job.kind)
                 requeue: Job | None = None
                 try:
                     requeue = self._prove_one(index, worker, log, job)
                 except Exception as exc:  # keep the worker alive; the job records why
-                    logger.exception("prover %d: unexpected error on account %s", index, job.account_id)
+                    logger.exception("prover %d: unexpected error on %s", index, job.label)
                     log.transition(job, "failed", expect="proving", reason=f"prover error: {exc}")
                 finally:
                     with self._lock:
@@ -223,60 +230,70 @@ class ProverPool:
         attempt = job.attempts + 1
         job = dataclasses.replace(job, state="proving", attempts=attempt)
         again = dataclasses.replace(job, state="pending")
-        account = task.accounts.get(job.account_id)
-        if account is None:
-            log.transition(job, "failed", expect="proving", reason="account is not in the accounts file")
+        missing = [i for i in job.account_ids if i not in task.accounts]
+        if missing:
+            log.transition(
+                job, "failed", expect="proving", reason=f"account {missing[0]} is not in the accounts file"
+            )
             return None
+        accounts = [task.accounts[i] for i in job.account_ids]
         started = time.perf_counter()
         try:
-            proved = prove_account(
+            proved = prove_batch(
                 task.market,
                 task.params,
-                account,
+                accounts,
+                task.tree,
                 self.artifacts,
                 worker,
                 commitments=task.commitments,
                 self_check=False,
             )
-            bundle, result = proved.bundle, proved.proof
-            if (bundle.status, bundle.shortfall) != (job.status, job.shortfall):
+            if proved.entries != job.entries:
                 raise ProofMismatch(
-                    f"proof says status {bundle.status}, shortfall {bundle.shortfall}; the job was "
-                    f"created for status {job.status}, shortfall {job.shortfall}"
+                    f"the proof's entries {_entries_text(proved.entries)} are not the ones the job was "
+                    f"created for {_entries_text(job.entries)}"
                 )
+            paths = {i: task.tree.path(i) for i in job.account_ids}
+            bundle = BatchBundle.of(proved, paths, accounts_epoch=task.accounts_epoch)
         except (InputError, ProofMismatch) as exc:
             log.transition(job, "failed", expect="proving", reason=str(exc))
-            logger.error("account %d: proof failed: %s", job.account_id, exc)
+            logger.error("%s: proof failed: %s", job.label, exc)
             return None
         except ProverError as exc:
             if attempt >= self.max_attempts:
                 log.transition(
                     job, "failed", expect="proving", reason=f"after {attempt} attempts: {exc}", retryable=True
                 )
-                logger.error("account %d: proof failed after %d attempts: %s", job.account_id, attempt, exc)
+                logger.error("%s: proof failed after %d attempts: %s", job.label, attempt, exc)
                 return None
-            logger.warning("account %d: proof attempt %d failed (%s); retrying", job.account_id, attempt, exc)
+            logger.warning("%s: proof attempt %d failed (%s); retrying", job.label, attempt, exc)
             return again if log.transition(job, "pending", expect="proving") else None
         seconds = time.perf_counter() - started
         if self.current_task(job.snapshot_id) is not task:
             logger.info(
-                "account %d: proof for epoch %d dropped: the market was re-posted; proving again",
-                job.account_id,
+                "%s: proof for epoch %d dropped: the market was re-posted; proving again",
+                job.label,
                 task.market.epoch,
             )
             return again if log.transition(job, "pending", expect="proving") else None
         log.transition(job, "proved", expect="proving", bundle=json.dumps(bundle.to_dict()))
+        result = proved.proof
         with self._lock:
             self.timings.append(
                 ProofTiming(
-                    index, job.account_id, seconds, result.witness_seconds, result.prove_seconds, time.time()
+                    index,
+                    job.batch,
+                    len(accounts),
+                    seconds,
+                    result.witness_seconds,
+                    result.prove_seconds,
+                    time.time(),
                 )
             )
-        logger.info(
-            "account %d: proved status %d in %.2f s (worker %d)",
-            job.account_id,
-            bundle.status,
-            seconds,
-            index,
-        )
+        logger.info("%s: proved in %.2f s (worker %d)", job.label, seconds, index)
         return None
+
+
+def _entries_text(entries: Iterable[object]) -> str:
+    return "[" + ", ".join(str(e) for e in entries) + "]"
