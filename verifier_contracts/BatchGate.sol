@@ -251,8 +251,17 @@ contract BatchGate is GateBase {
 
     // ------------------------------------------------------------------ views
 
+    /// @notice `statusOf` of each of `ids`, in one call: the keeper and integrators read the
+    ///         records of many accounts without one call each.
+    function statusesOf(uint256[] calldata ids) external view returns (AccountView[] memory views) {
+        views = new AccountView[](ids.length);
+        for (uint256 i = 0; i < ids.length; ++i) {
+            views[i] = statusOf(ids[i]);
+        }
+    }
+
     /// @notice Everything the gate records about account `id`.
-    function statusOf(uint256 id) external view returns (AccountView memory) {
+    function statusOf(uint256 id) public view returns (AccountView memory) {
         Record memory rec = records[id];
         return AccountView({
             shortfall: rec.shortfall,

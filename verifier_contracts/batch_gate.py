@@ -22,6 +22,7 @@ from verifier_contracts.gate import (
     ProofArgs,
     ProofBundleError,
     TxResult,
+    _as_view,
     _field_int,
     proof_args,
 )
@@ -30,6 +31,11 @@ from verifier_contracts.gate import (
 #: to spare.
 BATCH_GAS_BASE = 600_000
 BATCH_GAS_PER_ENTRY = 45_000
+
+
+#: Ids per ``statusesOf`` call (about 5k gas each: a few million gas of a view, well inside
+#: any node's eth_call cap).
+STATUS_CHUNK = 500
 
 
 def batch_gas_limit(size: int) -> int:
@@ -130,6 +136,15 @@ class BatchGate(GateClient):
 
     def status_of(self, account_id: int) -> BatchAccountStatus:
         return self._account_view(BatchAccountStatus, account_id)
+
+    def statuses_of(self, ids: Sequence[int]) -> dict[int, BatchAccountStatus]:
+        """``statusOf`` of every id, read with ``statusesOf`` in calls of STATUS_CHUNK ids."""
+        out: dict[int, BatchAccountStatus] = {}
+        for start in range(0, len(ids), STATUS_CHUNK):
+            chunk = [int(i) for i in ids[start : start + STATUS_CHUNK]]
+            rows = self.contract.functions.statusesOf(chunk).call()
+            out.update(zip(chunk, (_as_view(BatchAccountStatus, row) for row in rows), strict=True))
+        return out
 
     def accounts_root(self) -> tuple[int, int]:
         """The latest accounts root and its epoch."""

@@ -210,6 +210,14 @@ def deploy_verifier(chain: Chain, verifier_sol: str, sender: str | None = None) 
     return _deploy(chain, compile_verifier(verifier_sol), sender or chain.roles.owner)
 
 
+def _as_view(view: type[V], raw: Sequence[Any]) -> V:
+    """A struct returned by the gate as the dataclass ``view`` (its fields in the struct's order)."""
+    names = [f.name for f in fields(view)]  # type: ignore[arg-type]
+    if len(raw) != len(names):
+        raise GateError(f"the gate returned {len(raw)} fields, expected {len(names)} ({view.__name__})")
+    return view(**{n: (bool(v) if isinstance(v, bool) else int(v)) for n, v in zip(names, raw, strict=True)})
+
+
 class GateClient:
     """Typed wrappers around one deployed gate: what every gate has (GateBase.sol)."""
 
@@ -313,13 +321,7 @@ class GateClient:
 
     def _account_view(self, view: type[V], account_id: int) -> V:
         """``statusOf(id)`` as the dataclass ``view`` (its fields in the struct's order)."""
-        raw = self.contract.functions.statusOf(account_id).call()
-        names = [f.name for f in fields(view)]  # type: ignore[arg-type]
-        if len(raw) != len(names):
-            raise GateError(f"statusOf returned {len(raw)} fields, expected {len(names)} ({view.__name__})")
-        return view(
-            **{n: (bool(v) if isinstance(v, bool) else int(v)) for n, v in zip(names, raw, strict=True)}
-        )
+        return _as_view(view, self.contract.functions.statusOf(account_id).call())
 
     def is_liquidatable(self, account_id: int) -> bool:
         return bool(self.contract.functions.isLiquidatable(account_id).call())

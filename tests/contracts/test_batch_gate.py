@@ -76,6 +76,18 @@ def test_attest_batch_records_without_opening_and_is_liquidatable_follows(env: E
     assert not env.gate.is_liquidatable(BOB)
 
 
+def test_statuses_of_reads_many_records_in_one_call_as_status_of_does(env: Env) -> None:
+    env.gate.liquidate_batch(env.call([HEALTHY, LIQUIDATABLE, INSOLVENT, RESTRICTED]))
+    ids = [ALICE, BOB, CAROL, DAVE, 424242]  # the last one was never proven
+    bulk = env.gate.statuses_of(ids)
+    assert bulk == {i: env.gate.status_of(i) for i in ids}
+    assert [bulk[i].liquidation_open for i in ids] == [False, True, True, False, False]
+    assert bulk[424242].proven_at == 0 and env.gate.statuses_of([]) == {}
+    # more ids than one call takes: read in chunks, every id once
+    many = list(range(1, 1203))
+    assert list(env.gate.statuses_of(many)) == many
+
+
 def test_an_open_case_is_skipped_not_reverted(env: Env) -> None:
     env.gate.liquidate_batch(env.call([LIQUIDATABLE]))
     result = env.gate.liquidate_batch(env.call([LIQUIDATABLE, INSOLVENT]))

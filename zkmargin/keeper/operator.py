@@ -68,7 +68,7 @@ from engine.model import Market, RiskParams
 from engine.pipeline import check_unique_ids, price_market
 from engine.profiles import Profile
 from engine.status import Status
-from verifier_contracts.batch_gate import BatchAccountStatus, BatchGate, batch_calldata, batch_gas_limit
+from verifier_contracts.batch_gate import BatchGate, batch_calldata, batch_gas_limit
 from verifier_contracts.chain import Roles
 from verifier_contracts.gate import GateRevert
 from zkmargin.keeper.jobs import Job, JobLog, SignedTx, Snapshot
@@ -255,8 +255,8 @@ class Operator:
             prepared = self._prepare(snap, existing)
             outcome.epoch = prepared.epoch
             self._ensure_posted(prepared)
-            statuses, outcome.accounts_posted = self._ensure_accounts(prepared)
-            outcome.liquidatable, outcome.already_open = self._create_jobs(prepared, statuses)
+            outcome.accounts_posted = self._ensure_accounts(prepared)
+            outcome.liquidatable, outcome.already_open = self._create_jobs(prepared)
             outcome.batches = len(self.log.jobs(prepared.record.snapshot_id))
             self._drive_jobs(prepared)
         except SnapshotFailed as exc:
@@ -458,9 +458,8 @@ class Operator:
             return self.settings.accounts_tree_path
         return self.log.path.with_name(self.log.path.name + ".accounts-tree.json")
 
-    def _ensure_accounts(self, p: Prepared) -> tuple[dict[int, BatchAccountStatus], int]:
-        """Post the accounts tree's root unless it is the gate's latest; returns every
-        account's record on the gate and 1 if the root was posted now."""
+    def _ensure_accounts(self, p: Prepared) -> int:
+        """Post the accounts tree's root unless it is the gate's latest; 1 if it was posted now."""
         operator = self.roles.operator
         self._finish_in_flight(operator)  # a post still in flight must land before we compare
         root, epoch = self.gate.accounts_root()
@@ -499,8 +498,7 @@ class Operator:
                 f"the gate's accounts root {_short(root)} is not the accounts file's {_short(p.tree.root)}"
             )
         p.accounts_epoch = epoch
-        statuses = {a.account.account_id: self.gate.status_of(a.account.account_id) for a in p.accounts}
-        return statuses, posted
+        return posted
 
     def _finish_in_flight(self, sender: str) -> None:
         """Transactions of ``sender`` recorded in the log and not yet mined (a run stopped
@@ -521,23 +519,22 @@ class Operator:
 
     # ---------------------------------------------------------------- 4. jobs
 
-    def _create_jobs(self, p: Prepared, statuses: dict[int, BatchAccountStatus]) -> tuple[int, int]:
+    def _create_jobs(self, p: Prepared) -> tuple[int, int]:
         margins = compute_margins(
             p.market, p.params, AccountBatch.from_accounts([a.account for a in p.accounts])
         )
         counts = Counter(int(s) for s in margins.status)
-        due: list[BatchEntry] = []
-        already_open = 0
-        for i, acc in enumerate(p.accounts):
-            status = int(margins.status[i])
-            if status < Status.LIQUIDATABLE:
-                continue
-            if statuses[acc.account.account_id].liquidation_open:
-                already_open += 1
-                continue
-            due.append(
-                BatchEntry(acc.account.account_id, status, capped_shortfall(int(margins.shortfall[i])))
+        liquidatable = [
+            BatchEntry(
+                acc.account.account_id, int(margins.status[i]), capped_shortfall(int(margins.shortfall[i]))
             )
+            for i, acc in enumerate(p.accounts)
+            if int(margins.status[i]) >= Status.LIQUIDATABLE
+        ]
+        # the gate's records of those accounts only, read in bulk (statusesOf)
+        records = self.gate.statuses_of([e.account_id for e in liquidatable])
+        due = [e for e in liquidatable if not records[e.account_id].liquidation_open]
+        already_open = len(liquidatable) - len(due)
         batches = liquidation_batches(due, self.gate.batch_size())
         new = self.log.add_jobs(p.record.snapshot_id, "liquidate", batches)
         self.log.set_snapshot_state(p.record.snapshot_id, "posted", accounts=len(p.accounts))
