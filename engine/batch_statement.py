@@ -122,6 +122,19 @@ def pack_words(packed: Sequence[int]) -> list[int]:
     ]
 
 
+def split_words(words: Sequence[int], count: int) -> list[int]:
+    """The first ``count`` packed entries of ``words``, split by shifts and not checked:
+    the low half of a word is masked to 126 bits, the high half is the rest (so a value
+    out of range stays out of range for whoever checks it)."""
+    low = (1 << ENTRY_BITS) - 1
+    return [
+        words[i // ENTRIES_PER_WORD] & low
+        if i % ENTRIES_PER_WORD == 0
+        else words[i // ENTRIES_PER_WORD] >> ENTRY_BITS
+        for i in range(count)
+    ]
+
+
 def batch_words(entries: Sequence[BatchEntry], size: int) -> list[int]:
     """The W public words of a batch of size K = ``size``."""
     return pack_words(padded_entries(entries, size))
@@ -136,18 +149,16 @@ def unpack_words(words: Sequence[int], count: int, size: int) -> list[BatchEntry
         raise InputError("words", f"a batch of size {size} has {word_count(size)} words, got {len(words)}")
     if not _plain_int(count) or not 1 <= count <= size:
         raise InputError("count", f"must be in 1..{size}, got {count!r}")
-    entries = []
     for j, word in enumerate(words):
         if not _plain_int(word) or not 0 <= word < 1 << WORD_BITS:
             raise InputError(f"words[{j}]", f"a word must satisfy 0 <= word < 2**252, got {word!r}")
-        for h in range(ENTRIES_PER_WORD):
-            i = ENTRIES_PER_WORD * j + h
-            value = (word >> (ENTRY_BITS * h)) & ((1 << ENTRY_BITS) - 1)
-            if i >= count:
-                if value != 0:
-                    raise InputError(f"words[{j}]", f"entry {i} is padding (count {count}) and must be 0")
-                continue
-            entries.append(BatchEntry.unpack(value))
+    values = split_words(words, ENTRIES_PER_WORD * len(words))
+    for i in range(count, len(values)):
+        if values[i] != 0:
+            raise InputError(
+                f"words[{i // ENTRIES_PER_WORD}]", f"entry {i} is padding (count {count}) and must be 0"
+            )
+    entries = [BatchEntry.unpack(v) for v in values[:count]]
     check_batch(entries, size)
     return entries
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from engine.batch_statement import ENTRIES_PER_WORD, ENTRY_BITS, BatchEntry
+from engine.batch_statement import ENTRIES_PER_WORD, BatchEntry, split_words
 from verifier_contracts.chain import Chain
 from verifier_contracts.constants import DEFAULT_MAX_MARKET_AGE
 from verifier_contracts.gate import (
@@ -69,10 +69,8 @@ def batch_calldata(proof: Mapping[str, Any], public_signals: Sequence[Any]) -> B
     count, words = signals[3], signals[4:]
     if not 1 <= count <= ENTRIES_PER_WORD * len(words):
         raise ProofBundleError(f"public_signals: count {count} is not in 1..{ENTRIES_PER_WORD * len(words)}")
-    # split each word by shifts; the gate checks every entry's range and re-packs them
-    low = (1 << ENTRY_BITS) - 1
-    entries = [words[i // 2] & low if i % 2 == 0 else words[i // 2] >> ENTRY_BITS for i in range(count)]
-    return BatchCall(proof_args(*points), signals[:3], entries)
+    # the gate checks every entry's range and packs them into words again
+    return BatchCall(proof_args(*points), signals[:3], split_words(words, count))
 
 
 @dataclass(frozen=True)

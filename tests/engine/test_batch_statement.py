@@ -17,6 +17,7 @@ from engine.batch_statement import (
     check_batch,
     pack_words,
     padded_entries,
+    split_words,
     unpack_words,
     word_count,
 )
@@ -129,3 +130,11 @@ def test_unpack_words_names_the_bad_word(words: list[int], count: int, size: int
     with pytest.raises(InputError) as exc:
         unpack_words(words, count, size)
     assert exc.value.field == field
+
+
+def test_split_words_is_pack_words_undone_and_checks_nothing() -> None:
+    packed = [BatchEntry(5, 2, 100).packed, BatchEntry(9, 3, SHORTFALL_CAP).packed, 7]
+    assert split_words(pack_words(packed), 3) == packed
+    assert split_words(pack_words(packed), 2) == packed[:2]
+    # a high half out of range stays out of range (the gate refuses it: EntryOutOfRange)
+    assert split_words([3 + (2**130 << 126)], 2) == [3, 2**130]
