@@ -16,6 +16,7 @@ key                     environment                default
 ``operator.db``         -                          ``operator.sqlite``
 ``operator.snapshots``  -                          -
 ``operator.workers``    -                          1
+``operator.cluster``    ``ZKMARGIN_CLUSTER``       ``local``
 ``operator.poll``       -                          5.0
 ``operator.confirmations`` -                       2
 ======================  =========================  ==========================
@@ -49,6 +50,7 @@ KEYS: dict[str, tuple[str | None, type]] = {
     "operator.db": (None, Path),
     "operator.snapshots": (None, Path),
     "operator.workers": (None, int),
+    "operator.cluster": ("ZKMARGIN_CLUSTER", str),
     "operator.poll": (None, float),
     "operator.confirmations": (None, int),
 }
@@ -58,6 +60,7 @@ DEFAULTS: dict[str, Any] = {
     "chain.deployment": Path("deployment.json"),
     "operator.db": Path("operator.sqlite"),
     "operator.workers": 1,
+    "operator.cluster": "local",
     "operator.poll": 5.0,
     "operator.confirmations": 2,
 }

@@ -3,7 +3,7 @@
 
     zkmargin operator run (--snapshots DIR | --once FILE) --accounts FILE --params FILE
         --profile P --db operator.sqlite --deployment deployment.json
-        [--rpc URL | --chain anvil] [--workers N] [--poll S] [--max-snapshots N] [--exit-when-idle]
+        [--rpc URL | --chain anvil] [--cluster local|tcp://HOST:8786] [--workers N] [--poll S] [--max-snapshots N] [--exit-when-idle]
     zkmargin operator status --db operator.sqlite [--json]
     zkmargin operator proof --db operator.sqlite --account ID --out FILE
 
@@ -21,6 +21,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -36,7 +37,7 @@ from engine.errors import CheckFailed
 from engine.formats import load_params
 from engine.profiles import PROFILES, get_profile
 from zkmargin.cli.options import chain_target, prover_backend, prover_option, rpc_option
-from zkmargin.cli.render import CliError, console, err_console, print_job_log
+from zkmargin.cli.render import CliError, console, err_console, print_job_log, progress_table
 from zkmargin.keeper.jobs import JOB_STATES, JobLog
 from zkmargin.settings import load_settings
 
@@ -70,6 +71,8 @@ class RunOptions:
     deployment: Path
     rpc: str | None
     workers: int
+    cluster: str
+    lease_seconds: float
     confirmations: int
     max_fee_gwei: float
     replace_after: float
@@ -125,6 +128,7 @@ def run_command(opts: RunOptions) -> None:
     from prover.build import batch_spec
     from verifier_contracts.batch_gate import BatchGate
     from verifier_contracts.deployment import load_deployment
+    from zkmargin.keeper.cluster import ClusterError, parse_cluster
     from zkmargin.keeper.operator import Operator, OperatorSettings, outcome_json
     from zkmargin.keeper.pool import ProverPool
     from zkmargin.keeper.snapshots import read_snapshot
@@ -134,6 +138,10 @@ def run_command(opts: RunOptions) -> None:
         raise click.UsageError("pass exactly one of --snapshots DIR and --once FILE")
     if opts.workers < 1:
         raise click.UsageError("--workers must be at least 1")
+    try:
+        parse_cluster(opts.cluster)
+    except ClusterError as exc:
+        raise click.UsageError(str(exc)) from None
     if not 0 < opts.poll < 86400:
         raise click.UsageError(f"--poll must be a number of seconds in (0, 86400), got {opts.poll}")
     signal.signal(signal.SIGTERM, _terminate)
@@ -166,7 +174,14 @@ def run_command(opts: RunOptions) -> None:
         requeued = log.recover()
         if requeued:
             logger.info("recovered the job log: %d job(s) caught proving go back to pending", requeued)
-        pool = ProverPool(artifacts, opts.db, opts.workers, backend=opts.prover)
+        pool = ProverPool(
+            artifacts,
+            opts.db,
+            opts.workers,
+            cluster=opts.cluster,
+            lease_seconds=opts.lease_seconds,
+            backend=opts.prover,
+        )
         txs = DurableTxs(chain, gate.artifact.abi, keys=list(keys.values()))
         recorded = (deployment.block_number, deployment.block_hash) if deployment.block_hash else None
         fees = FeePolicy(max_fee_wei=round(opts.max_fee_gwei * 10**9), replace_after=opts.replace_after)
@@ -183,17 +198,18 @@ def run_command(opts: RunOptions) -> None:
         outcomes: list[SnapshotOutcome] = []
         try:
             pool.start()
-            if opts.once is not None:
-                outcomes.append(operator.process(read_snapshot(opts.once)))
-            else:
-                assert opts.snapshots is not None
-                operator.run_folder(
-                    opts.snapshots,
-                    poll=opts.poll,
-                    max_snapshots=opts.max_snapshots,
-                    exit_when_idle=opts.exit_when_idle,
-                    on_outcome=outcomes.append,
-                )
+            with live_progress(opts.db, sys.stderr.isatty() and not opts.as_json):
+                if opts.once is not None:
+                    outcomes.append(operator.process(read_snapshot(opts.once)))
+                else:
+                    assert opts.snapshots is not None
+                    operator.run_folder(
+                        opts.snapshots,
+                        poll=opts.poll,
+                        max_snapshots=opts.max_snapshots,
+                        exit_when_idle=opts.exit_when_idle,
+                        on_outcome=outcomes.append,
+                    )
         finally:
             pool.close()
             log.close()
@@ -290,6 +306,58 @@ def _summary(pool: ProverPool, elapsed: float) -> dict[str, Any]:
 # ------------------------------------------------------------------ status
 
 
+def progress_data(log: JobLog) -> dict[str, Any]:
+    """Jobs by state, proofs/s over the last minute, workers, ETA (JSON-ready)."""
+    progress = log.progress()
+    return {
+        "jobs": progress.counts,
+        "proofs_per_second": round(progress.proofs_per_second, 4),
+        "workers": progress.workers,
+        "leased_workers": progress.leased,
+        "busy_seconds": round(progress.busy_seconds, 3),
+        "eta_seconds": None if progress.eta_seconds is None else round(progress.eta_seconds, 1),
+        "window_seconds": progress.window,
+    }
+
+
+@contextmanager
+def live_progress(db: Path, enabled: bool) -> Iterator[None]:
+    """While the keeper runs on a terminal: the progress table, redrawn every second from
+    the job log (its own read-only connection), under the log lines."""
+    if not enabled:
+        yield
+        return
+    from rich.live import Live
+
+    def table() -> Any:
+        try:
+            log = JobLog(db, read_only=True)
+        except Exception:  # not created yet
+            return progress_table(
+                {"jobs": {}, "proofs_per_second": 0.0, "workers": [], "eta_seconds": None}, JOB_STATES
+            )
+        try:
+            return progress_table(progress_data(log), JOB_STATES)
+        finally:
+            log.close()
+
+    with Live(table(), console=err_console, refresh_per_second=1, transient=False) as live:
+        stop = threading.Event()
+
+        def redraw() -> None:
+            while not stop.wait(1.0):
+                live.update(table())
+
+        thread = threading.Thread(target=redraw, name="live-progress", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join(timeout=5)
+            live.update(table())
+
+
 def status_data(db: Path) -> dict[str, Any]:
     """Snapshots, job counts by state, and the failed jobs with their reasons (read only)."""
     log = JobLog(db, read_only=True)
@@ -341,7 +409,13 @@ def status_data(db: Path) -> dict[str, Any]:
             }
             for j in log.jobs()
         ]
-        return {"snapshots": snapshots, "jobs": log.counts(), "failed_jobs": failed, "job_list": jobs_out}
+        return {
+            "snapshots": snapshots,
+            "jobs": log.counts(),
+            "progress": progress_data(log),
+            "failed_jobs": failed,
+            "job_list": jobs_out,
+        }
     finally:
         log.close()
 
@@ -375,7 +449,19 @@ def operator_group() -> None:
 )
 @click.option("--deployment", type=_IN_FILE, help="written by chain deploy (default deployment.json)")
 @rpc_option
-@click.option("--workers", type=click.IntRange(1, 64), help="prover workers (node processes; default 1)")
+@click.option(
+    "--cluster",
+    help="where proofs are made: 'local' (a Dask LocalCluster of --workers processes, the default) "
+    "or a Dask scheduler tcp://HOST:8786",
+)
+@click.option("--workers", type=click.IntRange(1, 64), help="worker processes of --cluster local (default 1)")
+@click.option(
+    "--lease-seconds",
+    type=click.FloatRange(1, 86400),
+    default=600.0,
+    show_default=True,
+    help="a job's lease on a worker runs out after this long; it is then proved elsewhere",
+)
 @click.option("--poll", type=float, help="seconds between looks at --snapshots (default 5)")
 @click.option(
     "--max-fee-gwei",
@@ -413,7 +499,9 @@ def run_cmd(
     db: Path | None,
     deployment: Path | None,
     rpc: str | None,
+    cluster: str | None,
     workers: int | None,
+    lease_seconds: float,
     poll: float | None,
     confirmations: int | None,
     max_fee_gwei: float,
@@ -445,6 +533,8 @@ def run_cmd(
             deployment=settings.get("chain.deployment", deployment),
             rpc=rpc,
             workers=settings.get("operator.workers", workers),
+            cluster=settings.get("operator.cluster", cluster),
+            lease_seconds=lease_seconds,
             poll=settings.get("operator.poll", poll),
             confirmations=settings.get("operator.confirmations", confirmations),
             max_fee_gwei=max_fee_gwei,

@@ -240,6 +240,34 @@ def proof_outputs_text(status: int, shortfall: int, epoch: int) -> str:
     return f"status {status} ({status_text(status)}), shortfall {money(shortfall)}, epoch {epoch}"
 
 
+def progress_table(progress: Mapping[str, Any], job_states: Sequence[str]) -> Table:
+    """Jobs by state, proofs/s, workers and ETA: ``operator status`` and the live display."""
+    table = Table(title="proving", title_justify="left")
+    for state in job_states:
+        table.add_column(state, justify="right")
+    for col in ("proofs/s", "workers", "ETA"):
+        table.add_column(col, justify="right")
+    counts = progress["jobs"]
+    eta = progress["eta_seconds"]
+    table.add_row(
+        *(str(counts.get(s, 0)) for s in job_states),
+        f"{progress['proofs_per_second']:.3f}",
+        str(len(progress["workers"])),
+        "-" if eta is None else format_seconds(eta),
+    )
+    return table
+
+
+def format_seconds(seconds: float) -> str:
+    """12 s, 3 min 04 s, 2 h 05 min."""
+    whole = round(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60:02d} s"
+    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
+
+
 def print_job_log(data: Mapping[str, Any], job_states: Sequence[str]) -> None:
     """`operator status`: snapshots, jobs by state, the failed ones with their reasons."""
     table = Table(title="snapshots", title_justify="left")
@@ -266,6 +294,8 @@ def print_job_log(data: Mapping[str, Any], job_states: Sequence[str]) -> None:
             )
     counts = data["jobs"]
     console.print("jobs: " + ", ".join(f"{counts[s]} {s}" for s in job_states))
+    if "progress" in data:
+        console.print(progress_table(data["progress"], job_states))
     for job in data["failed_jobs"]:
         console.print(
             f"  failed{' (retryable: the next run tries again)' if job.get('retryable') else ''}: "

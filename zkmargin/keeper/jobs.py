@@ -68,6 +68,11 @@ CREATE TABLE IF NOT EXISTS jobs (
     retryable   INTEGER NOT NULL DEFAULT 0,  -- 1: failed for a reason a later run can fix
     created_at  REAL NOT NULL,
     updated_at  REAL NOT NULL,
+    lease_worker TEXT,                 -- while proving: the prover worker that holds the job
+    lease_expiry REAL,                 -- while proving: when its lease runs out (unix time)
+    proved_by   TEXT,                  -- the worker whose proof was kept
+    proved_at   REAL,                  -- when that proof was stored
+    prove_seconds REAL,                -- how long it took on the worker
     PRIMARY KEY (snapshot_id, batch, kind)
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
@@ -102,6 +107,15 @@ class Job:
     final: bool = False  # a confirmed job whose block has enough confirmations
     retryable: bool = False  # failed for a reason a later run can fix (a stale market, a prover crash)
     outcome: dict[int, str] | None = None  # once confirmed: per account, opened / open / closed
+    lease_worker: str | None = None  # while proving: the worker holding the lease
+    lease_expiry: float | None = None  # while proving: when the lease runs out
+    proved_by: str | None = None  # the worker whose proof was kept
+    proved_at: float | None = None  # when it was stored
+    prove_seconds: float | None = None  # how long it took on its worker
+
+    @property
+    def key(self) -> tuple[str, int, str]:
+        return (self.snapshot_id, self.batch, self.kind)
 
     @property
     def account_ids(self) -> list[int]:
@@ -146,6 +160,28 @@ class SignedTx:
     purpose: str
     created_at: float = field(default=0.0, compare=False)  # when it was recorded
 
+
+@dataclass(frozen=True)
+class Progress:
+    """How proving goes (``JobLog.progress``)."""
+
+    counts: dict[str, int]
+    proofs_per_second: float  # proofs kept per second over the window
+    workers: list[str]  # holding a lease now or proving in the window
+    leased: int  # workers holding a lease now
+    busy_seconds: float  # worker time of the proofs kept in the window
+    eta_seconds: float | None  # pending + proving jobs at that rate; None without a rate
+    window: float
+
+
+#: Columns added to ``jobs`` with leases (a log written before them is migrated in place).
+_LEASE_COLUMNS = (
+    ("lease_worker", "TEXT"),
+    ("lease_expiry", "REAL"),
+    ("proved_by", "TEXT"),
+    ("proved_at", "REAL"),
+    ("prove_seconds", "REAL"),
+)
 
 #: What a job log says it is (table ``meta``); a file without it is not opened for writing
 #: unless it is empty. A log of an earlier format (``@1``: one account per job, for the
@@ -223,8 +259,13 @@ class JobLog:
         raise JobLogError(f"{self.path} is an SQLite database but not a zkmargin job log (tables: {shown})")
 
     def _migrate(self) -> None:
-        """Tag a new log with its format."""
+        """Tag a new log with its format; a log written before leases gets their columns
+        (empty: no job of it holds a lease)."""
         self._db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('format', ?)", (LOG_FORMAT,))
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+        for column, kind in _LEASE_COLUMNS:
+            if column not in have:
+                self._db.execute(f"ALTER TABLE jobs ADD COLUMN {column} {kind}")
 
     def close(self) -> None:
         self._db.close()
@@ -345,18 +386,26 @@ class JobLog:
             return sum(1 for b in batches if b)
 
     def jobs(self, snapshot_id: str | None = None, state: str | None = None) -> list[Job]:
-        sql = (
-            "SELECT snapshot_id, batch, kind, state, entries, bundle, tx_hash, reason, "
-            "attempts, final, retryable, outcome FROM jobs WHERE 1 = 1"
-        )
-        args: list[object] = []
+        where, args = "1 = 1", []
         if snapshot_id is not None:
-            sql += " AND snapshot_id = ?"
+            where += " AND snapshot_id = ?"
             args.append(snapshot_id)
         if state is not None:
-            sql += " AND state = ?"
+            where += " AND state = ?"
             args.append(state)
-        sql += " ORDER BY created_at, batch, kind"
+        return self._jobs(where, tuple(args))
+
+    def job(self, key: tuple[str, int, str]) -> Job | None:
+        """One job by (snapshot, batch, kind)."""
+        found = self._jobs("snapshot_id = ? AND batch = ? AND kind = ?", key)
+        return found[0] if found else None
+
+    def _jobs(self, where: str, args: tuple[object, ...]) -> list[Job]:
+        sql = (
+            "SELECT snapshot_id, batch, kind, state, entries, bundle, tx_hash, reason, "
+            "attempts, final, retryable, outcome, lease_worker, lease_expiry, proved_by, proved_at, "
+            f"prove_seconds FROM jobs WHERE {where} ORDER BY created_at, batch, kind"
+        )
         return [
             Job(
                 r[0],
@@ -371,6 +420,11 @@ class JobLog:
                 bool(r[9]),
                 bool(r[10]),
                 None if r[11] is None else {int(k): v for k, v in json.loads(r[11]).items()},
+                r[12],
+                r[13],
+                r[14],
+                r[15],
+                r[16],
             )
             for r in self._db.execute(sql, args).fetchall()
         ]
@@ -416,6 +470,53 @@ class JobLog:
                     job.kind,
                     expected,
                 ),
+            )
+            return cur.rowcount == 1
+
+    # -------------------------------------------------------------- leases
+
+    def claim(self, job: Job, worker: str, lease_seconds: float) -> Job | None:
+        """Lease a ``pending`` job to ``worker`` for ``lease_seconds``: ``pending -> proving``
+        with the next attempt number; ``None`` if it is no longer pending. Only a proof of
+        this attempt, back while the lease is held, is stored (:meth:`store_proof`)."""
+        now = time.time()
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE jobs SET state = 'proving', attempts = attempts + 1, lease_worker = ?, "
+                "lease_expiry = ?, updated_at = ? "
+                "WHERE snapshot_id = ? AND batch = ? AND kind = ? AND state = 'pending'",
+                (worker, now + lease_seconds, now, *job.key),
+            )
+            if cur.rowcount != 1:
+                return None
+        return self.job(job.key)
+
+    def store_proof(self, job: Job, attempt: int, bundle: str, worker: str, seconds: float) -> bool:
+        """Keep the proof of lease ``attempt`` (``proving -> proved``); False, and nothing
+        written, when that lease was lost or re-let meanwhile: a late proof is dropped, so a
+        job is proved (and later submitted) once whatever came back."""
+        now = time.time()
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE jobs SET state = 'proved', bundle = ?, reason = NULL, lease_worker = NULL, "
+                "lease_expiry = NULL, proved_by = ?, proved_at = ?, prove_seconds = ?, updated_at = ? "
+                "WHERE snapshot_id = ? AND batch = ? AND kind = ? AND state = 'proving' AND attempts = ?",
+                (bundle, worker, now, seconds, now, *job.key, attempt),
+            )
+            return cur.rowcount == 1
+
+    def release(
+        self, job: Job, attempt: int, reason: str, *, fail: bool = False, retryable: bool = False
+    ) -> bool:
+        """End lease ``attempt``: the job goes back to ``pending`` (to be proved again,
+        elsewhere) or, with ``fail``, to ``failed``; False when that lease was not held."""
+        state = "failed" if fail else "pending"
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE jobs SET state = ?, reason = ?, retryable = ?, lease_worker = NULL, "
+                "lease_expiry = NULL, updated_at = ? "
+                "WHERE snapshot_id = ? AND batch = ? AND kind = ? AND state = 'proving' AND attempts = ?",
+                (state, reason, int(fail and retryable), time.time(), *job.key, attempt),
             )
             return cur.rowcount == 1
 
@@ -520,9 +621,51 @@ class JobLog:
         (``submitted`` jobs keep their tx hash and are reconciled by the operator.)"""
         with self._tx() as db:
             cur = db.execute(
-                "UPDATE jobs SET state = 'pending', updated_at = ? WHERE state = 'proving'", (time.time(),)
+                "UPDATE jobs SET state = 'pending', lease_worker = NULL, lease_expiry = NULL, updated_at = ? "
+                "WHERE state = 'proving'",
+                (time.time(),),
             )
             return cur.rowcount
+
+    def progress(self, window: float = 60.0, now: float | None = None) -> Progress:
+        """Jobs by state, proofs kept per second over the last ``window`` seconds, the
+        workers holding leases or proving in that window, and the time the jobs left to
+        prove would take at that rate (what ``operator status`` and the live display show)."""
+        now = time.time() if now is None else now
+        since = now - window
+        counts = self.counts()
+        (recent, first) = self._db.execute(
+            "SELECT COUNT(*), MIN(proved_at) FROM jobs WHERE proved_at IS NOT NULL AND proved_at >= ?",
+            (since,),
+        ).fetchone()
+        leased = {
+            str(w)
+            for (w,) in self._db.execute(
+                "SELECT DISTINCT lease_worker FROM jobs WHERE state = 'proving' AND lease_worker IS NOT NULL"
+            )
+        }
+        proving = {
+            str(w)
+            for (w,) in self._db.execute(
+                "SELECT DISTINCT proved_by FROM jobs WHERE proved_by IS NOT NULL AND proved_at >= ?", (since,)
+            )
+        }
+        (busy,) = self._db.execute(
+            "SELECT COALESCE(SUM(prove_seconds), 0) FROM jobs WHERE proved_at IS NOT NULL AND proved_at >= ?",
+            (since,),
+        ).fetchone()
+        span = min(window, now - float(first)) if recent else 0.0
+        rate = recent / span if recent and span > 0 else 0.0
+        left = counts["pending"] + counts["proving"]
+        return Progress(
+            counts=counts,
+            proofs_per_second=rate,
+            workers=sorted(leased | proving),
+            leased=len(leased),
+            busy_seconds=float(busy),
+            eta_seconds=(left / rate) if rate > 0 else None,
+            window=window,
+        )
 
     def counts(self) -> dict[str, int]:
         out = dict.fromkeys(JOB_STATES, 0)

@@ -1,62 +1,73 @@
-"""A pool of N prover workers fed from the operator's job log.
+"""The keeper's prover pool: batch jobs of the job log proved on a Dask cluster.
 
-Each worker is a thread that owns one long-lived node process (:class:`NodeWorker`,
-snarkjs loaded once) and its own SQLite connection to the job log. A worker claims a
-job (one batch of up to K accounts) with the guarded transition ``pending -> proving``
-(so two workers never prove the same job), proves the batch with
-:func:`prover.prove_batch.prove_batch` (circuit input, proof, the public signals checked
-against the engine), checks that the entries are also the ones the job was created for
-(the vectorised engine), and stores the batch proof bundle, with each account's path in
-the accounts tree, with ``proving -> proved``. The proof is not verified again here: the
-gate verifies it when the liquidation is simulated, before anything is sent.
+The head (this process) owns the job log and is the only writer to it. For each free
+worker thread the cluster reports it takes the next ``pending`` job, highest priority first
+(the batches of a snapshot are numbered insolvent first, then by shortfall, largest
+first: ``engine/batching.py``), and **leases** it to that worker in the log: ``pending ->
+proving`` with the worker's address, the next attempt number and an expiry
+(``JobLog.claim``). It then builds the batch's circuit input (the head holds the accounts
+and the tree; ``prover.prove_batch.prepare_batch``) and submits only that input to the
+worker, pinned to it; the worker proves it with the circuit it keeps loaded
+(``prover.remote``). When the proof comes back, the head checks its public signals against
+the engine's and that its entries are the job's, and stores the batch proof bundle only if
+the lease is still held (``JobLog.store_proof``, guarded by the attempt).
 
-A failed proof is retried up to ``max_attempts`` times (the worker process is
-restarted by :class:`NodeWorker` if it died), then fails as retryable (a later run tries
-again); bad input or a proof that disagrees with the engine fails the job at once, with
-the reason. A job caught in ``proving`` by a crash goes back to ``pending`` on restart
-(``JobLog.recover``).
+A lease is lost when its worker leaves the cluster (killed, crashed, disconnected: the
+scheduler drops it) or when it runs out (``lease_seconds``): the job goes back to
+``pending`` and is proved again on whichever worker is free, up to ``max_attempts``
+leases, after which it fails as retryable (a later run proves it again). A proof that
+comes back after its lease was lost is dropped (counted in :attr:`ProverPool.late`): a
+job is proved, and so submitted, once. Bad input or a proof that disagrees with the
+engine fails the job at once, with the reason. After a crash of the head, ``JobLog.recover``
+puts every ``proving`` job back to ``pending`` (its lease died with the head).
 
-The queue holds jobs, not markets: a worker proves a job against its snapshot's *current*
+The queue holds jobs, not markets: a job is proved against its snapshot's *current*
 :class:`ProofTask`, the one last given to :meth:`ProverPool.enqueue`. When the keeper
 re-posts a snapshot's market under a new epoch it enqueues the new task; queued jobs are
-then proven against the new market, and a proof finished against the old one is dropped
-(the job goes back to ``pending`` and is proven again).
+then proved against the new market, and a proof of the old one is dropped (the job goes
+back to ``pending`` and is proved again).
 """
 
 from __future__ import annotations
 
-import dataclasses
+import heapq
 import json
 import logging
+import os
 import queue
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from engine.accounts_tree import AccountsTree
 from engine.commitments import MarketCommitments
 from engine.errors import InputError
 from engine.model import Account, Market, RiskParams
 from prover.artifacts import CircuitArtifacts
-from prover.backends import AUTO, prover_for, resolve_backend
+from prover.backends import AUTO, resolve_backend
 from prover.batch_bundle import BatchBundle
 from prover.errors import ProverError
-from prover.node_worker import NodeWorker
-from prover.prove_account import ProofMismatch, ProvesCircuits
-from prover.prove_batch import prove_batch
-from prover.toolchain import Toolchain
+from prover.prove_account import ProofMismatch
+from prover.prove_batch import BatchWork, finish_batch, prepare_batch
+from prover.remote import ProvingPlugin, RemoteProof, prove_on_worker
+from zkmargin.keeper.cluster import LOCAL, ProvingCluster
 from zkmargin.keeper.jobs import Job, JobLog
 
 logger = logging.getLogger("zkmargin.keeper.pool")
 
 DEFAULT_MAX_ATTEMPTS = 3
+#: A lease runs out after this long (seconds) unless its proof is back: far above one
+#: batch proof (about 14 s for K = 32 of the test profile here), far below "stuck".
+DEFAULT_LEASE_SECONDS = 600.0
+_TICK = 0.2  # seconds between looks at the cluster when nothing happens
 
 
 @dataclass(frozen=True)
 class ProofTask:
-    """Everything the workers need to prove the jobs of one snapshot."""
+    """Everything the head needs to build the inputs of one snapshot's jobs."""
 
     snapshot_id: str
     market: Market
@@ -69,19 +80,37 @@ class ProofTask:
 
 @dataclass(frozen=True)
 class ProofTiming:
-    """One finished proof: which worker, wall time, and the worker's witness/prove split."""
+    """One proof kept: which worker, its time there, and the head's own time for it."""
 
-    worker: int
+    worker: str
     batch: int
     accounts: int
-    seconds: float
+    seconds: float  # on the worker (witness + proof)
     witness_seconds: float
     prove_seconds: float
+    head_seconds: float  # on the head: lease, input, checks, bundle, log
     finished_at: float
 
 
+@dataclass
+class _Flight:
+    """A leased job: its proof is being made on ``worker``."""
+
+    job: Job  # as claimed: state proving, attempts = this lease's attempt
+    worker: str
+    task: ProofTask
+    work: BatchWork
+    future: Any
+    expiry: float
+    head_seconds: float
+
+    @property
+    def attempt(self) -> int:
+        return self.job.attempts
+
+
 class ProverPool:
-    """N threads, each with its own node worker and job-log connection."""
+    """Leases the job log's pending jobs to the workers of a Dask cluster and stores their proofs."""
 
     def __init__(
         self,
@@ -89,73 +118,99 @@ class ProverPool:
         db_path: Path,
         workers: int = 1,
         *,
-        tools: Toolchain | None = None,
+        cluster: str = LOCAL,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+        prover_threads: int | None = None,
         on_change: Callable[[], None] | None = None,
         backend: str = AUTO,
     ) -> None:
         if workers < 1:
             raise ValueError("a prover pool needs at least one worker")
+        if lease_seconds <= 0:
+            raise ValueError("a lease must last a positive number of seconds")
         self.backend = resolve_backend(backend)  # a missing native build fails here, clearly
         self.artifacts = artifacts
         self.db_path = Path(db_path)
-        self.size = workers
-        self.tools = tools
+        self.cluster = ProvingCluster(cluster, workers)
         self.max_attempts = max_attempts
+        self.lease_seconds = lease_seconds
+        # arkworks threads per worker: a local cluster shares this machine's cores among its
+        # workers; a remote worker uses every core of its machine unless told otherwise
+        if prover_threads is None:
+            prover_threads = max(1, (os.cpu_count() or 1) // workers) if self.cluster.is_local else 0
+        self.prover_threads = prover_threads
         self.on_change = on_change
         self.timings: list[ProofTiming] = []
-        self._queue: queue.Queue[Job | None] = queue.Queue()
+        self.late = 0  # proofs back after their lease was lost: dropped
+        self.lost_leases = 0
         self._tasks: dict[str, ProofTask] = {}  # snapshot id -> its current market
-        self._queued: set[tuple[str, int, str]] = set()  # (snapshot, batch, kind) queued or proving
-        self._outstanding = 0  # queued or being proved
+        self._order: dict[str, int] = {}  # snapshot id -> order it was first enqueued
+        self._heap: list[tuple[int, int, str, str]] = []  # (snapshot order, batch, kind, sid)
+        self._queued: dict[tuple[str, int, str], Job] = {}
+        self._flights: dict[tuple[str, int, str], _Flight] = {}
+        self._late_futures: dict[Any, _Flight] = {}
+        self._done: queue.Queue[Any] = queue.Queue()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
         self._lock = threading.Lock()
-        self._threads: list[threading.Thread] = []
-        self._workers: list[NodeWorker] = []
-        self._provers: list[ProvesCircuits] = []  # per worker: the node worker or a native backend
+        self._thread: threading.Thread | None = None
+        self._log: JobLog | None = None
+        self._waiting_logged = False
 
     # ------------------------------------------------------------ life cycle
 
+    @property
+    def size(self) -> int:
+        """Worker threads the cluster has now (a local cluster: its worker count until started)."""
+        if self.cluster.client is None:
+            return self.cluster.local_workers
+        return sum(w.threads for w in self.cluster.workers().values()) or 0
+
     def start(self) -> ProverPool:
-        """Start every node worker (snarkjs loaded, ready to prove) and its thread."""
-        for index in range(self.size):
-            worker = NodeWorker(self.tools).start()
-            self._workers.append(worker)
-            prover = prover_for(self.backend, worker)
-            self._provers.append(prover)
-            thread = threading.Thread(
-                target=self._serve, args=(index, prover), name=f"prover-{index}", daemon=True
+        """Start (or join) the cluster, load the circuit on every worker, start dispatching."""
+        self.cluster.start()
+        try:
+            plugin = ProvingPlugin(
+                self.artifacts.wasm, self.artifacts.zkey, self.backend, threads=self.prover_threads
             )
-            thread.start()
-            self._threads.append(thread)
+            self._zkey_sha256 = plugin.zkey_sha256
+            self.cluster.client.register_plugin(plugin)
+        except Exception:
+            self.cluster.close()
+            raise
+        self._log = JobLog(self.db_path)
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="prover-pool", daemon=True)
+        self._thread.start()
+        workers = self.cluster.workers(fresh=True)
         logger.info(
-            "prover pool: %d worker(s) ready (%s, %s)", self.size, self.artifacts.spec.label, self.backend
+            "prover pool: %d worker(s) ready (%s, %s) on %s",
+            len(workers),
+            self.artifacts.spec.label,
+            self.backend,
+            "a local Dask cluster" if self.cluster.is_local else f"the Dask scheduler {self.cluster.address}",
         )
         return self
 
     def close(self) -> None:
-        """Drop queued jobs (they stay ``pending`` in the log), stop threads and node workers."""
-        try:
-            while True:
-                job = self._queue.get_nowait()
-                if job is not None:
-                    with self._lock:
-                        self._outstanding -= 1
-                        self._queued.discard((job.snapshot_id, job.batch, job.kind))
-        except queue.Empty:
-            pass
-        for _ in self._threads:
-            self._queue.put(None)
-        for thread in self._threads:
-            thread.join(timeout=60)
-        for prover in self._provers:
-            stop = getattr(prover, "stop", None)
-            if stop is not None:
-                stop()  # a native backend's helper process too (rapidsnark)
-        for worker in self._workers:
-            worker.stop()
-        self._threads.clear()
-        self._workers.clear()
-        self._provers.clear()
+        """Stop dispatching; leased jobs go back to ``pending`` (queued ones stay there)."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=60)
+            self._thread = None
+        if self._log is not None:
+            for flight in list(self._flights.values()):
+                self._log.release(flight.job, flight.attempt, "the keeper stopped while it was proved")
+                flight.future.cancel()
+            self._log.close()
+            self._log = None
+        with self._lock:
+            self._flights.clear()
+            self._queued.clear()
+            self._heap.clear()
+        self.cluster.close()
 
     def __enter__(self) -> ProverPool:
         return self.start()
@@ -167,132 +222,270 @@ class ProverPool:
 
     def enqueue(self, task: ProofTask, jobs: Iterable[Job]) -> int:
         """Make ``task`` its snapshot's current market and queue the ``pending`` jobs of that
-        snapshot not already queued; returns how many were queued."""
+        snapshot not already queued or leased; returns how many were queued."""
+        count = 0
         with self._lock:
             self._tasks[task.snapshot_id] = task
-        count = 0
-        for job in jobs:
-            if job.state == "pending" and job.snapshot_id == task.snapshot_id and self._put(job):
+            order = self._order.setdefault(task.snapshot_id, len(self._order))
+            for job in jobs:
+                if job.state != "pending" or job.snapshot_id != task.snapshot_id:
+                    continue
+                if job.key in self._queued or job.key in self._flights:
+                    continue
+                self._queued[job.key] = job
+                heapq.heappush(self._heap, (order, job.batch, job.kind, job.snapshot_id))
                 count += 1
+        self._wake.set()
         return count
 
     def current_task(self, snapshot_id: str) -> ProofTask | None:
         with self._lock:
             return self._tasks.get(snapshot_id)
 
-    def _put(self, job: Job) -> bool:
-        key = (job.snapshot_id, job.batch, job.kind)
-        with self._lock:
-            if key in self._queued:
-                return False
-            self._queued.add(key)
-            self._outstanding += 1
-        self._queue.put(job)
-        return True
-
     def idle(self) -> bool:
         """True when nothing is queued or being proved."""
         with self._lock:
-            return self._outstanding == 0
+            return not self._queued and not self._flights
 
-    # ----------------------------------------------------------------- workers
+    def leases(self) -> dict[str, int]:
+        """Jobs leased per worker address now."""
+        with self._lock:
+            out: dict[str, int] = {}
+            for flight in self._flights.values():
+                out[flight.worker] = out.get(flight.worker, 0) + 1
+            return out
 
-    def _serve(self, index: int, worker: ProvesCircuits) -> None:
-        log = JobLog(self.db_path)
-        try:
-            while True:
-                job = self._queue.get()
+    # ----------------------------------------------------------- dispatching
+
+    def _run(self) -> None:
+        assert self._log is not None
+        log = self._log
+        while not self._stop.is_set():
+            try:
+                self._collect(log)
+                self._check_leases(log)
+                self._dispatch(log)
+            except Exception:  # keep dispatching; the next tick looks again
+                logger.exception("prover pool: unexpected error")
+            self._wake.wait(_TICK)
+            self._wake.clear()
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
+
+    def _next_job(self) -> Job | None:
+        with self._lock:
+            while self._heap:
+                _, batch, kind, sid = heapq.heappop(self._heap)
+                job = self._queued.pop((sid, batch, kind), None)
+                if job is not None:
+                    return job
+        return None
+
+    def _dispatch(self, log: JobLog) -> None:
+        with self._lock:
+            if not self._queued:
+                return
+        workers = self.cluster.workers()
+        if not workers:
+            if not self._waiting_logged:
+                logger.warning("prover pool: the cluster has no worker; jobs wait for one")
+                self._waiting_logged = True
+            return
+        self._waiting_logged = False
+        busy = self.leases()
+        for address, info in sorted(workers.items()):
+            for _ in range(max(0, info.threads - busy.get(address, 0))):
+                job = self._next_job()
                 if job is None:
                     return
-                key = (job.snapshot_id, job.batch, job.kind)
-                requeue: Job | None = None
-                try:
-                    requeue = self._prove_one(index, worker, log, job)
-                except Exception as exc:  # keep the worker alive; the job records why
-                    logger.exception("prover %d: unexpected error on %s", index, job.label)
-                    log.transition(job, "failed", expect="proving", reason=f"prover error: {exc}")
-                finally:
-                    with self._lock:
-                        self._outstanding -= 1
-                        self._queued.discard(key)
-                    if requeue is not None:
-                        self._put(requeue)
-                    if self.on_change is not None:
-                        self.on_change()
-        finally:
-            log.close()
+                self._lease(log, job, address)
 
-    def _prove_one(self, index: int, worker: ProvesCircuits, log: JobLog, job: Job) -> Job | None:
-        """Prove one job; returns the job when it went back to ``pending`` to be queued again."""
-        task = self.current_task(job.snapshot_id)
-        if task is None or not log.transition(job, "proving", expect="pending"):
-            return None  # another worker took it, or it moved on
-        attempt = job.attempts + 1
-        job = dataclasses.replace(job, state="proving", attempts=attempt)
-        again = dataclasses.replace(job, state="pending")
-        missing = [i for i in job.account_ids if i not in task.accounts]
-        if missing:
-            log.transition(
-                job, "failed", expect="proving", reason=f"account {missing[0]} is not in the accounts file"
-            )
-            return None
-        accounts = [task.accounts[i] for i in job.account_ids]
+    def _lease(self, log: JobLog, job: Job, worker: str) -> None:
         started = time.perf_counter()
+        task = self.current_task(job.snapshot_id)
+        if task is None:
+            return
+        claimed = log.claim(job, worker, self.lease_seconds)
+        if claimed is None:
+            return  # it moved on (requeued by the operator, failed, ...)
+        missing = [i for i in claimed.account_ids if i not in task.accounts]
+        if missing:
+            log.release(
+                claimed, claimed.attempts, f"account {missing[0]} is not in the accounts file", fail=True
+            )
+            self._changed()
+            return
         try:
-            proved = prove_batch(
+            work = prepare_batch(
                 task.market,
                 task.params,
-                accounts,
+                [task.accounts[i] for i in claimed.account_ids],
                 task.tree,
                 self.artifacts,
-                worker,
                 commitments=task.commitments,
-                self_check=False,
             )
+        except (InputError, ProverError) as exc:
+            log.release(claimed, claimed.attempts, str(exc), fail=True)
+            logger.error("%s: cannot be proved: %s", claimed.label, exc)
+            self._changed()
+            return
+        future = self.cluster.client.submit(
+            prove_on_worker,
+            work.circuit_input,
+            self._zkey_sha256,
+            key=f"prove-{job.snapshot_id[:12]}-{job.kind}-{job.batch}-{claimed.attempts}",
+            workers=[worker],
+            allow_other_workers=False,
+            pure=False,
+            retries=0,
+        )
+        flight = _Flight(
+            claimed,
+            worker,
+            task,
+            work,
+            future,
+            time.time() + self.lease_seconds,
+            time.perf_counter() - started,
+        )
+        with self._lock:
+            self._flights[job.key] = flight
+        future.add_done_callback(self._on_done)
+        logger.debug("%s: leased to %s (attempt %d)", claimed.label, worker, claimed.attempts)
+
+    def _on_done(self, future: Any) -> None:
+        self._done.put(future)  # on the client's event loop: only hand it over
+        self._wake.set()
+
+    # ------------------------------------------------------------- results
+
+    def _collect(self, log: JobLog) -> None:
+        while True:
+            try:
+                future = self._done.get_nowait()
+            except queue.Empty:
+                return
+            with self._lock:
+                flight = next((f for f in self._flights.values() if f.future is future), None)
+                if flight is not None:
+                    del self._flights[flight.job.key]
+            if flight is None:
+                late = self._late_futures.pop(future, None)
+                if late is not None and future.status == "finished":
+                    self._late_proof(late, future)
+                continue
+            self._finish(log, flight)
+            self._changed()
+
+    def _late_proof(self, flight: _Flight, future: Any) -> None:
+        """A proof back after its lease ran out: dropped (the lease was released, so the
+        attempt guard of ``JobLog.store_proof`` would refuse it as well)."""
+        remote: RemoteProof = future.result()
+        self.late += 1
+        logger.warning(
+            "%s: proof of attempt %d from %s came back after its lease ran out: dropped",
+            flight.job.label,
+            flight.attempt,
+            remote.worker,
+        )
+
+    def _finish(self, log: JobLog, flight: _Flight) -> None:
+        job, attempt = flight.job, flight.attempt
+        future = flight.future
+        if future.status != "finished":
+            exc = future.exception() if future.status == "error" else None
+            self._retry(log, flight, f"{type(exc).__name__}: {exc}" if exc else f"task {future.status}")
+            return
+        started = time.perf_counter()
+        remote: RemoteProof = future.result()
+        if self.current_task(job.snapshot_id) is not flight.task:
+            logger.info(
+                "%s: proof for epoch %d dropped: the market was re-posted; proving again",
+                job.label,
+                flight.task.market.epoch,
+            )
+            self._release_again(log, flight, "market re-posted: proved again")
+            return
+        try:
+            proved = finish_batch(flight.work, remote.result, self.artifacts, self_check=False)
             if proved.entries != job.entries:
                 raise ProofMismatch(
                     f"the proof's entries {_entries_text(proved.entries)} are not the ones the job was "
                     f"created for {_entries_text(job.entries)}"
                 )
-            paths = {i: task.tree.path(i) for i in job.account_ids}
-            bundle = BatchBundle.of(proved, paths, accounts_epoch=task.accounts_epoch)
-        except (InputError, ProofMismatch) as exc:
-            log.transition(job, "failed", expect="proving", reason=str(exc))
+            paths = {i: flight.task.tree.path(i) for i in job.account_ids}
+            bundle = BatchBundle.of(proved, paths, accounts_epoch=flight.task.accounts_epoch)
+        except ProofMismatch as exc:
+            log.release(job, attempt, str(exc), fail=True)
             logger.error("%s: proof failed: %s", job.label, exc)
-            return None
-        except ProverError as exc:
-            if attempt >= self.max_attempts:
-                log.transition(
-                    job, "failed", expect="proving", reason=f"after {attempt} attempts: {exc}", retryable=True
-                )
-                logger.error("%s: proof failed after %d attempts: %s", job.label, attempt, exc)
-                return None
-            logger.warning("%s: proof attempt %d failed (%s); retrying", job.label, attempt, exc)
-            return again if log.transition(job, "pending", expect="proving") else None
-        seconds = time.perf_counter() - started
-        if self.current_task(job.snapshot_id) is not task:
-            logger.info(
-                "%s: proof for epoch %d dropped: the market was re-posted; proving again",
-                job.label,
-                task.market.epoch,
-            )
-            return again if log.transition(job, "pending", expect="proving") else None
-        log.transition(job, "proved", expect="proving", bundle=json.dumps(bundle.to_dict()))
-        result = proved.proof
+            return
+        if not log.store_proof(job, attempt, json.dumps(bundle.to_dict()), remote.worker, remote.seconds):
+            self.late += 1
+            logger.warning("%s: proof of attempt %d dropped: its lease was lost", job.label, attempt)
+            return
+        result = remote.result
         with self._lock:
             self.timings.append(
                 ProofTiming(
-                    index,
+                    remote.worker,
                     job.batch,
-                    len(accounts),
-                    seconds,
+                    len(job.entries),
+                    remote.seconds,
                     result.witness_seconds,
                     result.prove_seconds,
+                    flight.head_seconds + time.perf_counter() - started,
                     time.time(),
                 )
             )
-        logger.info("%s: proved in %.2f s (worker %d)", job.label, seconds, index)
-        return None
+        logger.info("%s: proved in %.2f s on %s", job.label, remote.seconds, remote.worker)
+
+    def _retry(self, log: JobLog, flight: _Flight, why: str) -> None:
+        """A lease that ended without a proof: prove again elsewhere, or fail as retryable."""
+        job, attempt = flight.job, flight.attempt
+        if attempt >= self.max_attempts:
+            log.release(job, attempt, f"after {attempt} attempts: {why}", fail=True, retryable=True)
+            logger.error("%s: proof failed after %d attempts: %s", job.label, attempt, why)
+            self._changed()
+            return
+        logger.warning(
+            "%s: attempt %d on %s failed (%s); proving it again", job.label, attempt, flight.worker, why
+        )
+        self._release_again(log, flight, f"attempt {attempt} on {flight.worker}: {why}")
+
+    def _release_again(self, log: JobLog, flight: _Flight, reason: str) -> None:
+        if log.release(flight.job, flight.attempt, reason):
+            again = log.job(flight.job.key)
+            task = self.current_task(flight.job.snapshot_id)
+            if again is not None and task is not None:
+                self.enqueue(task, [again])
+        self._changed()
+
+    def _check_leases(self, log: JobLog) -> None:
+        """Leases whose worker left the cluster, or that ran out, are lost."""
+        with self._lock:
+            flights = list(self._flights.values())
+        if not flights:
+            return
+        workers = self.cluster.workers()
+        now = time.time()
+        for flight in flights:
+            gone = flight.worker not in workers
+            if not gone and now < flight.expiry:
+                continue
+            with self._lock:
+                if self._flights.get(flight.job.key) is not flight:
+                    continue
+                del self._flights[flight.job.key]
+            self.lost_leases += 1
+            if gone:
+                flight.future.cancel()
+                why = f"worker {flight.worker} left the cluster"
+            else:
+                self._late_futures[flight.future] = flight  # its proof, if it comes, is dropped
+                why = f"lease of {self.lease_seconds:g} s ran out"
+            self._retry(log, flight, why)
 
 
 def _entries_text(entries: Iterable[object]) -> str:

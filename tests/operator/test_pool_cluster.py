@@ -1,0 +1,272 @@
+"""The prover pool on Dask: leases in the job log, workers that die, separate processes.
+
+* a worker process killed (SIGKILL, by its pid) while it proves loses its lease: the job is
+  proved again on another worker and stored once; through the keeper on anvil the job
+  still ends ``confirmed`` exactly once, one liquidation per account;
+* leases that run out: the proofs that come back late are dropped, never stored, and the
+  job fails as retryable once its attempts are spent; a later pool proves it once;
+* priority: with one worker the jobs are leased in batch order (insolvent first, then by
+  shortfall, largest first), as the job log shows;
+* a scheduler and two workers started as separate processes (``dask scheduler``, ``dask
+  worker``) on loopback prove a small drill; both workers take jobs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from engine.accounts_tree import AccountsTree
+from engine.batch_statement import BatchEntry, capped_shortfall
+from engine.batching import liquidation_batches
+from engine.commitments import MarketCommitments
+from engine.formats import load_accounts
+from engine.margin import compute_margin
+from prover.artifacts import CircuitArtifacts
+from prover.batch_bundle import BatchBundle
+from prover.verify_py import verify_groth16
+from verifier_contracts.chain import Chain, anvil
+from zkmargin.keeper.jobs import Job, JobLog
+from zkmargin.keeper.operator import Operator, OperatorSettings
+from zkmargin.keeper.pool import ProofTask, ProverPool
+from zkmargin.keeper.snapshots import read_snapshot
+from zkmargin.keeper.transactions import DurableTxs
+
+from .operator_env import PARAMS, PROFILE, deploy_gate, liquidation_events, wait_for, write_scenario
+
+#: The liquidatable and insolvent accounts of the scenario's book (5 of them).
+DUE = [4, 5, 6, 7, 8]
+
+
+@dataclass
+class Drill:
+    db: Path
+    log: JobLog
+    task: ProofTask
+
+
+def _drill(folder: Path, per_batch: int = 1, book: list[int] = DUE) -> Drill:
+    """A snapshot's jobs in the log (batches of ``per_batch``, in priority order) and the task."""
+    scenario = write_scenario(folder, shock=False, book=book)
+    market = scenario.markets()[0]
+    accounts = {a.account.account_id: a.account for a in load_accounts(scenario.accounts, market)}
+    entries = []
+    for i, account in accounts.items():
+        r = compute_margin(market, scenario.risk, account)
+        entries.append(BatchEntry(i, int(r.status), capped_shortfall(r.shortfall)))
+    db = folder / "op.sqlite"
+    log = JobLog(db)
+    mc = MarketCommitments(market)
+    log.add_snapshot("s", "q.json", market.epoch, mc.market_root)
+    log.add_jobs("s", "liquidate", liquidation_batches(entries, per_batch))
+    tree = AccountsTree.of_accounts(accounts.values(), depth=PROFILE.accounts_depth)
+    return Drill(db, log, ProofTask("s", market, mc, scenario.risk, accounts, tree, 1))
+
+
+def _verifies(artifacts: CircuitArtifacts, job: Job) -> bool:
+    assert job.bundle is not None
+    bundle = BatchBundle.from_dict(json.loads(job.bundle))
+    return verify_groth16(artifacts.vkey_json(), bundle.public_signals, bundle.proof).ok
+
+
+def _kill_a_proving_worker(pool: ProverPool, log: JobLog, tries: int = 5) -> str:
+    """SIGKILL the worker process that holds a lease, until one lease is lost that way
+    (a proof may finish before the signal lands); returns the killed worker's address."""
+    for _ in range(tries):
+        lost = pool.lost_leases
+        assert wait_for(lambda: any(j.lease_worker for j in log.jobs(state="proving")), 120, poll=0.005)
+        leased = [j for j in log.jobs(state="proving") if j.lease_worker]
+        if not leased:
+            continue
+        address = leased[0].lease_worker
+        assert address is not None
+        pid = pool.cluster.worker_pids().get(address)
+        if pid is None:
+            continue
+        os.kill(pid, signal.SIGKILL)
+        if wait_for(lambda lost=lost: pool.lost_leases > lost, 30, poll=0.05):
+            return address
+    raise AssertionError("no lease was lost to a killed worker")
+
+
+def test_a_worker_killed_mid_proof_loses_its_lease(tmp_path: Path, artifacts: CircuitArtifacts) -> None:
+    drill = _drill(tmp_path)
+    with ProverPool(artifacts, drill.db, 2) as pool:
+        assert len(pool.cluster.workers(fresh=True)) == 2
+        assert pool.enqueue(drill.task, drill.log.jobs()) == len(DUE)
+        killed = _kill_a_proving_worker(pool, drill.log)
+        assert wait_for(pool.idle, 300, poll=0.1)
+    jobs = drill.log.jobs()
+    drill.log.close()
+    assert [j.state for j in jobs] == ["proved"] * len(DUE)
+    again = [j for j in jobs if j.attempts == 2]
+    assert again, [(j.batch, j.attempts) for j in jobs]
+    for job in again:
+        assert job.proved_by != killed  # proved again elsewhere (the nanny restarts a new worker)
+    assert all(_verifies(artifacts, j) for j in again)
+    assert all(j.lease_worker is None and j.lease_expiry is None for j in jobs)
+    assert len(pool.timings) == len(DUE)  # each job's proof kept once
+
+
+def test_late_proofs_are_dropped_and_never_stored(tmp_path: Path, artifacts: CircuitArtifacts) -> None:
+    """Leases far shorter than a proof: every proof comes back late and is dropped; the job
+    fails as retryable after its two attempts. A later pool with a sane lease proves it once."""
+    drill = _drill(tmp_path, per_batch=PROFILE.batch_size, book=DUE[: PROFILE.batch_size])  # one job
+    with ProverPool(artifacts, drill.db, 1, lease_seconds=0.01, max_attempts=2) as pool:
+        pool.enqueue(drill.task, drill.log.jobs())
+        assert wait_for(pool.idle, 120, poll=0.05)
+        assert wait_for(lambda: pool.late >= 1, 120, poll=0.1)  # a proof did come back, late
+    (job,) = drill.log.jobs()
+    assert job.state == "failed" and job.retryable and job.attempts == 2
+    assert job.bundle is None and job.proved_by is None and "ran out" in (job.reason or "")
+    assert pool.timings == []
+
+    assert drill.log.retry_failed("s") == 1
+    with ProverPool(artifacts, drill.db, 1) as pool:
+        pool.enqueue(drill.task, drill.log.jobs())
+        assert wait_for(pool.idle, 120, poll=0.05)
+    (job,) = drill.log.jobs()
+    drill.log.close()
+    assert job.state == "proved" and job.attempts == 1 and _verifies(artifacts, job)
+    assert len(pool.timings) == 1
+
+
+def test_jobs_are_leased_in_priority_order(tmp_path: Path, artifacts: CircuitArtifacts) -> None:
+    drill = _drill(tmp_path)
+    with ProverPool(artifacts, drill.db, 1) as pool:
+        pool.enqueue(drill.task, reversed(drill.log.jobs()))  # the order given does not matter
+        assert wait_for(pool.idle, 300, poll=0.1)
+    jobs = sorted(drill.log.jobs(), key=lambda j: j.batch)
+    drill.log.close()
+    proved_at = [j.proved_at for j in jobs]
+    assert all(t is not None for t in proved_at) and proved_at == sorted(proved_at)  # type: ignore[type-var]
+    keys = [(-j.entries[0].status, -j.entries[0].shortfall) for j in jobs]
+    assert keys == sorted(keys) and jobs[0].entries[0].status == 3  # insolvent first, largest first
+
+
+# ------------------------------------------- a scheduler and workers as processes
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def dask_processes(folder: Path, workers: int) -> Iterator[str]:
+    """``dask scheduler`` and ``workers`` × ``dask worker`` on loopback, as separate processes."""
+    dask = str(Path(sys.executable).with_name("dask"))
+    port = _free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs: list[subprocess.Popen[bytes]] = []
+    logs = []
+    try:
+        log = (folder / "scheduler.log").open("wb")
+        logs.append(log)
+        procs.append(
+            subprocess.Popen(
+                [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        )
+        for n in range(workers):
+            log = (folder / f"worker-{n}.log").open("wb")
+            logs.append(log)
+            procs.append(
+                subprocess.Popen(
+                    [dask, "worker", address, "--nthreads", "1", "--no-dashboard", "--no-nanny"],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env={**os.environ, "RAYON_NUM_THREADS": "1"},
+                )
+            )
+        yield address
+    finally:
+        for proc in reversed(procs):
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        for log in logs:
+            log.close()
+
+
+def test_a_scheduler_and_two_workers_in_their_own_processes(
+    tmp_path: Path, artifacts: CircuitArtifacts
+) -> None:
+    drill = _drill(tmp_path)
+    with dask_processes(tmp_path, 2) as address:
+        pool = ProverPool(artifacts, drill.db, cluster=address)
+        pool.start()
+        try:
+            assert wait_for(lambda: len(pool.cluster.workers(fresh=True)) == 2, 60, poll=0.2)
+            workers = set(pool.cluster.workers())
+            pool.enqueue(drill.task, drill.log.jobs())
+            assert wait_for(pool.idle, 300, poll=0.1)
+        finally:
+            pool.close()
+    jobs = drill.log.jobs()
+    drill.log.close()
+    assert [j.state for j in jobs] == ["proved"] * len(DUE)
+    assert {j.proved_by for j in jobs} == workers  # both workers proved
+    assert all(_verifies(artifacts, j) for j in jobs)
+
+
+# ------------------------------------------------- through the keeper, on anvil
+
+
+@pytest.fixture(scope="module")
+def chain() -> Iterator[Chain]:
+    with anvil() as c:
+        yield c
+
+
+@pytest.mark.anvil
+def test_keeper_confirms_once_when_a_worker_dies(
+    tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts
+) -> None:
+    scenario = write_scenario(tmp_path, shock=False, book=[0, *DUE, 1])
+    env = deploy_gate(chain, artifacts, scenario.risk, tmp_path)
+    db = tmp_path / "op.sqlite"
+    log = JobLog(db)
+    pool = ProverPool(artifacts, db, 2).start()
+    txs = DurableTxs(env.chain, env.gate.artifact.abi)
+    settings = OperatorSettings(scenario.accounts, PARAMS, PROFILE, poll=0.05)
+    operator = Operator(settings, log, env.gate, env.chain.roles, pool, txs)
+    outcome: list[object] = []
+    keeper = threading.Thread(
+        target=lambda: outcome.append(operator.process(read_snapshot(scenario.quotes[0])))
+    )
+    try:
+        keeper.start()
+        watcher = JobLog(db, read_only=True) if wait_for(db.exists, 60) else None
+        assert watcher is not None
+        _kill_a_proving_worker(pool, watcher)
+        watcher.close()
+        keeper.join(timeout=600)
+        assert not keeper.is_alive()
+    finally:
+        pool.close()
+    jobs = log.jobs()
+    log.close()
+    assert outcome and getattr(outcome[0], "state", None) == "done"
+    assert {j.state for j in jobs} == {"confirmed"} and any(j.attempts == 2 for j in jobs)
+    opened = [e["id"] for e in liquidation_events(env.gate)]
+    assert sorted(opened) == sorted(scenario.liquidatable(0))  # each account once
+    sent = [t for t in JobLog(db, read_only=True).transactions() if t.purpose.startswith("liquidateBatch")]
+    assert len(sent) == len(jobs)  # one liquidation transaction per job, none twice
