@@ -210,6 +210,29 @@ def backtest_section(doc: dict[str, Any] | None) -> list[str]:
     return ["## Margin backtest (medians over the portfolios)", "", note, "", *_table(header, rows)]
 
 
+def crash_drill_section(doc: dict[str, Any] | None) -> list[str]:
+    if not doc:
+        return []
+    header = ("mode", "to last confirmed s", "reconcile s", "proofs", "proofs/s", "cores busy", "head share")
+    rows = [
+        (
+            m["mode"],
+            _num(m["seconds"], 1),
+            _num(m["reconcile_seconds"]),
+            _int(m["proofs"]),
+            _num(m["proofs_per_second"], 3),
+            _num(100 * m["cores_busy"], 0) + " %",
+            _num(100 * m["head_share"], 1) + " %",
+        )
+        for m in doc.get("modes", [])
+    ]
+    note = (
+        f"{_int(doc.get('accounts'))} accounts on anvil, {doc.get('crash_statuses')} after the crash; "
+        f"profile {doc.get('profile')}, K = {doc.get('batch_size')}."
+    )
+    return ["## Crash drill (Dask keeper)", "", note, "", *_table(header, rows)]
+
+
 def render_markdown(doc: dict[str, Any]) -> str:
     """The whole figures page."""
     lines = ["# zkmargin benchmark figures", "", "Written by `python -m bench.run_all` (`make bench`).", ""]
@@ -219,5 +242,6 @@ def render_markdown(doc: dict[str, Any]) -> str:
     lines += batch_section(doc.get("batch"))
     lines += margin_cli_section(doc.get("margin_cli"))
     lines += backtest_section(doc.get("backtest"))
+    lines += crash_drill_section(doc.get("crash_drill"))
     lines += runs_section(doc)
     return "\n".join(lines)

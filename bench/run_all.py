@@ -77,6 +77,8 @@ def plan(args: argparse.Namespace) -> list[Part]:
     )
     backtest = out / "backtest.json"
     parts.append(Part("backtest", "bench.backtest_run", ("--out", str(backtest)), backtest))
+    drill = out / "crash_drill.json"
+    parts.append(Part("crash-drill", "bench.crash_drill", ("--out", str(drill)), drill))
     if args.only:
         unknown = set(args.only) - {p.name for p in parts}
         if unknown:
@@ -186,6 +188,7 @@ def collect(parts: list[Part], machine: dict[str, Any], argv: list[str]) -> dict
         "batch": None,
         "margin_cli": None,
         "backtest": None,
+        "crash_drill": None,
     }
     for run in runs:
         name = run["name"]
@@ -197,6 +200,8 @@ def collect(parts: list[Part], machine: dict[str, Any], argv: list[str]) -> dict
             document["batch"] = run["figures"]
         elif name == "margin-cli":
             document["margin_cli"] = run["figures"]
+        elif name == "crash-drill":
+            document["crash_drill"] = run["figures"]
         elif name == "backtest":
             document["backtest"] = run["figures"]
     return document

@@ -49,6 +49,9 @@ PROFILES: dict[str, Profile] = {
         Profile("test", assets=2, slots=4, depth=2, batch_size=4, accounts_depth=5),
         Profile("demo", assets=4, slots=8, depth=3, batch_size=8, accounts_depth=6),
         Profile("standard", assets=4, slots=16, depth=5, batch_size=32, accounts_depth=10),
+        # the crash drill's (bench/crash_drill.py): the test profile's shape with room for
+        # 16,384 accounts (D = 7) and batches of 8
+        Profile("drill", assets=2, slots=4, depth=2, batch_size=8, accounts_depth=7),
     )
 }
 

@@ -251,3 +251,80 @@ def test_a_read_only_log_file_gives_a_clear_error(tmp_path: Path, monkeypatch: p
     monkeypatch.setattr(sqlite3, "connect", read_only_connect)
     with pytest.raises(JobLogError, match=r"cannot write the job log .*op.sqlite: the file is read-only"):
         JobLog(path)
+
+
+# ------------------------------------------------------------------ leases
+
+
+def test_a_lease_is_held_by_one_attempt(log: JobLog) -> None:
+    log.add_snapshot("s", "q.json", 1, 1)
+    log.add_jobs("s", "liquidate", _one(11, 12))
+    job = log.jobs()[0]
+    first = log.claim(job, "tcp://w1", 60)
+    assert first is not None and first.state == "proving" and first.attempts == 1
+    assert first.lease_worker == "tcp://w1" and first.lease_expiry is not None
+    assert log.claim(job, "tcp://w2", 60) is None  # leased already
+    # the lease is lost (its worker left): back to pending, then leased again elsewhere
+    assert log.release(first, 1, "worker tcp://w1 left the cluster")
+    again = log.claim(job, "tcp://w2", 60)
+    assert again is not None and again.attempts == 2 and again.lease_worker == "tcp://w2"
+    # the first attempt's proof comes back late: refused, nothing written
+    assert not log.store_proof(first, 1, '{"late": true}', "tcp://w1", 1.0)
+    assert not log.release(first, 1, "late")  # an old attempt cannot end the new lease either
+    assert log.store_proof(again, 2, '{"proof": 2}', "tcp://w2", 2.5)
+    stored = log.job(job.key)
+    assert stored is not None and stored.state == "proved" and stored.bundle == '{"proof": 2}'
+    assert (stored.proved_by, stored.prove_seconds, stored.lease_worker) == ("tcp://w2", 2.5, None)
+    assert not log.store_proof(again, 2, '{"twice": true}', "tcp://w2", 1.0)  # kept once
+
+
+def test_a_lease_can_end_in_failure_and_recover_clears_leases(log: JobLog) -> None:
+    log.add_snapshot("s", "q.json", 1, 1)
+    log.add_jobs("s", "liquidate", _one(11, 12))
+    a, b = log.jobs()
+    held = log.claim(a, "tcp://w1", 60)
+    assert held is not None and log.release(held, 1, "prover crashed 3 times", fail=True, retryable=True)
+    failed = log.job(a.key)
+    assert (
+        failed is not None and failed.state == "failed" and failed.retryable and failed.lease_worker is None
+    )
+    assert log.claim(b, "tcp://w1", 60) is not None
+    assert log.recover() == 1  # the head restarted: its leases are void
+    back = log.job(b.key)
+    assert back is not None and back.state == "pending" and back.lease_worker is None
+
+
+def test_progress_counts_rate_workers_and_eta(log: JobLog) -> None:
+    log.add_snapshot("s", "q.json", 1, 1)
+    log.add_jobs("s", "liquidate", _one(1, 2, 3, 4, 5, 6))
+    jobs = log.jobs()
+    for n, job in enumerate(jobs[:3]):
+        held = log.claim(job, f"tcp://w{n % 2}", 60)
+        assert held is not None and log.store_proof(held, 1, "{}", f"tcp://w{n % 2}", 2.0)
+    assert log.claim(jobs[3], "tcp://w2", 60) is not None
+    empty = log.progress(now=0.0)  # no proof in the window
+    assert empty.proofs_per_second == 0 and empty.eta_seconds is None
+    progress = log.progress(window=60)
+    assert (
+        progress.counts["proved"] == 3 and progress.counts["proving"] == 1 and progress.counts["pending"] == 2
+    )
+    assert progress.workers == ["tcp://w0", "tcp://w1", "tcp://w2"] and progress.leased == 1
+    assert progress.busy_seconds == 6.0 and progress.proofs_per_second > 0
+    assert progress.eta_seconds is not None and progress.eta_seconds > 0
+
+
+def test_a_log_written_before_leases_gets_their_columns(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    jl = JobLog(path)
+    jl.add_snapshot("s", "q.json", 1, 1)
+    jl.add_jobs("s", "liquidate", _one(7))
+    jl.close()
+    con = sqlite3.connect(path)
+    for column in ("lease_worker", "lease_expiry", "proved_by", "proved_at", "prove_seconds"):
+        con.execute(f"ALTER TABLE jobs DROP COLUMN {column}")
+    con.commit()
+    con.close()
+    again = JobLog(path)
+    (job,) = again.jobs()
+    assert job.lease_worker is None and again.claim(job, "tcp://w", 5) is not None
+    again.close()

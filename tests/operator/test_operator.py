@@ -237,6 +237,9 @@ def test_folder_of_snapshots_processed_in_order(
         assert "worker(s) ready (batch-test, arkworks)" in (tmp_path / "run.log").read_text()
 
     status = status_json(db)
+    progress = status["progress"]  # the numbers of the live display, from the log
+    assert progress["jobs"] == status["jobs"] and 1 <= len(progress["workers"]) <= 2
+    assert progress["eta_seconds"] in (None, 0.0)  # nothing left to prove
     by_name = {Path(s["source"]).name: s for s in status["snapshots"]}
     bad = by_name["0-bad.json"]
     assert bad["state"] == "failed"

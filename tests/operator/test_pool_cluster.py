@@ -13,11 +13,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.dask_processes import dask_processes
 from engine.accounts_tree import AccountsTree
 from engine.batch_statement import BatchEntry, capped_shortfall
 from engine.batching import liquidation_batches
@@ -158,54 +157,6 @@ def test_jobs_are_leased_in_priority_order(tmp_path: Path, artifacts: CircuitArt
 # ------------------------------------------- a scheduler and workers as processes
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def dask_processes(folder: Path, workers: int) -> Iterator[str]:
-    """``dask scheduler`` and ``workers`` × ``dask worker`` on loopback, as separate processes."""
-    dask = str(Path(sys.executable).with_name("dask"))
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    procs: list[subprocess.Popen[bytes]] = []
-    logs = []
-    try:
-        log = (folder / "scheduler.log").open("wb")
-        logs.append(log)
-        procs.append(
-            subprocess.Popen(
-                [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        )
-        for n in range(workers):
-            log = (folder / f"worker-{n}.log").open("wb")
-            logs.append(log)
-            procs.append(
-                subprocess.Popen(
-                    [dask, "worker", address, "--nthreads", "1", "--no-dashboard", "--no-nanny"],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env={**os.environ, "RAYON_NUM_THREADS": "1"},
-                )
-            )
-        yield address
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        for log in logs:
-            log.close()
-
-
 def test_a_scheduler_and_two_workers_in_their_own_processes(
     tmp_path: Path, artifacts: CircuitArtifacts
 ) -> None:
@@ -270,3 +221,35 @@ def test_keeper_confirms_once_when_a_worker_dies(
     assert sorted(opened) == sorted(scenario.liquidatable(0))  # each account once
     sent = [t for t in JobLog(db, read_only=True).transactions() if t.purpose.startswith("liquidateBatch")]
     assert len(sent) == len(jobs)  # one liquidation transaction per job, none twice
+
+
+@pytest.mark.parametrize("value", ["http://127.0.0.1:8786", "tcp://nohost", "tcp://h:99999", "remote"])
+def test_a_bad_cluster_address_is_refused_before_anything_starts(tmp_path: Path, value: str) -> None:
+    files = {name: tmp_path / name for name in ("q.json", "accounts.json", "params.json", "deployment.json")}
+    for path in files.values():
+        path.write_text("{}")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "zkmargin.cli.main",
+            "operator",
+            "run",
+            "--once",
+            files["q.json"],
+            "--accounts",
+            files["accounts.json"],
+            "--params",
+            files["params.json"],
+            "--deployment",
+            files["deployment.json"],
+            "--db",
+            tmp_path / "op.sqlite",
+            "--cluster",
+            value,
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2 and "--cluster must be 'local' or a scheduler address" in proc.stderr
+    assert not (tmp_path / "op.sqlite").exists()  # nothing written

@@ -82,6 +82,9 @@ ACTIVE_STATES = ("pending", "proving", "proved", "submitted")
 #: How far beyond today (UTC) a snapshot's as_of may lie (time zones, a feed that dates
 #: the next session).
 FUTURE_TOLERANCE_DAYS = 1
+#: Seconds between looks at the deployment block and the market's age while jobs run
+#: (each is an RPC call; proofs and receipts are looked at every loop).
+CHAIN_CHECK_EVERY = 1.0
 GAS_HEADROOM = 1.25  # gas limit = estimate x this, for postMarket / postAccounts
 #: What became of an account of a confirmed batch (``Job.outcome``).
 OPENED, ALREADY_OPEN, CLOSED_AT_EPOCH = "opened", "open", "closed"
@@ -575,11 +578,16 @@ class Operator:
         queued = self.pool.enqueue(self._task(p), self.log.jobs(sid, state="pending"))
         if queued:
             logger.info("%s: proving %d job(s) with %d worker(s)", p.label, queued, self.pool.size)
+        checked = 0.0
         while True:
             self._wake.clear()
-            self.check_deployment()
-            if self._refresh_due(p, max_age):
-                self._repost(p)
+            now = time.monotonic()
+            if self._stale_seen or now - checked >= CHAIN_CHECK_EVERY:
+                # the chain's own state (deployment block, market age): at most once a second
+                checked = now
+                self.check_deployment()
+                if self._refresh_due(p, max_age):
+                    self._repost(p)
             for job in self.log.jobs(sid, state="proved"):
                 self._submit(p, job)
             for job in self.log.jobs(sid, state="submitted"):
