@@ -44,13 +44,14 @@ import psutil
 from rich.table import Table
 
 from bench.dask_processes import dask_processes
+from bench.two_asset_market import ASSETS, INSTRUMENTS, PARAMS
 from engine.commitments import params_hash
 from engine.fileio import write_json_atomic
 from engine.fixedpoint import SCALE
-from engine.formats import LabeledAccount, ParamsFile, QuotesFile, dump_accounts, dump_params, dump_quotes
+from engine.formats import LabeledAccount, QuotesFile, dump_accounts, dump_params, dump_quotes
 from engine.margin_batch import AccountBatch, compute_margins
 from engine.market_builder import build_market
-from engine.model import Account, AssetQuote, InstrumentSpec, RowConfig, Slot
+from engine.model import Account, Slot
 from engine.profiles import get_profile
 from prover.artifacts import CircuitArtifacts, prepare_artifacts
 from prover.build import batch_spec
@@ -67,22 +68,6 @@ from zkmargin.keeper.transactions import DurableTxs
 DEFAULT_OUT = Path(__file__).resolve().parent / "results" / "crash_drill.json"
 PROFILE = get_profile("drill")
 CALM_DAY = dt.date(2026, 11, 20)
-ASSETS = (
-    AssetQuote("BTC", 40_000.0, 0.60, 80_000_000.0),
-    AssetQuote("ETH", 2_500.0, 0.75, 40_000_000.0),
-)
-INSTRUMENTS = (
-    InstrumentSpec(0, "BTC", "BTC", "spot"),
-    InstrumentSpec(1, "BTC-PERP", "BTC", "perp"),
-    InstrumentSpec(2, "ETH", "ETH", "spot"),
-    InstrumentSpec(3, "ETH-PERP", "ETH", "perp"),
-)
-PARAMS = ParamsFile(
-    mm_factor=750_000,
-    kappa=(200_000, 200_000),
-    rho=((SCALE, 800_000), (800_000, SCALE)),
-    row_config=RowConfig(),
-)
 CRASH, VOL_UP = -0.25, 1.5
 MODES = ("local-1", "local-2", "processes-2")
 MACHINES = (1, 10, 100, 1000)

@@ -23,15 +23,16 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from bench.two_asset_market import ASSETS, INSTRUMENTS, PARAMS
 from engine.commitments import params_hash
 from engine.fileio import write_json_atomic
 from engine.fixedpoint import SCALE
-from engine.formats import ParamsFile, QuotesFile, dump_accounts, dump_params, dump_quotes, load_accounts
+from engine.formats import QuotesFile, dump_accounts, dump_params, dump_quotes, load_accounts
 from engine.formats_account import LabeledAccount
 from engine.margin import compute_margin
 from engine.margin_batch import AccountBatch, compute_margins
 from engine.market_builder import build_market
-from engine.model import Account, AssetQuote, InstrumentSpec, Market, RiskParams, RowConfig, Slot
+from engine.model import Account, AssetQuote, Market, RiskParams, Slot
 from engine.profiles import get_profile
 from prover.artifacts import CircuitArtifacts
 from verifier_contracts.batch_gate import BatchGate
@@ -41,22 +42,6 @@ from verifier_contracts.gate import deploy_verifier
 
 PROFILE = get_profile("test")
 AS_OF = dt.date(2026, 11, 20)
-ASSETS = (
-    AssetQuote("BTC", 40_000.0, 0.60, 80_000_000.0),
-    AssetQuote("ETH", 2_500.0, 0.75, 40_000_000.0),
-)
-INSTRUMENTS = (
-    InstrumentSpec(0, "BTC", "BTC", "spot"),
-    InstrumentSpec(1, "BTC-PERP", "BTC", "perp"),
-    InstrumentSpec(2, "ETH", "ETH", "spot"),
-    InstrumentSpec(3, "ETH-PERP", "ETH", "perp"),
-)
-PARAMS = ParamsFile(
-    mm_factor=750_000,
-    kappa=(200_000, 200_000),
-    rho=((SCALE, 800_000), (800_000, SCALE)),
-    row_config=RowConfig(),
-)
 #: (label, positions as (instrument_id, units), target status on the first snapshot)
 BOOK: tuple[tuple[str, tuple[tuple[int, float], ...], int], ...] = (
     ("long-btc-healthy", ((1, 2.0),), 0),
