@@ -16,6 +16,7 @@ failed or a liquidation job that failed; 0 otherwise.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -81,15 +82,36 @@ class RunOptions:
     prover: str
     exit_when_idle: bool
     as_json: bool
+    log_json: bool = False
 
 
-def setup_logging(verbose: bool = False) -> None:
-    """Timestamped log lines on stderr: rich on a terminal, plain text otherwise."""
+class JsonLines(logging.Formatter):
+    """One JSON object per log line (``--log-json``): time (UTC, ISO), level, logger, message,
+    and the exception when there is one; for log collectors."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line)
+
+
+def setup_logging(verbose: bool = False, json_lines: bool = False) -> None:
+    """Timestamped log lines on stderr: rich on a terminal, plain text otherwise, or one
+    JSON object per line with ``json_lines``."""
     root = logging.getLogger("zkmargin")
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     root.handlers.clear()
     handler: logging.Handler
-    if sys.stderr.isatty():
+    if json_lines:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(JsonLines())
+    elif sys.stderr.isatty():
         from rich.logging import RichHandler
 
         handler = RichHandler(console=err_console, show_path=False, log_time_format="%H:%M:%S")
@@ -198,7 +220,7 @@ def run_command(opts: RunOptions) -> None:
         outcomes: list[SnapshotOutcome] = []
         try:
             pool.start()
-            with live_progress(opts.db, sys.stderr.isatty() and not opts.as_json):
+            with live_progress(opts.db, sys.stderr.isatty() and not (opts.as_json or opts.log_json)):
                 if opts.once is not None:
                     outcomes.append(operator.process(read_snapshot(opts.once)))
                 else:
@@ -489,8 +511,10 @@ def operator_group() -> None:
 )
 @prover_option
 @click.option("-v", "--verbose", is_flag=True, help="debug logging")
+@click.option("--log-json", is_flag=True, help="log lines as JSON objects (time, level, logger, message)")
 def run_cmd(
     verbose: bool,
+    log_json: bool,
     snapshots: Path | None,
     once: Path | None,
     accounts: Path | None,
@@ -521,7 +545,7 @@ def run_cmd(
         --params params.json --db operator.sqlite --workers 2
     """
     settings = load_settings()
-    setup_logging(verbose)
+    setup_logging(verbose, json_lines=log_json)
     run_command(
         RunOptions(
             snapshots=settings.get("operator.snapshots", snapshots) if once is None else snapshots,
@@ -543,6 +567,7 @@ def run_cmd(
             exit_when_idle=exit_when_idle,
             as_json=as_json,
             prover=prover_backend(prover_backend_flag),
+            log_json=log_json,
         )
     )
 
