@@ -141,6 +141,20 @@ def test_late_proofs_are_dropped_and_never_stored(tmp_path: Path, artifacts: Cir
     assert len(pool.timings) == 1
 
 
+def test_a_lease_in_the_log_that_nobody_holds_runs_out(tmp_path: Path, artifacts: CircuitArtifacts) -> None:
+    """A job left ``proving`` under a lease no task of the pool stands behind (a worker of
+    another process, say) is released when its expiry passes, and proved."""
+    drill = _drill(tmp_path, per_batch=PROFILE.batch_size, book=DUE[: PROFILE.batch_size])
+    (job,) = drill.log.jobs()
+    assert drill.log.claim(job, "tcp://ghost:1", 0.01) is not None
+    with ProverPool(artifacts, drill.db, 1) as pool:
+        pool.enqueue(drill.task, drill.log.jobs())  # pending again once the sweep released it
+        assert wait_for(lambda: drill.log.jobs()[0].state == "proved", 120, poll=0.1)
+    (job,) = drill.log.jobs()
+    drill.log.close()
+    assert job.attempts == 2 and job.proved_by != "tcp://ghost:1" and pool.lost_leases == 1
+
+
 def test_jobs_are_leased_in_priority_order(tmp_path: Path, artifacts: CircuitArtifacts) -> None:
     drill = _drill(tmp_path)
     with ProverPool(artifacts, drill.db, 1) as pool:

@@ -63,6 +63,7 @@ DEFAULT_MAX_ATTEMPTS = 3
 #: batch proof (about 14 s for K = 32 of the test profile here), far below "stuck".
 DEFAULT_LEASE_SECONDS = 600.0
 _TICK = 0.2  # seconds between looks at the cluster when nothing happens
+_SWEEP_EVERY = 5.0  # seconds between looks at the log's leases for ones nobody holds
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,7 @@ class ProverPool:
         self._thread: threading.Thread | None = None
         self._log: JobLog | None = None
         self._waiting_logged = False
+        self._swept = 0.0
 
     # ------------------------------------------------------------ life cycle
 
@@ -331,16 +333,15 @@ class ProverPool:
             logger.error("%s: cannot be proved: %s", claimed.label, exc)
             self._changed()
             return
-        future = self.cluster.client.submit(
-            prove_on_worker,
-            work.circuit_input,
-            self._zkey_sha256,
-            key=f"prove-{job.snapshot_id[:12]}-{job.kind}-{job.batch}-{claimed.attempts}",
-            workers=[worker],
-            allow_other_workers=False,
-            pure=False,
-            retries=0,
-        )
+        try:
+            future = self._submit(job, claimed.attempts, work, worker)
+        except Exception as exc:  # the scheduler went away, say: the lease ends, the job waits
+            logger.warning("%s: could not be sent to %s (%s); it waits", claimed.label, worker, exc)
+            if log.release(claimed, claimed.attempts, f"could not be sent to {worker}: {exc}"):
+                again = log.job(job.key)
+                if again is not None:
+                    self.enqueue(task, [again])
+            return
         flight = _Flight(
             claimed,
             worker,
@@ -354,6 +355,18 @@ class ProverPool:
             self._flights[job.key] = flight
         future.add_done_callback(self._on_done)
         logger.debug("%s: leased to %s (attempt %d)", claimed.label, worker, claimed.attempts)
+
+    def _submit(self, job: Job, attempt: int, work: BatchWork, worker: str) -> Any:
+        return self.cluster.client.submit(
+            prove_on_worker,
+            work.circuit_input,
+            self._zkey_sha256,
+            key=f"prove-{job.snapshot_id[:12]}-{job.kind}-{job.batch}-{attempt}",
+            workers=[worker],
+            allow_other_workers=False,
+            pure=False,
+            retries=0,
+        )
 
     def _on_done(self, future: Any) -> None:
         self._done.put(future)  # on the client's event loop: only hand it over
@@ -463,13 +476,26 @@ class ProverPool:
         self._changed()
 
     def _check_leases(self, log: JobLog) -> None:
-        """Leases whose worker left the cluster, or that ran out, are lost."""
+        """Leases whose worker left the cluster, or that ran out, are lost; so is a lease the
+        log holds that no task of this pool stands behind (the log's expiry is the rule)."""
+        now = time.time()
+        if now - self._swept >= _SWEEP_EVERY:
+            self._swept = now
+            with self._lock:
+                held = set(self._flights)
+            for job in log.jobs(state="proving"):
+                if job.key not in held and job.lease_expiry is not None and job.lease_expiry < now:
+                    self.lost_leases += 1
+                    if log.release(job, job.attempts, f"lease of {job.lease_worker} ran out"):
+                        task = self.current_task(job.snapshot_id)
+                        again = log.job(job.key)
+                        if task is not None and again is not None:
+                            self.enqueue(task, [again])
         with self._lock:
             flights = list(self._flights.values())
         if not flights:
             return
         workers = self.cluster.workers()
-        now = time.time()
         for flight in flights:
             gone = flight.worker not in workers
             if not gone and now < flight.expiry:
