@@ -31,6 +31,7 @@ from distributed import Worker, WorkerPlugin, get_worker
 
 from prover.backends import prover_for, resolve_backend
 from prover.errors import ProverError
+from prover.native import BACKEND as ARKWORKS
 from prover.node_worker import NodeWorker
 from prover.prove_account import ProvesCircuits
 from prover.results import ProofResult
@@ -97,7 +98,7 @@ class ProvingPlugin(WorkerPlugin):
 
     def _warm(self) -> None:
         """Load the proving key now, not in the first task (arkworks keeps it per file)."""
-        if self.backend == "arkworks":
+        if self.backend == ARKWORKS:
             from prover.native import proving_key
 
             assert self.zkey is not None

@@ -102,12 +102,17 @@ class _Flight:
     task: ProofTask
     work: BatchWork
     future: Any
-    expiry: float
     head_seconds: float
 
     @property
     def attempt(self) -> int:
         return self.job.attempts
+
+    @property
+    def expiry(self) -> float:
+        """When the lease runs out, as the log holds it."""
+        assert self.job.lease_expiry is not None
+        return self.job.lease_expiry
 
 
 class ProverPool:
@@ -337,20 +342,9 @@ class ProverPool:
             future = self._submit(job, claimed.attempts, work, worker)
         except Exception as exc:  # the scheduler went away, say: the lease ends, the job waits
             logger.warning("%s: could not be sent to %s (%s); it waits", claimed.label, worker, exc)
-            if log.release(claimed, claimed.attempts, f"could not be sent to {worker}: {exc}"):
-                again = log.job(job.key)
-                if again is not None:
-                    self.enqueue(task, [again])
+            self._release_again(log, claimed, claimed.attempts, f"could not be sent to {worker}: {exc}")
             return
-        flight = _Flight(
-            claimed,
-            worker,
-            task,
-            work,
-            future,
-            time.time() + self.lease_seconds,
-            time.perf_counter() - started,
-        )
+        flight = _Flight(claimed, worker, task, work, future, time.perf_counter() - started)
         with self._lock:
             self._flights[job.key] = flight
         future.add_done_callback(self._on_done)
@@ -419,7 +413,7 @@ class ProverPool:
                 job.label,
                 flight.task.market.epoch,
             )
-            self._release_again(log, flight, "market re-posted: proved again")
+            self._release_again(log, job, attempt, "market re-posted: proved again")
             return
         try:
             proved = finish_batch(flight.work, remote.result, self.artifacts, self_check=False)
@@ -465,12 +459,13 @@ class ProverPool:
         logger.warning(
             "%s: attempt %d on %s failed (%s); proving it again", job.label, attempt, flight.worker, why
         )
-        self._release_again(log, flight, f"attempt {attempt} on {flight.worker}: {why}")
+        self._release_again(log, job, attempt, f"attempt {attempt} on {flight.worker}: {why}")
 
-    def _release_again(self, log: JobLog, flight: _Flight, reason: str) -> None:
-        if log.release(flight.job, flight.attempt, reason):
-            again = log.job(flight.job.key)
-            task = self.current_task(flight.job.snapshot_id)
+    def _release_again(self, log: JobLog, job: Job, attempt: int, reason: str) -> None:
+        """End lease ``attempt`` of ``job`` and queue the job again (it is proved elsewhere)."""
+        if log.release(job, attempt, reason):
+            again = log.job(job.key)
+            task = self.current_task(job.snapshot_id)
             if again is not None and task is not None:
                 self.enqueue(task, [again])
         self._changed()
@@ -486,11 +481,7 @@ class ProverPool:
             for job in log.jobs(state="proving"):
                 if job.key not in held and job.lease_expiry is not None and job.lease_expiry < now:
                     self.lost_leases += 1
-                    if log.release(job, job.attempts, f"lease of {job.lease_worker} ran out"):
-                        task = self.current_task(job.snapshot_id)
-                        again = log.job(job.key)
-                        if task is not None and again is not None:
-                            self.enqueue(task, [again])
+                    self._release_again(log, job, job.attempts, f"lease of {job.lease_worker} ran out")
         with self._lock:
             flights = list(self._flights.values())
         if not flights:
