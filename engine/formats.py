@@ -39,6 +39,7 @@ from engine.formats_account import (
 from engine.formats_accounts_tree import dump_accounts_tree, load_accounts_tree_doc
 from engine.formats_json import (
     StreamedDocument,
+    decode_utf8,
     dumps,
     in_file,
     parse_json_text,
@@ -72,6 +73,7 @@ __all__ = [
     "iter_accounts",
     "load_account",
     "load_accounts",
+    "load_accounts_bytes",
     "load_accounts_tree",
     "load_market",
     "load_params",
@@ -111,6 +113,15 @@ def load_market(path: PathLike) -> MarketFile:
 def load_accounts(path: PathLike, market: Market) -> list[LabeledAccount]:
     """The accounts of an ``account`` or ``accounts`` file, canonical and checked against ``market``."""
     return _load(path, "account", lambda d: load_accounts_doc(d, market))
+
+
+def load_accounts_bytes(raw: bytes, path: PathLike, market: Market) -> list[LabeledAccount]:
+    """``load_accounts`` of bytes already read from ``path`` (a caller that also hashes
+    them parses exactly what it hashed); every error names ``path``."""
+    try:
+        return load_accounts_doc(parse_json_text(decode_utf8(raw, Path(path), "account"), "account"), market)
+    except InputError as err:
+        raise in_file(err, path) from None
 
 
 def iter_accounts(path: PathLike, market: Market, chunk: int = 10_000) -> Iterator[list[LabeledAccount]]:

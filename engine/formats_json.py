@@ -149,14 +149,15 @@ def json_decoder(root: str) -> json.JSONDecoder:
     return json.JSONDecoder(parse_constant=NonFinite, object_pairs_hook=_pairs(root))
 
 
-def _read_bytes(path: Path, root: str) -> bytes:
+def read_file_bytes(path: Path, root: str) -> bytes:
     try:
         return path.read_bytes()
     except OSError as err:
         raise InputError(root, f"cannot read {path}: {err.strerror or err}") from None
 
 
-def _utf8(raw: bytes, path: Path, root: str) -> str:
+def decode_utf8(raw: bytes, path: Path, root: str) -> str:
+    """``raw`` as UTF-8 text; an InputError naming ``root`` and ``path`` if it is not."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -166,9 +167,9 @@ def _utf8(raw: bytes, path: Path, root: str) -> str:
 def read_json_text(path: str | Path, root: str) -> str:
     """The UTF-8 text of ``path``, checked for nesting depth (before any parsing)."""
     p = Path(path)
-    raw = _read_bytes(p, root)
+    raw = read_file_bytes(p, root)
     check_nesting(raw, root)
-    return _utf8(raw, p, root)
+    return decode_utf8(raw, p, root)
 
 
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
@@ -272,7 +273,7 @@ class StreamedDocument:
 def read_json_file(path: str | Path, root: str) -> dict[str, Any]:
     """Read and parse a JSON file; errors name ``root`` and the file."""
     p = Path(path)
-    return parse_json_text(_utf8(_read_bytes(p, root), p, root), root)
+    return parse_json_text(decode_utf8(read_file_bytes(p, root), p, root), root)
 
 
 def json_type(value: object) -> str:

@@ -80,6 +80,10 @@ CREATE TABLE IF NOT EXISTS meta (
     key         TEXT PRIMARY KEY,
     value       TEXT NOT NULL          -- format: zkmargin/joblog@2
 );
+CREATE TABLE IF NOT EXISTS commitments (
+    state       BLOB PRIMARY KEY,      -- sha256 of an account's committed state (accounts_source)
+    commitment  TEXT NOT NULL          -- its commitment (spec section 5), decimal
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS txs (
     tx_hash     TEXT PRIMARY KEY,      -- 0x-prefixed keccak of raw
     raw         TEXT NOT NULL,         -- signed transaction, 0x-prefixed hex
@@ -188,7 +192,7 @@ _LEASE_COLUMNS = (
 #: retired per-account gate) is refused with a message saying so.
 LOG_FORMAT = "zkmargin/joblog@2"
 OLDER_FORMATS = ("zkmargin/joblog@1",)
-_OWN_TABLES = {"snapshots", "jobs", "txs", "meta"}
+_OWN_TABLES = {"snapshots", "jobs", "txs", "meta", "commitments"}
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -279,6 +283,30 @@ class JobLog:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+    # ----------------------------------------------------- commitment cache
+
+    def cached_commitments(self) -> dict[bytes, int]:
+        """Every cached account commitment, by the sha256 of the account state it belongs to
+        (``zkmargin.keeper.accounts_source.state_key``)."""
+        return {bytes(k): int(c) for k, c in self._db.execute("SELECT state, commitment FROM commitments")}
+
+    def cache_commitments(self, fresh: Sequence[tuple[bytes, int]], keep: Sequence[bytes]) -> None:
+        """Add ``fresh`` (state key, commitment) pairs in one transaction; once the cache holds
+        more than twice ``keep`` (the keys of the accounts file just read), drop every other
+        entry, so the cache stays the size of the venue, not of its history."""
+        with self._tx() as db:
+            db.executemany(
+                "INSERT OR IGNORE INTO commitments (state, commitment) VALUES (?, ?)",
+                [(k, str(c)) for k, c in fresh],
+            )
+            (held,) = db.execute("SELECT COUNT(*) FROM commitments").fetchone()
+            if held > 2 * len(keep):
+                db.execute("CREATE TEMP TABLE IF NOT EXISTS kept (state BLOB PRIMARY KEY) WITHOUT ROWID")
+                db.execute("DELETE FROM kept")
+                db.executemany("INSERT OR IGNORE INTO kept (state) VALUES (?)", [(k,) for k in keep])
+                db.execute("DELETE FROM commitments WHERE state NOT IN (SELECT state FROM kept)")
+                db.execute("DELETE FROM kept")
 
     # ----------------------------------------------------------- snapshots
 

@@ -62,15 +62,16 @@ from engine.batching import liquidation_batches
 from engine.commitments import MarketCommitments, params_hash
 from engine.errors import InputError, ZkmarginError
 from engine.fileio import write_json_atomic
-from engine.formats import LabeledAccount, ParamsFile, dump_accounts_tree, load_accounts
+from engine.formats import LabeledAccount, ParamsFile, dump_accounts_tree
 from engine.margin_batch import AccountBatch, compute_margins
 from engine.model import Market, RiskParams
-from engine.pipeline import check_unique_ids, price_market
+from engine.pipeline import price_market
 from engine.profiles import Profile
 from engine.status import Status
 from verifier_contracts.batch_gate import BatchGate, batch_calldata, batch_gas_limit
 from verifier_contracts.chain import Roles
 from verifier_contracts.gate import GateRevert
+from zkmargin.keeper.accounts_source import AccountsSource
 from zkmargin.keeper.jobs import Job, JobLog, SignedTx, Snapshot
 from zkmargin.keeper.pool import ProofTask, ProverPool
 from zkmargin.keeper.snapshots import SnapshotFile, scan_folder
@@ -141,6 +142,7 @@ class Prepared:
     params_hash: int
     accounts: list[LabeledAccount]
     tree: AccountsTree
+    batch: AccountBatch  # the accounts' slots and cash, for margins
     accounts_epoch: int = 0  # the gate's accounts epoch of ``tree``, once posted
 
     @property
@@ -198,6 +200,7 @@ class Operator:
         self._reposts: Counter[str] = Counter()  # re-posts per snapshot in this run
         self._stale_seen = False  # the gate refused a liquidation with StaleMarket
         self._incomplete: set[str] = set()  # snapshots left incomplete in this run
+        self.accounts = AccountsSource(settings.accounts_path, log, settings.profile.accounts_depth)
 
     # ------------------------------------------------------------------ loops
 
@@ -315,9 +318,7 @@ class Operator:
             priced = price_market(quotes, params_file, profile, epoch)
             market, risk = priced.market, priced.risk
             mc = MarketCommitments(market)
-            accounts = load_accounts(self.settings.accounts_path, market)
-            check_unique_ids(accounts)
-            tree = AccountsTree.of_accounts([a.account for a in accounts], depth=profile.accounts_depth)
+            held = self.accounts.load(market)
         except InputError as exc:
             raise SnapshotFailed(f"invalid input: {exc.field}: {exc.message}") from None
         ph = params_hash(risk)
@@ -338,14 +339,19 @@ class Operator:
             )
         else:
             record = existing
-        prepared = Prepared(snap, record, market, mc, risk, ph, accounts, tree)
+        prepared = Prepared(snap, record, market, mc, risk, ph, held.accounts, held.tree, held.batch)
+        stats = self.accounts.stats
         logger.info(
-            "snapshot %s: %s, as of %s, market root %s, %d accounts",
+            "snapshot %s: %s, as of %s, market root %s, %d accounts (%s in %.2f s)",
             snap.path.name,
             f"epoch {epoch}" + (" (resumed)" if existing is not None else ""),
             quotes.as_of.isoformat(),
             _short(mc.market_root),
-            len(accounts),
+            stats.accounts,
+            "file unchanged: reused"
+            if stats.reused
+            else f"read; {stats.hashed} commitment(s) hashed, {stats.accounts - stats.hashed} from the cache",
+            stats.seconds,
         )
         return prepared
 
@@ -523,9 +529,7 @@ class Operator:
     # ---------------------------------------------------------------- 4. jobs
 
     def _create_jobs(self, p: Prepared) -> tuple[int, int]:
-        margins = compute_margins(
-            p.market, p.params, AccountBatch.from_accounts([a.account for a in p.accounts])
-        )
+        margins = compute_margins(p.market, p.params, p.batch)
         counts = Counter(int(s) for s in margins.status)
         liquidatable = [
             BatchEntry(
