@@ -233,6 +233,24 @@ def crash_drill_section(doc: dict[str, Any] | None) -> list[str]:
     return ["## Crash drill (Dask keeper)", "", note, "", *_table(header, rows)]
 
 
+def reconcile_section(doc: dict[str, Any] | None) -> list[str]:
+    if not doc:
+        return []
+    header = ("case", "snapshot processed s", "accounts s", "file reused", "commitments hashed")
+    rows = [
+        (
+            case,
+            _num(c["seconds"]),
+            _num(c["accounts_seconds"]),
+            "yes" if c["file_reused"] else "no",
+            _int(c["commitments_hashed"]),
+        )
+        for case, c in (doc.get("cases") or {}).items()
+    ]
+    note = f"{_int(doc.get('accounts'))} accounts on anvil ({doc.get('profile')}), no account liquidatable."
+    return ["## Reconciliation (keeper, new snapshot)", "", note, "", *_table(header, rows)]
+
+
 def render_markdown(doc: dict[str, Any]) -> str:
     """The whole figures page."""
     lines = ["# zkmargin benchmark figures", "", "Written by `python -m bench.run_all` (`make bench`).", ""]
@@ -243,5 +261,6 @@ def render_markdown(doc: dict[str, Any]) -> str:
     lines += margin_cli_section(doc.get("margin_cli"))
     lines += backtest_section(doc.get("backtest"))
     lines += crash_drill_section(doc.get("crash_drill"))
+    lines += reconcile_section(doc.get("reconcile"))
     lines += runs_section(doc)
     return "\n".join(lines)

@@ -79,6 +79,8 @@ def plan(args: argparse.Namespace) -> list[Part]:
     parts.append(Part("backtest", "bench.backtest_run", ("--out", str(backtest)), backtest))
     drill = out / "crash_drill.json"
     parts.append(Part("crash-drill", "bench.crash_drill", ("--out", str(drill)), drill))
+    reconcile = out / "reconcile.json"
+    parts.append(Part("reconcile", "bench.reconcile", ("--out", str(reconcile)), reconcile))
     if args.only:
         unknown = set(args.only) - {p.name for p in parts}
         if unknown:
@@ -189,6 +191,7 @@ def collect(parts: list[Part], machine: dict[str, Any], argv: list[str]) -> dict
         "margin_cli": None,
         "backtest": None,
         "crash_drill": None,
+        "reconcile": None,
     }
     for run in runs:
         name = run["name"]
@@ -202,6 +205,8 @@ def collect(parts: list[Part], machine: dict[str, Any], argv: list[str]) -> dict
             document["margin_cli"] = run["figures"]
         elif name == "crash-drill":
             document["crash_drill"] = run["figures"]
+        elif name == "reconcile":
+            document["reconcile"] = run["figures"]
         elif name == "backtest":
             document["backtest"] = run["figures"]
     return document

@@ -42,18 +42,23 @@ def test_collect_gathers_figures_and_renders(tmp_path: Path) -> None:
         "attest_gas_per_account_existing_record": 21141,
     }
     batch.write_text(json.dumps({"profile": "test", "single": {}, "K32": k32}), encoding="utf-8")
+    reconcile = tmp_path / "reconcile.json"
+    case = {"seconds": 0.75, "accounts_seconds": 0.03, "file_reused": True, "commitments_hashed": 0}
+    reconcile.write_text(json.dumps({"accounts": 100000, "cases": {"unchanged": case}}), encoding="utf-8")
     parts = [
         Part("prover-test", "json.tool", (str(prover),), prover, key="test"),
         Part("batch", "json.tool", (str(batch),), batch),
+        Part("reconcile", "json.tool", (str(reconcile),), reconcile),
         Part("prover-demo", "json.tool", (str(prover),), prover, key="demo"),  # no such entry
     ]
     document = collect(parts, machine_facts(), ["--only", "x"])
     assert document["ok"] is False
-    assert [r["ok"] for r in document["runs"]] == [True, True, False]
+    assert [r["ok"] for r in document["runs"]] == [True, True, True, False]
     assert document["batch"]["K32"]["liquidate_gas_per_account"] == 38901
     assert document["prover"]["test"]["constraints"] == 15904
     text = render_markdown(document)
     assert "| constraints | 15,904 |" in text
     assert "| 32 | 16,372 | 1.029 | 0.27 | 38,901 | 21,801 | 38,241 | 21,141 |" in text
+    assert "| unchanged | 0.75 | 0.03 | yes | 0 |" in text
     assert "**FAILED**" in text and "has no entry 'demo'" in text
     assert document["machine"]["cpus"] >= 1
