@@ -39,6 +39,7 @@ from engine.formats_account import (
 from engine.formats_accounts_tree import dump_accounts_tree, load_accounts_tree_doc
 from engine.formats_json import (
     StreamedDocument,
+    cyclic_gc_paused,
     decode_utf8,
     dumps,
     in_file,
@@ -90,7 +91,8 @@ PathLike = str | Path
 def _load(path: PathLike, root: str, parse: Callable[[dict[str, Any]], T]) -> T:
     """Read ``path`` and run ``parse`` on it; every error names the file."""
     try:
-        return parse(read_json_file(path, root))
+        with cyclic_gc_paused():
+            return parse(read_json_file(path, root))
     except InputError as err:
         raise in_file(err, path) from None
 
@@ -119,7 +121,10 @@ def load_accounts_bytes(raw: bytes, path: PathLike, market: Market) -> list[Labe
     """``load_accounts`` of bytes already read from ``path`` (a caller that also hashes
     them parses exactly what it hashed); every error names ``path``."""
     try:
-        return load_accounts_doc(parse_json_text(decode_utf8(raw, Path(path), "account"), "account"), market)
+        with cyclic_gc_paused():
+            return load_accounts_doc(
+                parse_json_text(decode_utf8(raw, Path(path), "account"), "account"), market
+            )
     except InputError as err:
         raise in_file(err, path) from None
 

@@ -19,10 +19,12 @@ value, e.g. ``account.positions[2].q``.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 import math
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -474,6 +476,22 @@ def dumps_records(data: dict[str, Any], key: str) -> str:
         return dumps(data)
     opening, closing = records_frame(head, key)
     return opening + (",\n" + RECORD_INDENT).join(record_line(r) for r in records) + closing
+
+
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Python's cycle collector off while a file is parsed and validated. A file of 100,000
+    accounts makes millions of objects, and each makes the collector walk all those already
+    made (half the time of reading such a file); the parsed tree and the model's frozen
+    records hold no reference cycles, so nothing is left for the collector to find.
+    Reference counting frees memory as usual. Restored as it was, also on an error."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def in_file(err: InputError, path: str | Path) -> InputError:

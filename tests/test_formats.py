@@ -380,3 +380,26 @@ def test_labeled_account_display_name() -> None:
     acc = Account(5, 0, 0, 0, (EMPTY_SLOT,) * 4)
     assert LabeledAccount(acc).display_name == "#5"
     assert LabeledAccount(acc, "x").display_name == "x"
+
+
+def test_the_cycle_collector_is_paused_only_while_a_file_is_read(tmp_path: Path) -> None:
+    import gc
+
+    from engine.formats_json import cyclic_gc_paused
+
+    assert gc.isenabled()
+    with cyclic_gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    with pytest.raises(InputError):
+        load_params(bad)
+    assert gc.isenabled()  # restored on an error too
+    gc.disable()
+    try:
+        with cyclic_gc_paused():
+            pass
+        assert not gc.isenabled()  # a caller's own choice is kept
+    finally:
+        gc.enable()

@@ -32,7 +32,7 @@ from engine.accounts_tree import AccountsTree
 from engine.commitments import commitments as commitments_of
 from engine.errors import InputError
 from engine.formats import LabeledAccount, load_accounts_bytes
-from engine.formats_json import in_file, read_file_bytes
+from engine.formats_json import cyclic_gc_paused, in_file, read_file_bytes
 from engine.margin_batch import AccountBatch
 from engine.model import Account, Market
 from engine.pipeline import check_unique_ids
@@ -101,12 +101,13 @@ class AccountsSource:
         ):
             self.stats = LoadStats(True, len(last.accounts), 0, time.perf_counter() - started)
             return last
-        accounts = load_accounts_bytes(raw, self.path, market)
-        check_unique_ids(accounts)
-        states = [a.account for a in accounts]
-        tree, hashed = self._tree(states)
-        batch = AccountBatch.from_accounts(states)
-        held = frozenset(int(i) for i in np.unique(batch.ids[batch.q != 0]))
+        with cyclic_gc_paused():  # millions of acyclic objects (engine.formats_json)
+            accounts = load_accounts_bytes(raw, self.path, market)
+            check_unique_ids(accounts)
+            states = [a.account for a in accounts]
+            tree, hashed = self._tree(states)
+            batch = AccountBatch.from_accounts(states)
+            held = frozenset(int(i) for i in np.unique(batch.ids[batch.q != 0]))
         self._last = AccountsState(digest, market.profile, accounts, batch, tree, held)
         self.stats = LoadStats(False, len(accounts), hashed, time.perf_counter() - started)
         return self._last
