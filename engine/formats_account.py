@@ -23,6 +23,7 @@ from engine.formats_json import (
     as_list,
     as_str,
     check_format,
+    cyclic_gc_paused,
     emit_field,
     emit_int,
     format_tag,
@@ -189,12 +190,19 @@ def iter_accounts_doc(
     lists of at most ``chunk``: the same accounts and the same errors as
     :func:`load_accounts_doc`, without a tree of the whole file. A document without an
     ``accounts`` array (an ``account`` file, or a broken one) is read whole."""
-    batch: list[LabeledAccount] = []
-    for i, value in enumerate(doc.elements()):
-        batch.append(_entry(i, value, market))
-        if len(batch) == chunk:
-            yield batch
-            batch = []
+    if chunk < 1:
+        raise ValueError(f"chunk must be at least 1, got {chunk}")
+    elements = enumerate(doc.elements())
+    while True:
+        batch: list[LabeledAccount] = []
+        with cyclic_gc_paused():  # each list is built with the collector off, not the caller's work
+            for i, value in elements:
+                batch.append(_entry(i, value, market))
+                if len(batch) == chunk:
+                    break
+        if len(batch) < chunk:
+            break
+        yield batch
     if not doc.found:
         yield load_accounts_doc(doc.head, market, root)
         return
