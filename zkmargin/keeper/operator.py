@@ -318,7 +318,7 @@ class Operator:
             priced = price_market(quotes, params_file, profile, epoch)
             market, risk = priced.market, priced.risk
             mc = MarketCommitments(market)
-            held = self.accounts.load(market)
+            loaded = self.accounts.load(market)
         except InputError as exc:
             raise SnapshotFailed(f"invalid input: {exc.field}: {exc.message}") from None
         ph = params_hash(risk)
@@ -339,7 +339,7 @@ class Operator:
             )
         else:
             record = existing
-        prepared = Prepared(snap, record, market, mc, risk, ph, held.accounts, held.tree, held.batch)
+        prepared = Prepared(snap, record, market, mc, risk, ph, loaded.accounts, loaded.tree, loaded.batch)
         stats = self.accounts.stats
         logger.info(
             "snapshot %s: %s, as of %s, market root %s, %d accounts (%s in %.2f s)",
