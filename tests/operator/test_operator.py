@@ -329,6 +329,7 @@ def test_once_with_a_bad_snapshot_exits_2(tmp_path: Path, chain: Chain, artifact
 
 
 @pytest.mark.anvil
+@pytest.mark.anvil_slow  # 30 s; the rule itself is tested without a chain above
 def test_snapshot_older_than_one_processed_is_refused(
     tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts
 ) -> None:
@@ -374,6 +375,7 @@ def test_snapshot_older_than_one_processed_is_refused(
 
 
 @pytest.mark.anvil
+@pytest.mark.anvil_slow  # about 2 min: real seconds between blocks (a market going stale stays in the suite)
 def test_a_market_too_short_lived_to_prove_leaves_the_snapshot_incomplete_until_fixed(
     tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts
 ) -> None:
