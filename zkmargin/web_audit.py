@@ -137,7 +137,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         self.send_error(404, "no listing")
         return None
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base's name)
+    def log_message(self, format: str, *args: object) -> None:
         pass
 
 

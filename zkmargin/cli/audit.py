@@ -30,7 +30,35 @@ if TYPE_CHECKING:
     from zkmargin.audit import Check
 
 
-@click.command("audit")
+class _AuditGroup(click.Group):
+    """``zkmargin audit [files] --account ...`` audits files; ``zkmargin audit web`` serves the page.
+
+    Without a subcommand name the arguments go to ``files``, so the audit keeps its short form.
+    """
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            args = ["files", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("audit", cls=_AuditGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def audit_cmd() -> None:
+    """Audit your own margin proof, offline and (with --rpc) on chain.
+
+    `zkmargin audit --account ...` (the same as `zkmargin audit files ...`) audits your
+    files here; `zkmargin audit web` serves the same audit as a page for your browser,
+    which needs nothing installed and keeps your files on your device.
+
+    \b
+    Example:
+      zkmargin audit --account account.json --market market.json --params params.json \\
+        --proof proof.json --vkey vkey.json
+      zkmargin audit web --port 8080
+    """
+
+
+@audit_cmd.command("files")
 @click.option(
     "--account", "account_path", type=_IN, required=True, help="your account file (with salt and nonce)"
 )
@@ -62,7 +90,7 @@ if TYPE_CHECKING:
     help="deployment file naming the gate (with --rpc)",
 )
 @click.option("--json", "as_json", is_flag=True, help="print the audit as JSON")
-def audit_cmd(
+def audit_files_cmd(
     account_path: Path,
     select: str | None,
     market_path: Path,
@@ -174,3 +202,46 @@ def _check_gate_address(address: str) -> None:
         check_address("--gate", address)
     except DeploymentError as exc:
         raise CliError(str(exc)) from None
+
+
+@audit_cmd.command("web")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="port on 127.0.0.1"
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="build the site into this folder (to host it) instead of serving it",
+)
+def audit_web_cmd(port: int, out_dir: Path | None) -> None:
+    """Serve the browser audit on 127.0.0.1, or build it into a folder.
+
+    The page runs the whole audit in the browser, offline: the checks of `zkmargin audit`
+    (key, commitment or accounts tree, market root, params hash, margin recomputed exactly,
+    Groth16 proof with snarkjs) and, given an RPC URL and the gate, the chain. Files are read
+    from your device or from URLs you type; nothing is uploaded. Stop with Ctrl-C.
+
+    \b
+    Example:
+      zkmargin audit web --port 8080
+      zkmargin audit web --out public/audit
+    """
+    from zkmargin.web_audit import SiteServer, build_site
+
+    if out_dir is not None:
+        site = build_site(out_dir)
+        console.print(f"built the audit page into {escape(str(site))} (serve the folder as static files)")
+        return
+    site = build_site()
+    server = SiteServer(site, port)
+    console.print(
+        f"the audit page: {server.url}  (serving {escape(str(site))}; Ctrl-C stops)", soft_wrap=True
+    )
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()

@@ -117,6 +117,7 @@ class DemoSummary:
     batch_constraints: int = 0
     batches: list[dict[str, Any]] = field(default_factory=list)
     audit_ok: bool = False
+    gate: str = ""  # the BatchGate's address (a user's on-chain audit reads it)
 
     def record_gas(self, call: str, tx: TxResult) -> None:
         self.gas.setdefault(call, []).append(tx.gas_used)
@@ -142,6 +143,7 @@ class DemoSummary:
             "batch_constraints": self.batch_constraints,
             "batches": self.batches,
             "audit_ok": self.audit_ok,
+            "gate": self.gate,
         }
 
 
@@ -243,6 +245,7 @@ class DemoRun:
                 self.summary.record_gas("deploy verifier", tx)
                 self.gate, tx = BatchGate.deploy(chain, verifier, self.profile.batch_size)
                 self.summary.record_gas("deploy gate", tx)
+                self.summary.gate = self.gate.address
                 self.summary.record_gas("setParams", self.gate.set_params(params_hash(self.params)))
                 self.console.print(
                     f"{chain.kind} chain: verifier {verifier}, gate {self.gate.address} (batches of "
@@ -408,6 +411,9 @@ class DemoRun:
                 f"the user re-runs it with: zkmargin audit --account {folder}/account.json "
                 f"--market {folder}/market.json --params {folder}/params.json --proof {folder}/proof.json "
                 f"--vkey {folder}/vkey.json --accounts-tree {folder}/accounts-tree.json"
+            )
+            self.console.print(
+                f"or in a browser, with nothing installed: zkmargin audit web, then drop the files of {folder}"
             )
 
     def write_user_files(self, account: Account, market: Market, quotes: list[AssetQuote]) -> Path:

@@ -1,0 +1,27 @@
+"""Run the page's ES modules under node for the test suite (tests/web/*.mjs)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from prover.paths import project_root
+from verifier_contracts.solc import node_binary
+
+HERE = Path(__file__).resolve().parent
+
+
+def run_mjs(script: str, *args: str | Path, timeout: float = 600) -> Any:
+    """``node tests/web/<script> args...`` and its JSON output; a failure shows node's stderr."""
+    done = subprocess.run(
+        [node_binary(), str(HERE / script), *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=project_root(),
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, f"node {script} failed:\n{done.stderr[-4000:]}"
+    return json.loads(done.stdout)

@@ -1,0 +1,251 @@
+"""The browser audit (web/, ``zkmargin audit web``) in headless Chromium, on the files the
+demo made on anvil: the honest audit passes every check, on chain too; each failure is
+shown as the check that failed (wrong salt, altered position, another account, stale
+market, a file that breaks a bound, a missing file); a phone-sized viewport; no console
+error, and no request leaves the page's origin except to the RPC URL the user gave."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from engine.commitments import MarketCommitments
+from engine.formats import dump_market, load_accounts, load_market
+from engine.formats_account import dump_account
+from prover.batch_bundle import BatchBundle
+from prover.paths import project_root
+from tests.web.browser import drive
+from verifier_contracts.chain import anvil
+from zkmargin.cli.main import cli
+from zkmargin.demo.run import DemoOptions, run_demo
+from zkmargin.web_audit import SiteServer, build_site
+
+pytestmark = [pytest.mark.circuit, pytest.mark.anvil]
+
+FILES = {
+    "account": "account.json",
+    "market": "market.json",
+    "params": "params.json",
+    "proof": "proof.json",
+    "vkey": "vkey.json",
+    "accountsTree": "accounts-tree.json",
+}
+SCREENSHOT = project_root() / "build" / "web-audit" / "passing-audit.png"
+
+
+@dataclasses.dataclass
+class Made:
+    user: Path
+    work: Path
+    gate: str
+    rpc: str
+    results: dict[str, dict[str, Any]]
+    server_url: str
+
+
+def _write(path: Path, doc: Any) -> Path:
+    path.write_text(json.dumps(doc, indent=1))
+    return path
+
+
+def _variants(user: Path, keeper: Path, work: Path) -> dict[str, dict[str, Path]]:
+    """The honest files and, for each failure the page must show, one file changed."""
+    honest = {slot: user / name for slot, name in FILES.items()}
+    account = json.loads((user / "account.json").read_text())
+    wrong_salt = _write(work / "wrong-salt.json", {**account, "salt": str(int(account["salt"]) + 1)})
+    positions = [dict(p) for p in account["positions"]]
+    positions[0]["q"] = int(positions[0]["q"]) + 1_000_000
+    altered = _write(work / "altered.json", {**account, "positions": positions})
+    mf = load_market(user / "market.json")
+    bundle = BatchBundle.load(user / "proof.json")
+    named = {e.account_id for e in bundle.entries}
+    other = next(
+        a for a in load_accounts(keeper / "accounts.json", mf.market) if a.account.account_id not in named
+    )
+    stranger = _write(work / "other-account.json", dump_account(other))
+    old = dataclasses.replace(mf.market, epoch=mf.market.epoch + 1)
+    stale_file = dataclasses.replace(mf, market=old, market_root=MarketCommitments(old).market_root)
+    stale = _write(work / "stale-market.json", dump_market(stale_file))
+    too_big = _write(work / "too-big.json", {**account, "cash": str(2**80)})
+    return {
+        "honest": honest,
+        "wrong salt": {**honest, "account": wrong_salt},
+        "altered position": {**honest, "account": altered},
+        "another account": {**honest, "account": stranger},
+        "stale market": {**honest, "market": stale},
+        "bound broken": {**honest, "account": too_big},
+        "missing file": {k: v for k, v in honest.items() if k != "vkey"},
+    }
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    work = tmp_path_factory.mktemp("web")
+    site = build_site(work / "site")
+    served = site / "files"  # the user's files also at URLs of the page's own origin
+    with anvil() as chain:
+        assert chain.rpc_url is not None
+        console = Console(record=True, width=120, force_terminal=False)
+        summary = run_demo(
+            DemoOptions(profile="test", chain=chain.rpc_url, accounts=8, out=work / "demo"), console
+        )
+        assert summary.audit_ok and summary.gate
+        user = work / "demo" / f"user-{summary.liquidated[0]}"
+        shutil.copytree(user, served)
+        variants = _variants(user, work / "demo" / "keeper", work)
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        with SiteServer(site) as server:
+            scenarios: list[dict[str, Any]] = [
+                {"url": server.url, "files": {k: str(v) for k, v in files.items()}}
+                for files in variants.values()
+            ]
+            names = list(variants)
+            scenarios.append(
+                {
+                    "url": server.url,
+                    "files": {k: str(v) for k, v in variants["honest"].items()},
+                    "rpc": chain.rpc_url,
+                    "gate": summary.gate,
+                    "screenshot": str(SCREENSHOT),
+                }
+            )
+            names.append("on chain")
+            scenarios.append(
+                {
+                    "url": server.url,
+                    "urls": {k: f"{server.url}files/{n}" for k, n in FILES.items()},
+                    "viewport": {"width": 390, "height": 844},
+                    "screenshot": str(work / "phone.png"),
+                }
+            )
+            names.append("phone, from URLs")
+            scenarios.append(
+                {
+                    "url": server.url,
+                    "files": {k: str(v) for k, v in variants["honest"].items()},
+                    "rpc": chain.rpc_url,
+                    "gate": "0x" + "11" * 20,
+                }
+            )
+            names.append("no gate there")
+            results = drive(scenarios, work)
+            yield Made(
+                user, work, summary.gate, chain.rpc_url, dict(zip(names, results, strict=True)), server.url
+            )
+
+
+def failed(result: dict[str, Any]) -> set[str]:
+    return {c["name"] for c in result["checks"] if not c["ok"]}
+
+
+def test_no_console_error_and_nothing_leaves_the_page(made: Made) -> None:
+    for name, result in made.results.items():
+        assert result["consoleErrors"] == [] and result["pageErrors"] == [], name
+        assert result["error"] is None, name
+        for url in result["requests"]:
+            assert url.startswith((made.server_url, "blob:" + made.server_url.rstrip("/"), made.rpc)), (
+                name,
+                url,
+            )
+        assert "No data leaves this page" in result["privacy"]
+
+
+def test_the_honest_audit_passes_every_check(made: Made) -> None:
+    honest = made.results["honest"]
+    names = [c["name"] for c in honest["checks"]]
+    assert names == [
+        "verification key",
+        "bundle fields",
+        "entry",
+        "accounts tree",
+        "market root",
+        "params hash",
+        "margin",
+        "proof",
+        "published tree",
+    ]
+    assert failed(honest) == set() and honest["verdict"].startswith("audit passed")
+    assert honest["marginShown"] and honest["assets"]
+
+
+def test_the_page_shows_the_cli_audit_numbers(made: Made) -> None:
+    """The margin panel shows the very amounts of `zkmargin audit --json`, in the CLI's money format."""
+    from engine.money import money
+
+    user = made.user
+    args = ["audit", "--json"] + [
+        f"--{opt}={user / FILES[slot]}"
+        for opt, slot in [
+            ("account", "account"),
+            ("market", "market"),
+            ("params", "params"),
+            ("proof", "proof"),
+            ("vkey", "vkey"),
+        ]
+    ]
+    out = CliRunner().invoke(cli, args)
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.output)
+    shown = made.results["honest"]["margin"]
+    assert shown["status"] == doc["status_name"]
+    assert shown["equity"] == money(int(doc["equity"]))
+    assert shown["initial margin (IM)"] == money(int(doc["im"]))
+    assert shown["maintenance margin (MM)"] == money(int(doc["mm"]))
+    assert shown["shortfall"] == money(int(doc["shortfall"]))
+    cli_names = [c["name"] for c in doc["checks"]]
+    page_names = [c["name"] for c in made.results["honest"]["checks"]]
+    assert cli_names == page_names[: len(cli_names)]
+
+
+def test_on_chain_checks_pass_through_the_users_rpc(made: Made) -> None:
+    result = made.results["on chain"]
+    assert failed(result) == set(), result["checks"]
+    names = {c["name"] for c in result["checks"]}
+    assert {"accounts posted", "market posted", "on-chain params", "on-chain record"} <= names
+    record = next(c for c in result["checks"] if c["name"] == "on-chain record")
+    assert "gate: status" in record["detail"]
+    assert any(u.startswith(made.rpc) for u in result["requests"])
+    assert SCREENSHOT.is_file() and SCREENSHOT.stat().st_size > 10_000
+
+
+def test_a_gate_that_is_not_there_is_one_failed_check(made: Made) -> None:
+    result = made.results["no gate there"]
+    assert failed(result) == {"on chain"}
+    assert "no contract at this address" in result["checks"][-1]["detail"]
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("wrong salt", {"accounts tree"}),
+        ("altered position", {"accounts tree", "margin"}),
+        ("another account", {"entry", "accounts tree", "margin"}),
+        ("stale market", {"bundle fields", "market root"}),
+    ],
+)
+def test_each_failure_names_its_check(made: Made, case: str, expected: set[str]) -> None:
+    result = made.results[case]
+    got = failed(result)
+    assert expected <= got and got <= expected | {"margin"}, (case, result["checks"])
+    assert result["verdict"].startswith("audit failed")
+
+
+def test_a_file_that_breaks_a_bound_names_the_field(made: Made) -> None:
+    result = made.results["bound broken"]
+    assert [c["name"] for c in result["checks"]] == ["account file"]
+    assert "account.cash: must satisfy |cash| < 2**80" in result["checks"][0]["detail"]
+    missing = made.results["missing file"]
+    assert failed(missing) == {"files"} and "vkey" in missing["checks"][0]["detail"]
+
+
+def test_a_phone_sized_page_fetches_the_files_from_urls(made: Made) -> None:
+    phone = made.results["phone, from URLs"]
+    assert failed(phone) == set() and len(phone["checks"]) == 9
+    assert phone["scrollWidth"] <= 390  # nothing wider than the screen
