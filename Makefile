@@ -9,7 +9,7 @@ NATIVE_STAMP := $(VENV)/.zkmargin-native-installed
 RAPIDSNARK_BIN := build/bin/zkmargin-rapidsnark
 NATIVE_SRC := $(shell find native -path native/target -prune -o -type f \( -name '*.rs' -o -name '*.toml' -o -name Cargo.lock \) -print)
 
-.PHONY: setup demo test test-fast test-all lint native-test bench clean
+.PHONY: setup demo test test-fast test-all lint native-test browser bench clean
 
 setup: $(PY_STAMP) $(NODE_STAMP) $(NATIVE_STAMP) $(RAPIDSNARK_BIN)
 
@@ -46,6 +46,15 @@ $(RAPIDSNARK_BIN): native/rapidsnark/main.go native/rapidsnark/go.mod native/rap
 		test -x ../../$(RAPIDSNARK_BIN); \
 	else echo "note: Go is not installed: the optional rapidsnark backend is not built (apt install golang)"; fi
 
+# The browser tests (tests/web) drive Debian's chromium headless with playwright-core; as
+# root the set-up installs it where it is missing, else it says what to install.
+browser:
+	@command -v chromium >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			echo "==> Debian's chromium for the browser tests (apt-get install chromium)"; \
+			apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null; \
+		else echo "error: the browser tests need chromium (Debian: sudo apt-get install chromium)"; exit 1; fi; }
+
 native-test: setup
 	cd native && cargo test --release --locked -q -p zkmargin-core
 
@@ -57,14 +66,14 @@ lint: setup
 	$(BIN)/ruff format --check engine backtest prover verifier_contracts zkmargin tests bench
 	$(BIN)/mypy
 
-test: lint native-test
+test: lint native-test browser
 	$(BIN)/pytest
 
 # Engine, formats and CLI only: no circuits, chains or solc (a few minutes).
 test-fast: setup
 	$(BIN)/pytest -m "not circuit and not chain and not anvil and not slow and not anvil_slow"
 
-test-all: lint
+test-all: lint browser
 	$(BIN)/pytest -m ""
 
 bench: setup

@@ -329,7 +329,8 @@ def _markdown(title: str, secs: list[Section]) -> str:
 def _html(title: str, secs: list[Section], folder: Path) -> str:
     e = html.escape
     parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        "<link rel='icon' href='data:,'>",  # self-contained: no request for /favicon.ico
         "<meta name='viewport' content='width=device-width, initial-scale=1'>",
         f"<title>{e(title)}</title><style>body{{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em}}"
         "table{border-collapse:collapse;font-size:12px;margin-bottom:1em}td,th{border:1px solid #ccc;padding:2px 6px}"

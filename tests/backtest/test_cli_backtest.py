@@ -139,3 +139,17 @@ def test_a_failure_while_writing_leaves_the_old_report(
     assert [p.name for p in out.iterdir()] == ["report.md"]
     assert (out / "report.md").read_text() == "the previous report\n"
     assert [p.name for p in tmp_path.iterdir()] == ["report"]
+
+
+@pytest.mark.circuit  # needs node_modules (playwright-core) and chromium, as the browser audit
+def test_the_report_opens_in_the_browser_without_errors(report: Path, tmp_path: Path) -> None:
+    """A smoke test: the HTML report loads in headless Chromium with no console or page error
+    and every embedded plot decodes."""
+    from tests.web.browser import drive
+    from zkmargin.web_audit import SiteServer
+
+    with SiteServer(report) as server:
+        [opened] = drive([{"url": f"{server.url}report.html", "open_only": True}], tmp_path)
+    assert opened["consoleErrors"] == [] and opened["pageErrors"] == []
+    assert opened["images"] and all(img["width"] > 0 for img in opened["images"]), opened["images"]
+    assert opened["title"]

@@ -103,7 +103,7 @@ def audit_files_cmd(
     deployment_path: Path | None,
     as_json: bool,
 ) -> None:
-    """Audit your own margin proof, offline and (with --rpc) on chain.
+    """Audit your files here: offline and (with --rpc) on chain (the default of `audit`).
 
     Checks the commitment, market, parameters, margin and Groth16 proof (and, with
     --rpc, the on-chain state); shows your margin, its parts and liquidation prices.

@@ -1,0 +1,28 @@
+// Single functions of the page's modules, for the unit tests:
+//   node modules.mjs requests.json -> one answer per request ({ok, value} or {ok: false, error})
+// A request: {fn: "money" | "fdiv" | "isqrt" | "vkeySha256" | "loadAccount", args: [...]}.
+import { readFile } from "node:fs/promises";
+import { loadAccount, parseJson } from "../../web/src/files.js";
+import { fdiv, isqrt } from "../../web/src/margin.js";
+import { money } from "../../web/src/money.js";
+import { vkeySha256 } from "../../web/src/vkey.js";
+
+const FNS = {
+  money: (x) => money(BigInt(x)),
+  fdiv: (n, d) => fdiv(BigInt(n), BigInt(d)).toString(),
+  isqrt: (n) => isqrt(BigInt(n)).toString(),
+  vkeySha256: (text) => vkeySha256(JSON.parse(text)),
+  loadAccount: (text, slots) => {
+    const a = loadAccount(parseJson(text, "account"), { slots });
+    return a.slots.map((s) => [s.instrumentId.toString(), s.q.toString()]);
+  },
+};
+const out = [];
+for (const { fn, args } of JSON.parse(await readFile(process.argv[2], "utf8"))) {
+  try {
+    out.push({ ok: true, value: await FNS[fn](...args) });
+  } catch (err) {
+    out.push({ ok: false, error: err.message });
+  }
+}
+process.stdout.write(JSON.stringify(out));

@@ -1,0 +1,92 @@
+"""Unit tests of the page's modules under node: the money format, floor division and
+integer square root against Python's, the verification-key digest against prover/vkey.py,
+and the account reader's errors (each names the field and the rule)."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from pathlib import Path
+from typing import Any
+
+from engine.money import money
+from prover.vkey import vkey_sha256
+from tests.web.node import run_mjs
+
+ACCOUNT = {
+    "format": "zkmargin/account@1",
+    "account_id": 7,
+    "nonce": 0,
+    "salt": "12345",
+    "cash": 1000000,
+    "positions": [{"instrument_id": 5, "q": 2}, {"instrument_id": 1, "q": -3}, {"instrument_id": 9, "q": 0}],
+}
+
+
+def call(requests: list[dict[str, Any]], tmp_path: Path) -> list[dict[str, Any]]:
+    path = tmp_path / "requests.json"
+    path.write_text(json.dumps(requests))
+    return list(run_mjs("modules.mjs", path))
+
+
+def test_numbers_agree_with_python(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    edge = [0, 1, -1, 9_999, -9_999, 10_000, -10_001, 10**6, -(10**6), 2**80, -(2**80), 2**254]
+    xs = (
+        edge
+        + [rng.randint(-(2**200), 2**200) for _ in range(300)]
+        + [rng.randint(-(10**9), 10**9) for _ in range(300)]
+    )
+    pairs = [(rng.randint(-(2**120), 2**120), rng.randint(1, 2**64)) for _ in range(300)] + [
+        (-7, 2),
+        (7, 2),
+        (-6, 2),
+    ]
+    roots = [0, 1, 2, 3, 4, 15, 16, 17, 2**128 - 1, 2**128] + [rng.randint(0, 2**250) for _ in range(300)]
+    got = call(
+        [{"fn": "money", "args": [str(x)]} for x in xs]
+        + [{"fn": "fdiv", "args": [str(n), str(d)]} for n, d in pairs]
+        + [{"fn": "isqrt", "args": [str(n)]} for n in roots],
+        tmp_path,
+    )
+    want = [money(x) for x in xs] + [str(n // d) for n, d in pairs] + [str(math.isqrt(n)) for n in roots]
+    assert [g["value"] for g in got] == want
+
+
+def test_the_key_digest_is_the_bundles(tmp_path: Path) -> None:
+    key = json.loads((Path(__file__).parent / "vkey-sample.json").read_text())
+    odd = {"protocol": "groth16", "zeta": [1, "2"], "Alpha": {"b": 3, "a": "é\u2028"}, "nPublic": 8}
+    got = call([{"fn": "vkeySha256", "args": [json.dumps(k, indent=3)]} for k in (key, odd)], tmp_path)
+    assert [g["value"] for g in got] == [vkey_sha256(key), vkey_sha256(odd)]
+
+
+def test_account_slots_are_canonical_and_errors_name_the_field(tmp_path: Path) -> None:
+    def variant(**change: Any) -> str:
+        return json.dumps({**ACCOUNT, **change})
+
+    cases = [
+        (json.dumps(ACCOUNT), None),
+        (
+            variant(positions=[{"instrument_id": 1, "q": 1}, {"instrument_id": 1, "q": 2}]),
+            "duplicate instrument id 1",
+        ),
+        (
+            variant(positions=[{"instrument_id": i, "q": 1} for i in range(5)]),
+            "at most k = 4 non-zero positions",
+        ),
+        (variant(cash=1.5), "account.cash: must be an integer"),
+        (variant(cash="1.5"), "account.cash: must be an integer"),
+        (variant(cash=2**60), "beyond 2**53"),
+        (
+            variant(positions=[{"instrument_id": 1, "q": str(2**48)}]),
+            "account.positions[0].q: must satisfy |q| < 2**48",
+        ),
+        (variant(salt=str(2**254)), "account.salt: must satisfy 0 <= salt < p"),
+        (variant(format="zkmargin/account@2"), "account.format: expected"),
+        ("{", "account: not valid JSON"),
+    ]
+    got = call([{"fn": "loadAccount", "args": [text, 4]} for text, _ in cases], tmp_path)
+    assert got[0] == {"ok": True, "value": [["1", "-3"], ["5", "2"], ["0", "0"], ["0", "0"]]}
+    for (_, message), answer in zip(cases[1:], got[1:], strict=True):
+        assert not answer["ok"] and message in answer["error"], (message, answer)
