@@ -22,7 +22,7 @@ $(PY_STAMP): requirements.lock pyproject.toml
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
-	@echo "==> node toolchain (npm ci: circom2, snarkjs, circomlib, solc, anvil)"
+	@echo "==> node toolchain (npm ci: circom2, snarkjs, circomlib, solc, anvil; the audit page: esbuild, poseidon-lite, ethers, playwright-core)"
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 

@@ -231,3 +231,25 @@ def test_a_one_account_proof_is_never_audited_on_chain(world: World, tmp_path: P
     result = CliRunner().invoke(cli, args)
     assert isinstance(result.exception, ZkmarginError), result.output  # exit code 2 in `main`
     assert "is never on chain" in str(result.exception) and "zkmargin/batch-proof@1" in str(result.exception)
+
+
+def test_the_browser_audit_of_a_one_account_proof(world: World, tmp_path: Path) -> None:
+    """The page's audit (web/src/audit.js, run by node) on a one-account bundle: the CLI's
+    checks in the CLI's order; another account's proof fails the commitment and the margin."""
+    from tests.web.node import run_mjs
+    from zkmargin.web_audit import build_site
+
+    profiles = build_site() / "profiles.json"
+    order = ["account", "market", "params", "proof", "vkey"]
+
+    def page(files: dict[str, Path]) -> list[dict[str, object]]:
+        out = run_mjs("audit_cli.mjs", profiles, *(files[k] for k in order))
+        return list(out["checks"])
+
+    honest = _write_user_files(world, tmp_path / "ok", world.mine, world.bundle)
+    checks = page(honest)
+    cli_doc = json.loads(CliRunner().invoke(cli, [*_cli_args(honest), "--json"]).output)
+    assert [c["name"] for c in checks] == [c["name"] for c in cli_doc["checks"]]
+    assert all(c["ok"] for c in checks), checks
+    other = page(_write_user_files(world, tmp_path / "bad", world.mine, world.other_bundle))
+    assert {c["name"] for c in other if not c["ok"]} >= {"commitment"}, other

@@ -1,7 +1,7 @@
 // Drives the audit page in headless Chromium (playwright-core) for the test suite.
 //   node drive.mjs scenarios.json   -> prints one JSON result per scenario (a list)
 // A scenario: { url, files: {slot: path}, urls: {slot: url}, rpc, gate, viewport,
-// screenshot, open_only }. Each runs in a fresh page; console errors and page errors are
+// screenshot, open_only, drop: [paths] }. Each runs in a fresh page; console errors and page errors are
 // collected so a test can insist there were none.
 import { readFile } from "node:fs/promises";
 import { chromium } from "playwright-core";
@@ -33,6 +33,17 @@ try {
       await page.waitForSelector("body[data-ready=true]", { timeout: 20000 });
       for (const [slot, path] of Object.entries(sc.files ?? {})) await page.setInputFiles(`#file-${slot}`, path);
       for (const [slot, url] of Object.entries(sc.urls ?? {})) await page.fill(`#url-${slot}`, url);
+      if (sc.drop) {
+        // the files dropped at once on the drop zone, as a user drags them from a folder
+        const files = await Promise.all(sc.drop.map(async (p) => [p.split("/").pop(), await readFile(p, "utf8")]));
+        const transfer = await page.evaluateHandle((named) => {
+          const dt = new DataTransfer();
+          for (const [name, text] of named) dt.items.add(new File([text], name, { type: "application/json" }));
+          return dt;
+        }, files);
+        await page.dispatchEvent("#dropzone", "drop", { dataTransfer: transfer });
+        await page.waitForFunction((n) => document.querySelectorAll(".state.loaded").length >= n, files.length);
+      }
       if (sc.rpc) {
         await page.click("#chain summary");
         await page.fill("#rpc", sc.rpc);

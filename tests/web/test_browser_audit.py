@@ -135,6 +135,8 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Any:
                 }
             )
             names.append("no gate there")
+            scenarios.append({"url": server.url, "drop": [str(p) for p in variants["honest"].values()]})
+            names.append("dropped")
             results = drive(scenarios, work)
             yield Made(
                 user, work, summary.gate, chain.rpc_url, dict(zip(names, results, strict=True)), server.url
@@ -249,3 +251,8 @@ def test_a_phone_sized_page_fetches_the_files_from_urls(made: Made) -> None:
     phone = made.results["phone, from URLs"]
     assert failed(phone) == set() and len(phone["checks"]) == 9
     assert phone["scrollWidth"] <= 390  # nothing wider than the screen
+
+
+def test_files_dropped_at_once_are_each_recognised(made: Made) -> None:
+    dropped = made.results["dropped"]
+    assert failed(dropped) == set() and len(dropped["checks"]) == 9

@@ -234,8 +234,14 @@ def audit_web_cmd(port: int, out_dir: Path | None) -> None:
         site = build_site(out_dir)
         console.print(f"built the audit page into {escape(str(site))} (serve the folder as static files)")
         return
+    import signal
+
+    def _stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM stops it as Ctrl-C does (SIGINT may be ignored in the background)
+
     site = build_site()
     server = SiteServer(site, port)
+    signal.signal(signal.SIGTERM, _stop)
     console.print(
         f"the audit page: {server.url}  (serving {escape(str(site))}; Ctrl-C stops)", soft_wrap=True
     )
