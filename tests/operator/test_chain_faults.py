@@ -103,7 +103,13 @@ def _gwei(n: float) -> str:
 
 
 @pytest.mark.parametrize(
-    ("cap_gwei", "spike_gwei"), [(50, 500), (2000, 500)], ids=["cap-below-spike", "outbid"]
+    ("cap_gwei", "spike_gwei"),
+    [
+        # a cap below the spike: ~30 s, with the outbid case in the default suite
+        pytest.param(50, 500, marks=pytest.mark.anvil_slow),
+        (2000, 500),
+    ],
+    ids=["cap-below-spike", "outbid"],
 )
 def test_a_base_fee_spike_is_met_with_replacements(
     tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts, cap_gwei: int, spike_gwei: int
@@ -144,6 +150,7 @@ def test_a_base_fee_spike_is_met_with_replacements(
     assert job["state"] == "confirmed" and job["tx_hash"] == events[0]["tx_hash"]
 
 
+@pytest.mark.anvil_slow  # ~30 s; the same replacement path as the outbid case above
 def test_a_base_fee_spike_before_the_market_is_posted_is_met_with_replacements(
     tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts
 ) -> None:

@@ -446,6 +446,7 @@ def test_a_market_going_stale_while_proving_is_reposted_and_the_rest_proven_agai
 
 
 @pytest.mark.anvil
+@pytest.mark.anvil_slow  # 30-140 s; every other anvil drill signs with the node's unlocked accounts
 def test_roles_sign_with_local_keys(tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts) -> None:
     """Oracle, operator and liquidator keys given in the environment: the transactions are
     signed in the keeper (the node never holds those keys) and come from those addresses."""

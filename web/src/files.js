@@ -317,6 +317,7 @@ export function loadBundle(doc, profiles) {
   const paths = new Map();
   for (const [id, raw] of Object.entries(object(doc.paths, "proof.paths"))) {
     const where = `proof.paths.${id}`;
+    if (!/^(0|[1-9][0-9]*)$/.test(id)) fail(where, "a path is keyed by an account id (decimal digits)");
     object(raw, where);
     paths.set(BigInt(id), {
       position: int(raw.position, `${where}.position`),
