@@ -63,6 +63,7 @@ try {
       out.margin = await page.$$eval("#summary dd", (dds) => Object.fromEntries(dds.map((d) => [d.dataset.field, d.textContent])));
       out.marginShown = await page.isVisible("#margin");
       out.assets = await page.$$eval("#assets tbody tr", (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
+      out.liquidation = await page.$$eval("#liq tbody tr", (trs) => trs.map((tr) => [...tr.cells].map((c) => c.textContent)));
       out.privacy = await page.textContent("#privacy");
       out.scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
     }

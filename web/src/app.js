@@ -4,6 +4,7 @@
 
 import { auditOffline, auditOnchain, readFiles } from "./audit.js";
 import { gateReader } from "./chain.js";
+import { liquidationPrices, spotText } from "./liquidation.js";
 import { STATUS_NAMES } from "./margin.js";
 import { money } from "./money.js";
 
@@ -105,12 +106,55 @@ function renderChecks(checks) {
   $("result").hidden = false;
 }
 
-function renderMargin(margin, market, account) {
+function cells(tr, texts) {
+  for (const text of texts) {
+    const td = document.createElement("td");
+    td.textContent = text;
+    tr.append(td);
+  }
+  return tr;
+}
+
+/** A cell over `span` columns that says why there is no figure. */
+function why(tr, span, text) {
+  const td = document.createElement("td");
+  td.colSpan = span;
+  td.className = "why";
+  td.textContent = text;
+  tr.append(td);
+  return tr;
+}
+
+/** The liquidation prices of the held assets; a reason in the row where there is none. */
+function renderLiquidation(files) {
+  const body = $("liq").tBodies[0];
+  body.replaceChildren();
+  let prices;
+  try {
+    prices = liquidationPrices(files.market, files.params, files.account);
+  } catch (err) {
+    body.append(why(document.createElement("tr"), 4, `no liquidation prices: ${err.message}`));
+    return;
+  }
+  for (const p of prices.filter((x) => x.held)) {
+    const tr = document.createElement("tr");
+    tr.dataset.asset = p.name;
+    if (p.error) {
+      why(cells(tr, [p.name, spotText(p.spot)]), 2, `not computed: ${p.error}`);
+    } else {
+      cells(tr, [p.name, spotText(p.spot), p.already ? "now" : spotText(p.below), p.already ? "now" : spotText(p.above)]);
+    }
+    body.append(tr);
+  }
+}
+
+function renderMargin(margin, files) {
   const box = $("margin");
   if (!margin) {
     box.hidden = true;
     return;
   }
+  const { market, account } = files;
   const status = STATUS_NAMES[margin.status];
   const liquidity = margin.LQ.reduce((a, b) => a + b, 0n);
   const rows = [
@@ -139,20 +183,11 @@ function renderMargin(margin, market, account) {
   body.replaceChildren();
   market.assets.forEach((asset, a) => {
     if (asset.name === null) return;
-    const tr = document.createElement("tr");
     const held = margin.W[a] !== 0n || margin.LQ[a] !== 0n;
-    for (const text of [
-      asset.name,
-      money(margin.W[a]),
-      held ? SCENARIO_NAMES[margin.worstScenario[a]] : "-",
-      money(margin.LQ[a]),
-    ]) {
-      const td = document.createElement("td");
-      td.textContent = text;
-      tr.append(td);
-    }
-    body.append(tr);
+    const texts = [asset.name, money(margin.W[a]), held ? SCENARIO_NAMES[margin.worstScenario[a]] : "-", money(margin.LQ[a])];
+    body.append(cells(document.createElement("tr"), texts));
   });
+  renderLiquidation(files);
   box.hidden = false;
 }
 
@@ -195,7 +230,7 @@ async function run() {
       }
     }
     renderChecks(checks);
-    renderMargin(margin, files.market, files.account);
+    renderMargin(margin, files);
   } catch (err) {
     showError(err.message);
   } finally {

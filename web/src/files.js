@@ -150,6 +150,7 @@ export function loadMarket(doc, profiles) {
     assets,
     rows,
     calibratedRho: rho,
+    source: doc.source ?? null, // read by pricing.js for the liquidation prices alone
     stated: {
       treeRoot: int(doc.tree_root, "market.tree_root"),
       assetHash: int(doc.asset_hash, "market.asset_hash"),

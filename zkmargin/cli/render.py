@@ -173,7 +173,7 @@ def print_calibration(cal: Calibration) -> None:
     console.print(corr)
 
 
-def _liq(value: float | None) -> str:
+def spot_text(value: float | None) -> str:
     """A liquidation spot; "-" when there is none in the searched range."""
     return "-" if value is None else f"{value:,.6g}"
 
@@ -202,8 +202,8 @@ def print_explanation(doc: Mapping[str, Any], out: Console | None = None) -> Non
             money_amount(int(a["worst_loss"])),
             escape(scenario),
             money_amount(int(a["liquidity_addon"])),
-            "now" if now else _liq(a["liquidation_below"]),
-            "now" if now else _liq(a["liquidation_above"]),
+            "now" if now else spot_text(a["liquidation_below"]),
+            "now" if now else spot_text(a["liquidation_above"]),
         )
     out.print(parts)
     if doc["what_if"] is not None:
