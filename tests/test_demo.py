@@ -80,3 +80,18 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     stranger.write_text(json.dumps(account))
     failed = audit(stranger)
     assert failed.exit_code == 1 and "accounts tree" in failed.output, failed.output
+
+    # the healthy user audits their attestation with their own files and sees where they
+    # would be liquidated (a price, not "now")
+    healthy = tmp_path / "demo" / f"user-{summary.attested[0]}"
+    args = [f"--{name}={healthy / name}.json" for name in ("account", "market", "params", "proof", "vkey")]
+    done = CliRunner().invoke(
+        cli, ["audit", "--json", *args, f"--accounts-tree={healthy / 'accounts-tree.json'}"]
+    )
+    assert done.exit_code == 0, done.output
+    doc = json.loads(done.output)
+    assert doc["ok"] and doc["explanation"]["status"] == 0
+    held = [a for a in doc["explanation"]["assets"] if a["held"]]
+    assert held and not any(a["liquidatable_now"] for a in held)
+    assert any(a["liquidation_below"] or a["liquidation_above"] for a in held)
+    assert f"audit by account {summary.attested[0]} of their attestation" in text

@@ -38,11 +38,13 @@ FILES = {
     "accountsTree": "accounts-tree.json",
 }
 SCREENSHOT = project_root() / "build" / "web-audit" / "passing-audit.png"
+SCREENSHOT_HEALTHY = SCREENSHOT.with_name("passing-audit-healthy.png")
 
 
 @dataclasses.dataclass
 class Made:
     user: Path
+    healthy: Path
     work: Path
     gate: str
     rpc: str
@@ -98,6 +100,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Any:
         )
         assert summary.audit_ok and summary.gate
         user = work / "demo" / f"user-{summary.liquidated[0]}"
+        healthy = work / "demo" / f"user-{summary.attested[0]}"
         shutil.copytree(user, served)
         variants = _variants(user, work / "demo" / "keeper", work)
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
@@ -120,6 +123,16 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Any:
             scenarios.append(
                 {
                     "url": server.url,
+                    "files": {k: str(healthy / n) for k, n in FILES.items()},
+                    "rpc": chain.rpc_url,
+                    "gate": summary.gate,
+                    "screenshot": str(SCREENSHOT_HEALTHY),
+                }
+            )
+            names.append("healthy, on chain")
+            scenarios.append(
+                {
+                    "url": server.url,
                     "urls": {k: f"{server.url}files/{n}" for k, n in FILES.items()},
                     "viewport": {"width": 390, "height": 844},
                     "screenshot": str(work / "phone.png"),
@@ -139,7 +152,13 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Any:
             names.append("dropped")
             results = drive(scenarios, work)
             yield Made(
-                user, work, summary.gate, chain.rpc_url, dict(zip(names, results, strict=True)), server.url
+                user,
+                healthy,
+                work,
+                summary.gate,
+                chain.rpc_url,
+                dict(zip(names, results, strict=True)),
+                server.url,
             )
 
 
@@ -177,11 +196,14 @@ def test_the_honest_audit_passes_every_check(made: Made) -> None:
     assert honest["marginShown"] and honest["assets"]
 
 
-def test_the_page_shows_the_cli_audit_numbers(made: Made) -> None:
-    """The margin panel shows the very amounts of `zkmargin audit --json`, in the CLI's money format."""
+@pytest.mark.parametrize("who", ["honest", "healthy, on chain"])
+def test_the_page_shows_the_cli_audit_numbers(made: Made, who: str) -> None:
+    """The margin panel shows the very amounts of `zkmargin audit --json`, in the CLI's money format,
+    and the liquidation prices as the CLI prints them."""
     from engine.money import money
+    from zkmargin.cli.render import spot_text
 
-    user = made.user
+    user = made.user if who == "honest" else made.healthy
     args = ["audit", "--json"] + [
         f"--{opt}={user / FILES[slot]}"
         for opt, slot in [
@@ -195,14 +217,28 @@ def test_the_page_shows_the_cli_audit_numbers(made: Made) -> None:
     out = CliRunner().invoke(cli, args)
     assert out.exit_code == 0, out.output
     doc = json.loads(out.output)
-    shown = made.results["honest"]["margin"]
+    assert failed(made.results[who]) == set(), made.results[who]["checks"]
+    shown = made.results[who]["margin"]
     assert shown["status"] == doc["status_name"]
     assert shown["equity"] == money(int(doc["equity"]))
     assert shown["initial margin (IM)"] == money(int(doc["im"]))
     assert shown["maintenance margin (MM)"] == money(int(doc["mm"]))
     assert shown["shortfall"] == money(int(doc["shortfall"]))
+    held = [a for a in doc["explanation"]["assets"] if a["held"]]
+    assert held and made.results[who]["liquidation"] == [
+        [a["name"], spot_text(a["spot"])]
+        + (
+            ["now", "now"]
+            if a["liquidatable_now"]
+            else [spot_text(a["liquidation_below"]), spot_text(a["liquidation_above"])]
+        )
+        for a in held
+    ]
+    if who != "honest":  # the healthy user sees a price, not "now"
+        assert doc["status_name"] == "healthy"
+        assert any(cell not in ("now", "-") for row in made.results[who]["liquidation"] for cell in row[2:])
     cli_names = [c["name"] for c in doc["checks"]]
-    page_names = [c["name"] for c in made.results["honest"]["checks"]]
+    page_names = [c["name"] for c in made.results[who]["checks"]]
     assert cli_names == page_names[: len(cli_names)]
 
 

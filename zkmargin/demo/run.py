@@ -14,8 +14,9 @@ accounts root, proves and liquidates in batches, exactly as ``zkmargin operator 
    liquidated with one transaction per batch;
 6. a market shock: the keeper on the new snapshot (a new epoch), more liquidations;
 7. one healthy account proved and attested on chain (a batch of one);
-8. one user's batch proof audited offline (py_ecc, no node), against the published
-   accounts tree and against the chain;
+8. two users audit their batch proofs offline (py_ecc, no node), against the published
+   accounts tree and against the chain, and see their margin and liquidation prices: the
+   first liquidated user the batch that liquidated them, the healthy user their attestation;
 9. a summary: accounts by status, proofs, gas per call and per account, time per step.
 
 The demo writes what a user would hold (account, market, parameters, batch proof, key,
@@ -32,6 +33,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -348,10 +350,12 @@ class DemoRun:
 
     def attest_healthy(self) -> None:
         with self.step("7 attest a healthy account"):
-            statuses = dict(
-                zip((a.account_id for a in self.accounts), self._margins(self.market), strict=True)
-            )
-            self.healthy = next(a for a in self.accounts if statuses[a.account_id] == Status.HEALTHY)
+            # the healthy account nearest its maintenance margin (lowest E / MM): the one
+            # whose attestation and liquidation prices matter most to its user
+            margins = compute_margins(self.market, self.params, AccountBatch.from_accounts(self.accounts))
+            healthy = [i for i, st in enumerate(margins.status) if int(st) == Status.HEALTHY]
+            nearest = min(healthy, key=lambda i: Fraction(int(margins.E[i]), max(int(margins.MM[i]), 1)))
+            self.healthy = self.accounts[nearest]
             started = time.perf_counter()
             with Prover(notify=self.console.print, backend=self.opt.prover) as prover:
                 proved = prove_batch(
@@ -360,6 +364,8 @@ class DemoRun:
             self.summary.proof_seconds.append(round(time.perf_counter() - started, 3))
             self.summary.proofs += 1
             hid = self.healthy.account_id
+            _, accounts_epoch = self.gate.accounts_root()
+            self.bundles[hid] = BatchBundle.of(proved, {hid: self.published.path(hid)}, accounts_epoch)
             tx = self.gate.attest_batch(batch_calldata(proved.proof.proof, proved.public_signals))
             self.summary.record_gas("attestBatch (1)", tx)
             self.summary.attested.append(hid)
@@ -376,45 +382,52 @@ class DemoRun:
     def audit(self) -> None:
         with self.step("8 user audit"):
             # the first user the keeper liquidated audits the batch proof that liquidated
-            # them, against the market of that proof's epoch and the published accounts tree
-            aid = self.summary.liquidated[0]
-            account = next(a for a in self.accounts if a.account_id == aid)
-            bundle = self.bundles[aid]
-            market, quotes = self.markets[bundle.market_epoch]
-            folder = self.write_user_files(account, market, quotes)
-            report = audit_batch_offline(
-                account, market, self.params, bundle, self.artifacts.vkey_json(), published=self.published
-            )
-            chain_checks = audit_batch_onchain(self.gate, aid, bundle)
-            print_checks(
-                f"audit of account {aid}'s batch proof ({len(bundle.entries)} accounts in one proof; "
-                f"files in {folder})",
-                [*report.checks, *chain_checks],
-                self.console,
-            )
-            self.summary.audit_ok = report.ok and all(c.ok for c in chain_checks)
-            prices = liquidation_prices(
-                market, self.params, account, quotes, self.instruments, self.config, DEMO_AS_OF
-            )
-            ex = explain(market, self.params, account, prices)
-            r = ex.result
-            self.console.print(
-                f"margin: {status_text(r.status)}; equity {money(r.E)}, IM {money(r.IM)} "
-                f"(scenario risk {money(r.R)}, liquidity {money(sum(r.LQ))}, static {money(r.SC)}), "
-                f"MM {money(r.MM)}, shortfall {money(r.shortfall)}"
-            )
-            for lp in prices:
-                if lp.held:
-                    where = "already liquidatable" if lp.already else _liq_text(lp.below, lp.above)
-                    self.console.print(f"  {lp.name} at {lp.spot:,.2f}: {where}")
-            self.console.print(
-                f"the user re-runs it with: zkmargin audit --account {folder}/account.json "
-                f"--market {folder}/market.json --params {folder}/params.json --proof {folder}/proof.json "
-                f"--vkey {folder}/vkey.json --accounts-tree {folder}/accounts-tree.json"
-            )
-            self.console.print(
-                f"or in a browser, with nothing installed: zkmargin audit web, then drop the files of {folder}"
-            )
+            # them, and the healthy user their attestation: each against the market of that
+            # proof's epoch and the published accounts tree
+            liquidated = self.audit_user(self.summary.liquidated[0], "the batch proof that liquidated them")
+            healthy = self.audit_user(self.healthy.account_id, "their attestation (a batch of one)")
+            self.summary.audit_ok = liquidated and healthy
+
+    def audit_user(self, aid: int, what: str) -> bool:
+        """One user's audit of ``what``, offline and on chain, with their margin and
+        liquidation prices; their files written to ``OUT/user-<id>/``. True if it passed."""
+        account = next(a for a in self.accounts if a.account_id == aid)
+        bundle = self.bundles[aid]
+        market, quotes = self.markets[bundle.market_epoch]
+        folder = self.write_user_files(account, market, quotes)
+        report = audit_batch_offline(
+            account, market, self.params, bundle, self.artifacts.vkey_json(), published=self.published
+        )
+        chain_checks = audit_batch_onchain(self.gate, aid, bundle)
+        print_checks(
+            f"audit by account {aid} of {what} ({len(bundle.entries)} account(s) in one proof; "
+            f"files in {folder})",
+            [*report.checks, *chain_checks],
+            self.console,
+        )
+        prices = liquidation_prices(
+            market, self.params, account, quotes, self.instruments, self.config, DEMO_AS_OF
+        )
+        ex = explain(market, self.params, account, prices)
+        r = ex.result
+        self.console.print(
+            f"margin: {status_text(r.status)}; equity {money(r.E)}, IM {money(r.IM)} "
+            f"(scenario risk {money(r.R)}, liquidity {money(sum(r.LQ))}, static {money(r.SC)}), "
+            f"MM {money(r.MM)}, shortfall {money(r.shortfall)}"
+        )
+        for lp in prices:
+            if lp.held:
+                where = "already liquidatable" if lp.already else _liq_text(lp.below, lp.above)
+                self.console.print(f"  {lp.name} at {lp.spot:,.2f}: {where}")
+        self.console.print(
+            f"the user re-runs it with: zkmargin audit --account {folder}/account.json "
+            f"--market {folder}/market.json --params {folder}/params.json --proof {folder}/proof.json "
+            f"--vkey {folder}/vkey.json --accounts-tree {folder}/accounts-tree.json"
+        )
+        self.console.print(
+            f"or in a browser, with nothing installed: zkmargin audit web, then drop the files of {folder}"
+        )
+        return report.ok and all(c.ok for c in chain_checks)
 
     def write_user_files(self, account: Account, market: Market, quotes: list[AssetQuote]) -> Path:
         """What a user holds: their account, the market, parameters, batch proof, key and
