@@ -80,22 +80,33 @@ def _verifies(artifacts: CircuitArtifacts, job: Job) -> bool:
 
 
 def _kill_a_proving_worker(pool: ProverPool, log: JobLog, tries: int = 5) -> str:
-    """SIGKILL the worker process that holds a lease, until one lease is lost that way
-    (a proof may finish before the signal lands); returns the killed worker's address."""
+    """SIGKILL the worker process that holds a lease, until a lease ends that way: its job
+    is released to be proved again (whether the pool saw the worker leave or its task fail).
+    A proof may land before the signal does; then another lease is tried. Returns the killed
+    worker's address."""
     for _ in range(tries):
-        lost = pool.lost_leases
         assert wait_for(lambda: any(j.lease_worker for j in log.jobs(state="proving")), 120, poll=0.005)
         leased = [j for j in log.jobs(state="proving") if j.lease_worker]
         if not leased:
             continue
-        address = leased[0].lease_worker
+        victim = leased[0]
+        address = victim.lease_worker
         assert address is not None
         pid = pool.cluster.worker_pids().get(address)
         if pid is None:
             continue
         os.kill(pid, signal.SIGKILL)
-        if wait_for(lambda lost=lost: pool.lost_leases > lost, 30, poll=0.05):
-            return address
+
+        def moved_on(victim: Job = victim) -> bool:
+            now = log.job(victim.key)
+            return now is not None and (now.state != "proving" or now.attempts != victim.attempts)
+
+        assert wait_for(moved_on, 120, poll=0.05), f"the lease of {victim.label} never ended"
+        now = log.job(victim.key)
+        assert now is not None
+        if now.attempts > victim.attempts or now.state == "pending":
+            return address  # released by the kill: proved again elsewhere
+        # this very attempt's proof was stored before the signal landed: try another lease
     raise AssertionError("no lease was lost to a killed worker")
 
 
@@ -109,7 +120,7 @@ def test_a_worker_killed_mid_proof_loses_its_lease(tmp_path: Path, artifacts: Ci
     jobs = drill.log.jobs()
     drill.log.close()
     assert [j.state for j in jobs] == ["proved"] * len(DUE)
-    again = [j for j in jobs if j.attempts == 2]
+    again = [j for j in jobs if j.attempts >= 2]
     assert again, [(j.batch, j.attempts) for j in jobs]
     for job in again:
         assert job.proved_by != killed  # proved again elsewhere (the nanny restarts a new worker)
@@ -231,7 +242,7 @@ def test_keeper_confirms_once_when_a_worker_dies(
     jobs = log.jobs()
     log.close()
     assert outcome and getattr(outcome[0], "state", None) == "done"
-    assert {j.state for j in jobs} == {"confirmed"} and any(j.attempts == 2 for j in jobs)
+    assert {j.state for j in jobs} == {"confirmed"} and any(j.attempts >= 2 for j in jobs)
     opened = [e["id"] for e in liquidation_events(env.gate)]
     assert sorted(opened) == sorted(scenario.liquidatable(0))  # each account once
     sent = [t for t in JobLog(db, read_only=True).transactions() if t.purpose.startswith("liquidateBatch")]
