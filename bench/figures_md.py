@@ -251,6 +251,42 @@ def reconcile_section(doc: dict[str, Any] | None) -> list[str]:
     return ["## Reconciliation (keeper, new snapshot)", "", note, "", *_table(header, rows)]
 
 
+def web_audit_section(doc: dict[str, Any] | None) -> list[str]:
+    if not doc:
+        return []
+    page, liq = doc.get("page") or {}, doc.get("liquidation") or {}
+    header = ("user", "page load to ready ms (median)", "audit, click to verdict ms (median, min-max)")
+    rows = [
+        (
+            user,
+            _num(page[user]["ready_ms"]["median"], 0),
+            f"{_num(page[user]['audit_ms']['median'], 0)} ({_num(page[user]['audit_ms']['min'], 0)}-"
+            f"{_num(page[user]['audit_ms']['max'], 0)})",
+        )
+        for user in ("liquidated", "healthy")
+        if user in page
+    ]
+    sizes = page.get("site_bytes") or {}
+    note = (
+        f"Headless Chromium, profile {page.get('profile')} (K = {page.get('batch_size')}), the demo's files, "
+        f"offline. Site build {_num(page.get('site_build_seconds'))} s; app.js {_int(sizes.get('app.js'))} B, "
+        f"snarkjs.min.js {_int(sizes.get('vendor/snarkjs.min.js'))} B."
+    )
+    lines = ["## Browser audit", "", note, "", *_table(header, rows)]
+    if liq:
+        searched = f"{liq['searched_accounts']} of {liq['accounts']} accounts searched (the others are liquidatable now)"
+        lines += _table(
+            ("liquidation prices, per searched account", "page (JS, node) ms median / max",
+             "engine (Python) ms median / max"),
+            [(searched,
+              f"{_num(liq['page_ms_per_searched_account']['median'], 1)} / "
+              f"{_num(liq['page_ms_per_searched_account']['max'], 1)}",
+              f"{_num(liq['engine_ms_per_searched_account']['median'], 1)} / "
+              f"{_num(liq['engine_ms_per_searched_account']['max'], 1)}")],
+        )  # fmt: skip
+    return lines
+
+
 def render_markdown(doc: dict[str, Any]) -> str:
     """The whole figures page."""
     lines = ["# zkmargin benchmark figures", "", "Written by `python -m bench.run_all` (`make bench`).", ""]
@@ -262,5 +298,6 @@ def render_markdown(doc: dict[str, Any]) -> str:
     lines += backtest_section(doc.get("backtest"))
     lines += crash_drill_section(doc.get("crash_drill"))
     lines += reconcile_section(doc.get("reconcile"))
+    lines += web_audit_section(doc.get("web_audit"))
     lines += runs_section(doc)
     return "\n".join(lines)

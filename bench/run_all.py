@@ -1,6 +1,7 @@
 """Every benchmark in one command; all figures in bench/results/figures.json and figures.md.
 
-    python -m bench.run_all                # engine, prover (test, demo), batch gas (real proofs), margin CLI, backtest
+    python -m bench.run_all                # engine, prover (test, demo), batch gas (real proofs), margin CLI, backtest,
+                                           # crash drill, reconciliation, browser audit
     python -m bench.run_all --standard     # also the standard profile (compile + setup: many minutes)
     python -m bench.run_all --only batch   # one part (names: engine, prover-test, prover-demo, batch, ...)
 
@@ -81,6 +82,8 @@ def plan(args: argparse.Namespace) -> list[Part]:
     parts.append(Part("crash-drill", "bench.crash_drill", ("--out", str(drill)), drill))
     reconcile = out / "reconcile.json"
     parts.append(Part("reconcile", "bench.reconcile", ("--out", str(reconcile)), reconcile))
+    web_audit = out / "web_audit.json"
+    parts.append(Part("web-audit", "bench.web_audit", ("--out", str(web_audit)), web_audit))
     if args.only:
         unknown = set(args.only) - {p.name for p in parts}
         if unknown:
@@ -192,6 +195,7 @@ def collect(parts: list[Part], machine: dict[str, Any], argv: list[str]) -> dict
         "backtest": None,
         "crash_drill": None,
         "reconcile": None,
+        "web_audit": None,
     }
     for run in runs:
         name = run["name"]
@@ -209,6 +213,8 @@ def collect(parts: list[Part], machine: dict[str, Any], argv: list[str]) -> dict
             document["reconcile"] = run["figures"]
         elif name == "backtest":
             document["backtest"] = run["figures"]
+        elif name == "web-audit":
+            document["web_audit"] = run["figures"]
     return document
 
 

@@ -62,3 +62,35 @@ def test_collect_gathers_figures_and_renders(tmp_path: Path) -> None:
     assert "| unchanged | 0.75 | 0.03 | yes | 0 |" in text
     assert "**FAILED**" in text and "has no entry 'demo'" in text
     assert document["machine"]["cpus"] >= 1
+
+
+def test_the_browser_audit_figures_render(tmp_path: Path) -> None:
+    spread = {"median": 330.0, "min": 300.0, "max": 360.0}
+    user = {"ready_ms": spread, "audit_ms": spread, "liquidation_shown": []}
+    doc = {
+        "page": {
+            "profile": "demo",
+            "batch_size": 8,
+            "site_build_seconds": 0.1,
+            "site_bytes": {"app.js": 454701, "vendor/snarkjs.min.js": 688758},
+            "liquidated": user,
+            "healthy": user,
+        },
+        "liquidation": {
+            "accounts": 36,
+            "searched_accounts": 18,
+            "page_ms_per_searched_account": {"median": 5.1, "max": 14.6},
+            "engine_ms_per_searched_account": {"median": 158.8, "max": 236.5},
+        },
+    }
+    path = tmp_path / "web_audit.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    document = collect([Part("web-audit", "json.tool", (str(path),), path)], machine_facts(), [])
+    assert document["ok"] and document["web_audit"]["page"]["profile"] == "demo"
+    text = render_markdown(document)
+    assert "## Browser audit" in text and "app.js 454,701 B" in text
+    assert "| healthy | 330 | 330 (300-360) |" in text
+    assert (
+        "| 18 of 36 accounts searched (the others are liquidatable now) | 5.1 / 14.6 | 158.8 / 236.5 |"
+        in text
+    )

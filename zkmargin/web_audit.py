@@ -57,6 +57,15 @@ def _snarkjs_browser() -> Path:
     return path
 
 
+def find_chromium() -> Path:
+    """The headless browser that drives the page in the tests and the benchmark:
+    ``$ZKMARGIN_CHROMIUM``, else Debian's ``chromium`` (``make test`` installs it)."""
+    path = os.environ.get("ZKMARGIN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(path).is_file():
+        raise WebBuildError(f"chromium not found ({path}): apt-get install chromium (`make test` does)")
+    return Path(path)
+
+
 def profiles_json() -> dict[str, dict[str, object]]:
     """Every profile's shape, keyed by name, as the page reads it."""
     return {name: asdict(p) for name, p in PROFILES.items()}

@@ -4,21 +4,19 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 from tests.web.node import run_mjs
+from zkmargin.web_audit import WebBuildError, find_chromium
 
 
 def chromium() -> str:
-    """The chromium binary ($ZKMARGIN_CHROMIUM, else Debian's); a clear failure without it."""
-    path = os.environ.get("ZKMARGIN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    assert Path(path).is_file(), (
-        f"chromium not found ({path}): `make test` installs Debian's chromium (apt-get install chromium)"
-    )
-    return path
+    """The chromium binary (zkmargin.web_audit.find_chromium); a clear failure without it."""
+    try:
+        return str(find_chromium())
+    except WebBuildError as err:
+        raise AssertionError(str(err)) from None
 
 
 def drive(scenarios: list[dict[str, Any]], workdir: Path) -> list[dict[str, Any]]:
