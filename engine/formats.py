@@ -44,7 +44,7 @@ from engine.formats_json import (
     dumps,
     in_file,
     parse_json_text,
-    read_json_file,
+    read_file_bytes,
     read_json_text,
 )
 from engine.formats_market import MarketFile, dump_market, load_market_doc, make_market_file
@@ -88,11 +88,14 @@ T = TypeVar("T")
 PathLike = str | Path
 
 
-def _load(path: PathLike, root: str, parse: Callable[[dict[str, Any]], T]) -> T:
-    """Read ``path`` and run ``parse`` on it; every error names the file."""
+def _load(path: PathLike, root: str, parse: Callable[[dict[str, Any]], T], raw: bytes | None = None) -> T:
+    """Read ``path`` (or take ``raw``, its bytes already read) and run ``parse`` on its
+    JSON; every error names the file."""
+    p = Path(path)
     try:
         with cyclic_gc_paused():
-            return parse(read_json_file(path, root))
+            data = read_file_bytes(p, root) if raw is None else raw
+            return parse(parse_json_text(decode_utf8(data, p, root), root))
     except InputError as err:
         raise in_file(err, path) from None
 
@@ -120,13 +123,7 @@ def load_accounts(path: PathLike, market: Market) -> list[LabeledAccount]:
 def load_accounts_bytes(raw: bytes, path: PathLike, market: Market) -> list[LabeledAccount]:
     """``load_accounts`` of bytes already read from ``path`` (a caller that also hashes
     them parses exactly what it hashed); every error names ``path``."""
-    try:
-        with cyclic_gc_paused():
-            return load_accounts_doc(
-                parse_json_text(decode_utf8(raw, Path(path), "account"), "account"), market
-            )
-    except InputError as err:
-        raise in_file(err, path) from None
+    return _load(path, "account", lambda d: load_accounts_doc(d, market), raw)
 
 
 def iter_accounts(path: PathLike, market: Market, chunk: int = 10_000) -> Iterator[list[LabeledAccount]]:
