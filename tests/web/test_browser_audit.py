@@ -91,7 +91,7 @@ def _variants(user: Path, keeper: Path, work: Path) -> dict[str, dict[str, Path]
 def made(tmp_path_factory: pytest.TempPathFactory) -> Any:
     work = tmp_path_factory.mktemp("web")
     site = build_site(work / "site")
-    served = site / "files"  # the user's files also at URLs of the page's own origin
+    served = site / "files"  # the healthy user's files also at URLs of the page's own origin
     with anvil() as chain:
         assert chain.rpc_url is not None
         console = Console(record=True, width=120, force_terminal=False)
@@ -101,7 +101,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Any:
         assert summary.audit_ok and summary.gate
         user = work / "demo" / f"user-{summary.liquidated[0]}"
         healthy = work / "demo" / f"user-{summary.attested[0]}"
-        shutil.copytree(user, served)
+        shutil.copytree(healthy, served)
         variants = _variants(user, work / "demo" / "keeper", work)
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         with SiteServer(site) as server:
@@ -284,8 +284,10 @@ def test_a_file_that_breaks_a_bound_names_the_field(made: Made) -> None:
 
 
 def test_a_phone_sized_page_fetches_the_files_from_urls(made: Made) -> None:
+    """The healthy user's audit (their liquidation prices are the widest cells) fits the screen."""
     phone = made.results["phone, from URLs"]
     assert failed(phone) == set() and len(phone["checks"]) == 9
+    assert any(cell not in ("now", "-") for row in phone["liquidation"] for cell in row[2:])
     assert phone["scrollWidth"] <= 390  # nothing wider than the screen
 
 
