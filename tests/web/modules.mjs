@@ -1,10 +1,11 @@
 // Single functions of the page's modules, for the unit tests:
 //   node modules.mjs requests.json -> one answer per request ({ok, value} or {ok: false, error})
-// A request: {fn: "money" | "fdiv" | "isqrt" | "vkeySha256" | "loadAccount", args: [...]}.
+// A request: {fn: "money" | "fdiv" | "isqrt" | "vkeySha256" | "loadAccount" | "normCdf" | "black76", args: [...]}.
 import { readFile } from "node:fs/promises";
 import { loadAccount, parseJson } from "../../web/src/files.js";
 import { fdiv, isqrt } from "../../web/src/margin.js";
 import { money } from "../../web/src/money.js";
+import { black76Delta, black76Price, normCdf } from "../../web/src/pricing.js";
 import { vkeySha256 } from "../../web/src/vkey.js";
 
 const FNS = {
@@ -12,6 +13,8 @@ const FNS = {
   fdiv: (n, d) => fdiv(BigInt(n), BigInt(d)).toString(),
   isqrt: (n) => isqrt(BigInt(n)).toString(),
   vkeySha256: (text) => vkeySha256(JSON.parse(text)),
+  normCdf: (x) => normCdf(x),
+  black76: (f, k, t, v, isCall) => [black76Price(f, k, t, v, isCall), black76Delta(f, k, t, v, isCall)],
   loadAccount: (text, slots) => {
     const a = loadAccount(parseJson(text, "account"), { slots });
     return a.slots.map((s) => [s.instrumentId.toString(), s.q.toString()]);

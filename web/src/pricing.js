@@ -62,7 +62,10 @@ function erfcFraction(z) {
   return (ONE_OVER_SQRT_PI * Math.exp(-z * z)) / f;
 }
 
-/** The standard normal distribution function N(x), accurate to a few ulps of 1 (and in the tails relative). */
+/**
+ * The standard normal distribution function N(x): within 6e-16 of scipy's everywhere, and
+ * relatively within 3e-15 in the lower tail past x = -2 sqrt 2 (tests/web/test_page_modules.py).
+ */
 export function normCdf(x) {
   if (Number.isNaN(x)) return NaN;
   const z = Math.abs(x) * SQRT1_2;
