@@ -21,9 +21,8 @@ def chromium() -> str:
 
 def drive(scenarios: list[dict[str, Any]], workdir: Path) -> list[dict[str, Any]]:
     """Run each scenario in a fresh page of one headless browser; one result per scenario."""
-    chromium()
     path = workdir / "scenarios.json"
     path.write_text(json.dumps(scenarios))
-    results = run_mjs("drive.mjs", path, timeout=900)
+    results = run_mjs("drive.mjs", path, timeout=900, env={"ZKMARGIN_CHROMIUM": chromium()})
     assert len(results) == len(scenarios)
     return list(results)

@@ -8,7 +8,7 @@ import { chromium } from "playwright-core";
 
 const scenarios = JSON.parse(await readFile(process.argv[2], "utf8"));
 const browser = await chromium.launch({
-  executablePath: process.env.ZKMARGIN_CHROMIUM || "/usr/bin/chromium",
+  executablePath: process.env.ZKMARGIN_CHROMIUM, // set by tests/web/browser.py (find_chromium)
   headless: true,
   args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
 });
