@@ -35,20 +35,12 @@ from engine.profiles import get_profile
 from engine.report import liquidation_prices
 from verifier_contracts.solc import node_binary
 from zkmargin.demo.data import DEMO_AS_OF, demo_accounts, demo_market
-from zkmargin.demo.run import DemoOptions, run_demo
+from zkmargin.demo.run import USER_FILES, DemoOptions, run_demo
 from zkmargin.web_audit import SiteServer, build_site, find_chromium, profiles_json
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "results" / "web_audit.json"
 DRIVER = Path(__file__).resolve().parent / "web_audit.mjs"
-FILES = {
-    "account": "account.json",
-    "market": "market.json",
-    "params": "params.json",
-    "proof": "proof.json",
-    "vkey": "vkey.json",
-    "accountsTree": "accounts-tree.json",
-}
 
 
 def _node(mode: str, job: dict[str, Any], work: Path) -> Any:
@@ -87,7 +79,8 @@ def page_figures(profile: str, reps: int, work: Path) -> dict[str, Any]:
             "chromium": str(find_chromium()),
             "reps": reps,
             "users": {
-                name: {slot: str(folder / f) for slot, f in FILES.items()} for name, folder in users.items()
+                name: {slot: str(folder / f) for slot, f in USER_FILES.items()}
+                for name, folder in users.items()
             },
         }
         runs = _node("page", job, work)

@@ -24,19 +24,11 @@ from prover.paths import project_root
 from tests.web.browser import drive
 from verifier_contracts.chain import anvil
 from zkmargin.cli.main import cli
-from zkmargin.demo.run import DemoOptions, run_demo
+from zkmargin.demo.run import USER_FILES, DemoOptions, run_demo
 from zkmargin.web_audit import SiteServer, build_site
 
 pytestmark = [pytest.mark.circuit, pytest.mark.anvil]
 
-FILES = {
-    "account": "account.json",
-    "market": "market.json",
-    "params": "params.json",
-    "proof": "proof.json",
-    "vkey": "vkey.json",
-    "accountsTree": "accounts-tree.json",
-}
 SCREENSHOT = project_root() / "build" / "web-audit" / "passing-audit.png"
 SCREENSHOT_HEALTHY = SCREENSHOT.with_name("passing-audit-healthy.png")
 
@@ -59,7 +51,7 @@ def _write(path: Path, doc: Any) -> Path:
 
 def _variants(user: Path, keeper: Path, work: Path) -> dict[str, dict[str, Path]]:
     """The honest files and, for each failure the page must show, one file changed."""
-    honest = {slot: user / name for slot, name in FILES.items()}
+    honest = {slot: user / name for slot, name in USER_FILES.items()}
     account = json.loads((user / "account.json").read_text())
     wrong_salt = _write(work / "wrong-salt.json", {**account, "salt": str(int(account["salt"]) + 1)})
     positions = [dict(p) for p in account["positions"]]
@@ -123,7 +115,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Any:
             scenarios.append(
                 {
                     "url": server.url,
-                    "files": {k: str(healthy / n) for k, n in FILES.items()},
+                    "files": {k: str(healthy / n) for k, n in USER_FILES.items()},
                     "rpc": chain.rpc_url,
                     "gate": summary.gate,
                     "screenshot": str(SCREENSHOT_HEALTHY),
@@ -133,7 +125,7 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Any:
             scenarios.append(
                 {
                     "url": server.url,
-                    "urls": {k: f"{server.url}files/{n}" for k, n in FILES.items()},
+                    "urls": {k: f"{server.url}files/{n}" for k, n in USER_FILES.items()},
                     "viewport": {"width": 390, "height": 844},
                     "screenshot": str(work / "phone.png"),
                 }
@@ -205,7 +197,7 @@ def test_the_page_shows_the_cli_audit_numbers(made: Made, who: str) -> None:
 
     user = made.user if who == "honest" else made.healthy
     args = ["audit", "--json"] + [
-        f"--{opt}={user / FILES[slot]}"
+        f"--{opt}={user / USER_FILES[slot]}"
         for opt, slot in [
             ("account", "account"),
             ("market", "market"),

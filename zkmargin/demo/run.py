@@ -97,6 +97,17 @@ class DemoOptions:
     prover: str = "auto"  # Groth16 backend: auto, arkworks or snarkjs
 
 
+#: The files of ``OUT/user-<id>/``, by the audit page's name for each (``web/index.html``).
+USER_FILES = {
+    "account": "account.json",
+    "market": "market.json",
+    "params": "params.json",
+    "proof": "proof.json",
+    "vkey": "vkey.json",
+    "accountsTree": "accounts-tree.json",
+}
+
+
 @dataclass
 class DemoSummary:
     """What the demo did, with its figures (written to ``summary.json``)."""
@@ -430,19 +441,20 @@ class DemoRun:
         return report.ok and all(c.ok for c in chain_checks)
 
     def write_user_files(self, account: Account, market: Market, quotes: list[AssetQuote]) -> Path:
-        """What a user holds: their account, the market, parameters, batch proof, key and
-        the published accounts tree."""
+        """What a user holds (``USER_FILES``): their account, the market, parameters, batch
+        proof, key and the published accounts tree."""
         folder = self.opt.out / f"user-{account.account_id}"
+        path = {slot: folder / name for slot, name in USER_FILES.items()}
         source = QuotesFile(DEMO_AS_OF, tuple(quotes), tuple(self.instruments))
         market_file = make_market_file(market, source, self.config, self.params.rho)
-        write_json_atomic(folder / "market.json", dump_market(market_file))
-        write_json_atomic(folder / "params.json", dump_params(self.params_file))
+        write_json_atomic(path["market"], dump_market(market_file))
+        write_json_atomic(path["params"], dump_params(self.params_file))
         write_json_atomic(
-            folder / "account.json", dump_account(LabeledAccount(account, f"demo-{account.account_id}"))
+            path["account"], dump_account(LabeledAccount(account, f"demo-{account.account_id}"))
         )
-        self.bundles[account.account_id].save(folder / "proof.json")
-        write_json_atomic(folder / "vkey.json", self.artifacts.vkey_json())
-        write_json_atomic(folder / "accounts-tree.json", dump_accounts_tree(self.published))
+        self.bundles[account.account_id].save(path["proof"])
+        write_json_atomic(path["vkey"], self.artifacts.vkey_json())
+        write_json_atomic(path["accountsTree"], dump_accounts_tree(self.published))
         return folder
 
     # ------------------------------------------------------------ 9 summary
