@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -78,15 +78,32 @@ def _rint(x: FloatArray) -> FloatArray:
 # ------------------------------------------------------------- asset inputs
 
 
+def _history_forecast(quote: AssetQuote, field: str) -> float:
+    try:
+        return forecast_vol(quote.history)
+    except InputError as err:
+        raise InputError(f"{field}.history", err.message) from None
+
+
 def effective_vol(quote: AssetQuote, config: RowConfig, field: str = "quote") -> float:
     """``sigma_eff = max(sigma_a, forecast_a)`` (see the module docstring)."""
     forecast = config.forecast.get(quote.name)
     if forecast is None and quote.history:
-        try:
-            forecast = forecast_vol(quote.history)
-        except InputError as err:
-            raise InputError(f"{field}.history", err.message) from None
+        forecast = _history_forecast(quote, field)
     return quote.vol if forecast is None else max(quote.vol, float(forecast))
+
+
+def with_forecasts(quotes: Sequence[AssetQuote], config: RowConfig) -> RowConfig:
+    """``config`` with a forecast for every quote that has a price history and none yet:
+    the one :func:`effective_vol` fits to it (the same rows follow). A market file written
+    with the result states every forecast its scan ranges used, so its rows can be
+    recomputed from the file alone (``zkmargin market check``, the browser audit)."""
+    fitted = {
+        q.name: _history_forecast(q, f"quotes[{a}]")
+        for a, q in enumerate(quotes)
+        if q.history and q.name not in config.forecast
+    }
+    return replace(config, forecast={**config.forecast, **fitted}) if fitted else config
 
 
 def asset_scan_ranges(quotes: Sequence[AssetQuote], config: RowConfig) -> tuple[float, ...]:

@@ -48,12 +48,13 @@ def price_market(
     day_gaps: Sequence[int] | None = None,
 ) -> PricedMarket:
     """Calibrate (from ``closes``, with their ``day_gaps``, or the quotes' histories), build
-    the rows, resolve params."""
-    from engine.market_builder import build_market
+    the rows, resolve params. The market file records every volatility forecast used, also
+    those fitted to a single quote's history (``with_forecasts``)."""
+    from engine.market_builder import build_market, with_forecasts
 
     check_config_assets(params.row_config, quotes.asset_names)
     cal = calibration_for(quotes, closes, day_gaps, params.row_config.apc)
-    config = cal.row_config(params.row_config) if cal else params.row_config
+    config = with_forecasts(quotes.assets, cal.row_config(params.row_config) if cal else params.row_config)
     market = build_market(profile, epoch, quotes.assets, quotes.instruments, config, quotes.as_of)
     rho = cal.rho_for(quotes.asset_names, profile.assets) if cal else None
     mf = make_market_file(market, quotes, config, rho)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import math
 import random
 from pathlib import Path
 from typing import Any, Protocol
@@ -18,13 +19,15 @@ import pytest
 
 from engine.formats_account import LabeledAccount, dump_account
 from engine.formats_market import dump_market, make_market_file
-from engine.formats_params import dump_risk_params
+from engine.formats_params import ParamsFile, dump_risk_params
 from engine.formats_quotes import QuotesFile
 from engine.margin import compute_margin
 from engine.market_builder import build_market, build_rows
 from engine.model import Account, AssetQuote, InstrumentSpec, Market, RiskParams, RowConfig, Slot
+from engine.pipeline import price_market
 from engine.profiles import PROFILES
 from engine.report import LiquidationPrice, liquidation_prices
+from engine.volatility import forecast_vol
 from tests.web.node import run_mjs
 from zkmargin.cli.render import spot_text
 from zkmargin.demo.data import DEMO_AS_OF, DemoMarket, demo_accounts, demo_market
@@ -288,3 +291,38 @@ def test_page_rows_are_the_engines_on_random_markets(seed: int, tmp_path: Path) 
     spots = [[a, q.spot * f] for a, q in enumerate(book.quotes) for f in SPOT_FACTORS]
     page = _run_page(book, [], tmp_path, spots=spots)
     assert _assert_rows_agree(book, spots, page["rows"]) == 64 * len(SPOT_FACTORS) * 20
+
+
+def test_a_market_of_single_histories_records_its_forecasts(tmp_path: Path) -> None:
+    """Histories of unequal length are not calibrated together: the pipeline fits each
+    asset's forecast to its own history, and the market file records it, so the page
+    reprices that market like any other (no 'the market records no forecast')."""
+    dm = demo_market(PROFILES["demo"])
+    rng = random.Random(4)
+    quotes = []
+    for n, q in enumerate(dm.quotes):
+        closes = [q.spot]
+        for _ in range(60 + 25 * n):
+            closes.append(closes[-1] * math.exp(rng.gauss(0.0, 0.04)))
+        quotes.append(dataclasses.replace(q, history=tuple(reversed(closes))))
+    bare = dataclasses.replace(dm.config, forecast={})
+    params = ParamsFile(dm.params.mm_factor, dm.params.kappa, dm.params.rho, bare)
+    priced = price_market(
+        QuotesFile(DEMO_AS_OF, tuple(quotes), tuple(dm.instruments)), params, PROFILES["demo"], 1
+    )
+    assert priced.calibration is None
+    assert priced.file.config.forecast == {q.name: forecast_vol(q.history) for q in quotes}
+    unrecorded = build_market(PROFILES["demo"], 1, quotes, dm.instruments, bare, DEMO_AS_OF)
+    assert priced.market.rows == unrecorded.rows  # recording the forecasts changes no row
+
+    book = RandomBook(priced.market, quotes, list(dm.instruments), priced.file.config, priced.risk)
+    accounts = demo_accounts(book.market, book.params, count=8, seed=9)[0]
+    page = _run_page(book, accounts, tmp_path)
+    for account, got in zip(accounts, page["prices"], strict=True):
+        want = _python_prices(book, account)
+        for g, w in zip(got, want, strict=True):
+            assert g["error"] is None, g
+            for side in ("below", "above"):
+                mine, theirs = g[side], getattr(w, side)
+                assert (mine is None) == (theirs is None)
+                assert mine is None or abs(mine / theirs - 1) <= 2 * w.rel_tol
