@@ -57,7 +57,9 @@ export function liquidationPrices(market, params, account, opts = {}) {
   const { lo, hi, grid, relTol } = { ...SEARCH, ...opts };
   const source = readSource(market.source, market);
   const heldIds = account.slots.filter((s) => s.q !== 0n).map((s) => s.instrumentId);
-  const heldAssets = new Set(heldIds.filter((id) => market.rows.has(id)).map((id) => market.rows.get(id).asset));
+  // the rows the margin reads (held instruments only): each trial copies these, not the market's
+  const heldRows = new Map(heldIds.filter((id) => market.rows.has(id)).map((id) => [id, market.rows.get(id)]));
+  const heldAssets = new Set([...heldRows.values()].map((row) => row.asset));
   const margin = (m) => computeMargin(m, params, account);
   const already = liquidatable(margin(market));
   return source.quotes.map((quote, a) => {
@@ -66,9 +68,8 @@ export function liquidationPrices(market, params, account, opts = {}) {
     const m = assetScanRange(source, a);
     if (m === null) return { ...out, error: `${quote.name}: its quote has a price history but the market records no forecast` };
     const specs = [];
-    for (const id of heldIds) {
-      const row = market.rows.get(id);
-      if (row?.asset !== a) continue;
+    for (const [id, row] of heldRows) {
+      if (row.asset !== a) continue;
       const spec = source.instruments.get(id);
       if (!spec) return { ...out, error: `instrument ${id} is not in the market's source` };
       specs.push(spec);
@@ -80,7 +81,7 @@ export function liquidationPrices(market, params, account, opts = {}) {
       if (already) return { ...out, already: true, below: quote.spot, above: quote.spot };
       const assetsAt = (s) => market.assets.map((entry, b) => (b === a ? { ...entry, spot: roundScaled(s, "spot", 2 ** 53, "spot x SCALE < 2**53") } : entry));
       const isLiquidatable = (s) => {
-        const rows = new Map(market.rows);
+        const rows = new Map(heldRows);
         for (const spec of specs) rows.set(spec.id, instrumentRow(spec, source, s, m));
         return liquidatable(margin({ ...market, assets: assetsAt(s), rows }));
       };
