@@ -1,9 +1,9 @@
 """Daily closes per asset for the backtest, each asset on its own dates.
 
-The engine's reader (:func:`engine.calibration.load_closes_table`) checks every value; it
+The engine's reader (:func:`engine.calibration.calibrate.load_closes_table`) checks every value; it
 is run once per asset so an asset that starts later (SOL in 2020) or has a gap (AVAX: 69
 days missing in 2020) does not cut the other assets' history. A return over a gap is
-scaled to one day (``engine.volatility``).
+scaled to one day (``engine.calibration.volatility``).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from engine.calibration import load_closes_table
+from engine.calibration.calibrate import load_closes_table
+from engine.calibration.volatility import log_returns
 from engine.errors import InputError
-from engine.volatility import log_returns
 
 FloatArray = NDArray[np.float64]
 

@@ -1,6 +1,6 @@
 """The margin models compared in the backtest, and their forecast paths per asset.
 
-The paths are the engine's causal ones (:mod:`engine.volatility_paths`): value ``i`` is the
+The paths are the engine's causal ones (:mod:`engine.calibration.volatility_paths`): value ``i`` is the
 forecast made at the close of the asset's date ``i`` from the returns up to then only.
 ``realised30`` is also the proxy for the implied volatility the data lacks: options are
 priced with it, and it is the quote's ``vol`` in every engine model, so
@@ -9,7 +9,7 @@ priced with it, and it is the quote's ``vol`` in every engine model, so
 Models (``MODELS``): ``fixed`` (fixed-fraction initial margin, dYdX/Drift-style tiers, no
 volatility at all), ``trailing30`` (the proxy alone), ``ewma``, ``garch`` (today's rule:
 the larger of EWMA and GARCH(1,1), EWMA alone for a degenerate fit), ``garch_apc``
-(``garch`` through the anti-procyclicality tools of ``engine.procyclicality``, by default
+(``garch`` through the anti-procyclicality tools of ``engine.calibration.procyclicality``, by default
 a 10% daily speed limit) and ``garch_emir`` (``garch`` through an EMIR-compliant set: the
 long look-back floor and the same speed limit).
 """
@@ -22,8 +22,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from backtest.history import AssetHistory
-from engine.procyclicality import EMIR_FLOOR, ApcConfig
-from engine.volatility_paths import REFIT_DAYS, apc_path, ewma_path, garch_path, realised_path
+from engine.calibration.procyclicality import EMIR_FLOOR, ApcConfig
+from engine.calibration.volatility_paths import REFIT_DAYS, apc_path, ewma_path, garch_path, realised_path
 
 FloatArray = NDArray[np.float64]
 MODELS = ("fixed", "trailing30", "ewma", "garch", "garch_apc", "garch_emir")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import InputError
-from engine.formats_json import Obj, as_real, as_str, check_format, in_file, read_json_file
+from engine.formats.json_text import Obj, as_real, as_str, check_format, in_file, read_json_file
 
 KINDS = ("spot", "perp", "call", "put")
 MAX_LEGS = 16  # the standard profile's k

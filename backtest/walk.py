@@ -26,13 +26,13 @@ from numpy.typing import NDArray
 from backtest.history import AssetHistory
 from backtest.models import ENGINE_MODELS, MODELS, VolPaths, vol_paths
 from backtest.portfolios import Leg, Portfolio, PortfolioFile
-from engine.correlation import ewma_correlation, nearest_correlation, to_fixed_rho
+from engine.calibration.correlation import ewma_correlation, nearest_correlation, to_fixed_rho
+from engine.calibration.procyclicality import ApcConfig
 from engine.fixedpoint import SCALE
-from engine.formats_params import ParamsFile
+from engine.formats.params import ParamsFile
 from engine.margin import compute_margin
 from engine.market_builder import build_market, build_rows
 from engine.model import EMPTY_SLOT, Account, AssetQuote, InstrumentSpec, Market, RiskParams, RowConfig, Slot
-from engine.procyclicality import ApcConfig
 from engine.profiles import Profile
 from engine.validate import validate_params
 

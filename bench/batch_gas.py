@@ -33,10 +33,10 @@ from engine.accounts_tree import AccountsTree
 from engine.commitments import commitment
 from engine.fileio import write_json_atomic
 from engine.profiles import get_profile
-from prover.artifacts import prepare_artifacts
-from prover.build import CircuitSpec, batch_spec, build_circuit, margin_spec
-from prover.prove import Prover
-from prover.prove_batch import prove_batch
+from prover.backends.prove import Prover
+from prover.keys.artifacts import prepare_artifacts
+from prover.statements.prove_batch import prove_batch
+from prover.toolchain.build import CircuitSpec, batch_spec, build_circuit, margin_spec
 from verifier_contracts.batch_gate import BatchGate, batch_calldata
 from verifier_contracts.chain import embedded
 from verifier_contracts.gate import deploy_verifier

@@ -31,12 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from engine.profiles import PROFILES
-from prover.artifacts import CircuitArtifacts, artifacts_from_dir, prepare_artifacts
-from prover.build import MARGIN_PUBLIC, CircuitSpec, build_circuit
-from prover.node_worker import NodeWorker
-from prover.snarkjs_cli import cli_prove, cli_verify
-from prover.toolchain import find_toolchain
-from prover.verify_py import verify_groth16
+from prover.backends.node_worker import NodeWorker
+from prover.backends.snarkjs_cli import cli_prove, cli_verify
+from prover.keys.artifacts import CircuitArtifacts, artifacts_from_dir, prepare_artifacts
+from prover.toolchain.build import MARGIN_PUBLIC, CircuitSpec, build_circuit
+from prover.toolchain.tools import find_toolchain
+from prover.verification.verify_py import verify_groth16
 
 RESULTS = Path(__file__).resolve().parent / "results" / "prover.json"
 ROOT = Path(__file__).resolve().parent.parent
@@ -138,8 +138,8 @@ def bench_native(
     threads all run here), the full path with the witness, and peak memory."""
     import resource
 
-    from prover.native import NativeProver, native_available, proving_key
-    from prover.rapidsnark import RapidsnarkHelper, RapidsnarkProver, rapidsnark_available
+    from prover.backends.native import NativeProver, native_available, proving_key
+    from prover.backends.rapidsnark import RapidsnarkHelper, RapidsnarkProver, rapidsnark_available
 
     out: dict[str, Any] = {}
     if not native_available():
@@ -212,9 +212,9 @@ EXAMPLES_DEFAULT = ("quotes.json", "params.json", "accounts.json")
 
 
 def example_input(profile: str, account: int) -> tuple[dict[str, Any], str]:
-    """Circuit input for an example account: market built by the CLI, input by ``prover.witness_input``."""
+    """Circuit input for an example account: market built by the CLI, input by ``prover.statements.witness_input``."""
     from engine.formats import load_accounts, load_market, load_params
-    from prover.witness_input import build_input
+    from prover.statements.witness_input import build_input
 
     quotes, params, accounts = (ROOT / "examples" / n for n in EXAMPLES.get(profile, EXAMPLES_DEFAULT))
     with tempfile.TemporaryDirectory(prefix="zkmargin-bench-") as tmp:

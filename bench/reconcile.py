@@ -43,8 +43,8 @@ from engine.margin_batch import AccountBatch, compute_margins
 from engine.market_builder import build_market
 from engine.model import Account
 from engine.profiles import get_profile
-from prover.artifacts import prepare_artifacts
-from prover.build import batch_spec
+from prover.keys.artifacts import prepare_artifacts
+from prover.toolchain.build import batch_spec
 from verifier_contracts.batch_gate import BatchGate
 from verifier_contracts.chain import anvil
 from verifier_contracts.gate import deploy_verifier

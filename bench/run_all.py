@@ -123,7 +123,7 @@ def machine_facts() -> dict[str, Any]:
         "python": platform.python_version(),
     }
     try:
-        from prover.toolchain import find_toolchain
+        from prover.toolchain.tools import find_toolchain
 
         tools = find_toolchain()
         facts["node"] = _version([str(tools.node), "--version"])

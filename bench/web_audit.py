@@ -27,10 +27,10 @@ from typing import Any
 from rich.console import Console
 
 from engine.fileio import write_json_atomic
-from engine.formats_account import LabeledAccount, dump_account
-from engine.formats_market import dump_market, make_market_file
-from engine.formats_params import dump_risk_params
-from engine.formats_quotes import QuotesFile
+from engine.formats.account import LabeledAccount, dump_account
+from engine.formats.market import dump_market, make_market_file
+from engine.formats.params import dump_risk_params
+from engine.formats.quotes import QuotesFile
 from engine.profiles import get_profile
 from engine.report import liquidation_prices
 from verifier_contracts.solc import node_binary

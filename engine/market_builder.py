@@ -22,7 +22,7 @@ Choices the spec leaves open (see also :mod:`engine.scenarios`):
   ``T <= 0`` (expired, or expiring on ``as_of``) is valued at intrinsic value, also in
   every scenario. The vol-shock ``t`` is the whole number of days to expiry.
 * Scan range: ``sigma_eff = max(sigma_a, forecast_a)`` where ``forecast_a`` is
-  ``config.forecast[name]`` when given, else :func:`engine.volatility.forecast_vol`
+  ``config.forecast[name]`` when given, else :func:`engine.calibration.volatility.forecast_vol`
   of the quote's ``history`` when it has one (at least 30 closes), else absent.
 * Static charges per unit, as fractions of the asset's spot: spot long
   ``config.haircut[name]`` (default 0.02), spot short ``config.borrow[name]``
@@ -42,6 +42,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from engine.black76 import DAYS_PER_YEAR, black76_delta, black76_price
+from engine.calibration.volatility import forecast_vol
 from engine.errors import InputError
 from engine.fixedpoint import (
     DELTA_MAX,
@@ -53,7 +54,6 @@ from engine.model import AssetEntry, AssetQuote, InstrumentRow, InstrumentSpec, 
 from engine.profiles import Profile
 from engine.scenarios import scan_range, scenario_spots, scenario_vols, scenario_weights
 from engine.validate import validate_quotes, validate_row_config
-from engine.volatility import forecast_vol
 
 FloatArray = NDArray[np.float64]
 DEFAULT_HAIRCUT = 0.02

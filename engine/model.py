@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from engine.procyclicality import ApcConfig
+from engine.calibration.procyclicality import ApcConfig
 from engine.profiles import Profile
 
 InstrumentKind = Literal["spot", "perp", "call", "put"]

@@ -10,17 +10,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from engine.calibration.procyclicality import ApcConfig
 from engine.errors import InputError
 from engine.fixedpoint import Q_LIMIT, SCALE, fdiv
 from engine.formats import LabeledAccount, MarketFile, QuotesFile, dump_explanation, make_market_file
-from engine.formats_params import ParamsFile
+from engine.formats.params import ParamsFile
 from engine.margin import MarginResult, compute_margin
 from engine.model import Market, RiskParams, RowConfig, Slot
-from engine.procyclicality import ApcConfig
 from engine.profiles import Profile
 
 if TYPE_CHECKING:
-    from engine.calibration import Calibration
+    from engine.calibration.calibrate import Calibration
 
 #: From this many accounts on, margins use the vectorised batch path.
 BATCH_THRESHOLD = 8
@@ -81,7 +81,7 @@ def calibration_for(
 ) -> Calibration | None:
     """Calibrate from the history CSV when given, else from the quotes' own histories
     when every asset has one of the same length; ``None`` without history."""
-    from engine.calibration import calibrate
+    from engine.calibration.calibrate import calibrate
 
     if closes is not None:
         return calibrate(closes, day_gaps=day_gaps, apc=apc)

@@ -29,7 +29,7 @@ from engine.formats import (
     load_report,
     make_market_file,
 )
-from engine.formats_json import (
+from engine.formats.json_text import (
     MAX_NESTING,
     as_int,
     as_real,
@@ -357,8 +357,8 @@ def test_report_in_pieces_is_the_whole_report(market_file: MarketFile, pieces: i
     """``ReportLines`` fed piece by piece writes exactly ``dumps_records(dump_report(...))``."""
     import io
 
-    from engine.formats_json import dumps_records
-    from engine.formats_report import ReportLines, report_head
+    from engine.formats.json_text import dumps_records
+    from engine.formats.report import ReportLines, report_head
 
     market = market_file.market
     params = load_params(EXAMPLES / "params-test.json").resolve(market.asset_names, TEST)
@@ -385,7 +385,7 @@ def test_labeled_account_display_name() -> None:
 def test_the_cycle_collector_is_paused_only_while_a_file_is_read(tmp_path: Path) -> None:
     import gc
 
-    from engine.formats_json import cyclic_gc_paused
+    from engine.formats.json_text import cyclic_gc_paused
 
     assert gc.isenabled()
     with cyclic_gc_paused():

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from engine.errors import InputError
 from engine.formats import LabeledAccount, dump_accounts, iter_accounts, load_accounts
-from engine.formats_json import StreamedDocument
+from engine.formats.json_text import StreamedDocument
 from engine.model import Market
 from engine.profiles import PROFILES
 from tests.engine.strategies import accounts, make_account, make_market, make_row, markets

@@ -9,7 +9,7 @@ from typing import Any
 
 from engine.errors import InputError, ZkmarginError
 from engine.fileio import write_json_atomic
-from engine.formats_json import loads_json
+from engine.formats.json_text import loads_json
 
 DEFAULT_DEPLOYMENT_FILE = Path("deployment.json")
 DEPLOYMENT_FORMAT = "zkmargin/deployment@1"

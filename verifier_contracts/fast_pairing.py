@@ -3,7 +3,7 @@
 py-evm checks a pairing product with py_ecc's pairing, one Miller loop per pair and a
 plain final exponentiation: about a second for a Groth16 verification, which is most of
 the time the embedded chain spends on a liquidation (and of the demo's). This module
-computes the same check with :mod:`prover.bn254_fast` (one shared Miller loop, a
+computes the same check with :mod:`prover.verification.bn254_fast` (one shared Miller loop, a
 Frobenius-split final exponentiation; its results are tested equal to py_ecc's), after
 exactly py-evm's own input checks, in py-evm's order: every G1 point valid (py-evm's
 ``validate_point``), G2 coordinates below the field modulus, G2 points on the twist and
@@ -23,7 +23,7 @@ from eth._utils.bn128 import validate_point
 from eth_utils import ValidationError
 from py_ecc.optimized_bn128 import FQ2, b2, curve_order, field_modulus, is_inf, is_on_curve, multiply
 
-from prover import bn254_fast
+from prover.verification import bn254_fast
 
 _MODULE = importlib.import_module("eth.precompiles.ecpairing")  # the module, not the function
 _ORIGINAL = _MODULE._ecpairing

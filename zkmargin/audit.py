@@ -34,10 +34,10 @@ from engine.margin import MarginResult, compute_margin
 from engine.model import Account, Market, RiskParams
 from engine.money import money
 from engine.status import Status
-from prover.batch_bundle import BatchBundle
-from prover.bundle import ProofBundle
-from prover.verify_py import verify_groth16
-from prover.vkey import vkey_sha256
+from prover.keys.vkey import vkey_sha256
+from prover.offline.bundle import ProofBundle
+from prover.statements.batch_bundle import BatchBundle
+from prover.verification.verify_py import verify_groth16
 
 if TYPE_CHECKING:
     from verifier_contracts.batch_gate import BatchGate

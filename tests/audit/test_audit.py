@@ -30,10 +30,10 @@ from engine.margin import compute_margin
 from engine.market_builder import build_market
 from engine.model import Account, Market, RiskParams, RowConfig, Slot
 from engine.profiles import get_profile
-from prover.artifacts import CircuitArtifacts, prepare_artifacts
-from prover.bundle import ProofBundle
-from prover.prove import Prover
-from prover.prove_account import prove_account
+from prover.backends.prove import Prover
+from prover.keys.artifacts import CircuitArtifacts, prepare_artifacts
+from prover.offline.bundle import ProofBundle
+from prover.offline.prove_account import prove_account
 from zkmargin.audit import audit_offline
 from zkmargin.cli.main import cli
 from zkmargin.demo.data import DEMO_AS_OF, demo_accounts, demo_market, shocked_quotes

@@ -17,12 +17,12 @@ from engine.accounts_tree import AccountsTree
 from engine.batch_statement import BatchEntry
 from engine.model import Slot
 from engine.profiles import get_profile
-from prover.artifacts import CircuitArtifacts, prepare_artifacts
-from prover.batch_bundle import BatchBundle
-from prover.build import batch_spec
-from prover.bundle import BundleError
-from prover.prove import Prover
-from prover.prove_batch import prove_batch
+from prover.backends.prove import Prover
+from prover.keys.artifacts import CircuitArtifacts, prepare_artifacts
+from prover.offline.bundle import BundleError
+from prover.statements.batch_bundle import BatchBundle
+from prover.statements.prove_batch import prove_batch
+from prover.toolchain.build import batch_spec
 from verifier_contracts.batch_gate import BatchGate, batch_calldata
 from verifier_contracts.chain import embedded
 from verifier_contracts.gate import deploy_verifier

@@ -13,10 +13,10 @@ from backtest.history import AssetHistory, load_history
 from backtest.models import vol_paths
 from backtest.portfolios import load_portfolios
 from backtest.walk import Walk
+from engine.calibration.procyclicality import ApcConfig, apply_apc
+from engine.calibration.volatility import DAYS_PER_YEAR, combined_forecast, ewma_variance, garch_fit_returns
+from engine.calibration.volatility_paths import ewma_path, garch_path, realised_path
 from engine.formats import load_params
-from engine.procyclicality import ApcConfig, apply_apc
-from engine.volatility import DAYS_PER_YEAR, combined_forecast, ewma_variance, garch_fit_returns
-from engine.volatility_paths import ewma_path, garch_path, realised_path
 
 ROOT = Path(__file__).resolve().parents[2]
 CSV = ROOT / "examples" / "data" / "closes-excerpt.csv"
@@ -115,11 +115,11 @@ def test_apc_is_a_governed_option_of_market_build(tmp_path: Path) -> None:
     (the same function the backtest uses), and the market file records the settings."""
     import json
 
-    from engine.calibration import load_closes_table
+    from engine.calibration.calibrate import load_closes_table
+    from engine.calibration.volatility_paths import apc_forecast
     from engine.formats import load_market, load_quotes
     from engine.pipeline import price_market
     from engine.profiles import PROFILES
-    from engine.volatility_paths import apc_forecast
 
     quotes = load_quotes(ROOT / "examples" / "quotes.json", PROFILES["demo"])
     params_doc = json.loads((ROOT / "examples" / "params.json").read_text())

@@ -10,7 +10,7 @@ import pytest
 from engine.batch_statement import SHORTFALL_CAP, BatchEntry, batch_entries, batch_words, pack_words
 from engine.margin import compute_margin
 from engine.profiles import PROFILES
-from prover.witness_input import build_batch_input
+from prover.statements.witness_input import build_batch_input
 from tests.circuits.batch_cases import Batch, batches_of
 from tests.circuits.cases import edge_cases, random_cases
 from tests.circuits.margin_circuit import expected_intermediates, intermediate_names, margin_batch

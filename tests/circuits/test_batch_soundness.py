@@ -17,7 +17,7 @@ from engine.commitments import commitment
 from engine.fixedpoint import FIELD_P
 from engine.margin import compute_margin
 from engine.profiles import PROFILES
-from prover.witness_input import build_batch_input
+from prover.statements.witness_input import build_batch_input
 from tests.circuits.batch_cases import Batch
 from tests.circuits.cases import account_for, builder_market, random_params, with_equity
 from tests.circuits.harness import CompiledCircuit

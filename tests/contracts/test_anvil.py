@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from engine.accounts_tree import AccountsTree
 from engine.batch_statement import BatchEntry
 from engine.formats import load_accounts, load_accounts_tree, load_market
-from prover.batch_bundle import BatchBundle
+from prover.statements.batch_bundle import BatchBundle
 from tests.contracts.conftest import (
     BOB,
     HEALTHY,

@@ -21,10 +21,10 @@ from engine.batching import liquidation_batches
 from engine.formats import load_accounts_tree
 from engine.margin import compute_margin
 from engine.profiles import get_profile
-from prover.artifacts import CircuitArtifacts, prepare_artifacts
-from prover.build import batch_spec
-from prover.prove import Prover
-from prover.prove_batch import prove_batch
+from prover.backends.prove import Prover
+from prover.keys.artifacts import CircuitArtifacts, prepare_artifacts
+from prover.statements.prove_batch import prove_batch
+from prover.toolchain.build import batch_spec
 from verifier_contracts.batch_gate import BatchGate, batch_calldata, opened_ids
 from verifier_contracts.chain import Chain, anvil, embedded
 from verifier_contracts.gate import GateRevert, deploy_verifier

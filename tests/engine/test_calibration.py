@@ -1,4 +1,4 @@
-"""Calibration from the closes CSV (engine/calibration.py)."""
+"""Calibration from the closes CSV (engine/calibration/calibrate.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.calibration import calibrate, load_closes_csv, load_closes_table
-from engine.correlation import is_psd
+from engine.calibration.calibrate import calibrate, load_closes_csv, load_closes_table
+from engine.calibration.correlation import is_psd
 from engine.errors import InputError
 from engine.fixedpoint import SCALE
 from engine.model import RowConfig

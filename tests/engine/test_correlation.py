@@ -1,4 +1,4 @@
-"""EWMA correlation, nearest correlation matrix and fixed-point rho (engine/correlation.py)."""
+"""EWMA correlation, nearest correlation matrix and fixed-point rho (engine/calibration/correlation.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from engine.correlation import (
+from engine.calibration.correlation import (
     ewma_correlation,
     is_psd,
     min_eigenvalue,

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 from engine.errors import InputError
 from engine.fixedpoint import CASH_LIMIT, FIELD_P, ID_LIMIT, Q_LIMIT
-from engine.formats_account import LabeledAccount, dump_account_body, plain_account, read_account
-from engine.formats_json import Obj
+from engine.formats.account import LabeledAccount, dump_account_body, plain_account, read_account
+from engine.formats.json_text import Obj
 from engine.model import Market
 from engine.profiles import PROFILES
 from tests.engine.strategies import accounts, make_market, make_row, markets

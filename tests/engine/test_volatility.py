@@ -1,4 +1,4 @@
-"""EWMA and GARCH(1,1) volatility forecasts (engine/volatility.py)."""
+"""EWMA and GARCH(1,1) volatility forecasts (engine/calibration/volatility.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from engine.calibration import load_closes_csv, load_closes_table
+from engine.calibration.calibrate import load_closes_csv, load_closes_table
+from engine.calibration.volatility import (
+    ewma_variance,
+    ewma_vol,
+    forecast_vol,
+    garch_fit_returns,
+    garch_vol,
+    log_returns,
+)
 from engine.errors import InputError
-from engine.volatility import ewma_variance, ewma_vol, forecast_vol, garch_fit_returns, garch_vol, log_returns
 
 EXCERPT = Path(__file__).resolve().parents[2] / "examples" / "data" / "closes-excerpt.csv"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from prover.artifacts import CircuitArtifacts, prepare_artifacts
-from prover.build import batch_spec
+from prover.keys.artifacts import CircuitArtifacts, prepare_artifacts
+from prover.toolchain.build import batch_spec
 
 from .operator_env import PROFILE
 

@@ -28,13 +28,13 @@ from engine.commitments import params_hash
 from engine.fileio import write_json_atomic
 from engine.fixedpoint import SCALE
 from engine.formats import QuotesFile, dump_accounts, dump_params, dump_quotes, load_accounts
-from engine.formats_account import LabeledAccount
+from engine.formats.account import LabeledAccount
 from engine.margin import compute_margin
 from engine.margin_batch import AccountBatch, compute_margins
 from engine.market_builder import build_market
 from engine.model import Account, AssetQuote, Market, RiskParams, Slot
 from engine.profiles import get_profile
-from prover.artifacts import CircuitArtifacts
+from prover.keys.artifacts import CircuitArtifacts
 from verifier_contracts.batch_gate import BatchGate
 from verifier_contracts.chain import Chain
 from verifier_contracts.deployment import Deployment, save_deployment

@@ -12,11 +12,11 @@ import pytest
 from engine.accounts_tree import AccountsTree
 from engine.commitments import MarketCommitments
 from engine.formats import load_accounts
-from prover.artifacts import CircuitArtifacts
-from prover.native import native_available
-from prover.prove import Prover
-from prover.prove_batch import prove_batch
-from prover.verify_py import verify_groth16
+from prover.backends.native import native_available
+from prover.backends.prove import Prover
+from prover.keys.artifacts import CircuitArtifacts
+from prover.statements.prove_batch import prove_batch
+from prover.verification.verify_py import verify_groth16
 from verifier_contracts.batch_gate import batch_calldata
 from verifier_contracts.chain import Chain, anvil
 

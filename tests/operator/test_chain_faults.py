@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from prover.artifacts import CircuitArtifacts
+from prover.keys.artifacts import CircuitArtifacts
 from verifier_contracts.chain import Chain, anvil
 
 from .operator_env import (

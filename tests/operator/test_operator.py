@@ -35,9 +35,9 @@ from engine.commitments import MarketCommitments
 from engine.fileio import write_json_atomic
 from engine.formats import QuotesFile, dump_quotes, load_accounts
 from engine.margin import compute_margin
-from prover.artifacts import CircuitArtifacts
-from prover.batch_bundle import BatchBundle
-from prover.native import native_available
+from prover.backends.native import native_available
+from prover.keys.artifacts import CircuitArtifacts
+from prover.statements.batch_bundle import BatchBundle
 from verifier_contracts.chain import Chain, anvil
 from verifier_contracts.gate import Role
 from zkmargin.keeper.jobs import JobLog, SignedTx

@@ -32,9 +32,9 @@ from engine.batching import liquidation_batches
 from engine.commitments import MarketCommitments
 from engine.formats import load_accounts
 from engine.margin import compute_margin
-from prover.artifacts import CircuitArtifacts
-from prover.batch_bundle import BatchBundle
-from prover.verify_py import verify_groth16
+from prover.keys.artifacts import CircuitArtifacts
+from prover.statements.batch_bundle import BatchBundle
+from prover.verification.verify_py import verify_groth16
 from verifier_contracts.chain import Chain, anvil
 from zkmargin.keeper.jobs import Job, JobLog
 from zkmargin.keeper.operator import Operator, OperatorSettings

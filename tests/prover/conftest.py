@@ -15,13 +15,13 @@ from typing import Any
 
 import pytest
 
-from prover.build import MARGIN_PUBLIC, BuildResult, CircuitSpec, build_circuit
-from prover.node_worker import NodeWorker
-from prover.ptau import PtauChoice, resolve_ptau
+from prover.backends.node_worker import NodeWorker
+from prover.backends.snarkjs_cli import cli_prove
+from prover.keys.ptau import PtauChoice, resolve_ptau
+from prover.keys.setup import SetupResult, setup_keys
 from prover.results import ProofResult
-from prover.setup import SetupResult, setup_keys
-from prover.snarkjs_cli import cli_prove
-from prover.toolchain import Toolchain, find_toolchain
+from prover.toolchain.build import MARGIN_PUBLIC, BuildResult, CircuitSpec, build_circuit
+from prover.toolchain.tools import Toolchain, find_toolchain
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOY_FILE = FIXTURES / "toy.circom"

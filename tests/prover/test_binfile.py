@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from prover.binfile import BN254_R, read_ptau_info, read_r1cs_info, required_power
 from prover.errors import ProverError
-from prover.toolchain import strip_ansi
+from prover.toolchain.binfile import BN254_R, read_ptau_info, read_r1cs_info, required_power
+from prover.toolchain.tools import strip_ansi
 
 from .conftest import Toy
 

@@ -23,7 +23,7 @@ from py_ecc.optimized_bn128 import (
 )
 from py_ecc.optimized_bn128.optimized_pairing import cast_point_to_fq12, linefunc
 
-from prover import bn254_fast as bf
+from prover.verification import bn254_fast as bf
 
 from .test_verify_py import _twist_point_outside_subgroup as twist_point_outside_subgroup
 

@@ -8,10 +8,17 @@ from pathlib import Path
 import pytest
 
 from engine.profiles import get_profile
-from prover import build as build_mod
-from prover.build import build_circuit, build_key, find_build, main_source, margin_spec, source_files
 from prover.errors import ProverError
-from prover.toolchain import Toolchain
+from prover.toolchain import build as build_mod
+from prover.toolchain.build import (
+    build_circuit,
+    build_key,
+    find_build,
+    main_source,
+    margin_spec,
+    source_files,
+)
+from prover.toolchain.tools import Toolchain
 
 from .conftest import TOY_FILE, Toy, toy_spec
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from prover.bundle import BUNDLE_FORMAT, BundleError, ProofBundle, validate
+from prover.offline.bundle import BUNDLE_FORMAT, BundleError, ProofBundle, validate
 from prover.results import ProofResult
-from prover.verify_py import R
+from prover.verification.verify_py import R
 
 from .conftest import Toy
 

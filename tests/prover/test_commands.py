@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine.errors import CheckFailed, ZkmarginError
-from prover.bundle import ProofBundle
+from prover.offline.bundle import ProofBundle
 from prover.results import ProofResult
 from zkmargin.cli.main import cli
 

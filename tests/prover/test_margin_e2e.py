@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from prover.artifacts import prepare_artifacts
+from prover.keys.artifacts import prepare_artifacts
 from prover.paths import project_root
 from zkmargin.cli.main import cli
 

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from prover.backends.native import NativeProver, native_available, native_module, proving_key
+from prover.backends.node_worker import NodeWorker
+from prover.backends.rapidsnark import RapidsnarkHelper, RapidsnarkProver, rapidsnark_available
 from prover.errors import ProverError
-from prover.native import NativeProver, native_available, native_module, proving_key
-from prover.node_worker import NodeWorker
-from prover.rapidsnark import RapidsnarkHelper, RapidsnarkProver, rapidsnark_available
 from prover.results import ProofResult
-from prover.verify_py import verify_groth16
+from prover.verification.verify_py import verify_groth16
 
 from .conftest import Toy, toy_input
 
@@ -108,7 +108,7 @@ def test_rapidsnark_proofs_verify_too(toy: Toy, worker: NodeWorker, worker_proof
 
 
 def test_backend_names_and_a_missing_build(monkeypatch: pytest.MonkeyPatch) -> None:
-    from prover import backends
+    from prover.backends import choice as backends
     from zkmargin.cli.options import PROVER_CHOICES
 
     assert PROVER_CHOICES == backends.BACKENDS
@@ -117,6 +117,6 @@ def test_backend_names_and_a_missing_build(monkeypatch: pytest.MonkeyPatch) -> N
         backends, "_BUILT", {**backends._BUILT, "arkworks": lambda: False, "rapidsnark": lambda: False}
     )
     assert backends.resolve_backend("auto") == "snarkjs"
-    monkeypatch.setattr("prover.rapidsnark.rapidsnark_available", lambda: False)
+    monkeypatch.setattr("prover.backends.rapidsnark.rapidsnark_available", lambda: False)
     with pytest.raises(ProverError, match="rapidsnark helper is not built"):
         backends.resolve_backend("rapidsnark")

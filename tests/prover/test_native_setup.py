@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from prover.artifacts import prepare_artifacts
-from prover.build import BuildResult, build_circuit
+from prover.backends.native import NativeProver, native_available
+from prover.backends.node_worker import NodeWorker
 from prover.errors import ProverError
-from prover.native import NativeProver, native_available
-from prover.node_worker import NodeWorker
-from prover.setup import SetupResult, setup_keys_native
-from prover.verify_py import verify_groth16
+from prover.keys.artifacts import prepare_artifacts
+from prover.keys.setup import SetupResult, setup_keys_native
+from prover.toolchain.build import BuildResult, build_circuit
+from prover.verification.verify_py import verify_groth16
 
 from .conftest import Toy, toy_input, toy_spec
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from prover.backends.node_worker import NodeWorker, WorkerStartError, WorkerTimeout
+from prover.backends.prove import Prover
+from prover.backends.snarkjs_cli import cli_prove, cli_verify
 from prover.errors import ProverError
-from prover.node_worker import NodeWorker, WorkerStartError, WorkerTimeout
-from prover.prove import Prover
 from prover.results import ProofResult
-from prover.snarkjs_cli import cli_prove, cli_verify
-from prover.toolchain import Toolchain
-from prover.verify_py import verify_groth16
+from prover.toolchain.tools import Toolchain
+from prover.verification.verify_py import verify_groth16
 
 from .conftest import Toy, toy_input
 
@@ -102,7 +102,7 @@ def test_prover_uses_worker(tools: Toolchain, toy: Toy) -> None:
 
 
 def test_prover_auto_takes_the_native_backend_when_built(tools: Toolchain, toy: Toy) -> None:
-    from prover.native import native_available
+    from prover.backends.native import native_available
 
     with Prover(tools) as prover:
         result = prover.prove(toy.build.wasm, toy.setup.zkey, toy_input())

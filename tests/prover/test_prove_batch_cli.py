@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from engine.errors import InputError
-from prover.batch_bundle import BatchBundle
+from prover.statements.batch_bundle import BatchBundle
 from tests.test_cli_engine import EXAMPLES
 from zkmargin.cli.main import cli
 

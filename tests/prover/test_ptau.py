@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from prover.errors import ProverError
-from prover.ptau import PtauTooSmall, check_fits, default_shared_dir, resolve_ptau
-from prover.toolchain import Toolchain
+from prover.keys.ptau import PtauTooSmall, check_fits, default_shared_dir, resolve_ptau
+from prover.toolchain.tools import Toolchain
 
 from .conftest import TOY_POWER, Toy
 

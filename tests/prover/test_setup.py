@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from prover.artifacts import find_artifacts, prepare_artifacts
-from prover.ptau import PtauChoice
-from prover.ptau_generate import generate_ptau
-from prover.setup import load_setup, setup_keys
-from prover.toolchain import Toolchain
-from prover.vkey import vkey_sha256
+from prover.keys.artifacts import find_artifacts, prepare_artifacts
+from prover.keys.ptau import PtauChoice
+from prover.keys.ptau_generate import generate_ptau
+from prover.keys.setup import load_setup, setup_keys
+from prover.keys.vkey import vkey_sha256
+from prover.toolchain.tools import Toolchain
 
 from .conftest import TOY_POWER, Toy, toy_spec
 

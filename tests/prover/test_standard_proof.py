@@ -11,10 +11,10 @@ import pytest
 
 from engine.margin import compute_margin
 from engine.profiles import get_profile
-from prover.artifacts import prepare_artifacts
-from prover.prove import Prover
-from prover.prove_account import prove_account
-from prover.verify_py import verify_groth16
+from prover.backends.prove import Prover
+from prover.keys.artifacts import prepare_artifacts
+from prover.offline.prove_account import prove_account
+from prover.verification.verify_py import verify_groth16
 from zkmargin.demo.data import demo_accounts, demo_market
 
 pytestmark = [pytest.mark.slow, pytest.mark.circuit]

@@ -9,7 +9,7 @@ import pytest
 
 from prover import paths
 from prover.errors import ProverError
-from prover.toolchain import find_node, find_toolchain, run_tool
+from prover.toolchain.tools import find_node, find_toolchain, run_tool
 
 
 def test_finds_pinned_tools() -> None:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from py_ecc.optimized_bn128 import FQ2, b2, curve_order, field_modulus, is_on_curve
 
-from prover import bn254_fast, verify_py
 from prover.results import ProofResult
-from prover.verify_py import in_g2_subgroup, verify_groth16
+from prover.verification import bn254_fast, verify_py
+from prover.verification.verify_py import in_g2_subgroup, verify_groth16
 
 from .conftest import Toy
 

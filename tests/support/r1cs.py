@@ -25,7 +25,7 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
-from prover.binfile import read_sections
+from prover.toolchain.binfile import read_sections
 
 LinearCombination = tuple[tuple[int, int], ...]  # (wire index, coefficient)
 Constraint = tuple[LinearCombination, LinearCombination, LinearCombination]
@@ -72,7 +72,7 @@ class _Reader:
 
 
 def _sections(path: Path, magic: bytes) -> tuple[_Reader, dict[int, tuple[int, int]]]:
-    """The whole file in memory and its section table (``prover.binfile.read_sections``)."""
+    """The whole file in memory and its section table (``prover.toolchain.binfile.read_sections``)."""
     data = path.read_bytes()
     return _Reader(data), read_sections(io.BytesIO(data), path, magic)
 

@@ -17,17 +17,17 @@ from typing import Any, Protocol
 
 import pytest
 
-from engine.formats_account import LabeledAccount, dump_account
-from engine.formats_market import dump_market, make_market_file
-from engine.formats_params import ParamsFile, dump_risk_params
-from engine.formats_quotes import QuotesFile
+from engine.calibration.volatility import forecast_vol
+from engine.formats.account import LabeledAccount, dump_account
+from engine.formats.market import dump_market, make_market_file
+from engine.formats.params import ParamsFile, dump_risk_params
+from engine.formats.quotes import QuotesFile
 from engine.margin import compute_margin
 from engine.market_builder import build_market, build_rows
 from engine.model import Account, AssetQuote, InstrumentSpec, Market, RiskParams, RowConfig, Slot
 from engine.pipeline import price_market
 from engine.profiles import PROFILES
 from engine.report import LiquidationPrice, liquidation_prices
-from engine.volatility import forecast_vol
 from tests.web.node import run_mjs
 from zkmargin.cli.render import spot_text
 from zkmargin.demo.data import DEMO_AS_OF, DemoMarket, demo_accounts, demo_market

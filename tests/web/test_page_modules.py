@@ -1,6 +1,6 @@
 """Unit tests of the page's modules under node: the money format, floor division and
 integer square root against Python's, the normal distribution function against scipy's and
-Black-76 against the engine's, the verification-key digest against prover/vkey.py, and the
+Black-76 against the engine's, the verification-key digest against prover/keys/vkey.py, and the
 account reader's errors (each names the field and the rule)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from scipy.special import ndtr
 
 from engine.black76 import black76_delta, black76_price
 from engine.money import money
-from prover.vkey import vkey_sha256
+from prover.keys.vkey import vkey_sha256
 from tests.web.node import run_mjs
 
 ACCOUNT = {

@@ -1,4 +1,4 @@
-// The verification key's identity: sha256 of its canonical JSON, exactly as prover/vkey.py
+// The verification key's identity: sha256 of its canonical JSON, exactly as prover/keys/vkey.py
 // writes it (keys sorted, no whitespace, non-ASCII escaped as \uXXXX), so the page names
 // the key by the digest every bundle carries.
 

@@ -61,7 +61,7 @@ def account_new(
     from engine.fileio import write_json_atomic
     from engine.fixedpoint import FIELD_P
     from engine.formats import LabeledAccount, dump_account, load_accounts_doc, load_market
-    from engine.formats_json import as_int
+    from engine.formats.json_text import as_int
     from engine.human import instrument_by_name, parse_units
 
     market = load_market(market_path).market

@@ -25,8 +25,8 @@ from zkmargin.cli.render import CliError, console, print_checks, print_explanati
 
 if TYPE_CHECKING:
     from engine.model import Account
-    from prover.batch_bundle import BatchBundle
-    from prover.bundle import ProofBundle
+    from prover.offline.bundle import ProofBundle
+    from prover.statements.batch_bundle import BatchBundle
     from zkmargin.audit import Check
 
 
@@ -117,7 +117,7 @@ def audit_files_cmd(
     """
     from engine.formats import dumps, load_accounts, load_accounts_tree, load_market, load_params
     from engine.pipeline import explain_account, select_account
-    from prover.batch_bundle import BatchBundle, load_any_bundle
+    from prover.statements.batch_bundle import BatchBundle, load_any_bundle
     from zkmargin.audit import audit_batch_offline, audit_offline
     from zkmargin.cli.prover import vkey_for
 
@@ -167,7 +167,7 @@ def _chain_checks(
     account: Account,
     bundle: ProofBundle | BatchBundle,
 ) -> list[Check]:
-    from prover.batch_bundle import BatchBundle
+    from prover.statements.batch_bundle import BatchBundle
     from verifier_contracts.batch_gate import BatchGate
     from verifier_contracts.chain import ChainError, from_rpc
     from verifier_contracts.deployment import DeploymentError, load_deployment

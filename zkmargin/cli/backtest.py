@@ -94,8 +94,8 @@ def backtest_cmd(
     from backtest.portfolios import load_portfolios
     from backtest.report import write_report
     from backtest.walk import BacktestRun, Walk
+    from engine.calibration.procyclicality import ApcConfig
     from engine.formats import load_params
-    from engine.procyclicality import ApcConfig
 
     models = tuple(MODELS) if models_text is None else tuple(m.strip() for m in models_text.split(","))
     unknown = [m for m in models if m not in MODELS]

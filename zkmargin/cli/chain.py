@@ -127,7 +127,7 @@ def _report(action: str, result: TxResult) -> None:
 def _read_batch_bundle(path: Path) -> BatchCall:
     """A batch proof bundle (zkmargin/batch-proof@1), every field checked as `zkmargin
     verify` checks it, as the gate's call arguments."""
-    from prover.batch_bundle import BatchBundle
+    from prover.statements.batch_bundle import BatchBundle
     from verifier_contracts.batch_gate import batch_calldata
 
     bundle = BatchBundle.load(path)
@@ -139,8 +139,8 @@ def _verifier_source(verifier_sol: Path | None, profile: str | None) -> str:
         raise CliError("pass --verifier-sol PATH or --profile NAME (after `zkmargin setup --profile NAME`)")
     if verifier_sol is None:
         from engine.profiles import get_profile  # the prover's cache, only when asked for
-        from prover.artifacts import find_artifacts
-        from prover.build import batch_spec
+        from prover.keys.artifacts import find_artifacts
+        from prover.toolchain.build import batch_spec
 
         artifacts = find_artifacts(batch_spec(get_profile(str(profile))))
         if artifacts is None or artifacts.setup is None:

@@ -15,7 +15,7 @@ import click
 from engine.errors import InputError
 from engine.fileio import write_atomic_with
 from engine.formats import dumps, iter_accounts, load_accounts, load_market, load_params
-from engine.formats_json import as_int
+from engine.formats.json_text import as_int
 from engine.model import Market
 from zkmargin.cli.options import IN_FILE, OUT_FILE
 from zkmargin.cli.render import MarginTable, console, print_explanation
@@ -40,7 +40,7 @@ def margin_cmd(
       zkmargin margin --market market.json --params examples/params.json examples/accounts.json
     """
     from engine.commitments import params_hash
-    from engine.formats_report import ReportLines, report_head
+    from engine.formats.report import ReportLines, report_head
     from engine.pipeline import UniqueIds, margins
 
     mf = load_market(market_path)

@@ -70,7 +70,7 @@ def market_build(
       zkmargin market build --quotes examples/quotes.json --params examples/params.json \\
         --profile demo --epoch 1 --history examples/data/closes-excerpt.csv --out market.json
     """
-    from engine.calibration import load_closes_table
+    from engine.calibration.calibrate import load_closes_table
     from engine.commitments import params_hash
     from engine.pipeline import price_market
 
@@ -133,7 +133,7 @@ def calibrate_cmd(history_path: Path, assets_text: str | None, as_json: bool, ou
     Example:
       zkmargin calibrate --history examples/data/closes-excerpt.csv --assets BTC,ETH
     """
-    from engine.calibration import calibrate, load_closes_table
+    from engine.calibration.calibrate import calibrate, load_closes_table
 
     assets = _parse_assets(assets_text)
     table = load_closes_table(history_path, assets=assets)

@@ -146,8 +146,8 @@ def _chain_errors() -> Iterator[None]:
 
 def run_command(opts: RunOptions) -> None:
     """Build the keeper from the options and run it."""
-    from prover.artifacts import find_artifacts
-    from prover.build import batch_spec
+    from prover.keys.artifacts import find_artifacts
+    from prover.toolchain.build import batch_spec
     from verifier_contracts.batch_gate import BatchGate
     from verifier_contracts.deployment import load_deployment
     from zkmargin.keeper.cluster import ClusterError, parse_cluster
@@ -607,7 +607,7 @@ def proof_cmd(db: Path | None, account_id: int, out: Path) -> None:
     Example:
       zkmargin operator proof --db operator.sqlite --account 1003 --out 1003-proof.json
     """
-    from prover.batch_bundle import BatchBundle
+    from prover.statements.batch_bundle import BatchBundle
 
     path = Path(load_settings().get("operator.db", db))
     if not path.is_file():

@@ -31,7 +31,7 @@ def profile_option(default: str = "test") -> Callable[[FC], FC]:
     )
 
 
-#: ``--prover``: which Groth16 prover makes the proofs (``prover.backends``).
+#: ``--prover``: which Groth16 prover makes the proofs (``prover.backends.choice``).
 PROVER_CHOICES = ("auto", "arkworks", "rapidsnark", "snarkjs")  # prover.backends.BACKENDS
 
 prover_option = click.option(

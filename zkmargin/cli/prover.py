@@ -18,10 +18,10 @@ from zkmargin.cli.render import CliError, console, err_console, proof_outputs_te
 if TYPE_CHECKING:
     from engine.formats import LabeledAccount
     from engine.model import Market, RiskParams
-    from prover.artifacts import CircuitArtifacts
-    from prover.batch_bundle import BatchBundle
-    from prover.build import CircuitSpec
-    from prover.bundle import ProofBundle
+    from prover.keys.artifacts import CircuitArtifacts
+    from prover.offline.bundle import ProofBundle
+    from prover.statements.batch_bundle import BatchBundle
+    from prover.toolchain.build import CircuitSpec
 
 _PTAU_HELP = "powers-of-tau file (default: $ZKMARGIN_PTAU, the shared dev file, or generate one)"
 
@@ -67,7 +67,7 @@ def _spec(profile: str, circuit: str) -> str | CircuitSpec:
     if circuit == "margin":
         return profile
     from engine.profiles import get_profile
-    from prover.build import batch_spec
+    from prover.toolchain.build import batch_spec
 
     return batch_spec(get_profile(profile))
 
@@ -85,7 +85,7 @@ def build_cmd(profile: str, circuit: str, force: bool, as_json: bool) -> None:
       zkmargin build --profile demo
       zkmargin build --profile demo --circuit batch
     """
-    from prover.artifacts import prepare_artifacts
+    from prover.keys.artifacts import prepare_artifacts
 
     started = time.perf_counter()
     artifacts = prepare_artifacts(_spec(profile, circuit), setup=False, force_build=force, notify=_notify)
@@ -120,7 +120,7 @@ def setup_cmd(profile: str, circuit: str, ptau: Path | None, force: bool, method
       zkmargin setup --profile demo --circuit batch          # the gate's batch circuit
       zkmargin setup --profile demo --ptau pot15_final.ptau  # snarkjs over a public ptau
     """
-    from prover.artifacts import prepare_artifacts
+    from prover.keys.artifacts import prepare_artifacts
 
     started = time.perf_counter()
     artifacts = prepare_artifacts(
@@ -201,9 +201,9 @@ def prove_cmd(
     """
     from engine.formats import load_accounts, load_market, load_params
     from engine.pipeline import select_account
-    from prover.artifacts import prepare_artifacts
-    from prover.prove import Prover
-    from prover.prove_account import prove_account
+    from prover.backends.prove import Prover
+    from prover.keys.artifacts import prepare_artifacts
+    from prover.offline.prove_account import prove_account
 
     mf = load_market(market_path)
     market = mf.market
@@ -254,11 +254,11 @@ def _prove_batch(
     from engine.accounts_tree import AccountsTree
     from engine.errors import InputError
     from engine.pipeline import check_unique_ids, select_account
-    from prover.artifacts import prepare_artifacts
-    from prover.batch_bundle import BatchBundle
-    from prover.build import batch_spec
-    from prover.prove import Prover
-    from prover.prove_batch import prove_batch
+    from prover.backends.prove import Prover
+    from prover.keys.artifacts import prepare_artifacts
+    from prover.statements.batch_bundle import BatchBundle
+    from prover.statements.prove_batch import prove_batch
+    from prover.toolchain.build import batch_spec
 
     if not select:
         raise InputError(
@@ -354,8 +354,8 @@ def _outputs_json(bundle: ProofBundle) -> dict[str, Any]:
 def vkey_for(bundle: ProofBundle | BatchBundle, vkey_path: Path | None) -> tuple[dict[str, Any], str]:
     """The verification key: ``--vkey``, else the cached key the bundle names by digest."""
     from engine.profiles import PROFILES
-    from prover.artifacts import find_setup_by_vkey
-    from prover.vkey import load_vkey
+    from prover.keys.artifacts import find_setup_by_vkey
+    from prover.keys.vkey import load_vkey
 
     if vkey_path is not None:
         return load_vkey(vkey_path), str(vkey_path)
@@ -390,10 +390,10 @@ def verify_cmd(bundle_path: Path, vkey_path: Path | None, as_json: bool) -> None
     Example:
       zkmargin verify carol-proof.json --vkey verification_key.json
     """
-    from prover.artifacts import profile_of_key
-    from prover.batch_bundle import BatchBundle, load_any_bundle
-    from prover.verify_py import verify_groth16
-    from prover.vkey import vkey_sha256
+    from prover.keys.artifacts import profile_of_key
+    from prover.keys.vkey import vkey_sha256
+    from prover.statements.batch_bundle import BatchBundle, load_any_bundle
+    from prover.verification.verify_py import verify_groth16
 
     bundle = load_any_bundle(bundle_path)
     vkey, source = vkey_for(bundle, vkey_path)

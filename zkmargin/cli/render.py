@@ -23,7 +23,7 @@ from engine.money import QUOTE_CURRENCY, money, money_amount
 from engine.status import Status
 
 if TYPE_CHECKING:
-    from engine.calibration import Calibration
+    from engine.calibration.calibrate import Calibration
     from engine.formats import LabeledAccount, MarketFile
     from engine.margin import MarginResult
     from engine.model import RiskParams

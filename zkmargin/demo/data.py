@@ -15,14 +15,14 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from engine.calibration import Calibration, calibrate
-from engine.correlation import nearest_correlation, to_fixed_rho
+from engine.calibration.calibrate import Calibration, calibrate
+from engine.calibration.correlation import nearest_correlation, to_fixed_rho
+from engine.calibration.volatility import forecast_vol
 from engine.fixedpoint import SCALE
 from engine.margin import compute_margin
 from engine.market_builder import build_market
 from engine.model import Account, AssetQuote, InstrumentSpec, Market, RiskParams, RowConfig, Slot
 from engine.profiles import Profile
-from engine.volatility import forecast_vol
 
 STATUS_TARGETS = (0, 1, 2, 3)
 DEMO_AS_OF = dt.date(2026, 11, 20)

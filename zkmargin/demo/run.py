@@ -65,11 +65,11 @@ from engine.pipeline import price_market
 from engine.profiles import Profile, get_profile
 from engine.report import explain, liquidation_prices
 from engine.status import Status
-from prover.artifacts import CircuitArtifacts, prepare_artifacts
-from prover.batch_bundle import BatchBundle
-from prover.build import batch_spec
-from prover.prove import Prover
-from prover.prove_batch import prove_batch
+from prover.backends.prove import Prover
+from prover.keys.artifacts import CircuitArtifacts, prepare_artifacts
+from prover.statements.batch_bundle import BatchBundle
+from prover.statements.prove_batch import prove_batch
+from prover.toolchain.build import batch_spec
 from verifier_contracts.batch_gate import BatchGate, batch_calldata
 from verifier_contracts.chain import connect
 from verifier_contracts.gate import TxResult, deploy_verifier

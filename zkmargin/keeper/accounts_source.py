@@ -32,7 +32,7 @@ from engine.accounts_tree import AccountsTree
 from engine.commitments import commitments as commitments_of
 from engine.errors import InputError
 from engine.formats import LabeledAccount, load_accounts_bytes
-from engine.formats_json import cyclic_gc_paused, in_file, read_file_bytes
+from engine.formats.json_text import cyclic_gc_paused, in_file, read_file_bytes
 from engine.margin_batch import AccountBatch
 from engine.model import Account, Market
 from engine.pipeline import check_unique_ids
@@ -101,7 +101,7 @@ class AccountsSource:
         ):
             self.stats = LoadStats(True, len(last.accounts), 0, time.perf_counter() - started)
             return last
-        with cyclic_gc_paused():  # millions of acyclic objects (engine.formats_json)
+        with cyclic_gc_paused():  # millions of acyclic objects (engine.formats.json_text)
             accounts = load_accounts_bytes(raw, self.path, market)
             check_unique_ids(accounts)
             states = [a.account for a in accounts]

@@ -4,7 +4,7 @@ settle the liquidatable accounts K at a time.
 
 The engine margins every account; ``engine.batching`` puts those of status 2 or 3 into
 batches, insolvent first and then by shortfall, largest first; each batch is proved in
-one ``MarginBatch`` proof (``prover.prove_batch``) and sent to ``liquidateBatch``. The gate
+one ``MarginBatch`` proof (``prover.statements.prove_batch``) and sent to ``liquidateBatch``. The gate
 skips an entry whose case is already open instead of reverting, so a re-run after a
 partial failure settles what is left and re-opens nothing.
 
@@ -27,9 +27,9 @@ from engine.commitments import MarketCommitments
 from engine.fileio import write_json_atomic
 from engine.formats import dump_accounts_tree
 from engine.model import Account, Market, RiskParams
-from prover.artifacts import CircuitArtifacts
-from prover.prove_account import ProvesCircuits
-from prover.prove_batch import BatchProof, prove_batch
+from prover.keys.artifacts import CircuitArtifacts
+from prover.offline.prove_account import ProvesCircuits
+from prover.statements.prove_batch import BatchProof, prove_batch
 from verifier_contracts.batch_gate import BatchGate, batch_calldata, opened_ids, skipped_ids
 from verifier_contracts.gate import TxResult
 

@@ -6,9 +6,9 @@ worker thread the cluster reports it takes the next ``pending`` job, highest pri
 first: ``engine/batching.py``), and **leases** it to that worker in the log: ``pending ->
 proving`` with the worker's address, the next attempt number and an expiry
 (``JobLog.claim``). It then builds the batch's circuit input (the head holds the accounts
-and the tree; ``prover.prove_batch.prepare_batch``) and submits only that input to the
+and the tree; ``prover.statements.prove_batch.prepare_batch``) and submits only that input to the
 worker, pinned to it; the worker proves it with the circuit it keeps loaded
-(``prover.remote``). When the proof comes back, the head checks its public signals against
+(``prover.backends.remote``). When the proof comes back, the head checks its public signals against
 the engine's and that its entries are the job's, and stores the batch proof bundle only if
 the lease is still held (``JobLog.store_proof``, guarded by the attempt).
 
@@ -46,13 +46,13 @@ from engine.accounts_tree import AccountsTree
 from engine.commitments import MarketCommitments
 from engine.errors import InputError
 from engine.model import Account, Market, RiskParams
-from prover.artifacts import CircuitArtifacts
-from prover.backends import AUTO, resolve_backend
-from prover.batch_bundle import BatchBundle
+from prover.backends.choice import AUTO, resolve_backend
+from prover.backends.remote import ProvingPlugin, RemoteProof, prove_on_worker
 from prover.errors import ProverError
-from prover.prove_account import ProofMismatch
-from prover.prove_batch import BatchWork, finish_batch, prepare_batch
-from prover.remote import ProvingPlugin, RemoteProof, prove_on_worker
+from prover.keys.artifacts import CircuitArtifacts
+from prover.offline.prove_account import ProofMismatch
+from prover.statements.batch_bundle import BatchBundle
+from prover.statements.prove_batch import BatchWork, finish_batch, prepare_batch
 from zkmargin.keeper.cluster import LOCAL, ProvingCluster
 from zkmargin.keeper.jobs import Job, JobLog
 

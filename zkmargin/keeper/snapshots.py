@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import InputError
-from engine.formats_json import in_file, loads_json, parse_json_text
-from engine.formats_quotes import QuotesFile, load_quotes_doc
+from engine.formats.json_text import in_file, loads_json, parse_json_text
+from engine.formats.quotes import QuotesFile, load_quotes_doc
 from engine.profiles import Profile
 
 
