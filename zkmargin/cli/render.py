@@ -1,8 +1,11 @@
-"""Everything the CLI shows people: consoles, money, status styles, tables.
+"""Everything the CLI shows people: tables of markets, margins, calibrations, explanations
+and job logs.
 
-The only module that renders for people: every command, the demo and the audit show the
-same figure for the same account (amounts through :mod:`engine.money`). Raw x10^6
-integers appear only in ``--json`` output.
+Every command, the demo and the audit show the same figure for the same account (amounts
+through :mod:`engine.money`). The consoles and the text the demo shares with the CLI
+(statuses, spots, seconds, a proof's outputs, the check list) live below both, in
+:mod:`zkmargin.text`, and are named here too. Raw x10^6 integers appear only in
+``--json`` output.
 """
 
 from __future__ import annotations
@@ -19,45 +22,23 @@ from rich.table import Table
 
 from engine.errors import ZkmarginError
 from engine.fixedpoint import SCALE
-from engine.money import QUOTE_CURRENCY, money, money_amount
+from engine.money import QUOTE_CURRENCY, money_amount
 from engine.status import Status
+from zkmargin.text import PIPE_WIDTH as PIPE_WIDTH
+from zkmargin.text import console, format_seconds, ratio_text, spot_text, status_text
+from zkmargin.text import err_console as err_console
+from zkmargin.text import print_checks as print_checks
+from zkmargin.text import proof_outputs_text as proof_outputs_text
 
 if TYPE_CHECKING:
     from engine.calibration.calibrate import Calibration
     from engine.formats import LabeledAccount, MarketFile
     from engine.margin import MarginResult
     from engine.model import RiskParams
-    from zkmargin.audit import Check
-
-#: Output to a file or a pipe is laid out 120 columns wide (rich would assume 80), so that
-#: tables of amounts are never squeezed there; a terminal uses its own width.
-PIPE_WIDTH = 120
-
-
-def _console(stderr: bool = False) -> Console:
-    found = Console(stderr=stderr)
-    return found if found.is_terminal else Console(stderr=stderr, width=max(found.width, PIPE_WIDTH))
-
-
-console = _console()
-err_console = _console(stderr=True)
 
 
 class CliError(ZkmarginError):
     """A failure found by the CLI itself (conflicting options, a missing file): exit code 2."""
-
-
-def status_text(status: int) -> str:
-    """A status as rich markup in its style: ``[red]liquidatable[/]``."""
-    try:
-        s = Status(status)
-    except ValueError:
-        return "unknown"
-    return f"[{s.style}]{s.label}[/]"
-
-
-def ratio_text(result: MarginResult) -> str:
-    return "inf" if result.MM == 0 else f"{result.E / result.MM:.3f}"
 
 
 def print_market(mf: MarketFile, params: RiskParams, params_hash: int, cal: Calibration | None) -> None:
@@ -173,11 +154,6 @@ def print_calibration(cal: Calibration) -> None:
     console.print(corr)
 
 
-def spot_text(value: float | None) -> str:
-    """A liquidation spot; "-" when there is none in the searched range."""
-    return "-" if value is None else f"{value:,.6g}"
-
-
 def print_explanation(doc: Mapping[str, Any], out: Console | None = None) -> None:
     """The explanation document as rich tables."""
     out = out or console
@@ -225,21 +201,6 @@ def _print_what_if(doc: Mapping[str, Any], out: Console) -> None:
     out.print(table)
 
 
-def print_checks(title: str, checks: Sequence[Check], out: Console | None = None) -> None:
-    """An audit's check list: name, ok or FAILED, what was compared."""
-    table = Table(title=title, box=box.SIMPLE_HEAD)
-    for col in ("check", "result", "detail"):
-        table.add_column(col)
-    for c in checks:
-        table.add_row(c.name, "[green]ok[/green]" if c.ok else "[red]FAILED[/red]", escape(c.detail))
-    (out or console).print(table)
-
-
-def proof_outputs_text(status: int, shortfall: int, epoch: int) -> str:
-    """The public outputs of a proof for people: status, shortfall in money, epoch."""
-    return f"status {status} ({status_text(status)}), shortfall {money(shortfall)}, epoch {epoch}"
-
-
 def progress_table(progress: Mapping[str, Any], job_states: Sequence[str]) -> Table:
     """Jobs by state, proofs/s, workers and ETA: ``operator status`` and the live display."""
     table = Table(title="proving", title_justify="left")
@@ -256,16 +217,6 @@ def progress_table(progress: Mapping[str, Any], job_states: Sequence[str]) -> Ta
         "-" if eta is None else format_seconds(eta),
     )
     return table
-
-
-def format_seconds(seconds: float) -> str:
-    """12 s, 3 min 04 s, 2 h 05 min."""
-    whole = round(seconds)
-    if whole < 60:
-        return f"{whole} s"
-    if whole < 3600:
-        return f"{whole // 60} min {whole % 60:02d} s"
-    return f"{whole // 3600} h {whole % 3600 // 60:02d} min"
 
 
 def print_job_log(data: Mapping[str, Any], job_states: Sequence[str]) -> None:

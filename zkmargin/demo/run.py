@@ -74,13 +74,13 @@ from verifier_contracts.batch_gate import BatchGate, batch_calldata
 from verifier_contracts.chain import connect
 from verifier_contracts.gate import TxResult, deploy_verifier
 from zkmargin.audit import audit_batch_offline, audit_batch_onchain
-from zkmargin.cli.render import print_checks, status_text
 from zkmargin.demo.data import DEMO_AS_OF, demo_accounts, demo_market, shocked_quotes
 from zkmargin.keeper.jobs import JobLog
 from zkmargin.keeper.operator import OPENED, Operator, OperatorSettings
 from zkmargin.keeper.pool import ProverPool
 from zkmargin.keeper.snapshots import read_snapshot
 from zkmargin.keeper.transactions import DurableTxs
+from zkmargin.text import print_checks, status_text
 
 SHOCK = {"BTC": -0.12, "ETH": -0.16, "SOL": -0.22}
 SHOCK_VOL = 1.35
