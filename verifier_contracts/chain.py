@@ -5,11 +5,14 @@
   commands in separate processes.
 * ``anvil``: starts ``node_modules/.bin/anvil`` on a free 127.0.0.1 port and stops it, by
   its pid, when the context ends.
-* any ``http(s)://`` or ``ws(s)://`` URL: a running node with unlocked, funded accounts
-  (for example ``zkmargin chain node`` or an anvil started by hand).
+* any ``http(s)://`` URL: a running node with unlocked, funded accounts (for example
+  ``zkmargin chain node`` or an anvil started by hand).
 
 Every connection exposes the same :class:`Roles` (owner, governance, oracle, operator,
-liquidator, user) taken from the node's first accounts.
+liquidator, user). :func:`from_rpc` is the one way every command reaches a node and
+resolves its roles: the node's first accounts, then the addresses a deployment file
+recorded, then the private keys given (:func:`signing_keys`, which the keeper reads from
+the environment).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import signal
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +42,12 @@ ANVIL = "anvil"
 ANVIL_HARDFORK = "prague"
 ANVIL_START_TIMEOUT = 30.0
 ROLE_NAMES = ("owner", "governance", "oracle", "operator", "liquidator", "user")
+#: Roles the keeper sends transactions for (each may sign with its own key).
+SIGNING_ROLES = ("oracle", "operator", "liquidator")
+#: Seconds an RPC request may take.
+RPC_TIMEOUT = 60
+#: The address of a role that never sends a transaction of the caller.
+NO_ACCOUNT = "0x" + "00" * 20
 
 
 class ChainError(ZkmarginError):
@@ -55,12 +64,6 @@ class Roles:
     operator: str
     liquidator: str
     user: str
-
-    @classmethod
-    def from_accounts(cls, accounts: list[str]) -> Roles:
-        if len(accounts) < len(ROLE_NAMES):
-            raise ChainError(f"the node has {len(accounts)} unlocked accounts; {len(ROLE_NAMES)} are needed")
-        return cls(*(Web3.to_checksum_address(a) for a in accounts[: len(ROLE_NAMES)]))
 
     def as_dict(self) -> dict[str, str]:
         return {name: getattr(self, name) for name in ROLE_NAMES}
@@ -116,21 +119,86 @@ def embedded() -> Chain:
     install()
     tester = EthereumTester()
     w3 = Web3(EthereumTesterProvider(tester))
-    return Chain(w3=w3, roles=Roles.from_accounts(list(w3.eth.accounts)), kind=EMBEDDED, tester=tester)
+    return Chain(w3=w3, roles=resolve_roles(list(w3.eth.accounts), {}, None), kind=EMBEDDED, tester=tester)
 
 
-def from_rpc(url: str, kind: str = "rpc") -> Chain:
-    """Connect to a running node at ``url`` (HTTP or WebSocket)."""
-    provider: Any
+def from_rpc(
+    url: str,
+    kind: str = "rpc",
+    *,
+    recorded: Mapping[str, str] | None = None,
+    keys: Mapping[str, LocalAccount] | None = None,
+    senders: Sequence[str] = ROLE_NAMES,
+) -> Chain:
+    """Connect to a running node at ``url`` (HTTP) and resolve the roles: the node's unlocked
+    accounts in :data:`ROLE_NAMES` order, then the ``recorded`` addresses (a deployment
+    file's), then the addresses of the private ``keys`` given. Every role in ``senders``
+    must have an address; the others not found stand at :data:`NO_ACCOUNT`."""
     if url.startswith(("ws://", "wss://")):
         raise ChainError("WebSocket URLs need an async client; use the node's HTTP URL")
     if not url.startswith(("http://", "https://")):
         raise ChainError(f"not an RPC URL: {url!r} (expected http:// or https://)")
-    provider = Web3.HTTPProvider(url, request_kwargs={"timeout": 60})
-    w3 = Web3(provider)
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": RPC_TIMEOUT}))
     if not w3.is_connected():
         raise ChainError(f"no node answers at {url}")
-    return Chain(w3=w3, roles=Roles.from_accounts(list(w3.eth.accounts)), kind=kind, rpc_url=url)
+    roles = resolve_roles(node_accounts(w3), recorded or {}, keys, senders)
+    return Chain(w3=w3, roles=roles, kind=kind, rpc_url=url)
+
+
+def node_accounts(w3: Web3) -> list[str]:
+    """The node's unlocked accounts; none where the node does not serve ``eth_accounts``
+    (a public node may not)."""
+    from web3.exceptions import Web3Exception
+
+    try:
+        return list(w3.eth.accounts)
+    except Web3Exception:
+        return []
+
+
+def resolve_roles(
+    accounts: Sequence[str],
+    recorded: Mapping[str, str],
+    keys: Mapping[str, LocalAccount] | None,
+    senders: Sequence[str] = ROLE_NAMES,
+) -> Roles:
+    """The role addresses (see :func:`from_rpc`); a sender without one is an error that says
+    what is missing: more unlocked accounts, or (where keys are taken) the role's key."""
+    roles: dict[str, str] = dict(zip(ROLE_NAMES, accounts, strict=False))
+    roles |= {k: v for k, v in recorded.items() if k in ROLE_NAMES}
+    roles |= {role: key.address for role, key in (keys or {}).items()}
+    for role in senders:
+        if role in roles:
+            continue
+        if keys is None:
+            needed = 1 + max(ROLE_NAMES.index(r) for r in senders)
+            raise ChainError(f"the node has {len(accounts)} unlocked accounts; {needed} are needed")
+        raise ChainError(f"no {role} account: the node has no unlocked accounts; set {key_variable(role)}")
+    return Roles(**{r: Web3.to_checksum_address(roles.get(r, NO_ACCOUNT)) for r in ROLE_NAMES})
+
+
+def key_variable(role: str) -> str:
+    """The environment variable of a role's private key: ``ZKMARGIN_ORACLE_KEY``."""
+    return f"ZKMARGIN_{role.upper()}_KEY"
+
+
+def signing_keys(environ: Mapping[str, str] | None = None) -> dict[str, LocalAccount]:
+    """Private keys of the :data:`SIGNING_ROLES` from ``ZKMARGIN_ORACLE_KEY``,
+    ``ZKMARGIN_OPERATOR_KEY`` and ``ZKMARGIN_LIQUIDATOR_KEY`` (hex); a role without one is
+    signed for by the node."""
+    from eth_account import Account
+
+    env = os.environ if environ is None else environ
+    keys: dict[str, LocalAccount] = {}
+    for role in SIGNING_ROLES:
+        name = key_variable(role)
+        value = env.get(name)
+        if value:
+            try:
+                keys[role] = Account.from_key(value.strip())
+            except (ValueError, TypeError):
+                raise ChainError(f"{name} is not a private key (64 hex digits)") from None
+    return keys
 
 
 def anvil_binary() -> Path:

@@ -1,15 +1,21 @@
-"""Where a gate was deployed: addresses and chain facts saved to, and read from, a JSON file."""
+"""Where a gate was deployed: addresses and chain facts saved to, and read from, a JSON file;
+:func:`open_gate` opens the gate of a deployment on a connected chain."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import InputError, ZkmarginError
 from engine.fileio import write_json_atomic
 from engine.formats.json_text import loads_json
+from verifier_contracts.constants import THROWAWAY_CHAINS
+
+if TYPE_CHECKING:
+    from verifier_contracts.batch_gate import BatchGate
+    from verifier_contracts.chain import Chain
 
 DEFAULT_DEPLOYMENT_FILE = Path("deployment.json")
 DEPLOYMENT_FORMAT = "zkmargin/deployment@1"
@@ -18,6 +24,10 @@ _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}\Z")
 
 class DeploymentError(ZkmarginError):
     """A deployment file is missing, unreadable or malformed."""
+
+
+class NoGate(DeploymentError):
+    """The chain reached has no gate where the deployment (or the address given) says."""
 
 
 @dataclass(frozen=True)
@@ -92,3 +102,22 @@ def load_deployment(path: str | Path = DEFAULT_DEPLOYMENT_FILE) -> Deployment:
     if not isinstance(data, dict):
         raise DeploymentError(f"deployment file {source} does not hold a JSON object")
     return Deployment.from_json(data)
+
+
+def open_gate(chain: Chain, gate: Deployment | str) -> BatchGate:
+    """The BatchGate of a deployment (or at an address) on ``chain``, once the chain is the
+    deployment's (its chain id) and holds a contract there; else :class:`NoGate`, naming
+    where it looked (and, for a gate deployed on a throwaway chain, why it is gone)."""
+    from verifier_contracts.batch_gate import BatchGate
+
+    address = gate.gate if isinstance(gate, Deployment) else check_address("gate", gate)
+    chain_id = chain.w3.eth.chain_id
+    same_chain = not isinstance(gate, Deployment) or chain_id == gate.chain_id
+    if not same_chain or not chain.w3.eth.get_code(chain.w3.to_checksum_address(address)):
+        hint = (
+            " (it was deployed on a chain that lived only inside the deploying process)"
+            if isinstance(gate, Deployment) and gate.chain in THROWAWAY_CHAINS
+            else ""
+        )
+        raise NoGate(f"no gate at {address} on {chain.rpc_url or chain.kind} (chain id {chain_id}){hint}")
+    return BatchGate(chain, address)

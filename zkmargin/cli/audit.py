@@ -168,9 +168,8 @@ def _chain_checks(
     bundle: ProofBundle | BatchBundle,
 ) -> list[Check]:
     from prover.statements.batch_bundle import BatchBundle
-    from verifier_contracts.batch_gate import BatchGate
     from verifier_contracts.chain import ChainError, from_rpc
-    from verifier_contracts.deployment import DeploymentError, load_deployment
+    from verifier_contracts.deployment import DeploymentError, load_deployment, open_gate
     from zkmargin.audit import audit_batch_onchain
 
     if not isinstance(bundle, BatchBundle):
@@ -178,21 +177,16 @@ def _chain_checks(
             "--rpc: a single-account proof (zkmargin/proof@1) is never on chain: the gate takes batch "
             "proofs; audit on chain the batch proof that names you (zkmargin/batch-proof@1)"
         )
-    if gate_address is None:
-        if deployment_path is None:
-            raise CliError("with --rpc, name the gate: --gate ADDRESS or --deployment FILE")
-        try:
-            gate_address = load_deployment(deployment_path).gate
-        except DeploymentError as exc:
-            raise CliError(str(exc)) from None
-    _check_gate_address(gate_address)
+    if gate_address is None and deployment_path is None:
+        raise CliError("with --rpc, name the gate: --gate ADDRESS or --deployment FILE")
     try:
-        chain = from_rpc(rpc)
-    except ChainError as exc:
+        if gate_address is None:
+            assert deployment_path is not None
+            gate_address = load_deployment(deployment_path).gate
+        gate = open_gate(from_rpc(rpc), gate_address)
+    except (ChainError, DeploymentError) as exc:
         raise CliError(str(exc)) from None
-    if not chain.w3.eth.get_code(chain.w3.to_checksum_address(gate_address)):
-        raise CliError(f"no contract at {gate_address} on {rpc}")
-    return list(audit_batch_onchain(BatchGate(chain, gate_address), account.account_id, bundle))
+    return list(audit_batch_onchain(gate, account.account_id, bundle))
 
 
 def _check_gate_address(address: str) -> None:

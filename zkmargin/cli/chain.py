@@ -91,30 +91,17 @@ class ChainOptions:
 def _session(opts: ChainOptions) -> Iterator[tuple[Chain, Deployment, BatchGate]]:
     """Connect and open the deployed gate, checking it exists on this chain."""
     from verifier_contracts.chain import connect
-    from verifier_contracts.deployment import load_deployment
+    from verifier_contracts.deployment import NoGate, load_deployment, open_gate
 
     deployment = load_deployment(opts.deployment_file)
-    target = opts.target(deployment)
-    with connect(target) as chain:
-        yield chain, deployment, _open_gate(chain, deployment, target)
-
-
-def _open_gate(chain: Chain, deployment: Deployment, target: str) -> BatchGate:
-    from verifier_contracts.batch_gate import BatchGate
-
-    if chain.w3.eth.chain_id != deployment.chain_id or not chain.w3.eth.get_code(
-        chain.w3.to_checksum_address(deployment.gate)
-    ):
-        hint = (
-            " (it was deployed on a chain that lived only inside the deploying process)"
-            if deployment.chain in THROWAWAY_CHAINS
-            else ""
-        )
-        raise CliError(
-            f"no gate at {deployment.gate} on {target}{hint}: run `zkmargin chain node` and "
-            "`zkmargin chain --rpc http://127.0.0.1:8545 deploy`"
-        )
-    return BatchGate(chain, deployment.gate)
+    with connect(opts.target(deployment)) as chain:
+        try:
+            gate = open_gate(chain, deployment)
+        except NoGate as exc:
+            raise CliError(
+                f"{exc}: run `zkmargin chain node` and `zkmargin chain --rpc http://127.0.0.1:8545 deploy`"
+            ) from None
+        yield chain, deployment, gate
 
 
 def _report(action: str, result: TxResult) -> None:

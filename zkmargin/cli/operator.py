@@ -16,16 +16,14 @@ failed or a liquidation job that failed; 0 otherwise.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
-import os
 import signal
 import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,20 +38,14 @@ from engine.profiles import PROFILES, get_profile
 from zkmargin.cli.options import chain_target, prover_backend, prover_option, rpc_option
 from zkmargin.cli.render import CliError, console, err_console, print_job_log, progress_table
 from zkmargin.keeper.jobs import JOB_STATES, JobLog
+from zkmargin.logs import setup_logging
 from zkmargin.settings import load_settings
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
-
-    from verifier_contracts.chain import Chain
-    from verifier_contracts.deployment import Deployment
     from zkmargin.keeper.operator import SnapshotOutcome
     from zkmargin.keeper.pool import ProverPool
 
 logger = logging.getLogger("zkmargin.keeper.operator")
-
-#: Roles the keeper sends transactions for.
-SIGNING_ROLES = ("oracle", "operator", "liquidator")
 
 _IN_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 _IN_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -85,43 +77,6 @@ class RunOptions:
     log_json: bool = False
 
 
-class JsonLines(logging.Formatter):
-    """One JSON object per log line (``--log-json``): time (UTC, ISO), level, logger, message,
-    and the exception when there is one; for log collectors."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        line: dict[str, Any] = {
-            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
-        return json.dumps(line)
-
-
-def setup_logging(verbose: bool = False, json_lines: bool = False) -> None:
-    """Timestamped log lines on stderr: rich on a terminal, plain text otherwise, or one
-    JSON object per line with ``json_lines``."""
-    root = logging.getLogger("zkmargin")
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    root.handlers.clear()
-    handler: logging.Handler
-    if json_lines:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(JsonLines())
-    elif sys.stderr.isatty():
-        from rich.logging import RichHandler
-
-        handler = RichHandler(console=err_console, show_path=False, log_time_format="%H:%M:%S")
-    else:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
-    root.addHandler(handler)
-    root.propagate = False
-
-
 def _terminate(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
@@ -148,8 +103,8 @@ def run_command(opts: RunOptions) -> None:
     """Build the keeper from the options and run it."""
     from prover.keys.artifacts import find_artifacts
     from prover.toolchain.build import batch_spec
-    from verifier_contracts.batch_gate import BatchGate
-    from verifier_contracts.deployment import load_deployment
+    from verifier_contracts.chain import SIGNING_ROLES, from_rpc, signing_keys
+    from verifier_contracts.deployment import load_deployment, open_gate
     from zkmargin.keeper.cluster import ClusterError, parse_cluster
     from zkmargin.keeper.operator import Operator, OperatorSettings, outcome_json
     from zkmargin.keeper.pool import ProverPool
@@ -183,10 +138,14 @@ def run_command(opts: RunOptions) -> None:
                 f"run `zkmargin setup --profile {profile_name} --circuit batch`"
             )
         keys = signing_keys()
-        chain = connect_node(
-            chain_target(None, opts.rpc, deployment.rpc_url, deployment.chain), deployment, keys
+        chain = from_rpc(
+            chain_target(None, opts.rpc, deployment.rpc_url, deployment.chain),
+            deployment.chain,
+            recorded=deployment.roles,
+            keys=keys,
+            senders=SIGNING_ROLES,
         )
-        gate = BatchGate(chain, deployment.gate)
+        gate = open_gate(chain, deployment)
         if gate.batch_size() != profile.batch_size:
             raise CliError(
                 f"the gate at {deployment.gate} takes batches of {gate.batch_size()}, the profile "
@@ -253,58 +212,6 @@ def run_command(opts: RunOptions) -> None:
         if failed_jobs:
             what.append(f"{failed_jobs} liquidation job(s) failed")
         raise CheckFailed(f"{' and '.join(what)} (zkmargin operator status --db {opts.db})")
-
-
-def signing_keys() -> dict[str, LocalAccount]:
-    """Private keys of the keeper's roles from ``ZKMARGIN_ORACLE_KEY``, ``ZKMARGIN_OPERATOR_KEY``
-    and ``ZKMARGIN_LIQUIDATOR_KEY`` (hex); a role without one is signed for by the node."""
-    from eth_account import Account
-
-    keys: dict[str, LocalAccount] = {}
-    for role in SIGNING_ROLES:
-        name = f"ZKMARGIN_{role.upper()}_KEY"
-        value = os.environ.get(name)
-        if value:
-            try:
-                keys[role] = Account.from_key(value.strip())
-            except (ValueError, TypeError):
-                raise CliError(f"{name} is not a private key (64 hex digits)") from None
-    return keys
-
-
-def connect_node(url: str, deployment: Deployment, keys: Mapping[str, LocalAccount]) -> Chain:
-    """Connect to the node at ``url`` and check the gate is there. Role addresses: the node's
-    unlocked accounts (as ``zkmargin chain`` uses them), then the deployment file's, then the
-    private keys given; a node without unlocked accounts works when every role has a key."""
-    from web3 import Web3
-    from web3.exceptions import Web3Exception
-
-    from verifier_contracts.chain import ROLE_NAMES, Chain, Roles
-
-    if not url.startswith(("http://", "https://")):
-        raise CliError(f"not an RPC URL: {url!r} (expected http:// or https://)")
-    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 60}))
-    if not w3.is_connected():
-        raise CliError(f"no node answers at {url}")
-    try:
-        node_accounts = list(w3.eth.accounts)
-    except Web3Exception:  # a public node may not serve eth_accounts at all
-        node_accounts = []
-    roles: dict[str, str] = dict(zip(ROLE_NAMES, node_accounts, strict=False))
-    roles |= {k: v for k, v in deployment.roles.items() if k in ROLE_NAMES}
-    roles |= {role: key.address for role, key in keys.items()}
-    for role in SIGNING_ROLES:
-        if role not in roles:
-            raise CliError(
-                f"no {role} account: the node has no unlocked accounts; set ZKMARGIN_{role.upper()}_KEY"
-            )
-    unused = "0x" + "00" * 20  # owner and user: never a sender of the keeper
-    checked = {r: Web3.to_checksum_address(roles.get(r, unused)) for r in ROLE_NAMES}
-    if w3.eth.chain_id != deployment.chain_id or not w3.eth.get_code(
-        Web3.to_checksum_address(deployment.gate)
-    ):
-        raise CliError(f"no gate at {deployment.gate} on {url} (chain id {w3.eth.chain_id})")
-    return Chain(w3=w3, roles=Roles(**checked), kind=deployment.chain, rpc_url=url)
 
 
 def _summary(pool: ProverPool, elapsed: float) -> dict[str, Any]:

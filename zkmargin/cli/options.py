@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import click
 
 from engine.profiles import PROFILES
+from verifier_contracts.constants import THROWAWAY_CHAINS  # --chain: a chain that ends with the command
 
 FC = TypeVar("FC", bound=Callable[..., Any])
 
@@ -58,8 +59,6 @@ def prover_backend(flag: str | None) -> str:
 
 # ---------------------------------------------------------------------- chains
 
-#: ``--chain``: a throwaway chain that this command starts and that ends with it.
-THROWAWAY_CHAINS = ("embedded", "anvil")
 
 chain_option = click.option(
     "--chain",
