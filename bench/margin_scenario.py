@@ -19,7 +19,8 @@ from engine.model import Account, AssetQuote, InstrumentSpec, Market, RiskParams
 from engine.profiles import Profile, get_profile
 from prover.keys.artifacts import CircuitArtifacts
 from prover.offline.bundle import ProofBundle
-from prover.offline.prove_account import AccountProof, ProvesCircuits, prove_account
+from prover.backends.protocol import ProvesCircuits
+from prover.offline.prove_account import AccountProof, prove_account
 from zkmargin.demo.data import DEMO_AS_OF, demo_accounts, demo_market, shocked_quotes
 
 HEALTHY, RESTRICTED, LIQUIDATABLE, INSOLVENT = 0, 1, 2, 3

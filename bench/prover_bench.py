@@ -214,7 +214,7 @@ EXAMPLES_DEFAULT = ("quotes.json", "params.json", "accounts.json")
 def example_input(profile: str, account: int) -> tuple[dict[str, Any], str]:
     """Circuit input for an example account: market built by the CLI, input by ``prover.statements.witness_input``."""
     from engine.formats import load_accounts, load_market, load_params
-    from prover.statements.witness_input import build_input
+    from prover.offline.witness_input import build_input
 
     quotes, params, accounts = (ROOT / "examples" / n for n in EXAMPLES.get(profile, EXAMPLES_DEFAULT))
     with tempfile.TemporaryDirectory(prefix="zkmargin-bench-") as tmp:

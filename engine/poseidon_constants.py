@@ -146,13 +146,3 @@ def poseidon_parameters(t: int) -> tuple[tuple[int, ...], tuple[tuple[int, ...],
             break
     mds = tuple(tuple(pow(x + y, -1, FIELD_P) for y in ys) for x in xs)
     return constants, mds
-
-
-def round_constants(t: int) -> tuple[int, ...]:
-    """The flat round-constant list for width ``t`` (see ``poseidon_parameters``)."""
-    return poseidon_parameters(t)[0]
-
-
-def mds_matrix(t: int) -> tuple[tuple[int, ...], ...]:
-    """The t x t MDS matrix for width ``t`` (see ``poseidon_parameters``)."""
-    return poseidon_parameters(t)[1]

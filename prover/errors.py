@@ -7,3 +7,7 @@ from engine.errors import ZkmarginError
 
 class ProverError(ZkmarginError):
     """A prover toolchain failure (missing tool, failed compile, bad key or proof file)."""
+
+
+class ProofMismatch(ProverError):
+    """The circuit's public signals differ from what the engine computed."""

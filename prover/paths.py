@@ -19,11 +19,6 @@ def project_root() -> Path:
     return Path(env).resolve() if env else Path(__file__).resolve().parent.parent
 
 
-def circuits_dir() -> Path:
-    """The circom sources: ``<root>/circuits``."""
-    return project_root() / "circuits"
-
-
 def node_modules() -> Path:
     """The pinned node toolchain: ``<root>/node_modules`` (installed by ``npm ci``)."""
     return project_root() / "node_modules"

@@ -25,7 +25,7 @@ from prover.paths import cache_root, node_modules
 EVM_VERSION = "prague"  # py-evm stops at Prague
 OPTIMIZER_RUNS = 200
 CONTRACTS_DIR = Path(__file__).resolve().parent
-GATE_SOURCES = ("BatchGate.sol", "GateBase.sol", "IGroth16Verifier.sol")
+GATE_SOURCES = ("BatchGate.sol", "GateBase.sol")
 
 # Reads a standard-JSON input on stdin, writes the compiler's JSON output on stdout.
 _NODE_SCRIPT = """

@@ -21,9 +21,9 @@ from typing import Any, Protocol
 from prover.backends.native import BACKEND as ARKWORKS
 from prover.backends.native import NativeProver, native_available, native_module
 from prover.backends.node_worker import NodeWorker
+from prover.backends.protocol import ProvesCircuits
 from prover.backends.rapidsnark import BACKEND as RAPIDSNARK
 from prover.backends.rapidsnark import RapidsnarkProver, rapidsnark_available, require_rapidsnark
-from prover.offline.prove_account import ProvesCircuits
 from prover.results import ProofResult
 
 SNARKJS = "snarkjs"

@@ -32,8 +32,8 @@ from distributed import Worker, WorkerPlugin, get_worker
 from prover.backends.choice import prover_for, resolve_backend
 from prover.backends.native import BACKEND as ARKWORKS
 from prover.backends.node_worker import NodeWorker
+from prover.backends.protocol import ProvesCircuits
 from prover.errors import ProverError
-from prover.offline.prove_account import ProvesCircuits
 from prover.results import ProofResult
 
 PLUGIN_NAME = "zkmargin-prover"

@@ -1,4 +1,4 @@
-"""The proof bundle: what a prover hands to a verifier, as one JSON file.
+"""The one-account proof bundle (offline: nothing on chain takes it), as one JSON file.
 
     {
       "format": "zkmargin/proof@1",
@@ -17,25 +17,26 @@ the proof (``prover.verification.verify_py`` does).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from engine.fileio import write_json_atomic
-from engine.formats.json_text import loads_json
 from engine.signals import PUBLIC_SIGNALS
-from prover.errors import ProverError
-from prover.verification.verify_py import P, R
+from prover.statements.batch_bundle import BATCH_BUNDLE_FORMAT, BatchBundle
+from prover.statements.bundle_file import (
+    HEX64,
+    check_decimal,
+    is_zoned_time,
+    read_bundle_json,
+    validate_proof_points,
+)
+from prover.statements.bundle_file import fail as _fail
+from prover.verification.verify_py import R
 
 BUNDLE_FORMAT = "zkmargin/proof@1"
 PUBLIC_SIGNAL_NAMES = PUBLIC_SIGNALS
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
-
-
-class BundleError(ProverError):
-    """A proof bundle that is malformed; the message names the offending field."""
 
 
 def _now() -> str:
@@ -110,59 +111,6 @@ class ProofBundle:
         return cls.from_dict(read_bundle_json(path, "proof bundle"))
 
 
-def read_bundle_json(path: Path, what: str) -> Any:
-    """The JSON of a bundle file; ``BundleError`` (naming ``what`` and the file) otherwise."""
-    try:
-        return loads_json(Path(path).read_text(encoding="utf-8"), f"{what} {path}")
-    except OSError as exc:
-        raise BundleError(f"{what} {path}: cannot read ({exc.strerror})") from None
-    except ValueError as exc:
-        raise BundleError(f"{what} {path}: not JSON ({exc})") from None
-
-
-def _fail(where: str, message: str) -> None:
-    raise BundleError(f"proof bundle: {where}: {message}")
-
-
-def is_zoned_time(value: Any) -> bool:
-    """True for an ISO 8601 time with a time zone (a bundle's ``created_at``)."""
-    try:
-        stamp = datetime.fromisoformat(str(value))
-    except ValueError:
-        return False
-    return stamp.tzinfo is not None
-
-
-def check_decimal(value: Any, where: str, bound: int) -> None:
-    if not isinstance(value, str) or not value.isascii() or not value.isdigit():
-        _fail(where, f"expected a decimal string, got {value!r:.40}")
-    if value != "0" and value.startswith("0"):
-        _fail(where, "leading zeros are not allowed")
-    if int(value) >= bound:
-        _fail(where, "not below the field modulus")
-
-
-def validate_proof_points(proof: Any) -> None:
-    if not isinstance(proof, dict):
-        _fail("proof", "expected an object")
-    if proof.get("protocol") != "groth16" or proof.get("curve") != "bn128":
-        _fail("proof", "protocol must be groth16 and curve bn128")
-    for name in ("pi_a", "pi_c"):
-        point = proof.get(name)
-        if not isinstance(point, list) or len(point) != 3:
-            _fail(f"proof.{name}", "expected 3 coordinates")
-        for i, c in enumerate(point):
-            check_decimal(c, f"proof.{name}[{i}]", P)
-    pi_b = proof.get("pi_b")
-    if not isinstance(pi_b, list) or len(pi_b) != 3:
-        _fail("proof.pi_b", "expected 3 coordinate pairs")
-    for i, pair in enumerate(pi_b):
-        if not isinstance(pair, list) or len(pair) != 2:
-            _fail(f"proof.pi_b[{i}]", "expected a pair")
-        for j, c in enumerate(pair):
-            check_decimal(c, f"proof.pi_b[{i}][{j}]", P)
-
-
 def validate(data: Any) -> None:
     """Raise BundleError unless ``data`` is a well-formed bundle dict."""
     if not isinstance(data, dict):
@@ -187,3 +135,11 @@ def validate(data: Any) -> None:
         _fail("market_epoch", "expected a non-negative integer")
     if not is_zoned_time(data["created_at"]):
         _fail("created_at", "expected an ISO 8601 time with a time zone")
+
+
+def load_any_bundle(path: Path) -> ProofBundle | BatchBundle:
+    """A proof bundle of either format, by its ``format`` field (errors as each reader's)."""
+    data = read_bundle_json(path, "proof bundle")
+    if isinstance(data, dict) and data.get("format") == BATCH_BUNDLE_FORMAT:
+        return BatchBundle.from_dict(data)
+    return ProofBundle.from_dict(data)

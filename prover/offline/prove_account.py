@@ -1,7 +1,8 @@
 """Prove one account's margin status: engine -> circuit input -> Groth16 proof -> bundle.
 
-The one place that joins witness input, proving and the bundle (used by
-``zkmargin prove``, the demo and the operator's prover pool). The engine's own
+The one place that joins witness input, proving and the bundle of the offline statement
+(used by ``zkmargin prove`` without ``--batch``, the audit tests and the benches; nothing
+on chain takes it: docs/prover.md, "One statement on chain, one offline"). The engine's own
 numbers are computed first; the proof's public signals must equal them (status,
 shortfall, commitment, market root, params hash), and, unless the caller opts
 out, the proof is checked with the pure-Python verifier before a bundle is
@@ -12,28 +13,17 @@ bundle.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
 
 from engine.commitments import MarketCommitments
 from engine.margin import MarginResult, compute_margin
 from engine.model import Account, Market, RiskParams
-from prover.errors import ProverError
+from prover.backends.protocol import ProvesCircuits
+from prover.errors import ProofMismatch, ProverError
 from prover.keys.artifacts import CircuitArtifacts
 from prover.offline.bundle import PUBLIC_SIGNAL_NAMES, ProofBundle
+from prover.offline.witness_input import build_input
 from prover.results import ProofResult
-from prover.statements.witness_input import build_input
 from prover.verification.verify_py import verify_groth16
-
-
-class ProvesCircuits(Protocol):
-    """What proves a circuit input: ``prover.backends.prove.Prover`` or a ``NodeWorker``."""
-
-    def prove(self, wasm: Path, zkey: Path, circuit_input: dict[str, Any]) -> ProofResult: ...
-
-
-class ProofMismatch(ProverError):
-    """The circuit's public signals differ from what the engine computed."""
 
 
 @dataclass(frozen=True)

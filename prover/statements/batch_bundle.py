@@ -34,10 +34,9 @@ from engine.errors import InputError
 from engine.fileio import write_json_atomic
 from engine.merkle import MerklePath
 from engine.profiles import get_profile
-from prover.offline.bundle import (
+from prover.statements.bundle_file import (
     HEX64,
     BundleError,
-    ProofBundle,
     check_decimal,
     is_zoned_time,
     read_bundle_json,
@@ -229,11 +228,3 @@ def validate_batch(data: Any) -> None:
                 check_decimal(s, f"{where}.siblings[{n}][{m}]", R)
     if not is_zoned_time(data["created_at"]):
         _fail("created_at", "expected an ISO 8601 time with a time zone")
-
-
-def load_any_bundle(path: Path) -> ProofBundle | BatchBundle:
-    """A proof bundle of either format, by its ``format`` field (errors as each reader's)."""
-    data = read_bundle_json(path, "proof bundle")
-    if isinstance(data, dict) and data.get("format") == BATCH_BUNDLE_FORMAT:
-        return BatchBundle.from_dict(data)
-    return ProofBundle.from_dict(data)

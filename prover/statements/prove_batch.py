@@ -1,9 +1,9 @@
 """Prove a batch: 1..K accounts of the accounts tree in one ``MarginBatch`` proof
 (docs/margin-model.md section 6b).
 
-As for one account (``prover.offline.prove_account``), the engine's own entries are computed
-first and the proof's public signals must equal them; unless the caller opts out the
-new proof is checked with the pure-Python verifier. The accounts are proved in
+The engine's own entries are computed first (once: the circuit input packs them and the
+expected public signals are made of them) and the proof's public signals must equal
+them; unless the caller opts out the new proof is checked with the pure-Python verifier. The accounts are proved in
 strictly increasing id order; the caller's order does not matter.
 """
 
@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.accounts_tree import AccountsTree
-from engine.batch_statement import BatchEntry, batch_public_signals, unpack_words
+from engine.batch_statement import BatchEntry, batch_entries, batch_public_signals
 from engine.commitments import MarketCommitments, params_hash
 from engine.model import Account, Market, RiskParams
-from prover.errors import ProverError
+from prover.backends.protocol import ProvesCircuits
+from prover.errors import ProofMismatch, ProverError
 from prover.keys.artifacts import CircuitArtifacts
-from prover.offline.prove_account import ProofMismatch, ProvesCircuits
 from prover.results import ProofResult
 from prover.statements.witness_input import build_batch_input
 from prover.verification.verify_py import verify_groth16
@@ -81,9 +81,10 @@ def prepare_batch(
     mc = (
         commitments if commitments is not None and commitments.market is market else MarketCommitments(market)
     )
-    circuit_input = build_batch_input(market, params, ordered, tree, mc, size=size)  # validates first
-    # the engine's entries, as build_batch_input computed and packed them
-    entries = unpack_words([int(v) for v in circuit_input["words"]], len(ordered), size)
+    entries = batch_entries(market, params, ordered)  # the engine's, once
+    circuit_input = build_batch_input(
+        market, params, ordered, tree, mc, entries=entries, size=size
+    )  # checks the batch, the tree and every bound before encoding
     expected = batch_public_signals(tree.root, mc.market_root, params_hash(params), entries, size)
     return BatchWork(
         profile=profile.name,

@@ -1,14 +1,18 @@
-"""Engine objects -> the input JSON of ``MarginCheck(A, k, d)`` (circuits/margin_check.circom).
+"""Engine objects -> the input JSON of ``MarginBatch(A, k, d, K, D)``
+(circuits/margin_batch.circom), the statement on chain.
 
-The circuit's input signals are exactly the keys produced here; docs/circuit.md
-lists them. Every value is a decimal string of a BN254 field element: signed
-integers are encoded as ``x mod p`` (``engine.fixedpoint.to_field``).
+The circuit's input signals are exactly the keys produced here; docs/circuit.md lists
+them. Every value is a decimal string of a BN254 field element: signed integers are
+encoded as ``x mod p`` (``engine.fixedpoint.to_field``). The fields of one account
+(:func:`account_fields`) and of the market and parameters (:func:`shared_fields`) are
+the inputs of ``AccountMargin``, which the offline one-account ``MarginCheck`` takes too
+(``prover.offline.witness_input``).
 
 Hints (division quotients and remainders, the square root, the index of each
 asset's worst scenario, one-hot selectors) are *not* inputs: the circuit computes
 them itself with ``<--`` and constrains them.
 
-Before anything is encoded, the market, the parameters and the account are checked
+Before anything is encoded, the market, the parameters and every account are checked
 against spec sections 1 and 2 (``engine.validate``): a value past a bound or a
 non-canonical slot list raises ``engine.errors.InputError`` naming the field, so no
 witness is ever attempted on bad input.
@@ -20,7 +24,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.accounts_tree import AccountsTree
-from engine.batch_statement import batch_entries, check_batch, pack_words
+from engine.batch_statement import BatchEntry, batch_entries, check_batch, pack_words
 from engine.commitments import MarketCommitments, commitment, params_hash
 from engine.errors import InputError
 from engine.fixedpoint import N_SCENARIOS, to_field
@@ -48,28 +52,13 @@ def validate_inputs(market: Market, params: RiskParams, account: Account) -> Non
     validate_account(account, market)
 
 
-def build_input(
-    market: Market,
-    params: RiskParams,
-    account: Account,
-    commitments: MarketCommitments | None = None,
-    *,
-    validate: bool = True,
-) -> CircuitInput:
-    """The full input of ``MarginCheck(A, k, d)`` for one account.
-
-    ``commitments`` (the market's tree and roots) can be passed in when many
-    accounts share one market. ``validate=False`` skips the bound checks and is
-    meant only for tests that build deliberately bad witnesses.
-    """
-    if validate:
-        validate_inputs(market, params, account)
+def account_fields(market: Market, account: Account, commitments: MarketCommitments) -> CircuitInput:
+    """The inputs of one account (:data:`PER_ACCOUNT_KEYS`, in that order): its fields,
+    its slots' rows and their paths in the market tree (an empty slot's row and path 0)."""
     profile = market.profile
-    n_assets, k, depth = profile.assets, profile.slots, profile.depth
+    k, depth = profile.slots, profile.depth
     if len(account.slots) != k:
         raise InputError("account.slots", f"must have exactly k = {k} slots, got {len(account.slots)}")
-    mc = commitments if commitments is not None else MarketCommitments(market)
-
     rows: list[InstrumentRow] = []
     paths: list[list[list[str]]] = []
     for slot in account.slots:
@@ -79,13 +68,9 @@ def build_input(
             paths.append([["0", "0", "0"] for _ in range(depth)])
             continue
         rows.append(market.rows[slot.instrument_id])
-        path = mc.path(slot.instrument_id)
+        path = commitments.path(slot.instrument_id)
         paths.append([_fs(sibs) for sibs in path.siblings])
-
     return {
-        "commitment": str(commitment(account)),
-        "market_root": str(mc.market_root),
-        "params_hash": str(params_hash(params)),
         "account_id": _f(account.account_id),
         "nonce": _f(account.nonce),
         "salt": _f(account.salt),
@@ -99,27 +84,22 @@ def build_input(
         "row_c_short": _fs([r.c_short for r in rows]),
         "row_ra": [_fs(r.ra) for r in rows],
         "path": paths,
+    }
+
+
+def shared_fields(market: Market, params: RiskParams, commitments: MarketCommitments) -> CircuitInput:
+    """The inputs of the market and the parameters, which MarginBatch takes once for the
+    whole batch: spot, depth, tree_root, epoch, mm_factor, kappa, rho."""
+    n_assets = market.profile.assets
+    return {
         "spot": _fs([market.assets[a].spot for a in range(n_assets)]),
         "depth": _fs([market.assets[a].depth for a in range(n_assets)]),
-        "tree_root": str(mc.tree_root),
+        "tree_root": str(commitments.tree_root),
         "epoch": _f(market.epoch),
         "mm_factor": _f(params.mm_factor),
         "kappa": _fs(params.kappa),
         "rho": [_fs(row) for row in params.rho],
     }
-
-
-def public_signals(
-    market: Market, params: RiskParams, account: Account, status: int, shortfall: int
-) -> list[int]:
-    """The five public signals ``[status, shortfall, commitment, market_root, params_hash]``."""
-    return [
-        to_field(status),
-        to_field(shortfall),
-        commitment(account),
-        MarketCommitments(market).market_root,
-        params_hash(params),
-    ]
 
 
 #: Inputs of AccountMargin that MarginBatch takes once per entry (with a leading [K]).
@@ -138,13 +118,26 @@ PER_ACCOUNT_KEYS = (
     "row_ra",
     "path",
 )
-#: Inputs MarginBatch takes once for the whole batch.
-SHARED_KEYS = ("spot", "depth", "tree_root", "epoch", "mm_factor", "kappa", "rho")
 
 
 def padding_account(k: int) -> Account:
     """The witness of an unused batch entry: id 0, no cash, k empty slots (its entry is 0)."""
     return Account(0, 0, 0, 0, (Slot(0, 0),) * k)
+
+
+def _check_accounts(
+    entries: Sequence[BatchEntry], accounts: Sequence[Account], tree: AccountsTree, size: int
+) -> None:
+    """1..K entries of ``accounts`` in id order, each the state ``tree`` commits to."""
+    check_batch(entries, size)
+    if [e.account_id for e in entries] != [a.account_id for a in accounts]:
+        raise InputError("batch", "the entries must name the accounts, in their order")
+    for account in accounts:
+        committed = tree.commitments.get(account.account_id)
+        if committed is None:
+            raise InputError("account_id", f"account {account.account_id} is not in the accounts tree")
+        if commitment(account) != committed:
+            raise InputError(f"account {account.account_id}", "is not the state the accounts tree commits to")
 
 
 def build_batch_input(
@@ -154,6 +147,7 @@ def build_batch_input(
     tree: AccountsTree,
     commitments: MarketCommitments | None = None,
     *,
+    entries: Sequence[BatchEntry] | None = None,
     size: int | None = None,
     validate: bool = True,
 ) -> CircuitInput:
@@ -161,8 +155,10 @@ def build_batch_input(
     (K = ``size``, by default the profile's batch size).
 
     ``accounts`` must be in strictly increasing id order and each must be the state the
-    tree commits to (its commitment is the tree's for its id). ``validate=False`` skips
-    every check and is meant only for tests that build deliberately bad witnesses.
+    tree commits to (its commitment is the tree's for its id). ``entries`` are the
+    engine's entries of ``accounts`` (``engine.batch_statement.batch_entries``), computed
+    here when not given. ``validate=False`` skips every check and is meant only for tests
+    that build deliberately bad witnesses.
     """
     profile = market.profile
     size = profile.batch_size if size is None else size
@@ -172,20 +168,18 @@ def build_batch_input(
             "accounts tree", f"has depth {tree.depth}, the profile {profile.name} needs D = {depth}"
         )
     mc = commitments if commitments is not None else MarketCommitments(market)
-    entries = batch_entries(market, params, accounts)
+    entries = batch_entries(market, params, accounts) if entries is None else entries
+    padding = padding_account(profile.slots)
     if validate:
-        check_batch(entries, size)
-        for account in accounts:
-            committed = tree.commitments.get(account.account_id)
-            if committed is None:
-                raise InputError("account_id", f"account {account.account_id} is not in the accounts tree")
-            if commitment(account) != committed:
-                raise InputError(
-                    f"account {account.account_id}", "is not the state the accounts tree commits to"
-                )
-    per_account = [build_input(market, params, a, mc, validate=validate) for a in accounts]
-    padding = build_input(market, params, padding_account(profile.slots), mc, validate=validate)
-    per_account += [padding] * (size - len(accounts))  # one witness serves every unused entry
+        _check_accounts(entries, accounts, tree, size)
+        validate_market(market)
+        validate_params(params, profile)
+        for account in (*accounts, padding):
+            validate_account(account, market)
+    per_account = [account_fields(market, a, mc) for a in accounts]
+    per_account += [account_fields(market, padding, mc)] * (
+        size - len(accounts)
+    )  # one for every unused entry
     out: CircuitInput = {
         "accounts_root": str(tree.root),
         "market_root": str(mc.market_root),
@@ -206,6 +200,5 @@ def build_batch_input(
         paths.append([["0", "0", "0"] for _ in range(depth)])
     out["account_position"] = positions
     out["account_path"] = paths
-    for key in SHARED_KEYS:
-        out[key] = per_account[0][key]
+    out |= shared_fields(market, params, mc)
     return out

@@ -19,8 +19,8 @@ from engine.model import Slot
 from engine.profiles import get_profile
 from prover.backends.prove import Prover
 from prover.keys.artifacts import CircuitArtifacts, prepare_artifacts
-from prover.offline.bundle import BundleError
 from prover.statements.batch_bundle import BatchBundle
+from prover.statements.bundle_file import BundleError
 from prover.statements.prove_batch import prove_batch
 from prover.toolchain.build import batch_spec
 from verifier_contracts.batch_gate import BatchGate, batch_calldata

@@ -9,7 +9,7 @@ from engine.fixedpoint import to_field
 from engine.margin import MarginResult, compute_margin
 from engine.model import Account, Market, RiskParams
 from engine.profiles import Profile
-from prover.statements.witness_input import build_input
+from prover.offline.witness_input import build_input
 from tests.circuits.harness import CompiledCircuit, compile_circuit
 
 

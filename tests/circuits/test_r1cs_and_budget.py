@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from engine.profiles import PROFILES
-from prover.statements.witness_input import build_input
+from prover.offline.witness_input import build_input
 from tests.circuits.cases import account_for, builder_market, random_params
 from tests.circuits.margin_circuit import margin_check
 from tests.support.r1cs import failing_constraints, read_r1cs, read_sym, read_wtns

@@ -19,7 +19,7 @@ from engine.fixedpoint import FIELD_P, SCALE
 from engine.margin import compute_margin
 from engine.model import Account, Slot
 from engine.profiles import PROFILES
-from prover.statements.witness_input import build_input
+from prover.offline.witness_input import build_input
 from tests.circuits.cases import builder_market, random_params, with_equity
 from tests.circuits.gadget_runner import encode, gadget
 from tests.circuits.harness import CompiledCircuit

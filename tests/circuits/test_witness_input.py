@@ -13,8 +13,8 @@ from engine.errors import InputError
 from engine.fixedpoint import CASH_LIMIT, FIELD_P, ID_LIMIT, Q_LIMIT, SCALE, SPOT_LIMIT, VALUE_LIMIT
 from engine.model import EMPTY_SLOT, Account, AssetEntry, Market, RiskParams, Slot
 from engine.profiles import PROFILES
-from prover.statements import witness_input
-from prover.statements.witness_input import build_input
+from prover.offline import witness_input
+from prover.offline.witness_input import build_input
 from tests.circuits.cases import account_for, builder_market, random_params
 
 TEST = PROFILES["test"]

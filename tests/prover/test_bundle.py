@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from prover.offline.bundle import BUNDLE_FORMAT, BundleError, ProofBundle, validate
+from prover.offline.bundle import BUNDLE_FORMAT, ProofBundle, validate
 from prover.results import ProofResult
+from prover.statements.bundle_file import BundleError
 from prover.verification.verify_py import R
 
 from .conftest import Toy

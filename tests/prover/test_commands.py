@@ -86,9 +86,14 @@ def test_build_without_circuit_source(monkeypatch: pytest.MonkeyPatch, tmp_path:
     (tmp_path / "node_modules").symlink_to(toy.tools.node_modules)
     monkeypatch.setenv("ZKMARGIN_ROOT", str(tmp_path))
     monkeypatch.setenv("ZKMARGIN_CACHE", str(tmp_path / "cache"))
-    result = CliRunner().invoke(cli, ["build", "--profile", "test"])
+    result = CliRunner().invoke(cli, ["build", "--profile", "test", "--circuit", "margin"])
     assert isinstance(result.exception, ZkmarginError)
     assert "circuit source not found" in str(result.exception) and "margin_check.circom" in str(
+        result.exception
+    )
+    result = CliRunner().invoke(cli, ["build", "--profile", "test"])  # the batch circuit by default
+    assert isinstance(result.exception, ZkmarginError)
+    assert "circuit source not found" in str(result.exception) and "margin_batch.circom" in str(
         result.exception
     )
 

@@ -117,7 +117,8 @@ def audit_files_cmd(
     """
     from engine.formats import dumps, load_accounts, load_accounts_tree, load_market, load_params
     from engine.pipeline import explain_account, select_account
-    from prover.statements.batch_bundle import BatchBundle, load_any_bundle
+    from prover.offline.bundle import load_any_bundle
+    from prover.statements.batch_bundle import BatchBundle
     from zkmargin.audit import audit_batch_offline, audit_offline
     from zkmargin.cli.prover import vkey_for
 

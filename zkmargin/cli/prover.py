@@ -54,11 +54,11 @@ def _print_summary(title: str, artifacts: CircuitArtifacts, seconds: float, as_j
 
 _CIRCUIT_OPTION = click.option(
     "--circuit",
-    type=click.Choice(("margin", "batch")),
-    default="margin",
+    type=click.Choice(("batch", "margin")),
+    default="batch",
     show_default=True,
-    help="margin: MarginCheck (one account, `zkmargin prove`); batch: MarginBatch (K accounts of "
-    "the accounts tree, the gate's and the keeper's circuit)",
+    help="batch: MarginBatch (K accounts of the accounts tree: the gate's, the keeper's and "
+    "`prove --batch`'s circuit); margin: the offline one-account MarginCheck (`zkmargin prove`)",
 )
 
 
@@ -80,10 +80,13 @@ def _spec(profile: str, circuit: str) -> str | CircuitSpec:
 def build_cmd(profile: str, circuit: str, force: bool, as_json: bool) -> None:
     """Compile the margin circuit for a profile (cached by source hash).
 
+    The batch circuit by default (the one the gate verifies); --circuit margin compiles the
+    offline one-account circuit of `zkmargin prove`.
+
     \b
     Example:
-      zkmargin build --profile demo
-      zkmargin build --profile demo --circuit batch
+      zkmargin build --profile demo                    # MarginBatch, the gate's
+      zkmargin build --profile demo --circuit margin   # MarginCheck, offline
     """
     from prover.keys.artifacts import prepare_artifacts
 
@@ -114,10 +117,13 @@ def setup_cmd(profile: str, circuit: str, ptau: Path | None, force: bool, method
     $ZKMARGIN_PTAU) only keys made from that very file are used (the ceremony path:
     docs/prover.md). Every local setup is single-party: for development only.
 
+    The batch circuit by default (the one the gate verifies); --circuit margin sets up the
+    offline one-account circuit of `zkmargin prove`.
+
     \b
     Example:
-      zkmargin setup --profile demo                          # native, seconds
-      zkmargin setup --profile demo --circuit batch          # the gate's batch circuit
+      zkmargin setup --profile demo                          # MarginBatch, native, seconds
+      zkmargin setup --profile demo --circuit margin         # MarginCheck, offline
       zkmargin setup --profile demo --ptau pot15_final.ptau  # snarkjs over a public ptau
     """
     from prover.keys.artifacts import prepare_artifacts
@@ -356,14 +362,16 @@ def vkey_for(bundle: ProofBundle | BatchBundle, vkey_path: Path | None) -> tuple
     from engine.profiles import PROFILES
     from prover.keys.artifacts import find_setup_by_vkey
     from prover.keys.vkey import load_vkey
+    from prover.statements.batch_bundle import BatchBundle
 
     if vkey_path is not None:
         return load_vkey(vkey_path), str(vkey_path)
     keys = find_setup_by_vkey(bundle.vkey_sha256)
     if keys is not None:
         return load_vkey(keys.vkey), str(keys.vkey)
+    circuit = "" if isinstance(bundle, BatchBundle) else " --circuit margin"
     hint = (
-        f"run zkmargin setup --profile {bundle.profile}, or pass --vkey"
+        f"run zkmargin setup --profile {bundle.profile}{circuit}, or pass --vkey"
         if bundle.profile in PROFILES
         else "pass --vkey"
     )
@@ -392,7 +400,8 @@ def verify_cmd(bundle_path: Path, vkey_path: Path | None, as_json: bool) -> None
     """
     from prover.keys.artifacts import profile_of_key
     from prover.keys.vkey import vkey_sha256
-    from prover.statements.batch_bundle import BatchBundle, load_any_bundle
+    from prover.offline.bundle import load_any_bundle
+    from prover.statements.batch_bundle import BatchBundle
     from prover.verification.verify_py import verify_groth16
 
     bundle = load_any_bundle(bundle_path)
