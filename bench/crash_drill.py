@@ -59,8 +59,8 @@ from verifier_contracts.batch_gate import BatchGate
 from verifier_contracts.chain import Chain, anvil
 from verifier_contracts.gate import deploy_verifier
 from zkmargin.cli.render import console
-from zkmargin.keeper.jobs import JobLog
-from zkmargin.keeper.operator import Operator, OperatorSettings
+from zkmargin.keeper.job_log import JobLog
+from zkmargin.keeper.keeper import Keeper, KeeperSettings
 from zkmargin.keeper.pool import ProverPool
 from zkmargin.keeper.snapshots import read_snapshot
 from zkmargin.keeper.transactions import DurableTxs
@@ -186,8 +186,8 @@ def run_mode(
         log = JobLog(db)
         pool = ProverPool(artifacts, db, workers, cluster=address)
         txs = DurableTxs(chain, gate.artifact.abi)
-        settings = OperatorSettings(accounts_path, PARAMS, PROFILE, poll=0.2, confirmations=1)
-        keeper = Operator(settings, log, gate, chain.roles, pool, txs)
+        settings = KeeperSettings(accounts_path, PARAMS, PROFILE, poll=0.2, confirmations=1)
+        keeper = Keeper(settings, log, gate, chain.roles, pool, txs)
         try:
             pool.start()
             for _ in range(100):
@@ -224,7 +224,7 @@ def run_mode(
             head_cpu = sum(head.cpu_times()[:2]) - head0
         finally:
             pool.close()
-        jobs = [j for j in log.jobs() if j.snapshot_id == outcome.snapshot_id]
+        jobs = [j for j in log.jobs.select() if j.snapshot_id == outcome.snapshot_id]
         log.close()
     timings = pool.timings
     phase = ended - leased_at

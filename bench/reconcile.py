@@ -8,7 +8,7 @@ prices by a few per cent, so no proof is made and what is timed is reconciliatio
 read the accounts, check them against the new market, the commitments and accounts tree,
 post the market (a transaction mined on anvil), compare the gate's accounts root (posting
 it when it changed), every account's margin and the bulk read of the liquidatable
-accounts' records. Each figure is ``Operator.process`` of one snapshot, from the snapshot
+accounts' records. Each figure is ``Keeper.process`` of one snapshot, from the snapshot
 read to its end:
 
 * ``first``: a new job log, nothing cached: every commitment hashed, the root posted;
@@ -49,8 +49,8 @@ from verifier_contracts.batch_gate import BatchGate
 from verifier_contracts.chain import anvil
 from verifier_contracts.gate import deploy_verifier
 from zkmargin.cli.render import console
-from zkmargin.keeper.jobs import JobLog
-from zkmargin.keeper.operator import Operator, OperatorSettings
+from zkmargin.keeper.job_log import JobLog
+from zkmargin.keeper.keeper import Keeper, KeeperSettings
 from zkmargin.keeper.pool import ProverPool
 from zkmargin.keeper.snapshots import read_snapshot
 from zkmargin.keeper.transactions import DurableTxs
@@ -115,11 +115,11 @@ def main(argv: list[str] | None = None) -> int:
         verifier, _ = deploy_verifier(chain, artifacts.verifier_sol.read_text(encoding="utf-8"))
         gate, _ = BatchGate.deploy(chain, verifier, PROFILE.batch_size, max_market_age=3600)
         gate.set_params(params_hash(risk))
-        settings = OperatorSettings(accounts_path, PARAMS, PROFILE, poll=0.2, confirmations=1)
+        settings = KeeperSettings(accounts_path, PARAMS, PROFILE, poll=0.2, confirmations=1)
         pool = ProverPool(artifacts, db, 1)
         try:
 
-            def run(keeper: Operator, case: str) -> None:
+            def run(keeper: Keeper, case: str) -> None:
                 started = time.perf_counter()
                 outcome = keeper.process(read_snapshot(paths[case]))
                 seconds = time.perf_counter() - started
@@ -135,12 +135,12 @@ def main(argv: list[str] | None = None) -> int:
                 console.print(case, figures[case])
 
             log = JobLog(db)
-            keeper = Operator(settings, log, gate, chain.roles, pool, DurableTxs(chain, gate.artifact.abi))
+            keeper = Keeper(settings, log, gate, chain.roles, pool, DurableTxs(chain, gate.artifact.abi))
             run(keeper, "first")
             run(keeper, "unchanged")
             log.close()
             log = JobLog(db)  # the keeper restarted: only the job log is left
-            keeper = Operator(settings, log, gate, chain.roles, pool, DurableTxs(chain, gate.artifact.abi))
+            keeper = Keeper(settings, log, gate, chain.roles, pool, DurableTxs(chain, gate.artifact.abi))
             run(keeper, "restart")
             write_json_atomic(
                 accounts_path, dump_accounts([LabeledAccount(a) for a in _changed(accounts, 0.01)])

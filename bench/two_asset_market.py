@@ -1,6 +1,6 @@
 """The two-asset book of the keeper's drills and tests: BTC and ETH, spot and perp each,
 and their risk parameters (the test and drill profiles' shape: A = 2, k = 4, d = 2).
-One place for both ``bench/crash_drill.py`` and ``tests/operator/operator_env.py``."""
+One place for both ``bench/crash_drill.py`` and ``tests/keeper/keeper_env.py``."""
 
 from __future__ import annotations
 

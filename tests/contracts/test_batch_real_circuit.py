@@ -25,10 +25,10 @@ from prover.backends.prove import Prover
 from prover.keys.artifacts import CircuitArtifacts, prepare_artifacts
 from prover.statements.prove_batch import prove_batch
 from prover.toolchain.build import batch_spec
+from tests.support.batches import settle_liquidations
 from verifier_contracts.batch_gate import BatchGate, batch_calldata, opened_ids
 from verifier_contracts.chain import Chain, anvil, embedded
 from verifier_contracts.gate import GateRevert, deploy_verifier
-from zkmargin.keeper.batches import settle_liquidations
 
 pytestmark = pytest.mark.circuit
 

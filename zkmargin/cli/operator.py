@@ -17,12 +17,10 @@ failed or a liquidation job that failed; 0 otherwise.
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import sys
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -37,15 +35,14 @@ from engine.formats import load_params
 from engine.profiles import PROFILES, get_profile
 from zkmargin.cli.options import chain_target, prover_backend, prover_option, rpc_option
 from zkmargin.cli.render import CliError, console, err_console, print_job_log, progress_table
-from zkmargin.keeper.jobs import JOB_STATES, JobLog
+from zkmargin.keeper.job_log import JobLog
+from zkmargin.keeper.states import JOB_STATES
+from zkmargin.keeper.status import progress_data, status_data
 from zkmargin.logs import setup_logging
 from zkmargin.settings import load_settings
 
 if TYPE_CHECKING:
-    from zkmargin.keeper.operator import SnapshotOutcome
-    from zkmargin.keeper.pool import ProverPool
-
-logger = logging.getLogger("zkmargin.keeper.operator")
+    from zkmargin.keeper.status import SnapshotOutcome
 
 _IN_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 _IN_DIR = click.Path(exists=True, file_okay=False, path_type=Path)
@@ -106,10 +103,11 @@ def run_command(opts: RunOptions) -> None:
     from verifier_contracts.chain import SIGNING_ROLES, from_rpc, signing_keys
     from verifier_contracts.deployment import load_deployment, open_gate
     from zkmargin.keeper.cluster import ClusterError, parse_cluster
-    from zkmargin.keeper.operator import Operator, OperatorSettings, outcome_json
-    from zkmargin.keeper.pool import ProverPool
+    from zkmargin.keeper.factory import open_keeper
+    from zkmargin.keeper.keeper import KeeperSettings
     from zkmargin.keeper.snapshots import read_snapshot
-    from zkmargin.keeper.transactions import DurableTxs, FeePolicy
+    from zkmargin.keeper.status import outcome_json, run_summary
+    from zkmargin.keeper.transactions import FeePolicy
 
     if (opts.snapshots is None) == (opts.once is None):
         raise click.UsageError("pass exactly one of --snapshots DIR and --once FILE")
@@ -151,22 +149,9 @@ def run_command(opts: RunOptions) -> None:
                 f"the gate at {deployment.gate} takes batches of {gate.batch_size()}, the profile "
                 f"{profile_name} proves batches of {profile.batch_size}"
             )
-        log = JobLog(opts.db)
-        requeued = log.recover()
-        if requeued:
-            logger.info("recovered the job log: %d job(s) caught proving go back to pending", requeued)
-        pool = ProverPool(
-            artifacts,
-            opts.db,
-            opts.workers,
-            cluster=opts.cluster,
-            lease_seconds=opts.lease_seconds,
-            backend=opts.prover,
-        )
-        txs = DurableTxs(chain, gate.artifact.abi, keys=list(keys.values()))
         recorded = (deployment.block_number, deployment.block_hash) if deployment.block_hash else None
         fees = FeePolicy(max_fee_wei=round(opts.max_fee_gwei * 10**9), replace_after=opts.replace_after)
-        settings = OperatorSettings(
+        settings = KeeperSettings(
             opts.accounts,
             params,
             profile,
@@ -174,28 +159,36 @@ def run_command(opts: RunOptions) -> None:
             fees=fees,
             deployment_block=recorded,
         )
-        operator = Operator(settings, log, gate, chain.roles, pool, txs)
         started = time.perf_counter()
         outcomes: list[SnapshotOutcome] = []
-        try:
-            pool.start()
-            with live_progress(opts.db, sys.stderr.isatty() and not (opts.as_json or opts.log_json)):
-                if opts.once is not None:
-                    outcomes.append(operator.process(read_snapshot(opts.once)))
-                else:
-                    assert opts.snapshots is not None
-                    operator.run_folder(
-                        opts.snapshots,
-                        poll=opts.poll,
-                        max_snapshots=opts.max_snapshots,
-                        exit_when_idle=opts.exit_when_idle,
-                        on_outcome=outcomes.append,
-                    )
-        finally:
-            pool.close()
-            log.close()
+        with (
+            open_keeper(
+                settings,
+                opts.db,
+                chain,
+                gate,
+                artifacts,
+                keys=list(keys.values()),
+                workers=opts.workers,
+                cluster=opts.cluster,
+                lease_seconds=opts.lease_seconds,
+                backend=opts.prover,
+            ) as keeper,
+            live_progress(opts.db, sys.stderr.isatty() and not (opts.as_json or opts.log_json)),
+        ):
+            if opts.once is not None:
+                outcomes.append(keeper.process(read_snapshot(opts.once)))
+            else:
+                assert opts.snapshots is not None
+                keeper.run_folder(
+                    opts.snapshots,
+                    poll=opts.poll,
+                    max_snapshots=opts.max_snapshots,
+                    exit_when_idle=opts.exit_when_idle,
+                    on_outcome=outcomes.append,
+                )
         elapsed = time.perf_counter() - started
-    summary = _summary(pool, elapsed)
+    summary = run_summary(keeper.pool, elapsed)
     if opts.as_json:
         click.echo(json.dumps({"snapshots": [outcome_json(o) for o in outcomes], **summary}, indent=2))
     if opts.once is not None and outcomes and outcomes[0].state == "failed":
@@ -214,39 +207,7 @@ def run_command(opts: RunOptions) -> None:
         raise CheckFailed(f"{' and '.join(what)} (zkmargin operator status --db {opts.db})")
 
 
-def _summary(pool: ProverPool, elapsed: float) -> dict[str, Any]:
-    timings = list(pool.timings)
-    proofs = len(timings)
-    span = (
-        (max(t.finished_at for t in timings) - min(t.finished_at - t.seconds for t in timings))
-        if timings
-        else 0.0
-    )
-    return {
-        "workers": pool.size,
-        "prover": pool.backend,
-        "proofs": proofs,
-        "proof_seconds_mean": round(sum(t.seconds for t in timings) / proofs, 3) if proofs else None,
-        "proofs_per_second": round(proofs / span, 3) if span > 0 else None,
-        "elapsed_seconds": round(elapsed, 3),
-    }
-
-
 # ------------------------------------------------------------------ status
-
-
-def progress_data(log: JobLog) -> dict[str, Any]:
-    """Jobs by state, proofs/s over the last minute, workers, ETA (JSON-ready)."""
-    progress = log.progress()
-    return {
-        "jobs": progress.counts,
-        "proofs_per_second": round(progress.proofs_per_second, 4),
-        "workers": progress.workers,
-        "leased_workers": progress.leased,
-        "busy_seconds": round(progress.busy_seconds, 3),
-        "eta_seconds": None if progress.eta_seconds is None else round(progress.eta_seconds, 1),
-        "window_seconds": progress.window,
-    }
 
 
 @contextmanager
@@ -285,68 +246,6 @@ def live_progress(db: Path, enabled: bool) -> Iterator[None]:
             stop.set()
             thread.join(timeout=5)
             live.update(table())
-
-
-def status_data(db: Path) -> dict[str, Any]:
-    """Snapshots, job counts by state, and the failed jobs with their reasons (read only)."""
-    log = JobLog(db, read_only=True)
-    try:
-        snapshots = []
-        for snap in log.snapshots():
-            jobs = Counter(j.state for j in log.jobs(snap.snapshot_id))
-            snapshots.append(
-                {
-                    "snapshot_id": snap.snapshot_id,
-                    "source": snap.source,
-                    "as_of": snap.as_of,
-                    "epoch": snap.epoch,
-                    "market_root": str(snap.market_root),
-                    "state": snap.state,
-                    "accounts": snap.accounts,
-                    "post_tx": snap.post_tx,
-                    "reason": snap.reason,
-                    "jobs": {s: jobs[s] for s in JOB_STATES if jobs[s]},
-                }
-            )
-        failed = [
-            {
-                "snapshot_id": j.snapshot_id,
-                "batch": j.batch,
-                "account_ids": j.account_ids,
-                "kind": j.kind,
-                "reason": j.reason,
-                "retryable": j.retryable,
-            }
-            for j in log.jobs(state="failed")
-        ]
-        jobs_out = [
-            {
-                "snapshot_id": j.snapshot_id,
-                "batch": j.batch,
-                "kind": j.kind,
-                "state": j.state,
-                "entries": [
-                    {"account_id": e.account_id, "status": e.status, "shortfall": str(e.shortfall)}
-                    for e in j.entries
-                ],
-                "outcome": None if j.outcome is None else {str(k): v for k, v in j.outcome.items()},
-                "tx_hash": j.tx_hash,
-                "final": j.final,
-                "retryable": j.retryable,
-                "attempts": j.attempts,
-                "reason": j.reason,
-            }
-            for j in log.jobs()
-        ]
-        return {
-            "snapshots": snapshots,
-            "jobs": log.counts(),
-            "progress": progress_data(log),
-            "failed_jobs": failed,
-            "job_list": jobs_out,
-        }
-    finally:
-        log.close()
 
 
 # ------------------------------------------------------------------ click
@@ -521,7 +420,9 @@ def proof_cmd(db: Path | None, account_id: int, out: Path) -> None:
         raise CliError(f"no job log at {path}: pass --db FILE")
     log = JobLog(path, read_only=True)
     try:
-        confirmed = [j for j in log.jobs(state="confirmed") if account_id in j.account_ids and j.bundle]
+        confirmed = [
+            j for j in log.jobs.select(state="confirmed") if account_id in j.account_ids and j.bundle
+        ]
     finally:
         log.close()
     if not confirmed:

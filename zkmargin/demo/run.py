@@ -75,11 +75,10 @@ from verifier_contracts.chain import connect
 from verifier_contracts.gate import TxResult, deploy_verifier
 from zkmargin.audit import audit_batch_offline, audit_batch_onchain
 from zkmargin.demo.data import DEMO_AS_OF, demo_accounts, demo_market, shocked_quotes
-from zkmargin.keeper.jobs import JobLog
-from zkmargin.keeper.operator import OPENED, Operator, OperatorSettings
-from zkmargin.keeper.pool import ProverPool
+from zkmargin.keeper.factory import open_keeper
+from zkmargin.keeper.keeper import Keeper, KeeperSettings
+from zkmargin.keeper.liquidations import OPENED
 from zkmargin.keeper.snapshots import read_snapshot
-from zkmargin.keeper.transactions import DurableTxs
 from zkmargin.text import print_checks, status_text
 
 SHOCK = {"BTC": -0.12, "ETH": -0.16, "SOL": -0.22}
@@ -277,7 +276,7 @@ class DemoRun:
             self.audit()
 
     @contextmanager
-    def keeper(self) -> Iterator[Operator]:
+    def keeper(self) -> Iterator[Keeper]:
         """The operator's keeper on this chain, with its job log and prover pool in
         ``OUT/keeper/`` (started afresh: the chain is new)."""
         folder = self.opt.out / "keeper"
@@ -286,20 +285,20 @@ class DemoRun:
         accounts_path = folder / "accounts.json"
         write_json_atomic(accounts_path, dump_accounts([LabeledAccount(a) for a in self.accounts]))
         write_json_atomic(folder / "params.json", dump_params(self.params_file))
-        log = JobLog(folder / "operator.sqlite")
-        pool = ProverPool(self.artifacts, log.path, workers=1, backend=self.opt.prover)
-        self.summary.prover = pool.backend
-        txs = DurableTxs(self.chain, self.gate.artifact.abi, keys=self.chain.local_keys())
-        settings = OperatorSettings(accounts_path, self.params_file, self.profile)
-        operator = Operator(settings, log, self.gate, self.chain.roles, pool, txs)
-        try:
-            pool.start()
-            yield operator
-        finally:
-            pool.close()
-            log.close()
+        settings = KeeperSettings(accounts_path, self.params_file, self.profile)
+        with open_keeper(
+            settings,
+            folder / "operator.sqlite",
+            self.chain,
+            self.gate,
+            self.artifacts,
+            keys=self.chain.local_keys(),
+            backend=self.opt.prover,
+        ) as keeper:
+            self.summary.prover = keeper.pool.backend
+            yield keeper
 
-    def run_keeper(self, keeper: Operator, quotes: list[AssetQuote], name: str) -> None:
+    def run_keeper(self, keeper: Keeper, quotes: list[AssetQuote], name: str) -> None:
         """Write the quotes as a snapshot and let the keeper take it as far as it goes."""
         path = self.opt.out / "keeper" / "snapshots" / name
         write_json_atomic(path, dump_quotes(QuotesFile(DEMO_AS_OF, tuple(quotes), tuple(self.instruments))))
@@ -318,7 +317,7 @@ class DemoRun:
             self.summary.statuses_before, self.summary.liquidatable_before = counts, ids
         else:
             self.summary.statuses_after, self.summary.liquidatable_after = counts, ids
-        confirmed = [j for j in keeper.log.jobs(outcome.snapshot_id) if j.state == "confirmed"]
+        confirmed = [j for j in keeper.log.jobs.select(outcome.snapshot_id) if j.state == "confirmed"]
         opened = 0
         for job in confirmed:
             bundle = BatchBundle.from_dict(json.loads(job.bundle or "{}"))
@@ -345,13 +344,13 @@ class DemoRun:
         )
 
     @staticmethod
-    def _gas_of(keeper: Operator, tx_hash: str | None) -> int:
+    def _gas_of(keeper: Keeper, tx_hash: str | None) -> int:
         receipt = keeper.txs.receipt(tx_hash) if tx_hash else None
         return int(receipt["gasUsed"]) if receipt is not None else 0
 
-    def record_keeper_gas(self, keeper: Operator) -> None:
+    def record_keeper_gas(self, keeper: Keeper) -> None:
         """Gas of every transaction the keeper sent, by call, and its proving times."""
-        for tx in keeper.log.transactions():
+        for tx in keeper.log.txs.all():
             receipt = keeper.txs.receipt(tx.tx_hash)
             if receipt is None or receipt["status"] != 1:
                 continue

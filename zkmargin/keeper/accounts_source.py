@@ -37,7 +37,7 @@ from engine.margin_batch import AccountBatch
 from engine.model import Account, Market
 from engine.pipeline import check_unique_ids
 from engine.profiles import Profile
-from zkmargin.keeper.jobs import JobLog
+from zkmargin.keeper.job_log import JobLog
 
 logger = logging.getLogger("zkmargin.keeper")
 
@@ -115,11 +115,11 @@ class AccountsSource:
     def _tree(self, states: list[Account]) -> tuple[AccountsTree, int]:
         """The accounts tree, hashing only the states the cache does not hold."""
         keys = [state_key(a) for a in states]
-        cached = self.log.cached_commitments()
+        cached = self.log.commitments.all()
         missing = [i for i, k in enumerate(keys) if k not in cached]
         fresh = commitments_of([states[i] for i in missing])
         new = {keys[i]: c for i, c in zip(missing, fresh, strict=True)}
-        self.log.cache_commitments(list(new.items()), keys)
+        self.log.commitments.add(list(new.items()), keys)
         values = {
             a.account_id: cached[k] if k in cached else new[k] for a, k in zip(states, keys, strict=True)
         }

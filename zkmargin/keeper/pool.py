@@ -5,12 +5,12 @@ worker thread the cluster reports it takes the next ``pending`` job, highest pri
 (the batches of a snapshot are numbered insolvent first, then by shortfall, largest
 first: ``engine/batching.py``), and **leases** it to that worker in the log: ``pending ->
 proving`` with the worker's address, the next attempt number and an expiry
-(``JobLog.claim``). It then builds the batch's circuit input (the head holds the accounts
+(``JobStore.claim``). It then builds the batch's circuit input (the head holds the accounts
 and the tree; ``prover.statements.prove_batch.prepare_batch``) and submits only that input to the
 worker, pinned to it; the worker proves it with the circuit it keeps loaded
 (``prover.backends.remote``). When the proof comes back, the head checks its public signals against
 the engine's and that its entries are the job's, and stores the batch proof bundle only if
-the lease is still held (``JobLog.store_proof``, guarded by the attempt).
+the lease is still held (``JobStore.store_proof``, guarded by the attempt).
 
 A lease is lost when its worker leaves the cluster (killed, crashed, disconnected: the
 scheduler drops it) or when it runs out (``lease_seconds``): the job goes back to
@@ -18,7 +18,7 @@ scheduler drops it) or when it runs out (``lease_seconds``): the job goes back t
 leases, after which it fails as retryable (a later run proves it again). A proof that
 comes back after its lease was lost is dropped (counted in :attr:`ProverPool.late`): a
 job is proved, and so submitted, once. Bad input or a proof that disagrees with the
-engine fails the job at once, with the reason. After a crash of the head, ``JobLog.recover``
+engine fails the job at once, with the reason. After a crash of the head, ``JobStore.recover``
 puts every ``proving`` job back to ``pending`` (its lease died with the head).
 
 The queue holds jobs, not markets: a job is proved against its snapshot's *current*
@@ -48,13 +48,13 @@ from engine.errors import InputError
 from engine.model import Account, Market, RiskParams
 from prover.backends.choice import AUTO, resolve_backend
 from prover.backends.remote import ProvingPlugin, RemoteProof, prove_on_worker
-from prover.errors import ProverError
+from prover.errors import ProofMismatch, ProverError
 from prover.keys.artifacts import CircuitArtifacts
-from prover.offline.prove_account import ProofMismatch
 from prover.statements.batch_bundle import BatchBundle
 from prover.statements.prove_batch import BatchWork, finish_batch, prepare_batch
 from zkmargin.keeper.cluster import LOCAL, ProvingCluster
-from zkmargin.keeper.jobs import Job, JobLog
+from zkmargin.keeper.job_log import JobLog
+from zkmargin.keeper.job_store import Job
 
 logger = logging.getLogger("zkmargin.keeper.pool")
 
@@ -209,7 +209,7 @@ class ProverPool:
             self._thread = None
         if self._log is not None:
             for flight in list(self._flights.values()):
-                self._log.release(flight.job, flight.attempt, "the keeper stopped while it was proved")
+                self._log.jobs.release(flight.job, flight.attempt, "the keeper stopped while it was proved")
                 flight.future.cancel()
             self._log.close()
             self._log = None
@@ -314,12 +314,12 @@ class ProverPool:
         task = self.current_task(job.snapshot_id)
         if task is None:
             return
-        claimed = log.claim(job, worker, self.lease_seconds)
+        claimed = log.jobs.claim(job, worker, self.lease_seconds)
         if claimed is None:
             return  # it moved on (requeued by the operator, failed, ...)
         missing = [i for i in claimed.account_ids if i not in task.accounts]
         if missing:
-            log.release(
+            log.jobs.release(
                 claimed, claimed.attempts, f"account {missing[0]} is not in the accounts file", fail=True
             )
             self._changed()
@@ -334,7 +334,7 @@ class ProverPool:
                 commitments=task.commitments,
             )
         except (InputError, ProverError) as exc:
-            log.release(claimed, claimed.attempts, str(exc), fail=True)
+            log.jobs.release(claimed, claimed.attempts, str(exc), fail=True)
             logger.error("%s: cannot be proved: %s", claimed.label, exc)
             self._changed()
             return
@@ -388,7 +388,7 @@ class ProverPool:
 
     def _late_proof(self, flight: _Flight, future: Any) -> None:
         """A proof back after its lease ran out: dropped (the lease was released, so the
-        attempt guard of ``JobLog.store_proof`` would refuse it as well)."""
+        attempt guard of ``JobStore.store_proof`` would refuse it as well)."""
         remote: RemoteProof = future.result()
         self.late += 1
         logger.warning(
@@ -425,10 +425,12 @@ class ProverPool:
             paths = {i: flight.task.tree.path(i) for i in job.account_ids}
             bundle = BatchBundle.of(proved, paths, accounts_epoch=flight.task.accounts_epoch)
         except ProofMismatch as exc:
-            log.release(job, attempt, str(exc), fail=True)
+            log.jobs.release(job, attempt, str(exc), fail=True)
             logger.error("%s: proof failed: %s", job.label, exc)
             return
-        if not log.store_proof(job, attempt, json.dumps(bundle.to_dict()), remote.worker, remote.seconds):
+        if not log.jobs.store_proof(
+            job, attempt, json.dumps(bundle.to_dict()), remote.worker, remote.seconds
+        ):
             self.late += 1
             logger.warning("%s: proof of attempt %d dropped: its lease was lost", job.label, attempt)
             return
@@ -452,7 +454,7 @@ class ProverPool:
         """A lease that ended without a proof: prove again elsewhere, or fail as retryable."""
         job, attempt = flight.job, flight.attempt
         if attempt >= self.max_attempts:
-            log.release(job, attempt, f"after {attempt} attempts: {why}", fail=True, retryable=True)
+            log.jobs.release(job, attempt, f"after {attempt} attempts: {why}", fail=True, retryable=True)
             logger.error("%s: proof failed after %d attempts: %s", job.label, attempt, why)
             self._changed()
             return
@@ -463,8 +465,8 @@ class ProverPool:
 
     def _release_again(self, log: JobLog, job: Job, attempt: int, reason: str) -> None:
         """End lease ``attempt`` of ``job`` and queue the job again (it is proved elsewhere)."""
-        if log.release(job, attempt, reason):
-            again = log.job(job.key)
+        if log.jobs.release(job, attempt, reason):
+            again = log.jobs.get(job.key)
             task = self.current_task(job.snapshot_id)
             if again is not None and task is not None:
                 self.enqueue(task, [again])
@@ -478,7 +480,7 @@ class ProverPool:
             self._swept = now
             with self._lock:
                 held = set(self._flights)
-            for job in log.jobs(state="proving"):
+            for job in log.jobs.select(state="proving"):
                 if job.key not in held and job.lease_expiry is not None and job.lease_expiry < now:
                     self.lost_leases += 1
                     self._release_again(log, job, job.attempts, f"lease of {job.lease_worker} ran out")

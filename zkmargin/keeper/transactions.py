@@ -34,7 +34,7 @@ from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCErro
 from engine.errors import ZkmarginError
 from verifier_contracts.chain import Chain
 from verifier_contracts.gate import GateError, GateRevert, decode_revert
-from zkmargin.keeper.jobs import SignedTx
+from zkmargin.keeper.tx_store import SignedTx
 
 logger = logging.getLogger("zkmargin.keeper.transactions")
 

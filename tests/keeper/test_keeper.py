@@ -40,13 +40,14 @@ from prover.keys.artifacts import CircuitArtifacts
 from prover.statements.batch_bundle import BatchBundle
 from verifier_contracts.chain import Chain, anvil
 from verifier_contracts.gate import Role
-from zkmargin.keeper.jobs import JobLog, SignedTx
-from zkmargin.keeper.operator import Operator, OperatorSettings
+from zkmargin.keeper.job_log import JobLog
+from zkmargin.keeper.keeper import Keeper, KeeperSettings
 from zkmargin.keeper.pool import ProofTask, ProverPool
 from zkmargin.keeper.snapshots import read_snapshot, scan_folder
 from zkmargin.keeper.transactions import DurableTxs
+from zkmargin.keeper.tx_store import SignedTx
 
-from .operator_env import (
+from .keeper_env import (
     AS_OF,
     ASSETS,
     INSTRUMENTS,
@@ -116,15 +117,15 @@ def test_a_snapshot_dated_in_the_future_fails_before_anything_is_built(tmp_path:
     scenario = write_scenario(tmp_path, shock=False, book=[0])
     log = JobLog(tmp_path / "op.sqlite")
     stub: Any = NoGate()
-    operator = Operator(
-        OperatorSettings(scenario.accounts, PARAMS, PROFILE), log, stub, stub, SimpleNamespace(), stub
+    operator = Keeper(
+        KeeperSettings(scenario.accounts, PARAMS, PROFILE), log, stub, stub, SimpleNamespace(), stub
     )  # type: ignore[arg-type]
     try:
         typo = read_snapshot(_quotes(scenario.folder / "typo.json", dt.date(2062, 11, 20)))
         outcome = operator.process(typo)
         assert outcome.state == "failed" and outcome.reason is not None
         assert outcome.reason.startswith("as_of 2062-11-20 is in the future")
-        assert log.newest_processed() is None  # it cannot block later snapshots
+        assert log.snapshots.newest_processed() is None  # it cannot block later snapshots
         tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
         with pytest.raises(ReachedTheGate):
             operator.process(read_snapshot(_quotes(scenario.folder / "tomorrow.json", tomorrow)))
@@ -140,16 +141,17 @@ def test_a_snapshot_older_than_one_processed_fails_before_anything_is_built(tmp_
     older = read_snapshot(_quotes(scenario.folder / "quotes-a.json", AS_OF - dt.timedelta(days=1)))
     log = JobLog(tmp_path / "op.sqlite")
     newer_id = read_snapshot(newer).snapshot_id
-    log.add_snapshot(newer_id, str(newer), 1, 123, as_of="2026-11-21")
-    log.set_snapshot_state(newer_id, "done")
-    settings = OperatorSettings(scenario.accounts, PARAMS, PROFILE)
+    log.snapshots.add(newer_id, str(newer), 1, 123, as_of="2026-11-21")
+    log.snapshots.set_state(newer_id, "posted")
+    log.snapshots.set_state(newer_id, "done")
+    settings = KeeperSettings(scenario.accounts, PARAMS, PROFILE)
     stub: Any = NoGate()
-    operator = Operator(settings, log, stub, stub, SimpleNamespace(), stub)  # type: ignore[arg-type]
+    operator = Keeper(settings, log, stub, stub, SimpleNamespace(), stub)  # type: ignore[arg-type]
     try:
         reason = "as_of 2026-11-19 is older than 2026-11-21 of snapshot quotes-b.json already processed"
         outcome = operator.process(older)
         assert (outcome.state, outcome.reason, outcome.epoch, outcome.jobs) == ("failed", reason, 0, {})
-        record = log.snapshot(older.snapshot_id)
+        record = log.snapshots.get(older.snapshot_id)
         assert record is not None and (record.state, record.reason, record.epoch) == ("failed", reason, 0)
         # processed again (e.g. after a restart): still the same failure, nothing more
         assert operator.process(older).reason == reason
@@ -159,10 +161,16 @@ def test_a_snapshot_older_than_one_processed_fails_before_anything_is_built(tmp_
         )
         with pytest.raises(ReachedTheGate):
             operator.process(intraday)
-        assert log.snapshot(intraday.snapshot_id) is None
-        # a 'posted' snapshot (in flight when the keeper stopped) counts as processed too
-        log.set_snapshot_state(newer_id, "posted")
-        assert operator.process(read_snapshot(scenario.quotes[0])).state == "failed"
+        assert log.snapshots.get(intraday.snapshot_id) is None
+    finally:
+        log.close()
+    # a 'posted' snapshot (in flight when the keeper stopped) counts as processed too
+    log = JobLog(tmp_path / "in-flight.sqlite")
+    log.snapshots.add(newer_id, str(newer), 1, 123, as_of="2026-11-21")
+    log.snapshots.set_state(newer_id, "posted")
+    try:
+        in_flight = Keeper(settings, log, stub, stub, SimpleNamespace(), stub)  # type: ignore[arg-type]
+        assert in_flight.process(read_snapshot(scenario.quotes[0])).state == "failed"
     finally:
         log.close()
 
@@ -197,8 +205,8 @@ def test_pool_fails_jobs_it_must_not_prove(tmp_path: Path, artifacts: CircuitArt
     margins = {i: compute_margin(market, scenario.risk, a) for i, a in accounts.items()}
     db = tmp_path / "op.sqlite"
     log = JobLog(db)
-    log.add_snapshot("s", "q.json", market.epoch, MarketCommitments(market).market_root)
-    log.add_jobs(
+    log.snapshots.add("s", "q.json", market.epoch, MarketCommitments(market).market_root)
+    log.jobs.add(
         "s",
         "liquidate",
         [
@@ -210,9 +218,9 @@ def test_pool_fails_jobs_it_must_not_prove(tmp_path: Path, artifacts: CircuitArt
     tree = AccountsTree.of_accounts(accounts.values(), depth=PROFILE.accounts_depth)
     task = ProofTask("s", market, MarketCommitments(market), scenario.risk, accounts, tree, 1)
     with ProverPool(artifacts, db, 1) as pool:
-        assert pool.enqueue(task, log.jobs()) == 3
+        assert pool.enqueue(task, log.jobs.select()) == 3
         assert wait_for(pool.idle, 300, poll=0.1)
-    states = {j.batch: j for j in log.jobs()}
+    states = {j.batch: j for j in log.jobs.select()}
     log.close()
     assert states[0].state == "proved" and states[0].bundle is not None
     assert BatchBundle.from_dict(json.loads(states[0].bundle)).entries == list(states[0].entries)
@@ -504,13 +512,13 @@ def _operator(
     db: Path,
     txs_cls: type = DurableTxs,
     **kw: object,
-) -> tuple[Operator, JobLog, ProverPool, DurableTxs]:
+) -> tuple[Keeper, JobLog, ProverPool, DurableTxs]:
     log = JobLog(db)
-    log.recover()
+    log.jobs.recover()
     pool = ProverPool(artifacts, db, 1).start()
     txs = txs_cls(env.chain, env.gate.artifact.abi, **kw)
-    settings = OperatorSettings(scenario.accounts, PARAMS, PROFILE, poll=0.05)
-    return Operator(settings, log, env.gate, env.chain.roles, pool, txs), log, pool, txs
+    settings = KeeperSettings(scenario.accounts, PARAMS, PROFILE, poll=0.05)
+    return Keeper(settings, log, env.gate, env.chain.roles, pool, txs), log, pool, txs
 
 
 @pytest.mark.anvil
@@ -537,7 +545,7 @@ def test_crash_around_the_liquidation_broadcast(
     assert isinstance(txs, CrashingTxs) and txs.crashed is not None
     recorded = txs.crashed.tx_hash
     log = JobLog(db)
-    (job,) = [j for j in log.jobs() if j.state == "submitted"]
+    (job,) = [j for j in log.jobs.select() if j.state == "submitted"]
     assert job.tx_hash == recorded  # the hash was in the log before the broadcast
     log.close()
     assert txs.known(recorded) is after_broadcast
@@ -548,7 +556,7 @@ def test_crash_around_the_liquidation_broadcast(
     finally:
         pool.close()
     assert outcome.state == "done", outcome
-    jobs = log.jobs()
+    jobs = log.jobs.select()
     log.close()
     assert {i for j in jobs for i in j.account_ids} == scenario.liquidatable(0) and len(jobs) == 1
     assert {j.state for j in jobs} == {"confirmed"}

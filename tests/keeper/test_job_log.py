@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from engine.batch_statement import SHORTFALL_CAP, BatchEntry
-from zkmargin.keeper.jobs import JobLog, JobLogError, SignedTx
+from zkmargin.keeper.job_log import JobLog
+from zkmargin.keeper.log_db import JobLogError
+from zkmargin.keeper.tx_store import SignedTx
 
 
 @pytest.fixture()
@@ -23,15 +25,15 @@ def log(tmp_path: Path) -> Iterator[JobLog]:
 
 
 def test_snapshot_is_recorded_once(log: JobLog) -> None:
-    a = log.add_snapshot("s1", "q1.json", 7, 123)
-    b = log.add_snapshot("s1", "other.json", 8, 456)
+    a = log.snapshots.add("s1", "q1.json", 7, 123)
+    b = log.snapshots.add("s1", "other.json", 8, 456)
     assert a == b
     assert (a.epoch, a.market_root, a.state) == (7, 123, "new")
-    log.set_snapshot_state("s1", "posted", post_tx="0xabc")
-    snap = log.snapshot("s1")
+    log.snapshots.set_state("s1", "posted", post_tx="0xabc")
+    snap = log.snapshots.get("s1")
     assert snap is not None and snap.state == "posted" and snap.post_tx == "0xabc"
     with pytest.raises(ValueError):
-        log.set_snapshot_state("s1", "weird")
+        log.snapshots.set_state("s1", "weird")
 
 
 def _one(*ids: int) -> list[list[BatchEntry]]:
@@ -40,56 +42,62 @@ def _one(*ids: int) -> list[list[BatchEntry]]:
 
 
 def test_jobs_are_idempotent_and_ordered(log: JobLog) -> None:
-    log.add_snapshot("s1", "q.json", 1, 1)
+    log.snapshots.add("s1", "q.json", 1, 1)
     first = [BatchEntry(3, 3, SHORTFALL_CAP), BatchEntry(5, 2, 100)]
-    assert log.add_jobs("s1", "liquidate", [first, [BatchEntry(9, 2, 1)]]) == 2
+    assert log.jobs.add("s1", "liquidate", [first, [BatchEntry(9, 2, 1)]]) == 2
     # the batches of a snapshot are fixed when first made: a second call adds nothing
-    assert log.add_jobs("s1", "liquidate", [[BatchEntry(11, 2, 1)]]) == 0
-    jobs = log.jobs("s1")
+    assert log.jobs.add("s1", "liquidate", [[BatchEntry(11, 2, 1)]]) == 0
+    jobs = log.jobs.select("s1")
     assert [(j.batch, j.account_ids) for j in jobs] == [(0, [3, 5]), (1, [9])]
     assert jobs[0].entries == tuple(first)  # big integers survive as text
     assert jobs[0].label == "batch 0 (2 account(s): 3, 5)"
-    assert log.counts()["pending"] == 2
+    assert log.jobs.counts()["pending"] == 2
 
 
 def test_a_confirmed_job_keeps_what_became_of_each_account(log: JobLog) -> None:
-    log.add_snapshot("s1", "q.json", 1, 1)
-    log.add_jobs("s1", "liquidate", [[BatchEntry(3, 3, 1), BatchEntry(5, 2, 100)]])
-    (job,) = log.jobs()
+    log.snapshots.add("s1", "q.json", 1, 1)
+    log.jobs.add("s1", "liquidate", [[BatchEntry(3, 3, 1), BatchEntry(5, 2, 100)]])
+    (job,) = log.jobs.select()
     assert job.outcome is None
-    assert log.transition(job, "confirmed", tx_hash="0x01", outcome={3: "opened", 5: "open"})
-    (job,) = log.jobs()
+    with pytest.raises(ValueError, match="does not move from 'pending' to 'confirmed'"):
+        log.jobs.transition(job, "confirmed", tx_hash="0x01")  # an edge the table lacks
+    for state in ("proving", "proved", "submitted"):
+        (job,) = log.jobs.select()
+        assert log.jobs.transition(job, state, tx_hash="0x01" if state == "submitted" else None)
+    (job,) = log.jobs.select()
+    assert log.jobs.transition(job, "confirmed", tx_hash="0x01", outcome={3: "opened", 5: "open"})
+    (job,) = log.jobs.select()
     assert (job.state, job.outcome) == ("confirmed", {3: "opened", 5: "open"})
 
 
 def test_transition_is_guarded(log: JobLog) -> None:
-    log.add_snapshot("s1", "q.json", 1, 1)
-    log.add_jobs("s1", "liquidate", _one(1))
-    (job,) = log.jobs()
-    assert log.transition(job, "proving")
+    log.snapshots.add("s1", "q.json", 1, 1)
+    log.jobs.add("s1", "liquidate", _one(1))
+    (job,) = log.jobs.select()
+    assert log.jobs.transition(job, "proving")
     # a stale view of the job (still 'pending') cannot move it again
-    assert not log.transition(job, "proving")
-    (job,) = log.jobs()
+    assert not log.jobs.transition(job, "proving")
+    (job,) = log.jobs.select()
     assert job.state == "proving" and job.attempts == 1
-    assert log.transition(job, "proved", bundle='{"p": 1}')
-    (job,) = log.jobs()
-    assert log.transition(job, "submitted", tx_hash="0x01")
-    (job,) = log.jobs()
+    assert log.jobs.transition(job, "proved", bundle='{"p": 1}')
+    (job,) = log.jobs.select()
+    assert log.jobs.transition(job, "submitted", tx_hash="0x01")
+    (job,) = log.jobs.select()
     assert (job.state, job.bundle, job.tx_hash) == ("submitted", '{"p": 1}', "0x01")
     with pytest.raises(ValueError):
-        log.transition(job, "nowhere")
+        log.jobs.transition(job, "nowhere")
 
 
 def test_recover_requeues_only_proving(log: JobLog) -> None:
-    log.add_snapshot("s1", "q.json", 1, 1)
-    log.add_jobs("s1", "liquidate", _one(1, 2, 3))
-    j1, j2, _ = log.jobs()
-    log.transition(j1, "proving")
-    log.transition(j2, "proving")
-    (j2,) = log.jobs(state="proving")[1:]
-    log.transition(j2, "proved", bundle="{}")
-    assert log.recover() == 1
-    assert log.counts() == {
+    log.snapshots.add("s1", "q.json", 1, 1)
+    log.jobs.add("s1", "liquidate", _one(1, 2, 3))
+    j1, j2, _ = log.jobs.select()
+    log.jobs.transition(j1, "proving")
+    log.jobs.transition(j2, "proving")
+    (j2,) = log.jobs.select(state="proving")[1:]
+    log.jobs.transition(j2, "proved", bundle="{}")
+    assert log.jobs.recover() == 1
+    assert log.jobs.counts() == {
         "pending": 2,
         "proving": 0,
         "proved": 1,
@@ -106,12 +114,12 @@ def test_committed_state_survives_sigkill(tmp_path: Path) -> None:
         f"""
         import os, signal
         from engine.batch_statement import BatchEntry
-        from zkmargin.keeper.jobs import JobLog
+        from zkmargin.keeper.job_log import JobLog
         log = JobLog({str(db)!r})
-        log.add_snapshot("s", "q.json", 1, 1)
-        log.add_jobs("s", "liquidate", [[BatchEntry(1, 2, 0)], [BatchEntry(2, 2, 0)]])
-        job = log.jobs()[0]
-        log.transition(job, "proving")
+        log.snapshots.add("s", "q.json", 1, 1)
+        log.jobs.add("s", "liquidate", [[BatchEntry(1, 2, 0)], [BatchEntry(2, 2, 0)]])
+        job = log.jobs.select()[0]
+        log.jobs.transition(job, "proving")
         os.kill(os.getpid(), signal.SIGKILL)
         """
     )
@@ -119,30 +127,30 @@ def test_committed_state_survives_sigkill(tmp_path: Path) -> None:
     assert proc.returncode == -9, proc.stderr
     log = JobLog(db)
     try:
-        assert log.counts()["proving"] == 1
-        assert log.recover() == 1
-        assert log.counts()["pending"] == 2
+        assert log.jobs.counts()["proving"] == 1
+        assert log.jobs.recover() == 1
+        assert log.jobs.counts()["pending"] == 2
     finally:
         log.close()
 
 
 def test_failed_snapshot_keeps_its_reason(log: JobLog) -> None:
-    snap = log.add_failed_snapshot("bad", "bad.json", "quotes.assets: required field is missing")
+    snap = log.snapshots.add_failed("bad", "bad.json", "quotes.assets: required field is missing")
     assert (snap.state, snap.epoch, snap.market_root) == ("failed", 0, 0)
     assert snap.reason == "quotes.assets: required field is missing"
-    log.add_snapshot("s2", "q2.json", 4, 99)
-    assert log.max_epoch() == 4
-    log.set_snapshot_state("s2", "failed", reason="superseded")
-    again = log.snapshot("s2")
+    log.snapshots.add("s2", "q2.json", 4, 99)
+    assert log.snapshots.max_epoch() == 4
+    log.snapshots.set_state("s2", "failed", reason="superseded")
+    again = log.snapshots.get("s2")
     assert again is not None and (again.state, again.epoch, again.reason) == ("failed", 4, "superseded")
 
 
 def test_signed_transactions_are_kept_once(log: JobLog) -> None:
     tx = SignedTx("0xab", "0x02f8", "0xSender", 7, "liquidate 1")
-    log.record_tx(tx)
-    log.record_tx(SignedTx("0xab", "0xother", "0xSender", 8, "again"))
-    assert log.signed_tx("0xab") == tx
-    assert log.signed_tx("0xcd") is None
+    log.txs.record(tx)
+    log.txs.record(SignedTx("0xab", "0xother", "0xSender", 8, "again"))
+    assert log.txs.get("0xab") == tx
+    assert log.txs.get("0xcd") is None
 
 
 @pytest.mark.parametrize("tagged", [True, False], ids=["joblog@1", "untagged"])
@@ -170,27 +178,28 @@ def test_a_log_of_the_per_account_keeper_is_refused_and_left_as_it_was(tmp_path:
 
 
 def test_snapshot_keeps_its_as_of_and_the_newest_processed_is_found(log: JobLog) -> None:
-    assert log.newest_processed() is None
-    log.add_snapshot("a", "qa.json", 1, 1, as_of="2026-11-20")
-    log.add_snapshot("b", "qb.json", 2, 2, as_of="2026-11-21")
-    log.add_snapshot("c", "qc.json", 3, 3, as_of="2026-11-21")
-    log.add_failed_snapshot("bad", "bad.json", "invalid input")
-    snap = log.snapshot("a")
+    assert log.snapshots.newest_processed() is None
+    log.snapshots.add("a", "qa.json", 1, 1, as_of="2026-11-20")
+    log.snapshots.add("b", "qb.json", 2, 2, as_of="2026-11-21")
+    log.snapshots.add("c", "qc.json", 3, 3, as_of="2026-11-21")
+    log.snapshots.add_failed("bad", "bad.json", "invalid input")
+    snap = log.snapshots.get("a")
     assert snap is not None and snap.as_of == "2026-11-20"
-    assert log.newest_processed() is None  # all still 'new'
-    log.set_snapshot_state("a", "done")
-    newest = log.newest_processed()
+    assert log.snapshots.newest_processed() is None  # all still 'new'
+    log.snapshots.set_state("a", "posted")
+    log.snapshots.set_state("a", "done")
+    newest = log.snapshots.newest_processed()
     assert newest is not None and newest.snapshot_id == "a"
-    assert log.newest_processed(excluding="a") is None
-    log.set_snapshot_state("b", "done")
-    log.set_snapshot_state("c", "posted")
-    newest = log.newest_processed()
+    assert log.snapshots.newest_processed(excluding="a") is None
+    log.snapshots.set_state("b", "posted")  # posted (in flight) counts as processed, as done does
+    log.snapshots.set_state("c", "posted")
+    newest = log.snapshots.newest_processed()
     assert newest is not None and newest.snapshot_id == "c"  # same date: the highest epoch
-    newest = log.newest_processed(excluding="c")
+    newest = log.snapshots.newest_processed(excluding="c")
     assert newest is not None and newest.snapshot_id == "b"
-    log.set_snapshot_state("b", "failed", reason="superseded")
-    log.set_snapshot_state("c", "failed", reason="superseded")
-    newest = log.newest_processed()
+    log.snapshots.set_state("b", "failed", reason="superseded")
+    log.snapshots.set_state("c", "failed", reason="superseded")
+    newest = log.snapshots.newest_processed()
     assert newest is not None and newest.snapshot_id == "a"  # failed snapshots do not count
 
 
@@ -232,7 +241,7 @@ def test_read_only_open_writes_nothing_and_needs_a_log(tmp_path: Path) -> None:
     JobLog(tmp_path / "op.sqlite").close()
     log = JobLog(tmp_path / "op.sqlite", read_only=True)
     try:
-        assert log.counts()["pending"] == 0
+        assert log.jobs.counts()["pending"] == 0
     finally:
         log.close()
 
@@ -257,54 +266,54 @@ def test_a_read_only_log_file_gives_a_clear_error(tmp_path: Path, monkeypatch: p
 
 
 def test_a_lease_is_held_by_one_attempt(log: JobLog) -> None:
-    log.add_snapshot("s", "q.json", 1, 1)
-    log.add_jobs("s", "liquidate", _one(11, 12))
-    job = log.jobs()[0]
-    first = log.claim(job, "tcp://w1", 60)
+    log.snapshots.add("s", "q.json", 1, 1)
+    log.jobs.add("s", "liquidate", _one(11, 12))
+    job = log.jobs.select()[0]
+    first = log.jobs.claim(job, "tcp://w1", 60)
     assert first is not None and first.state == "proving" and first.attempts == 1
     assert first.lease_worker == "tcp://w1" and first.lease_expiry is not None
-    assert log.claim(job, "tcp://w2", 60) is None  # leased already
+    assert log.jobs.claim(job, "tcp://w2", 60) is None  # leased already
     # the lease is lost (its worker left): back to pending, then leased again elsewhere
-    assert log.release(first, 1, "worker tcp://w1 left the cluster")
-    again = log.claim(job, "tcp://w2", 60)
+    assert log.jobs.release(first, 1, "worker tcp://w1 left the cluster")
+    again = log.jobs.claim(job, "tcp://w2", 60)
     assert again is not None and again.attempts == 2 and again.lease_worker == "tcp://w2"
     # the first attempt's proof comes back late: refused, nothing written
-    assert not log.store_proof(first, 1, '{"late": true}', "tcp://w1", 1.0)
-    assert not log.release(first, 1, "late")  # an old attempt cannot end the new lease either
-    assert log.store_proof(again, 2, '{"proof": 2}', "tcp://w2", 2.5)
-    stored = log.job(job.key)
+    assert not log.jobs.store_proof(first, 1, '{"late": true}', "tcp://w1", 1.0)
+    assert not log.jobs.release(first, 1, "late")  # an old attempt cannot end the new lease either
+    assert log.jobs.store_proof(again, 2, '{"proof": 2}', "tcp://w2", 2.5)
+    stored = log.jobs.get(job.key)
     assert stored is not None and stored.state == "proved" and stored.bundle == '{"proof": 2}'
     assert (stored.proved_by, stored.prove_seconds, stored.lease_worker) == ("tcp://w2", 2.5, None)
-    assert not log.store_proof(again, 2, '{"twice": true}', "tcp://w2", 1.0)  # kept once
+    assert not log.jobs.store_proof(again, 2, '{"twice": true}', "tcp://w2", 1.0)  # kept once
 
 
 def test_a_lease_can_end_in_failure_and_recover_clears_leases(log: JobLog) -> None:
-    log.add_snapshot("s", "q.json", 1, 1)
-    log.add_jobs("s", "liquidate", _one(11, 12))
-    a, b = log.jobs()
-    held = log.claim(a, "tcp://w1", 60)
-    assert held is not None and log.release(held, 1, "prover crashed 3 times", fail=True, retryable=True)
-    failed = log.job(a.key)
+    log.snapshots.add("s", "q.json", 1, 1)
+    log.jobs.add("s", "liquidate", _one(11, 12))
+    a, b = log.jobs.select()
+    held = log.jobs.claim(a, "tcp://w1", 60)
+    assert held is not None and log.jobs.release(held, 1, "prover crashed 3 times", fail=True, retryable=True)
+    failed = log.jobs.get(a.key)
     assert (
         failed is not None and failed.state == "failed" and failed.retryable and failed.lease_worker is None
     )
-    assert log.claim(b, "tcp://w1", 60) is not None
-    assert log.recover() == 1  # the head restarted: its leases are void
-    back = log.job(b.key)
+    assert log.jobs.claim(b, "tcp://w1", 60) is not None
+    assert log.jobs.recover() == 1  # the head restarted: its leases are void
+    back = log.jobs.get(b.key)
     assert back is not None and back.state == "pending" and back.lease_worker is None
 
 
 def test_progress_counts_rate_workers_and_eta(log: JobLog) -> None:
-    log.add_snapshot("s", "q.json", 1, 1)
-    log.add_jobs("s", "liquidate", _one(1, 2, 3, 4, 5, 6))
-    jobs = log.jobs()
+    log.snapshots.add("s", "q.json", 1, 1)
+    log.jobs.add("s", "liquidate", _one(1, 2, 3, 4, 5, 6))
+    jobs = log.jobs.select()
     for n, job in enumerate(jobs[:3]):
-        held = log.claim(job, f"tcp://w{n % 2}", 60)
-        assert held is not None and log.store_proof(held, 1, "{}", f"tcp://w{n % 2}", 2.0)
-    assert log.claim(jobs[3], "tcp://w2", 60) is not None
-    empty = log.progress(now=0.0)  # no proof in the window
+        held = log.jobs.claim(job, f"tcp://w{n % 2}", 60)
+        assert held is not None and log.jobs.store_proof(held, 1, "{}", f"tcp://w{n % 2}", 2.0)
+    assert log.jobs.claim(jobs[3], "tcp://w2", 60) is not None
+    empty = log.jobs.progress(now=0.0)  # no proof in the window
     assert empty.proofs_per_second == 0 and empty.eta_seconds is None
-    progress = log.progress(window=60)
+    progress = log.jobs.progress(window=60)
     assert (
         progress.counts["proved"] == 3 and progress.counts["proving"] == 1 and progress.counts["pending"] == 2
     )
@@ -316,8 +325,8 @@ def test_progress_counts_rate_workers_and_eta(log: JobLog) -> None:
 def test_a_log_written_before_leases_gets_their_columns(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite"
     jl = JobLog(path)
-    jl.add_snapshot("s", "q.json", 1, 1)
-    jl.add_jobs("s", "liquidate", _one(7))
+    jl.snapshots.add("s", "q.json", 1, 1)
+    jl.jobs.add("s", "liquidate", _one(7))
     jl.close()
     con = sqlite3.connect(path)
     for column in ("lease_worker", "lease_expiry", "proved_by", "proved_at", "prove_seconds"):
@@ -325,6 +334,6 @@ def test_a_log_written_before_leases_gets_their_columns(tmp_path: Path) -> None:
     con.commit()
     con.close()
     again = JobLog(path)
-    (job,) = again.jobs()
-    assert job.lease_worker is None and again.claim(job, "tcp://w", 5) is not None
+    (job,) = again.jobs.select()
+    assert job.lease_worker is None and again.jobs.claim(job, "tcp://w", 5) is not None
     again.close()

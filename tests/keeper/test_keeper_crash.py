@@ -23,7 +23,7 @@ import pytest
 from prover.keys.artifacts import CircuitArtifacts
 from verifier_contracts.chain import Chain, anvil
 
-from .operator_env import (
+from .keeper_env import (
     accounts_of,
     deploy_gate,
     job_states,

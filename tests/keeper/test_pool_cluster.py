@@ -36,13 +36,14 @@ from prover.keys.artifacts import CircuitArtifacts
 from prover.statements.batch_bundle import BatchBundle
 from prover.verification.verify_py import verify_groth16
 from verifier_contracts.chain import Chain, anvil
-from zkmargin.keeper.jobs import Job, JobLog
-from zkmargin.keeper.operator import Operator, OperatorSettings
+from zkmargin.keeper.job_log import JobLog
+from zkmargin.keeper.job_store import Job
+from zkmargin.keeper.keeper import Keeper, KeeperSettings
 from zkmargin.keeper.pool import ProofTask, ProverPool
 from zkmargin.keeper.snapshots import read_snapshot
 from zkmargin.keeper.transactions import DurableTxs
 
-from .operator_env import PARAMS, PROFILE, deploy_gate, liquidation_events, wait_for, write_scenario
+from .keeper_env import PARAMS, PROFILE, deploy_gate, liquidation_events, wait_for, write_scenario
 
 #: The liquidatable and insolvent accounts of the scenario's book (5 of them).
 DUE = [4, 5, 6, 7, 8]
@@ -67,8 +68,8 @@ def _drill(folder: Path, per_batch: int = 1, book: list[int] = DUE) -> Drill:
     db = folder / "op.sqlite"
     log = JobLog(db)
     mc = MarketCommitments(market)
-    log.add_snapshot("s", "q.json", market.epoch, mc.market_root)
-    log.add_jobs("s", "liquidate", liquidation_batches(entries, per_batch))
+    log.snapshots.add("s", "q.json", market.epoch, mc.market_root)
+    log.jobs.add("s", "liquidate", liquidation_batches(entries, per_batch))
     tree = AccountsTree.of_accounts(accounts.values(), depth=PROFILE.accounts_depth)
     return Drill(db, log, ProofTask("s", market, mc, scenario.risk, accounts, tree, 1))
 
@@ -85,8 +86,10 @@ def _kill_a_proving_worker(pool: ProverPool, log: JobLog, tries: int = 5) -> str
     A proof may land before the signal does; then another lease is tried. Returns the killed
     worker's address."""
     for _ in range(tries):
-        assert wait_for(lambda: any(j.lease_worker for j in log.jobs(state="proving")), 120, poll=0.005)
-        leased = [j for j in log.jobs(state="proving") if j.lease_worker]
+        assert wait_for(
+            lambda: any(j.lease_worker for j in log.jobs.select(state="proving")), 120, poll=0.005
+        )
+        leased = [j for j in log.jobs.select(state="proving") if j.lease_worker]
         if not leased:
             continue
         victim = leased[0]
@@ -98,11 +101,11 @@ def _kill_a_proving_worker(pool: ProverPool, log: JobLog, tries: int = 5) -> str
         os.kill(pid, signal.SIGKILL)
 
         def moved_on(victim: Job = victim) -> bool:
-            now = log.job(victim.key)
+            now = log.jobs.get(victim.key)
             return now is not None and (now.state != "proving" or now.attempts != victim.attempts)
 
         assert wait_for(moved_on, 120, poll=0.05), f"the lease of {victim.label} never ended"
-        now = log.job(victim.key)
+        now = log.jobs.get(victim.key)
         assert now is not None
         if now.attempts > victim.attempts or now.state == "pending":
             return address  # released by the kill: proved again elsewhere
@@ -114,10 +117,10 @@ def test_a_worker_killed_mid_proof_loses_its_lease(tmp_path: Path, artifacts: Ci
     drill = _drill(tmp_path)
     with ProverPool(artifacts, drill.db, 2) as pool:
         assert len(pool.cluster.workers(fresh=True)) == 2
-        assert pool.enqueue(drill.task, drill.log.jobs()) == len(DUE)
+        assert pool.enqueue(drill.task, drill.log.jobs.select()) == len(DUE)
         killed = _kill_a_proving_worker(pool, drill.log)
         assert wait_for(pool.idle, 300, poll=0.1)
-    jobs = drill.log.jobs()
+    jobs = drill.log.jobs.select()
     drill.log.close()
     assert [j.state for j in jobs] == ["proved"] * len(DUE)
     again = [j for j in jobs if j.attempts >= 2]
@@ -135,19 +138,19 @@ def test_late_proofs_are_dropped_and_never_stored(tmp_path: Path, artifacts: Cir
     fails as retryable after its two attempts. A later pool with a sane lease proves it once."""
     drill = _drill(tmp_path, per_batch=PROFILE.batch_size, book=DUE[: PROFILE.batch_size])  # one job
     with ProverPool(artifacts, drill.db, 1, lease_seconds=0.01, max_attempts=2) as pool:
-        pool.enqueue(drill.task, drill.log.jobs())
+        pool.enqueue(drill.task, drill.log.jobs.select())
         assert wait_for(pool.idle, 120, poll=0.05)
         assert wait_for(lambda: pool.late >= 1, 120, poll=0.1)  # a proof did come back, late
-    (job,) = drill.log.jobs()
+    (job,) = drill.log.jobs.select()
     assert job.state == "failed" and job.retryable and job.attempts == 2
     assert job.bundle is None and job.proved_by is None and "ran out" in (job.reason or "")
     assert pool.timings == []
 
-    assert drill.log.retry_failed("s") == 1
+    assert drill.log.jobs.retry_failed("s") == 1
     with ProverPool(artifacts, drill.db, 1) as pool:
-        pool.enqueue(drill.task, drill.log.jobs())
+        pool.enqueue(drill.task, drill.log.jobs.select())
         assert wait_for(pool.idle, 120, poll=0.05)
-    (job,) = drill.log.jobs()
+    (job,) = drill.log.jobs.select()
     drill.log.close()
     assert job.state == "proved" and job.attempts == 1 and _verifies(artifacts, job)
     assert len(pool.timings) == 1
@@ -157,12 +160,12 @@ def test_a_lease_in_the_log_that_nobody_holds_runs_out(tmp_path: Path, artifacts
     """A job left ``proving`` under a lease no task of the pool stands behind (a worker of
     another process, say) is released when its expiry passes, and proved."""
     drill = _drill(tmp_path, per_batch=PROFILE.batch_size, book=DUE[: PROFILE.batch_size])
-    (job,) = drill.log.jobs()
-    assert drill.log.claim(job, "tcp://ghost:1", 0.01) is not None
+    (job,) = drill.log.jobs.select()
+    assert drill.log.jobs.claim(job, "tcp://ghost:1", 0.01) is not None
     with ProverPool(artifacts, drill.db, 1) as pool:
-        pool.enqueue(drill.task, drill.log.jobs())  # pending again once the sweep released it
-        assert wait_for(lambda: drill.log.jobs()[0].state == "proved", 120, poll=0.1)
-    (job,) = drill.log.jobs()
+        pool.enqueue(drill.task, drill.log.jobs.select())  # pending again once the sweep released it
+        assert wait_for(lambda: drill.log.jobs.select()[0].state == "proved", 120, poll=0.1)
+    (job,) = drill.log.jobs.select()
     drill.log.close()
     assert job.attempts == 2 and job.proved_by != "tcp://ghost:1" and pool.lost_leases == 1
 
@@ -170,9 +173,9 @@ def test_a_lease_in_the_log_that_nobody_holds_runs_out(tmp_path: Path, artifacts
 def test_jobs_are_leased_in_priority_order(tmp_path: Path, artifacts: CircuitArtifacts) -> None:
     drill = _drill(tmp_path)
     with ProverPool(artifacts, drill.db, 1) as pool:
-        pool.enqueue(drill.task, reversed(drill.log.jobs()))  # the order given does not matter
+        pool.enqueue(drill.task, reversed(drill.log.jobs.select()))  # the order given does not matter
         assert wait_for(pool.idle, 300, poll=0.1)
-    jobs = sorted(drill.log.jobs(), key=lambda j: j.batch)
+    jobs = sorted(drill.log.jobs.select(), key=lambda j: j.batch)
     drill.log.close()
     proved_at = [j.proved_at for j in jobs]
     assert all(t is not None for t in proved_at) and proved_at == sorted(proved_at)  # type: ignore[type-var]
@@ -193,11 +196,11 @@ def test_a_scheduler_and_two_workers_in_their_own_processes(
         try:
             assert wait_for(lambda: len(pool.cluster.workers(fresh=True)) == 2, 60, poll=0.2)
             workers = set(pool.cluster.workers())
-            pool.enqueue(drill.task, drill.log.jobs())
+            pool.enqueue(drill.task, drill.log.jobs.select())
             assert wait_for(pool.idle, 300, poll=0.1)
         finally:
             pool.close()
-    jobs = drill.log.jobs()
+    jobs = drill.log.jobs.select()
     drill.log.close()
     assert [j.state for j in jobs] == ["proved"] * len(DUE)
     assert {j.proved_by for j in jobs} == workers  # both workers proved
@@ -223,8 +226,8 @@ def test_keeper_confirms_once_when_a_worker_dies(
     log = JobLog(db)
     pool = ProverPool(artifacts, db, 2).start()
     txs = DurableTxs(env.chain, env.gate.artifact.abi)
-    settings = OperatorSettings(scenario.accounts, PARAMS, PROFILE, poll=0.05)
-    operator = Operator(settings, log, env.gate, env.chain.roles, pool, txs)
+    settings = KeeperSettings(scenario.accounts, PARAMS, PROFILE, poll=0.05)
+    operator = Keeper(settings, log, env.gate, env.chain.roles, pool, txs)
     outcome: list[object] = []
     keeper = threading.Thread(
         target=lambda: outcome.append(operator.process(read_snapshot(scenario.quotes[0])))
@@ -239,13 +242,13 @@ def test_keeper_confirms_once_when_a_worker_dies(
         assert not keeper.is_alive()
     finally:
         pool.close()
-    jobs = log.jobs()
+    jobs = log.jobs.select()
     log.close()
     assert outcome and getattr(outcome[0], "state", None) == "done"
     assert {j.state for j in jobs} == {"confirmed"} and any(j.attempts >= 2 for j in jobs)
     opened = [e["id"] for e in liquidation_events(env.gate)]
     assert sorted(opened) == sorted(scenario.liquidatable(0))  # each account once
-    sent = [t for t in JobLog(db, read_only=True).transactions() if t.purpose.startswith("liquidateBatch")]
+    sent = [t for t in JobLog(db, read_only=True).txs.all() if t.purpose.startswith("liquidateBatch")]
     assert len(sent) == len(jobs)  # one liquidation transaction per job, none twice
 
 

@@ -17,9 +17,9 @@ from engine.fileio import write_json_atomic
 from engine.fixedpoint import FIELD_P
 from engine.formats import LabeledAccount, dump_accounts, load_accounts
 from engine.model import Account, Market, Slot
-from tests.operator.operator_env import PROFILE, write_scenario
+from tests.keeper.keeper_env import PROFILE, write_scenario
 from zkmargin.keeper.accounts_source import AccountsSource, state_key
-from zkmargin.keeper.jobs import JobLog
+from zkmargin.keeper.job_log import JobLog
 
 
 @pytest.fixture()

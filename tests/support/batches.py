@@ -8,8 +8,8 @@ one ``MarginBatch`` proof (``prover.statements.prove_batch``) and sent to ``liqu
 skips an entry whose case is already open instead of reverting, so a re-run after a
 partial failure settles what is left and re-opens nothing.
 
-The crash-safe keeper (``zkmargin.keeper.operator``) does the same with a durable job log,
-one job per batch; this module serves the tests and benchmarks that need the batch path
+The crash-safe keeper (``zkmargin.keeper.keeper``) does the same with a durable job log,
+one job per batch; this test support serves the tests that need the batch path
 of one snapshot without it.
 """
 
@@ -27,8 +27,8 @@ from engine.commitments import MarketCommitments
 from engine.fileio import write_json_atomic
 from engine.formats import dump_accounts_tree
 from engine.model import Account, Market, RiskParams
+from prover.backends.protocol import ProvesCircuits
 from prover.keys.artifacts import CircuitArtifacts
-from prover.offline.prove_account import ProvesCircuits
 from prover.statements.prove_batch import BatchProof, prove_batch
 from verifier_contracts.batch_gate import BatchGate, batch_calldata, opened_ids, skipped_ids
 from verifier_contracts.gate import TxResult

@@ -20,7 +20,7 @@ from prover.verification.verify_py import verify_groth16
 from verifier_contracts.batch_gate import batch_calldata
 from verifier_contracts.chain import Chain, anvil
 
-from .operator_env import PROFILE, deploy_gate, liquidation_events, write_scenario
+from .keeper_env import PROFILE, deploy_gate, liquidation_events, write_scenario
 
 pytestmark = [
     pytest.mark.anvil,

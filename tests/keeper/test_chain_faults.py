@@ -21,7 +21,7 @@ import pytest
 from prover.keys.artifacts import CircuitArtifacts
 from verifier_contracts.chain import Chain, anvil
 
-from .operator_env import (
+from .keeper_env import (
     AS_OF,
     deploy_gate,
     job_states,
