@@ -3,7 +3,7 @@
 
     zkmargin operator run (--snapshots DIR | --once FILE) --accounts FILE --params FILE
         --profile P --db operator.sqlite --deployment deployment.json
-        [--rpc URL | --chain anvil] [--cluster local|tcp://HOST:8786] [--workers N] [--poll S] [--max-snapshots N] [--exit-when-idle]
+        [--rpc URL] [--cluster local|tcp://HOST:8786] [--workers N] [--poll S] [--max-snapshots N] [--exit-when-idle]
     zkmargin operator status --db operator.sqlite [--json]
     zkmargin operator proof --db operator.sqlite --account ID --out FILE
 
@@ -19,25 +19,25 @@ from __future__ import annotations
 import json
 import signal
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from engine.errors import CheckFailed
 from engine.formats import load_params
 from engine.profiles import PROFILES, get_profile
+from zkmargin.cli.live import live_progress
 from zkmargin.cli.options import chain_target, prover_backend, prover_option, rpc_option
-from zkmargin.cli.render import CliError, console, err_console, print_job_log, progress_table
+from zkmargin.cli.render import CliError, console, print_job_log
 from zkmargin.keeper.job_log import JobLog
 from zkmargin.keeper.states import JOB_STATES
-from zkmargin.keeper.status import progress_data, status_data
+from zkmargin.keeper.status import status_data
 from zkmargin.logs import setup_logging
 from zkmargin.settings import load_settings
 
@@ -205,47 +205,6 @@ def run_command(opts: RunOptions) -> None:
         if failed_jobs:
             what.append(f"{failed_jobs} liquidation job(s) failed")
         raise CheckFailed(f"{' and '.join(what)} (zkmargin operator status --db {opts.db})")
-
-
-# ------------------------------------------------------------------ status
-
-
-@contextmanager
-def live_progress(db: Path, enabled: bool) -> Iterator[None]:
-    """While the keeper runs on a terminal: the progress table, redrawn every second from
-    the job log (its own read-only connection), under the log lines."""
-    if not enabled:
-        yield
-        return
-    from rich.live import Live
-
-    def table() -> Any:
-        try:
-            log = JobLog(db, read_only=True)
-        except Exception:  # not created yet
-            return progress_table(
-                {"jobs": {}, "proofs_per_second": 0.0, "workers": [], "eta_seconds": None}, JOB_STATES
-            )
-        try:
-            return progress_table(progress_data(log), JOB_STATES)
-        finally:
-            log.close()
-
-    with Live(table(), console=err_console, refresh_per_second=1, transient=False) as live:
-        stop = threading.Event()
-
-        def redraw() -> None:
-            while not stop.wait(1.0):
-                live.update(table())
-
-        thread = threading.Thread(target=redraw, name="live-progress", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join(timeout=5)
-            live.update(table())
 
 
 # ------------------------------------------------------------------ click
