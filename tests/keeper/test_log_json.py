@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from zkmargin.cli.operator import setup_logging
+from zkmargin.logs import setup_logging
 
 
 def test_log_lines_are_json_objects(capsys: pytest.CaptureFixture[str]) -> None:
