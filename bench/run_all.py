@@ -84,6 +84,7 @@ def plan(args: argparse.Namespace) -> list[Part]:
     parts.append(Part("reconcile", "bench.reconcile", ("--out", str(reconcile)), reconcile))
     web_audit = out / "web_audit.json"
     parts.append(Part("web-audit", "bench.web_audit", ("--out", str(web_audit)), web_audit))
+    parts.append(Part("prove-command", "bench.prove_command", ("--profile", profiles[-1], "--out", str(out / "prove_command.json")), out / "prove_command.json"))  # fmt: skip
     if args.only:
         unknown = set(args.only) - {p.name for p in parts}
         if unknown:

@@ -203,6 +203,14 @@ class NodeWorker:
     def ping(self) -> dict[str, Any]:
         return self.call("ping", timeout=30)
 
+    def load(self, wasm: Path, zkey: Path | None = None) -> float:
+        """Compile ``wasm`` (and read ``zkey``) now, so that a first proof does not wait for
+        it; returns seconds taken."""
+        payload: dict[str, Any] = {"wasm": str(wasm)}
+        if zkey is not None:
+            payload["zkey"] = str(zkey)
+        return float(self.call("load", **payload)["load_ms"]) / 1000
+
     def witness(self, wasm: Path, circuit_input: dict[str, Any], wtns: Path | None = None) -> float:
         """Compute a witness (optionally saved to ``wtns``); returns seconds taken."""
         payload: dict[str, Any] = {"wasm": str(wasm), "input": circuit_input}

@@ -3,10 +3,11 @@
 //
 //   usage: node worker.js <node_modules folder>
 //   first line out: {"event":"ready","snarkjs":"<version>"}
-//   request:  {"id": 1, "op": "ping" | "witness" | "prove" | "verify" | "shutdown", ...}
+//   request:  {"id": 1, "op": "ping" | "load" | "witness" | "prove" | "verify" | "shutdown", ...}
 //   reply:    {"id": 1, "ok": true, "result": {...}}  or  {"id": 1, "ok": false, "error": "..."}
 //
-// ops:  witness {wasm, input, wtns?}          -> {wtns, witness_ms}
+// ops:  load    {wasm, zkey?}                 -> {load_ms}   (compile the wasm, read the zkey: ahead of a first proof)
+//       witness {wasm, input, wtns?}          -> {wtns, witness_ms}
 //       prove   {wasm, zkey, input, wtns?}    -> {proof, publicSignals, witness_ms, prove_ms}
 //       verify  {vkey, publicSignals, proof}  -> {valid, verify_ms}   (vkey: object or file path)
 // Requests are served one at a time, in order. Anything else written to stdout
@@ -80,6 +81,12 @@ async function witness(req) {
 const ops = {
   async ping() {
     return { pong: true, snarkjs: snarkjsVersion() };
+  },
+  async load(req) {
+    const started = performance.now();
+    await calculator(req.wasm);
+    if (req.zkey) zkeyFile(req.zkey);
+    return { load_ms: performance.now() - started };
   },
   async witness(req) {
     const w = await witness(req);

@@ -18,6 +18,7 @@ from zkmargin.cli.render import CliError, console, err_console, proof_outputs_te
 if TYPE_CHECKING:
     from engine.formats import LabeledAccount
     from engine.model import Market, RiskParams
+    from prover.backends.warm import Warmup
     from prover.keys.artifacts import CircuitArtifacts
     from prover.offline.bundle import ProofBundle
     from prover.statements.batch_bundle import BatchBundle
@@ -60,6 +61,55 @@ _CIRCUIT_OPTION = click.option(
     help="batch: MarginBatch (K accounts of the accounts tree: the gate's, the keeper's and "
     "`prove --batch`'s circuit); margin: the offline one-account MarginCheck (`zkmargin prove`)",
 )
+
+
+class _HeadStart:
+    """`zkmargin prove`'s head start: the cached keys of the market file's profile, and their
+    warm-up (node, the wasm, the proving key) running while the files are read."""
+
+    def __init__(self, profile: str, artifacts: CircuitArtifacts, warm: Warmup) -> None:
+        self.profile = profile
+        self.artifacts = artifacts
+        self.warm = warm
+
+    def artifacts_for(self, market: Market) -> CircuitArtifacts | None:
+        return self.artifacts if market.profile.name == self.profile else None
+
+    def stop(self) -> None:
+        """The warm-up ended and its worker stopped (a no-op once a Prover stopped it)."""
+        self.warm.wait()
+        if self.warm.worker is not None:
+            self.warm.worker.stop()
+
+
+def _head_start(
+    market_path: Path, ptau: Path | None, batch: bool, no_worker: bool, flag: str | None
+) -> _HeadStart | None:
+    """A head start when the keys are already cached (no --ptau), else None. It only saves
+    time: anything unclear (an unreadable file, missing keys, a bad setting) gives None, and
+    the command then reads, checks and reports everything in its usual order."""
+    if no_worker:
+        return None
+    try:
+        from engine.profiles import get_profile
+        from prover.backends.choice import resolve_backend
+        from prover.backends.node_worker import NodeWorker
+        from prover.backends.warm import Warmup
+        from prover.keys.artifacts import find_artifacts
+        from prover.keys.ptau import ptau_named
+        from prover.toolchain.build import batch_spec
+
+        if ptau_named(ptau):
+            return None
+        profile = get_profile(json.loads(market_path.read_text(encoding="utf-8"))["profile"])
+        artifacts = find_artifacts(batch_spec(profile) if batch else profile.name)
+        if artifacts is None or artifacts.setup is None:
+            return None
+        backend = resolve_backend(resolve_prover(flag))
+        warm = Warmup(backend, artifacts.wasm, artifacts.zkey, NodeWorker())
+    except Exception:  # a head start never decides an outcome
+        return None
+    return _HeadStart(profile.name, artifacts, warm)
 
 
 def _spec(profile: str, circuit: str) -> str | CircuitSpec:
@@ -211,20 +261,32 @@ def prove_cmd(
     from prover.keys.artifacts import prepare_artifacts
     from prover.offline.prove_account import prove_account
 
-    mf = load_market(market_path)
-    market = mf.market
-    risk = load_params(params_path).resolve(market.asset_names, market.profile, mf.calibrated_rho)
-    accounts = load_accounts(account_path, market)
-    if batch:
-        _prove_batch(market, risk, accounts, select, accounts_epoch, out, ptau, prover_backend_flag, as_json)
-        return
-    chosen = select_account(accounts, select)
-    artifacts = prepare_artifacts(market.profile.name, ptau=ptau, console=err_console, notify=_notify)
-    started = time.perf_counter()
-    backend = resolve_prover(prover_backend_flag)
-    with Prover(use_worker=not no_worker, notify=_notify, backend=backend) as prover:
-        proved = prove_account(market, risk, chosen.account, artifacts, prover)
-    seconds = time.perf_counter() - started
+    head = _head_start(market_path, ptau, batch, no_worker, prover_backend_flag)
+    try:
+        mf = load_market(market_path)
+        market = mf.market
+        risk = load_params(params_path).resolve(market.asset_names, market.profile, mf.calibrated_rho)
+        accounts = load_accounts(account_path, market)
+        if batch:
+            _prove_batch(
+                market, risk, accounts, select, accounts_epoch, out, ptau, prover_backend_flag, as_json, head
+            )
+            return
+        chosen = select_account(accounts, select)
+        artifacts = head.artifacts_for(market) if head is not None else None
+        if artifacts is None:
+            artifacts = prepare_artifacts(market.profile.name, ptau=ptau, console=err_console, notify=_notify)
+        started = time.perf_counter()
+        backend = resolve_prover(prover_backend_flag)
+        if head is not None:
+            head.warm.wait()
+        worker = head.warm.worker if head is not None else None
+        with Prover(use_worker=not no_worker, worker=worker, notify=_notify, backend=backend) as prover:
+            proved = prove_account(market, risk, chosen.account, artifacts, prover)
+        seconds = time.perf_counter() - started
+    finally:
+        if head is not None:
+            head.stop()
     proved.bundle.save(out)
     bundle = proved.bundle
     if as_json:
@@ -255,6 +317,7 @@ def _prove_batch(
     ptau: Path | None,
     prover_backend_flag: str | None,
     as_json: bool,
+    head: _HeadStart | None,
 ) -> None:
     """`zkmargin prove --batch`: the selected accounts in one batch proof bundle."""
     from engine.accounts_tree import AccountsTree
@@ -281,9 +344,15 @@ def _prove_batch(
     if len({c.account.account_id for c in chosen}) != len(chosen):
         raise InputError("--select", "names an account twice")
     tree = AccountsTree.of_accounts([a.account for a in accounts], depth=profile.accounts_depth)
-    artifacts = prepare_artifacts(batch_spec(profile), ptau=ptau, console=err_console, notify=_notify)
+    artifacts = head.artifacts_for(market) if head is not None else None
+    if artifacts is None:
+        artifacts = prepare_artifacts(batch_spec(profile), ptau=ptau, console=err_console, notify=_notify)
     started = time.perf_counter()
-    with Prover(notify=_notify, backend=resolve_prover(prover_backend_flag)) as prover:
+    backend = resolve_prover(prover_backend_flag)
+    if head is not None:
+        head.warm.wait()
+    worker = head.warm.worker if head is not None else None
+    with Prover(worker=worker, notify=_notify, backend=backend) as prover:
         proved = prove_batch(market, risk, [c.account for c in chosen], tree, artifacts, prover)
     seconds = time.perf_counter() - started
     paths = {e.account_id: tree.path(e.account_id) for e in proved.entries}
