@@ -33,7 +33,7 @@ from .keeper_env import (
     wait_for,
     write_scenario,
 )
-from .test_operator import _quotes
+from .test_keeper import _quotes
 
 pytestmark = pytest.mark.anvil
 

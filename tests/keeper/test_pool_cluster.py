@@ -132,7 +132,7 @@ def test_a_worker_killed_mid_proof_loses_its_lease(tmp_path: Path, artifacts: Ci
     assert len(pool.timings) == len(DUE)  # each job's proof kept once
 
 
-@pytest.mark.slow  # ~20 s; the keeper-level drop of late proofs is in test_operator's going-stale drill
+@pytest.mark.slow  # ~20 s; the keeper-level drop of late proofs is in test_keeper's going-stale drill
 def test_late_proofs_are_dropped_and_never_stored(tmp_path: Path, artifacts: CircuitArtifacts) -> None:
     """Leases far shorter than a proof: every proof comes back late and is dropped; the job
     fails as retryable after its two attempts. A later pool with a sane lease proves it once."""
