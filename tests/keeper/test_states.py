@@ -176,3 +176,16 @@ def test_a_state_change_outside_the_tables_is_caught(log: JobLog, state_edges: E
         db.execute("UPDATE jobs SET state = 'confirmed' WHERE batch = ?", (job.batch,))
     assert state_edges.outside_tables() == [("jobs", "pending", "confirmed")]
     state_edges.forget()  # the edge was taken on purpose here
+
+
+def test_every_snapshot_state_change_is_made_by_the_keeper_loop() -> None:
+    """The snapshot's state machine lives in one file: outside the stores, only
+    ``zkmargin/keeper/keeper.py`` changes a snapshot's state."""
+    moves = re.compile(r"\.snapshots\.(add|add_failed|set_state|renew)\(|\.repost_snapshot\(")
+    stores = {"zkmargin/keeper/snapshot_store.py", "zkmargin/keeper/job_log.py"}
+    found = {
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "zkmargin").rglob("*.py")
+        if moves.search(path.read_text(encoding="utf-8"))
+    }
+    assert found - stores == {"zkmargin/keeper/keeper.py"}
