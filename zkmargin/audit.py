@@ -35,11 +35,11 @@ from engine.model import Account, Market, RiskParams
 from engine.money import money
 from engine.status import Status
 from prover.keys.vkey import vkey_sha256
-from prover.offline.bundle import ProofBundle
 from prover.statements.batch_bundle import BatchBundle
 from prover.verification.verify_py import verify_groth16
 
 if TYPE_CHECKING:
+    from prover.offline.bundle import ProofBundle  # the offline one-account file: a type here
     from verifier_contracts.batch_gate import BatchGate
 
 

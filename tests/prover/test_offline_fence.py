@@ -5,6 +5,8 @@ function. Only the CLI's ``prove``/``verify``/``audit`` and ``zkmargin.audit`` m
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,3 +64,20 @@ def test_the_check_sees_an_import_in_a_function(tmp_path: Path) -> None:
         "prover.offline.bundle.ProofBundle",
         "prover.offline",
     ]
+
+
+def test_the_batch_path_loads_nothing_offline() -> None:
+    """Nor through a module outside the fenced folders (``zkmargin.audit``, used by the
+    demo, imports the one-account bundle as a type only)."""
+    modules = (
+        "zkmargin.demo.run",
+        "zkmargin.keeper.pool",
+        "prover.backends.prove",
+        "prover.backends.remote",
+        "prover.statements.prove_batch",
+        "prover.statements.batch_bundle",
+        "verifier_contracts.batch_gate",
+    )
+    code = f"import sys\nimport {', '.join(modules)}\nprint(sorted(m for m in sys.modules if m.startswith('{OFFLINE}')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert out.stdout.strip() == "[]"
