@@ -66,10 +66,16 @@ def prepare_batch(
     artifacts: CircuitArtifacts,
     *,
     commitments: MarketCommitments | None = None,
+    entries: Sequence[BatchEntry] | None = None,
 ) -> BatchWork:
     """Check and build the input of ``accounts`` (1..K of ``tree``) on ``market`` for the
     batch circuit ``artifacts`` (of the market's profile; its K may differ from the
-    profile's, as in the gas benchmark), with the engine's entries and public signals."""
+    profile's, as in the gas benchmark), with the engine's entries and public signals.
+
+    ``entries`` are the engine's entries of ``accounts`` in id order when the caller has
+    them already (``engine.batch_statement.batch_entries``, or the keeper's from
+    ``engine.margin_batch``); else they are computed here, once. Either way the proof's
+    public signals must equal the signals made of them."""
     profile = market.profile
     size = artifacts.spec.args[3] if len(artifacts.spec.args) == 5 else -1
     want = (profile.assets, profile.slots, profile.depth, size, profile.accounts_depth)
@@ -81,7 +87,8 @@ def prepare_batch(
     mc = (
         commitments if commitments is not None and commitments.market is market else MarketCommitments(market)
     )
-    entries = batch_entries(market, params, ordered)  # the engine's, once
+    if entries is None:
+        entries = batch_entries(market, params, ordered)  # the engine's, once
     circuit_input = build_batch_input(
         market, params, ordered, tree, mc, entries=entries, size=size
     )  # checks the batch, the tree and every bound before encoding

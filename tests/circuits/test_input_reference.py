@@ -82,3 +82,10 @@ def test_bad_batches_are_refused_as_before(batches: list[Batch]) -> None:
         with pytest.raises(InputError) as new:
             build_batch_input(b.market, b.params, accounts, b.tree)
         assert (new.value.field, new.value.message) == (old.value.field, old.value.message)
+
+
+def test_entries_passed_down_must_name_the_accounts(batches: list[Batch]) -> None:
+    b = next(b for b in batches if len(b.accounts) >= 2)
+    entries = batch_entries(b.market, b.params, b.accounts)
+    with pytest.raises(InputError, match="must name the accounts"):
+        build_batch_input(b.market, b.params, b.accounts[:1], b.tree, entries=entries[1:2])
