@@ -18,11 +18,11 @@ from zkmargin.cli.render import CliError, console, err_console, proof_outputs_te
 if TYPE_CHECKING:
     from engine.formats import LabeledAccount
     from engine.model import Market, RiskParams
-    from prover.backends.warm import Warmup
     from prover.keys.artifacts import CircuitArtifacts
     from prover.offline.bundle import ProofBundle
     from prover.statements.batch_bundle import BatchBundle
     from prover.toolchain.build import CircuitSpec
+    from zkmargin.cli.head_start import HeadStart
 
 _PTAU_HELP = "powers-of-tau file (default: $ZKMARGIN_PTAU, the shared dev file, or generate one)"
 
@@ -61,55 +61,6 @@ _CIRCUIT_OPTION = click.option(
     help="batch: MarginBatch (K accounts of the accounts tree: the gate's, the keeper's and "
     "`prove --batch`'s circuit); margin: the offline one-account MarginCheck (`zkmargin prove`)",
 )
-
-
-class _HeadStart:
-    """`zkmargin prove`'s head start: the cached keys of the market file's profile, and their
-    warm-up (node, the wasm, the proving key) running while the files are read."""
-
-    def __init__(self, profile: str, artifacts: CircuitArtifacts, warm: Warmup) -> None:
-        self.profile = profile
-        self.artifacts = artifacts
-        self.warm = warm
-
-    def artifacts_for(self, market: Market) -> CircuitArtifacts | None:
-        return self.artifacts if market.profile.name == self.profile else None
-
-    def stop(self) -> None:
-        """The warm-up ended and its worker stopped (a no-op once a Prover stopped it)."""
-        self.warm.wait()
-        if self.warm.worker is not None:
-            self.warm.worker.stop()
-
-
-def _head_start(
-    market_path: Path, ptau: Path | None, batch: bool, no_worker: bool, flag: str | None
-) -> _HeadStart | None:
-    """A head start when the keys are already cached (no --ptau), else None. It only saves
-    time: anything unclear (an unreadable file, missing keys, a bad setting) gives None, and
-    the command then reads, checks and reports everything in its usual order."""
-    if no_worker:
-        return None
-    try:
-        from engine.profiles import get_profile
-        from prover.backends.choice import resolve_backend
-        from prover.backends.node_worker import NodeWorker
-        from prover.backends.warm import Warmup
-        from prover.keys.artifacts import find_artifacts
-        from prover.keys.ptau import ptau_named
-        from prover.toolchain.build import batch_spec
-
-        if ptau_named(ptau):
-            return None
-        profile = get_profile(json.loads(market_path.read_text(encoding="utf-8"))["profile"])
-        artifacts = find_artifacts(batch_spec(profile) if batch else profile.name)
-        if artifacts is None or artifacts.setup is None:
-            return None
-        backend = resolve_backend(resolve_prover(flag))
-        warm = Warmup(backend, artifacts.wasm, artifacts.zkey, NodeWorker())
-    except Exception:  # a head start never decides an outcome
-        return None
-    return _HeadStart(profile.name, artifacts, warm)
 
 
 def _spec(profile: str, circuit: str) -> str | CircuitSpec:
@@ -260,8 +211,9 @@ def prove_cmd(
     from prover.backends.prove import Prover
     from prover.keys.artifacts import prepare_artifacts
     from prover.offline.prove_account import prove_account
+    from zkmargin.cli.head_start import head_start
 
-    head = _head_start(market_path, ptau, batch, no_worker, prover_backend_flag)
+    head = head_start(market_path, ptau, batch, no_worker, prover_backend_flag)
     try:
         mf = load_market(market_path)
         market = mf.market
@@ -317,7 +269,7 @@ def _prove_batch(
     ptau: Path | None,
     prover_backend_flag: str | None,
     as_json: bool,
-    head: _HeadStart | None,
+    head: HeadStart | None,
 ) -> None:
     """`zkmargin prove --batch`: the selected accounts in one batch proof bundle."""
     from engine.accounts_tree import AccountsTree
