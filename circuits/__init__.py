@@ -1,1 +1,1 @@
-"""The circom sources of zkmargin, shipped as package data (see ``prover.paths``)."""
+"""The circom sources of zkmargin, shipped as package data (see ``engine.paths``)."""

@@ -23,13 +23,15 @@ Two implementations of the same permutation live here:
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from functools import cache
 from operator import mul
 from typing import Any
 
+from engine import poseidon_store
 from engine.fixedpoint import FIELD_P
 from engine.poseidon_constants import MAX_WIDTH, MIN_WIDTH, N_ROUNDS_F, partial_rounds, poseidon_parameters
 
@@ -89,6 +91,74 @@ def _mat_inv(m: Sequence[Sequence[int]]) -> list[list[int]]:
 
 @cache
 def _schedule(t: int) -> _FastSchedule:
+    """The optimised constants for width ``t``: stored by an earlier process
+    (``engine.poseidon_store``, keyed by this module's source), else derived and stored."""
+    stored = poseidon_store.load_schedule(t)
+    if stored is not None:
+        with contextlib.suppress(TypeError, ValueError):
+            return _schedule_of(t, stored)
+    derived = derive_schedule(t)
+    poseidon_store.store_schedule(t, _fields_of(derived))
+    return derived
+
+
+def _fields_of(s: _FastSchedule) -> dict[str, Any]:
+    """A schedule as JSON-ready lists (everything but its width)."""
+    return {f.name: _lists(getattr(s, f.name)) for f in fields(s) if f.name != "width"}
+
+
+def _lists(value: Any) -> Any:
+    return [_lists(v) for v in value] if isinstance(value, tuple | list) else value
+
+
+def _tuples(value: Any, depth: int) -> Any:
+    """``value`` as nested tuples of ints, ``depth`` levels deep; raises on another shape."""
+    if depth == 0:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < FIELD_P:
+            raise ValueError("a schedule value is not a field element")
+        return value
+    if not isinstance(value, list):
+        raise ValueError("a schedule list is missing")
+    return tuple(_tuples(v, depth - 1) for v in value)
+
+
+#: Nesting depth of each schedule field (0: one field element).
+_DEPTHS = {
+    "first_full": 2,
+    "first_mds": 3,
+    "partial_scalars": 1,
+    "sparse_corner": 0,
+    "sparse_row": 2,
+    "sparse_col": 2,
+    "last_full": 2,
+    "mds": 2,
+}
+
+
+def _schedule_of(t: int, stored: dict[str, Any]) -> _FastSchedule:
+    """The stored fields back as a schedule of width ``t``, with every length checked."""
+    if set(stored) != set(_DEPTHS):
+        raise ValueError("a schedule field is missing or unknown")
+    s = _FastSchedule(width=t, **{name: _tuples(stored[name], d) for name, d in _DEPTHS.items()})
+    half, n_p = N_ROUNDS_F // 2, partial_rounds(t)
+    rows = (*s.first_full, *s.last_full, *s.mds, *(r for m in s.first_mds for r in m))
+    if (
+        len(s.first_full) != half
+        or len(s.last_full) != half
+        or len(s.first_mds) != half
+        or len(s.mds) != t
+        or any(len(m) != t for m in s.first_mds)
+        or any(len(r) != t for r in rows)
+        or len(s.partial_scalars) != n_p
+        or len(s.sparse_row) != n_p
+        or len(s.sparse_col) != n_p
+        or any(len(r) != t - 1 for r in (*s.sparse_row, *s.sparse_col))
+    ):
+        raise ValueError("a stored schedule has the wrong shape")
+    return s
+
+
+def derive_schedule(t: int) -> _FastSchedule:
     """Derive the optimised constants for width ``t`` from the plain ones."""
     constants, mds = poseidon_parameters(t)
     n_p = partial_rounds(t)

@@ -20,7 +20,8 @@ from typing import Any
 
 from engine.errors import ZkmarginError
 from engine.fileio import write_json_atomic
-from prover.paths import cache_root, node_modules
+from engine.paths import cache_root
+from prover.paths import node_modules
 
 EVM_VERSION = "prague"  # py-evm stops at Prague
 OPTIMIZER_RUNS = 200

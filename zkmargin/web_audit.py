@@ -28,7 +28,8 @@ from pathlib import Path
 
 from engine.errors import ZkmarginError
 from engine.profiles import PROFILES
-from prover.paths import cache_root, node_modules, project_root
+from engine.paths import cache_root, project_root
+from prover.paths import node_modules
 from verifier_contracts.solc import compile_gate, node_binary
 
 STATIC = ("index.html", "style.css")

@@ -37,6 +37,16 @@ class WorkerTimeout(ProverError):
     """A request took longer than its timeout; the worker was stopped."""
 
 
+#: V8's baseline WebAssembly compiler only, for a worker that only computes witnesses (the
+#: arkworks and rapidsnark backends). Without it V8 recompiles a large witness program with
+#: its optimising compiler in background threads during the first seconds of the process,
+#: and on two cores that takes a core from the proof that follows: a one-shot standard-
+#: profile proof took 2.1-2.2 s instead of 1.3 s (docs/prover.md). A warm witness is about
+#: 10 % slower without the optimising compiler (0.25 s against 0.22 s, standard profile).
+#: snarkjs proves in WebAssembly too, so its worker keeps the optimising compiler.
+LIFTOFF_ONLY = "--liftoff-only"
+
+
 class NodeWorker:
     """One node process running ``worker.js``; use as a context manager or call start/stop."""
 
@@ -47,8 +57,10 @@ class NodeWorker:
         start_timeout: float = DEFAULT_START_TIMEOUT,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
         script: Path = WORKER_JS,
+        witness_only: bool = False,
     ) -> None:
         self._tools = tools
+        self.witness_only = witness_only
         self.start_timeout = start_timeout
         self.request_timeout = request_timeout
         self.script = script
@@ -96,7 +108,8 @@ class NodeWorker:
 
     def _command(self, tools: Toolchain) -> list[str]:
         """The process to run (a subclass runs another helper with the same protocol)."""
-        return [str(tools.node), str(self.script), str(tools.node_modules)]
+        flags = [LIFTOFF_ONLY] if self.witness_only else []
+        return [str(tools.node), *flags, str(self.script), str(tools.node_modules)]
 
     def stop(self, timeout: float = 10.0) -> None:
         """Ask the worker to exit; kill it if it does not within ``timeout``."""

@@ -34,7 +34,11 @@ class Prover:
     ) -> None:
         self.tools = tools or find_toolchain()
         chosen = resolve_backend(backend) if use_worker else SNARKJS
-        self._worker = worker if worker is not None else (NodeWorker(self.tools) if use_worker else None)
+        self._worker = (
+            worker
+            if worker is not None
+            else (NodeWorker(self.tools, witness_only=chosen != SNARKJS) if use_worker else None)
+        )
         self._fast = (
             fast_prover(chosen, self._worker) if chosen != SNARKJS and self._worker is not None else None
         )

@@ -13,9 +13,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from engine.paths import project_root
 from prover.backends.node_worker import NodeWorker
 from prover.errors import ProverError
-from prover.paths import project_root
 from prover.results import ProofResult
 from prover.toolchain.tools import Toolchain
 

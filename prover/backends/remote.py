@@ -29,7 +29,7 @@ from typing import Any
 
 from distributed import Worker, WorkerPlugin, get_worker
 
-from prover.backends.choice import prover_for, resolve_backend
+from prover.backends.choice import SNARKJS, prover_for, resolve_backend
 from prover.backends.native import BACKEND as ARKWORKS
 from prover.backends.node_worker import NodeWorker
 from prover.backends.protocol import ProvesCircuits
@@ -82,7 +82,7 @@ class ProvingPlugin(WorkerPlugin):
         self.wasm = self._write(folder / f"{self.wasm_sha256[:16]}.wasm", self.wasm_bytes, self.wasm_sha256)
         self.zkey = self._write(folder / f"{self.zkey_sha256[:16]}.zkey", self.zkey_bytes, self.zkey_sha256)
         self.wasm_bytes = self.zkey_bytes = b""  # on disk now; the worker keeps no second copy
-        self._node = NodeWorker().start()
+        self._node = NodeWorker(witness_only=resolve_backend(self.backend) != SNARKJS).start()
         self.prover = prover_for(self.backend, self._node)
         self._warm()
 

@@ -14,13 +14,13 @@ from typing import Any
 
 from rich.console import Console
 
+from engine.paths import cache_root
 from engine.profiles import get_profile
 from prover.backends.native import native_available
 from prover.errors import ProverError
 from prover.keys.ptau import PtauChoice, ptau_named, resolve_ptau
 from prover.keys.setup import SetupResult, all_setups, load_setup, setup_keys, setup_keys_native
 from prover.keys.vkey import load_vkey
-from prover.paths import cache_root
 from prover.toolchain.binfile import required_power
 from prover.toolchain.build import (
     BuildResult,

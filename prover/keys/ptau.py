@@ -24,9 +24,9 @@ from pathlib import Path
 
 from rich.console import Console
 
+from engine.paths import cache_root, project_root
 from prover.errors import ProverError
 from prover.keys.ptau_generate import estimate_seconds, generate_ptau
-from prover.paths import cache_root, project_root
 from prover.toolchain.binfile import read_ptau_info
 from prover.toolchain.build import file_lock
 from prover.toolchain.tools import Toolchain, find_toolchain

@@ -30,10 +30,10 @@ from typing import Any
 
 from engine.fileio import write_json_atomic
 from engine.formats.json_text import loads_json
+from engine.paths import cache_root
 from engine.profiles import Profile
 from engine.signals import BATCH_PUBLIC_INPUTS, PUBLIC_INPUTS
 from prover.errors import ProverError
-from prover.paths import cache_root
 from prover.toolchain.binfile import BN254_R, read_r1cs_info
 from prover.toolchain.tools import Toolchain, find_toolchain, rel_to, run_tool, strip_ansi
 

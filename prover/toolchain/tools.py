@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from engine.paths import project_root
 from prover.errors import ProverError
-from prover.paths import project_root
 
 NODE_HINT = "node not found: install node 20 (or set ZKMARGIN_NODE to the node binary)"
 SETUP_HINT = "run make setup"

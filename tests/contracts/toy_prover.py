@@ -22,7 +22,7 @@ from typing import Any
 
 from engine.batch_statement import pack_words
 from engine.fixedpoint import FIELD_P
-from prover.paths import project_root
+from engine.paths import project_root
 from verifier_contracts.solc import cache_dir as solc_cache_dir
 from verifier_contracts.solc import node_binary
 

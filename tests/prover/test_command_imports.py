@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from prover.paths import project_root
+from engine.paths import project_root
 
 HEAVY = ("scipy", "web3", "eth_abi", "eth_utils", "eth_account", "eth_tester", "dask", "distributed")
 

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from prover.keys.artifacts import prepare_artifacts
-from prover.paths import project_root
+from engine.paths import project_root
 from zkmargin.cli.main import cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.circuit]

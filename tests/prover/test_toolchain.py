@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from prover import paths
+from engine import paths
 from prover.errors import ProverError
 from prover.toolchain.tools import find_node, find_toolchain, run_tool
 

@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from prover.paths import project_root
+from engine.paths import project_root
 from verifier_contracts.solc import node_binary
 
 HERE = Path(__file__).resolve().parent

@@ -19,7 +19,7 @@ from rich.console import Console
 from engine.commitments import MarketCommitments
 from engine.formats import dump_market, load_accounts, load_market
 from engine.formats.account import dump_account
-from prover.paths import project_root
+from engine.paths import project_root
 from prover.statements.batch_bundle import BatchBundle
 from tests.web.browser import drive
 from verifier_contracts.chain import anvil

@@ -50,7 +50,7 @@ def head_start(
         return None
     try:
         from engine.profiles import get_profile
-        from prover.backends.choice import resolve_backend
+        from prover.backends.choice import SNARKJS, resolve_backend
         from prover.backends.node_worker import NodeWorker
         from prover.backends.warm import Warmup
         from prover.keys.artifacts import find_artifacts
@@ -64,7 +64,7 @@ def head_start(
         if artifacts is None or artifacts.setup is None:
             return None
         backend = resolve_backend(resolve_prover(flag))
-        warm = Warmup(backend, artifacts.wasm, artifacts.zkey, NodeWorker())
+        warm = Warmup(backend, artifacts.wasm, artifacts.zkey, NodeWorker(witness_only=backend != SNARKJS))
     except Exception:  # a head start never decides an outcome
         return None
     return HeadStart(profile.name, artifacts, warm)
