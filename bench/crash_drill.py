@@ -49,7 +49,8 @@ from engine.commitments import params_hash
 from engine.fileio import write_json_atomic
 from engine.fixedpoint import SCALE
 from engine.formats import LabeledAccount, QuotesFile, dump_accounts, dump_params, dump_quotes
-from engine.margin_batch import AccountBatch, compute_margins
+from engine.margin_arrays import AccountBatch
+from engine.margin_batch import compute_margins
 from engine.market_builder import build_market
 from engine.model import Account, Slot
 from engine.profiles import get_profile

@@ -24,7 +24,8 @@ import numpy as np
 
 from engine.fixedpoint import SCALE
 from engine.margin import compute_margin
-from engine.margin_batch import AccountBatch, MarketTables, compute_margins
+from engine.margin_arrays import AccountBatch, MarketTables
+from engine.margin_batch import compute_margins
 from engine.market_builder import build_market
 from engine.model import EMPTY_SLOT, Account, AssetQuote, InstrumentSpec, Market, RiskParams, RowConfig, Slot
 from engine.profiles import PROFILES

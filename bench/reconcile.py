@@ -39,7 +39,8 @@ from bench.two_asset_market import ASSETS, INSTRUMENTS, PARAMS
 from engine.commitments import params_hash
 from engine.fileio import write_json_atomic
 from engine.formats import LabeledAccount, QuotesFile, dump_accounts, dump_quotes
-from engine.margin_batch import AccountBatch, compute_margins
+from engine.margin_arrays import AccountBatch
+from engine.margin_batch import compute_margins
 from engine.market_builder import build_market
 from engine.model import Account
 from engine.profiles import get_profile

@@ -132,7 +132,8 @@ def margins(
     """Section-3 results for every account; the vectorised path for many accounts."""
     if len(accounts) < batch_threshold:
         return [compute_margin(market, params, a.account) for a in accounts]
-    from engine.margin_batch import AccountBatch, compute_margins
+    from engine.margin_arrays import AccountBatch
+    from engine.margin_batch import compute_margins
 
     batch = compute_margins(market, params, AccountBatch.from_accounts([a.account for a in accounts]))
     return batch.rows()

@@ -8,17 +8,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import InputError
+from engine.exact_limbs import exact_dot, exact_grouped_dot, pair_min, pair_to_int
 from engine.fixedpoint import CASH_LIMIT, DELTA_MAX, DEPTH_LIMIT, KAPPA_LIMIT, Q_LIMIT, SCALE, SPOT_LIMIT
 from engine.margin import compute_margin
-from engine.margin_batch import (
-    AccountBatch,
-    MarketTables,
-    compute_margins,
-    exact_dot,
-    exact_grouped_dot,
-    pair_min,
-    pair_to_int,
-)
+from engine.margin_arrays import AccountBatch, MarketTables
+from engine.margin_batch import compute_margins
 from engine.model import Account, Market, RiskParams, Slot
 from engine.profiles import PROFILES
 from tests.engine.strategies import (

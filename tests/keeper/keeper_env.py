@@ -30,7 +30,8 @@ from engine.fixedpoint import SCALE
 from engine.formats import QuotesFile, dump_accounts, dump_params, dump_quotes, load_accounts
 from engine.formats.account import LabeledAccount
 from engine.margin import compute_margin
-from engine.margin_batch import AccountBatch, compute_margins
+from engine.margin_arrays import AccountBatch
+from engine.margin_batch import compute_margins
 from engine.market_builder import build_market
 from engine.model import Account, AssetQuote, Market, RiskParams, Slot
 from engine.profiles import get_profile

@@ -58,7 +58,8 @@ from engine.formats import (
     load_quotes,
     make_market_file,
 )
-from engine.margin_batch import AccountBatch, compute_margins
+from engine.margin_arrays import AccountBatch
+from engine.margin_batch import compute_margins
 from engine.model import Account, AssetQuote, Market
 from engine.money import money
 from engine.pipeline import price_market

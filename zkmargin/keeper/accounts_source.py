@@ -33,7 +33,7 @@ from engine.commitments import commitments as commitments_of
 from engine.errors import InputError
 from engine.formats import LabeledAccount, load_accounts_bytes
 from engine.formats.json_text import cyclic_gc_paused, in_file, read_file_bytes
-from engine.margin_batch import AccountBatch
+from engine.margin_arrays import AccountBatch
 from engine.model import Account, Market
 from engine.pipeline import check_unique_ids
 from engine.profiles import Profile

@@ -15,7 +15,7 @@ from engine.accounts_tree import AccountsTree
 from engine.commitments import MarketCommitments, params_hash
 from engine.errors import InputError
 from engine.formats import LabeledAccount, ParamsFile
-from engine.margin_batch import AccountBatch
+from engine.margin_arrays import AccountBatch
 from engine.model import Market, RiskParams
 from engine.pipeline import price_market
 from engine.profiles import Profile
