@@ -197,6 +197,7 @@ def collect(parts: list[Part], machine: dict[str, Any], argv: list[str]) -> dict
         "crash_drill": None,
         "reconcile": None,
         "web_audit": None,
+        "prove_command": None,
     }
     for run in runs:
         name = run["name"]
@@ -216,6 +217,8 @@ def collect(parts: list[Part], machine: dict[str, Any], argv: list[str]) -> dict
             document["backtest"] = run["figures"]
         elif name == "web-audit":
             document["web_audit"] = run["figures"]
+        elif name == "prove-command":
+            document["prove_command"] = run["figures"]
     return document
 
 

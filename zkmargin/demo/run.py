@@ -29,13 +29,11 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Any
 
 from rich import box
 from rich.console import Console
@@ -73,9 +71,10 @@ from prover.statements.prove_batch import prove_batch
 from prover.toolchain.build import batch_spec
 from verifier_contracts.batch_gate import BatchGate, batch_calldata
 from verifier_contracts.chain import connect
-from verifier_contracts.gate import TxResult, deploy_verifier
+from verifier_contracts.gate import deploy_verifier
 from zkmargin.audit import audit_batch_offline, audit_batch_onchain
 from zkmargin.demo.data import DEMO_AS_OF, demo_accounts, demo_market, shocked_quotes
+from zkmargin.demo.summary import DemoSummary, count_statuses, liquidation_text, print_summary, statuses_text
 from zkmargin.keeper.factory import open_keeper
 from zkmargin.keeper.keeper import Keeper, KeeperSettings
 from zkmargin.keeper.liquidations import OPENED
@@ -106,58 +105,6 @@ USER_FILES = {
     "vkey": "vkey.json",
     "accountsTree": "accounts-tree.json",
 }
-
-
-@dataclass
-class DemoSummary:
-    """What the demo did, with its figures (written to ``summary.json``)."""
-
-    profile: str
-    chain: str
-    constraints: int = 0
-    statuses_before: dict[str, int] = field(default_factory=dict)
-    statuses_after: dict[str, int] = field(default_factory=dict)
-    proofs: int = 0
-    prover: str = ""  # the Groth16 backend that made the proofs
-    proof_seconds: list[float] = field(default_factory=list)
-    gas: dict[str, list[int]] = field(default_factory=dict)
-    steps: dict[str, float] = field(default_factory=dict)
-    liquidatable_before: list[int] = field(default_factory=list)
-    liquidatable_after: list[int] = field(default_factory=list)
-    liquidated: list[int] = field(default_factory=list)
-    attested: list[int] = field(default_factory=list)
-    batch_size: int = 0
-    batch_constraints: int = 0
-    batches: list[dict[str, Any]] = field(default_factory=list)
-    audit_ok: bool = False
-    gate: str = ""  # the BatchGate's address (a user's on-chain audit reads it)
-
-    def record_gas(self, call: str, tx: TxResult) -> None:
-        self.gas.setdefault(call, []).append(tx.gas_used)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "format": "zkmargin/demo-summary@1",
-            "profile": self.profile,
-            "chain": self.chain,
-            "prover": self.prover,
-            "constraints": self.constraints,
-            "statuses_before": self.statuses_before,
-            "statuses_after": self.statuses_after,
-            "proofs": self.proofs,
-            "proof_seconds": self.proof_seconds,
-            "gas": self.gas,
-            "steps_seconds": self.steps,
-            "liquidatable_before": self.liquidatable_before,
-            "liquidatable_after": self.liquidatable_after,
-            "liquidated": self.liquidated,
-            "attested": self.attested,
-            "batch_size": self.batch_size,
-            "batch_constraints": self.batch_constraints,
-            "batches": self.batches,
-            "audit_ok": self.audit_ok,
-            "gate": self.gate,
-        }
 
 
 class DemoRun:
@@ -217,8 +164,10 @@ class DemoRun:
     def make_accounts(self) -> None:
         with self.step("2 accounts"):
             self.accounts, _ = demo_accounts(self.market, self.params, self.opt.accounts, self.opt.seed)
-            counts = _count(self._margins(self.market))
-            self.console.print(f"{len(self.accounts)} accounts margined (vectorised): {_status_text(counts)}")
+            counts = count_statuses(self._margins(self.market))
+            self.console.print(
+                f"{len(self.accounts)} accounts margined (vectorised): {statuses_text(counts)}"
+            )
 
     def _margins(self, market: Market) -> list[int]:
         batch = AccountBatch.from_accounts(self.accounts)
@@ -310,7 +259,7 @@ class DemoRun:
         self.markets[outcome.epoch] = (priced.market, quotes)
         self.market, self.market_quotes = priced.market, quotes
         statuses = self._margins(priced.market)
-        counts = _count(statuses)
+        counts = count_statuses(statuses)
         ids = [
             a.account_id for a, st in zip(self.accounts, statuses, strict=True) if st >= Status.LIQUIDATABLE
         ]
@@ -339,7 +288,7 @@ class DemoRun:
             )
         posted = "posted the accounts root and " if outcome.accounts_posted else ""
         self.console.print(
-            f"epoch {outcome.epoch}: {_status_text(counts)}; the keeper posted the market, {posted}"
+            f"epoch {outcome.epoch}: {statuses_text(counts)}; the keeper posted the market, {posted}"
             f"opened {opened} liquidation(s) in {len(confirmed)} batch(es) of up to {self.profile.batch_size} "
             f"({outcome.already_open} already open), in {outcome.seconds:.1f} s"
         )
@@ -428,7 +377,7 @@ class DemoRun:
         )
         for lp in prices:
             if lp.held:
-                where = "already liquidatable" if lp.already else _liq_text(lp.below, lp.above)
+                where = "already liquidatable" if lp.already else liquidation_text(lp.below, lp.above)
                 self.console.print(f"  {lp.name} at {lp.spot:,.2f}: {where}")
         self.console.print(
             f"the user re-runs it with: zkmargin audit --account {folder}/account.json "
@@ -459,48 +408,6 @@ class DemoRun:
 
     # ------------------------------------------------------------ 9 summary
 
-    def print_summary(self) -> None:
-        s = self.summary
-        self.console.rule("[bold]summary")
-        table = Table(title="accounts by status", box=box.SIMPLE_HEAD)
-        table.add_column("status")
-        table.add_column("epoch 1", justify="right")
-        table.add_column("after the shock", justify="right")
-        for status in Status:
-            table.add_row(
-                status_text(status),
-                str(s.statuses_before.get(status.label, 0)),
-                str(s.statuses_after.get(status.label, 0)),
-            )
-        self.console.print(table)
-        gas = Table(title="gas per call", box=box.SIMPLE_HEAD)
-        for col in ("call", "calls", "gas (mean)", "gas (max)"):
-            gas.add_column(col, justify="right" if col != "call" else "left")
-        for call, used in s.gas.items():
-            gas.add_row(call, str(len(used)), f"{sum(used) // len(used):,}", f"{max(used):,}")
-        self.console.print(gas)
-        steps = Table(title="time per step", box=box.SIMPLE_HEAD)
-        steps.add_column("step")
-        steps.add_column("seconds", justify="right")
-        for name, seconds in s.steps.items():
-            steps.add_row(name, f"{seconds:.1f}")
-        self.console.print(steps)
-        if s.batches:
-            settled = sum(len(b["accounts"]) for b in s.batches)
-            per_account = sum(b["gas"] for b in s.batches) / settled
-            self.console.print(
-                f"batches: {settled} liquidations in {len(s.batches)} proof(s) of up to {s.batch_size} accounts "
-                f"(MarginBatch, {s.batch_constraints:,} constraints): {per_account:,.0f} gas per liquidated "
-                "account"
-            )
-        mean = sum(s.proof_seconds) / max(len(s.proof_seconds), 1)
-        self.console.print(
-            f"profile {s.profile} ({s.constraints:,} constraints); {s.proofs} proofs, {mean:.2f} s each; "
-            f"{len(s.liquidated)} liquidations on chain; audit {'passed' if s.audit_ok else 'FAILED'}"
-        )
-        write_json_atomic(self.opt.out / "summary.json", s.to_dict())
-        self.console.print(f"figures written to {self.opt.out / 'summary.json'}")
-
 
 def run_demo(options: DemoOptions, console: Console) -> DemoSummary:
     """Run every step; return the summary (also written to ``OUT/summary.json``)."""
@@ -515,23 +422,5 @@ def run_demo(options: DemoOptions, console: Console) -> DemoSummary:
     run.prepare_circuit()
     run.run_chain()
     run.summary.steps["total"] = round(time.perf_counter() - started, 3)
-    run.print_summary()
+    print_summary(run.summary, console, options.out)
     return run.summary
-
-
-def _count(statuses: list[int]) -> dict[str, int]:
-    counts = Counter(statuses)
-    return {s.label: counts.get(s, 0) for s in Status}
-
-
-def _status_text(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {name}" for name, n in counts.items())
-
-
-def _liq_text(below: float | None, above: float | None) -> str:
-    parts = []
-    if below is not None:
-        parts.append(f"liquidatable below {below:,.2f}")
-    if above is not None:
-        parts.append(f"above {above:,.2f}")
-    return " and ".join(parts) if parts else "no liquidation price within 0.01x-100x spot"
