@@ -17,9 +17,9 @@ from engine.margin import compute_margin
 from engine.market_builder import build_market
 from engine.model import Account, AssetQuote, InstrumentSpec, Market, RiskParams, RowConfig
 from engine.profiles import Profile, get_profile
+from prover.backends.protocol import ProvesCircuits
 from prover.keys.artifacts import CircuitArtifacts
 from prover.offline.bundle import ProofBundle
-from prover.backends.protocol import ProvesCircuits
 from prover.offline.prove_account import AccountProof, prove_account
 from zkmargin.demo.data import DEMO_AS_OF, demo_accounts, demo_market, shocked_quotes
 

@@ -27,8 +27,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from engine.errors import ZkmarginError
-from engine.profiles import PROFILES
 from engine.paths import cache_root, project_root
+from engine.profiles import PROFILES
 from prover.paths import node_modules
 from verifier_contracts.solc import compile_gate, node_binary
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from prover.keys.artifacts import prepare_artifacts
 from engine.paths import project_root
+from prover.keys.artifacts import prepare_artifacts
 from zkmargin.cli.main import cli
 
 pytestmark = [pytest.mark.slow, pytest.mark.circuit]
