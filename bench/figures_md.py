@@ -180,6 +180,22 @@ def margin_cli_section(doc: dict[str, Any] | None) -> list[str]:
     return ["## `zkmargin margin` end to end (standard profile, 16 slots)", "", *_table(header, rows)]
 
 
+def prove_command_section(doc: dict[str, Any] | None) -> list[str]:
+    if not doc:
+        return []
+    rows = []
+    for backend, f in doc.get("backends", {}).items():
+        c, w, p = f["command_seconds"], f["witness_seconds"], f["prove_seconds"]
+        rows.append([backend, _num(c["min"]), _num(c["median"]), _num(w["median"]), _num(p["median"]), str(c["n"])])
+    header = ["backend", "whole command, min s", "median s", "witness s", "proof s", "runs"]
+    met = "met" if doc.get("target_met") else "not met"
+    note = (
+        f"A fresh process each run, profile {doc.get('profile')}, interleaved; target "
+        f"{_num(doc.get('target_seconds'), 1)} s for arkworks (best run): {met}."
+    )
+    return ["## `zkmargin prove` as a whole command", "", note, "", *_table(header, rows)]
+
+
 def backtest_section(doc: dict[str, Any] | None) -> list[str]:
     if not doc:
         return []
@@ -295,6 +311,7 @@ def render_markdown(doc: dict[str, Any]) -> str:
     lines += prover_section(doc.get("prover") or {})
     lines += batch_section(doc.get("batch"))
     lines += margin_cli_section(doc.get("margin_cli"))
+    lines += prove_command_section(doc.get("prove_command"))
     lines += backtest_section(doc.get("backtest"))
     lines += crash_drill_section(doc.get("crash_drill"))
     lines += reconcile_section(doc.get("reconcile"))

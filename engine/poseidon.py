@@ -92,7 +92,7 @@ def _mat_inv(m: Sequence[Sequence[int]]) -> list[list[int]]:
 @cache
 def _schedule(t: int) -> _FastSchedule:
     """The optimised constants for width ``t``: stored by an earlier process
-    (``engine.poseidon_store``, keyed by this module's source), else derived and stored."""
+    (``engine.poseidon_store``, keyed by the sources of the modules that derive them), else derived and stored."""
     stored = poseidon_store.load_schedule(t)
     if stored is not None:
         with contextlib.suppress(TypeError, ValueError):

@@ -15,3 +15,6 @@ class ProofResult:
     witness_seconds: float
     prove_seconds: float
     backend: str  # "worker" or "cli"
+    #: The backend checked the proof against its proving key's verification key (arkworks
+    #: does, in a few milliseconds): the py_ecc check of a new proof is then not repeated.
+    key_verified: bool = False

@@ -94,3 +94,16 @@ def test_the_browser_audit_figures_render(tmp_path: Path) -> None:
         "| 18 of 36 accounts searched (the others are liquidatable now) | 5.1 / 14.6 | 158.8 / 236.5 |"
         in text
     )
+
+
+def test_the_prove_command_figures_render() -> None:
+    from bench.figures_md import prove_command_section
+
+    spread = {"min": 1.92, "median": 2.06, "max": 2.2, "n": 5}
+    part = {"min": 0.3, "median": 0.29, "max": 0.3, "n": 5}
+    backend = {"command_seconds": spread, "witness_seconds": part, "prove_seconds": part}
+    doc = {"profile": "standard", "backends": {"arkworks": backend}, "target_seconds": 2.0, "target_met": True}
+    text = "\n".join(prove_command_section(doc))
+    assert "## `zkmargin prove` as a whole command" in text and "target 2.0 s for arkworks (best run): met" in text
+    assert "| arkworks | 1.92 | 2.06 | 0.29 | 0.29 | 5 |" in text
+    assert prove_command_section(None) == []

@@ -4,7 +4,9 @@ The witness is still computed by circom's WebAssembly witness program in the nod
 (it is a small share of the time: about 5 % of a standard proof); the proof itself is made
 by arkworks in this process, from the snarkjs proving key loaded once per key file and
 kept for every later proof (no zkey re-read). arkworks spreads each proof over every
-core (rayon) and releases the GIL while it works.
+core (rayon) and releases the GIL while it works. Each new proof is checked against the
+key's own verification key in the same call (one pairing product, milliseconds), so the
+callers' py_ecc check of a new proof (``prover.verification.new_proof``) is not repeated.
 
 The proofs are snarkjs's: the same key, snarkjs's witness map (``native/core/src/qap.rs``), the
 JSON shape of snarkjs's ``proof.json``; snarkjs, the pure-Python verifier and the gate
@@ -92,12 +94,18 @@ class NativeProver:
             out = key.prove_wtns(data)
         except ValueError as exc:
             raise ProverError(f"native proof failed: {exc}") from None
+        if not out["verified"]:
+            raise ProverError(
+                "the new proof does not verify against its key: the witness breaks a constraint "
+                "of the circuit (a witness program and key of different builds?)"
+            )
         return ProofResult(
             proof=dict(out["proof"]),
             public_signals=[str(s) for s in out["public_signals"]],
             witness_seconds=witness_seconds,
             prove_seconds=float(out["seconds"]),
             backend=BACKEND,
+            key_verified=True,
         )
 
     def stop(self) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 
 from engine.fileio import write_json_atomic
 from engine.signals import PUBLIC_SIGNALS
+from prover.curve import SCALAR_FIELD as R
 from prover.statements.batch_bundle import BATCH_BUNDLE_FORMAT, BatchBundle
 from prover.statements.bundle_file import (
     HEX64,
@@ -33,7 +34,6 @@ from prover.statements.bundle_file import (
     validate_proof_points,
 )
 from prover.statements.bundle_file import fail as _fail
-from prover.verification.verify_py import R
 
 BUNDLE_FORMAT = "zkmargin/proof@1"
 PUBLIC_SIGNAL_NAMES = PUBLIC_SIGNALS

@@ -23,7 +23,7 @@ from prover.keys.artifacts import CircuitArtifacts
 from prover.offline.bundle import PUBLIC_SIGNAL_NAMES, ProofBundle
 from prover.offline.witness_input import build_input
 from prover.results import ProofResult
-from prover.verification.verify_py import verify_groth16
+from prover.verification.new_proof import check_new_proof
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def prove_account(
 ) -> AccountProof:
     """Prove ``account``'s status on ``market`` with ``artifacts`` (which must match the
     market's profile). ``commitments`` may be shared by many accounts of one market;
-    ``self_check=False`` skips the py_ecc check of the new proof (for callers that
+    ``self_check=False`` skips the check of the new proof (for callers that
     verify it elsewhere, e.g. on chain)."""
     profile = market.profile
     if tuple(artifacts.spec.args) != (profile.assets, profile.slots, profile.depth):
@@ -88,9 +88,7 @@ def prove_account(
     result = prover.prove(artifacts.wasm, artifacts.zkey, circuit_input)
     check_signals(expected_signals(margin, account, params, mc), result.public_signals)
     if self_check:
-        verdict = verify_groth16(artifacts.vkey_json(), result.public_signals, result.proof)
-        if not verdict.ok:
-            raise ProverError(f"the new proof does not verify: {verdict.reason}")
+        check_new_proof(result, artifacts)
     bundle = ProofBundle(
         profile=profile.name,
         proof=result.proof,

@@ -34,6 +34,7 @@ from engine.errors import InputError
 from engine.fileio import write_json_atomic
 from engine.merkle import MerklePath
 from engine.profiles import get_profile
+from prover.curve import SCALAR_FIELD as R
 from prover.statements.bundle_file import (
     HEX64,
     BundleError,
@@ -43,7 +44,6 @@ from prover.statements.bundle_file import (
     validate_proof_points,
 )
 from prover.statements.prove_batch import BatchProof
-from prover.verification.verify_py import R
 
 BATCH_BUNDLE_FORMAT = "zkmargin/batch-proof@1"
 

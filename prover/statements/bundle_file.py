@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from engine.formats.json_text import loads_json
+from prover.curve import BASE_FIELD as P
 from prover.errors import ProverError
-from prover.verification.verify_py import P
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 

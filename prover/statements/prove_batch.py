@@ -22,7 +22,7 @@ from prover.errors import ProofMismatch, ProverError
 from prover.keys.artifacts import CircuitArtifacts
 from prover.results import ProofResult
 from prover.statements.witness_input import build_batch_input
-from prover.verification.verify_py import verify_groth16
+from prover.verification.new_proof import check_new_proof
 
 
 @dataclass(frozen=True)
@@ -108,14 +108,12 @@ def finish_batch(
     work: BatchWork, result: ProofResult, artifacts: CircuitArtifacts, *, self_check: bool = True
 ) -> BatchProof:
     """The batch proof of ``work`` from a prover's ``result``: its public signals must be
-    the engine's (else :class:`ProofMismatch`); with ``self_check`` the proof is verified
-    with the pure-Python verifier too."""
+    the engine's (else :class:`ProofMismatch`); with ``self_check`` the proof is checked
+    (``prover.verification.new_proof``)."""
     if result.public_signals != list(work.expected_signals):
         raise ProofMismatch("circuit and engine disagree on the batch's public signals")
     if self_check:
-        verdict = verify_groth16(artifacts.vkey_json(), result.public_signals, result.proof)
-        if not verdict.ok:
-            raise ProverError(f"the new batch proof does not verify: {verdict.reason}")
+        check_new_proof(result, artifacts, "batch proof")
     return BatchProof(
         profile=work.profile,
         batch_size=work.batch_size,

@@ -1,5 +1,6 @@
 """A command loads only what it uses: reading a file, the CLI's entry point and the prover
-commands import no scipy (calibration), and the prover commands no web3, eth or dask
+commands import no scipy (calibration) and no py_ecc (a new proof is checked by its backend
+or, lazily, by the pure-Python verifier), and the prover commands no web3, eth or dask
 (each checked in a fresh interpreter)."""
 
 from __future__ import annotations
@@ -12,7 +13,17 @@ import pytest
 
 from engine.paths import project_root
 
-HEAVY = ("scipy", "web3", "eth_abi", "eth_utils", "eth_account", "eth_tester", "dask", "distributed")
+HEAVY = (
+    "scipy",
+    "py_ecc",
+    "web3",
+    "eth_abi",
+    "eth_utils",
+    "eth_account",
+    "eth_tester",
+    "dask",
+    "distributed",
+)
 
 
 def _loaded(statement: str) -> list[str]:

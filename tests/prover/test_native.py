@@ -3,7 +3,8 @@
 * a native proof verifies with snarkjs and with the pure-Python verifier, and its public
   signals are exactly those of the snarkjs proof of the same input;
 * a proof from a tampered witness (one private value changed) is made but rejected by
-  both verifiers; a witness of another length, a damaged witness file and a file that is
+  both verifiers and by the key's own check (``verified`` false, which NativeProver turns
+  into a ProverError); a good proof carries ``key_verified``; a witness of another length, a damaged witness file and a file that is
   no key are refused with a clear error;
 * the key is loaded once per key file (the same object serves every later proof).
 """
@@ -43,7 +44,7 @@ def test_native_proof_verifies_with_snarkjs_and_py_ecc(
     toy: Toy, native: NativeProver, worker: NodeWorker, worker_proof: ProofResult
 ) -> None:
     result = native.prove(toy.build.wasm, toy.setup.zkey, toy_input())
-    assert result.backend == "arkworks"
+    assert result.backend == "arkworks" and result.key_verified
     assert result.public_signals == worker_proof.public_signals
     assert worker.verify(toy.vkey, result.public_signals, result.proof)
     assert verify_groth16(toy.vkey, result.public_signals, result.proof).ok
@@ -63,6 +64,24 @@ def test_a_tampered_witness_gives_a_proof_no_verifier_accepts(
     public = [str(s) for s in out["public_signals"]]
     assert not verify_groth16(toy.vkey, public, out["proof"]).ok
     assert not worker.verify(toy.vkey, public, out["proof"])
+    assert out["verified"] is False  # the key's own check sees it too
+    assert proving_key(toy.setup.zkey).prove_wtns(_wtns(toy, worker, tmp_path))["verified"] is True
+
+
+def test_the_native_prover_refuses_a_proof_its_key_rejects(
+    toy: Toy, worker: NodeWorker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prover.backends import native as native_backend
+
+    real = proving_key(toy.setup.zkey)
+
+    class Rejecting:  # the real key's proof, with the key's verdict turned to "no"
+        def prove_wtns(self, data: bytes) -> dict[str, object]:
+            return {**real.prove_wtns(data), "verified": False}
+
+    monkeypatch.setattr(native_backend, "proving_key", lambda zkey: Rejecting())
+    with pytest.raises(ProverError, match="does not verify against its key"):
+        NativeProver(worker).prove(toy.build.wasm, toy.setup.zkey, toy_input())
 
 
 def test_bad_witnesses_and_keys_are_refused_clearly(toy: Toy, worker: NodeWorker, tmp_path: Path) -> None:

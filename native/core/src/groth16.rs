@@ -41,6 +41,8 @@ pub struct SnarkjsProof {
     pub pi_c: [String; 3],
     pub public_signals: Vec<String>,
     pub seconds: f64,
+    /// The key's own verification key accepts the proof (checked once it is made).
+    pub verified: bool,
 }
 
 impl Prover {
@@ -150,16 +152,20 @@ impl Prover {
         (g1, started.elapsed().as_secs_f64())
     }
 
-    /// Prove and shape the result as snarkjs's `proof.json` and `public.json`.
+    /// Prove, check the proof against the key's own verification key (one pairing product,
+    /// a few milliseconds: a witness that breaks a constraint shows here), and shape the
+    /// result as snarkjs's `proof.json` and `public.json`.
     pub fn prove_snarkjs(&self, witness: &[Fr]) -> Result<SnarkjsProof> {
         let (proof, seconds) = self.prove(witness)?;
-        Ok(to_snarkjs(&proof, &witness[1..self.num_instance], seconds))
+        let public = &witness[1..self.num_instance];
+        let verified = self.verify(&proof, public)?;
+        Ok(to_snarkjs(&proof, public, seconds, verified))
     }
 }
 
 /// snarkjs's JSON form: affine coordinates as decimals, G2 coordinates as ``[c0, c1]``,
 /// and the projective ``z`` as ``"1"`` (``["1", "0"]`` in G2).
-pub fn to_snarkjs(proof: &Proof<Bn254>, public: &[Fr], seconds: f64) -> SnarkjsProof {
+pub fn to_snarkjs(proof: &Proof<Bn254>, public: &[Fr], seconds: f64, verified: bool) -> SnarkjsProof {
     SnarkjsProof {
         pi_a: [decimal(&proof.a.x), decimal(&proof.a.y), "1".into()],
         pi_b: [
@@ -170,5 +176,6 @@ pub fn to_snarkjs(proof: &Proof<Bn254>, public: &[Fr], seconds: f64) -> SnarkjsP
         pi_c: [decimal(&proof.c.x), decimal(&proof.c.y), "1".into()],
         public_signals: public.iter().map(decimal).collect(),
         seconds,
+        verified,
     }
 }

@@ -70,7 +70,8 @@ impl Groth16Prover {
     }
 
     /// Prove from the bytes of a `.wtns` file. Returns a dict: `proof` (snarkjs's proof.json
-    /// shape), `public_signals` (decimal strings) and `seconds` (proving time).
+    /// shape), `public_signals` (decimal strings), `seconds` (proving time) and `verified`
+    /// (the key's verification key accepts the proof).
     fn prove_wtns<'py>(&self, py: Python<'py>, wtns_bytes: &[u8]) -> PyResult<Bound<'py, PyDict>> {
         let witness = wtns::parse(wtns_bytes).map_err(to_py)?;
         let out = py
@@ -89,6 +90,7 @@ impl Groth16Prover {
         result.set_item("proof", proof)?;
         result.set_item("public_signals", out.public_signals)?;
         result.set_item("seconds", out.seconds)?;
+        result.set_item("verified", out.verified)?;
         Ok(result)
     }
 }
