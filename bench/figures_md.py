@@ -186,7 +186,9 @@ def prove_command_section(doc: dict[str, Any] | None) -> list[str]:
     rows = []
     for backend, f in doc.get("backends", {}).items():
         c, w, p = f["command_seconds"], f["witness_seconds"], f["prove_seconds"]
-        rows.append([backend, _num(c["min"]), _num(c["median"]), _num(w["median"]), _num(p["median"]), str(c["n"])])
+        rows.append(
+            [backend, _num(c["min"]), _num(c["median"]), _num(w["median"]), _num(p["median"]), str(c["n"])]
+        )
     header = ["backend", "whole command, min s", "median s", "witness s", "proof s", "runs"]
     met = "met" if doc.get("target_met") else "not met"
     note = (

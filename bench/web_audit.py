@@ -107,7 +107,7 @@ def liquidation_figures(profile: str, count: int, work: Path) -> dict[str, Any]:
     job = {
         "profiles": profiles_json(),
         "market": dump_market(make_market_file(dm.market, quotes, dm.config, None)),
-        "params": {"format": "zkmargin/params@1", **dump_risk_params(dm.params)},
+        "params": {"format": "zkmargin/params@2", "model": "ZKPM-2", **dump_risk_params(dm.params)},
         "accounts": [dump_account(LabeledAccount(a)) for a in accounts],
     }
     page = _node("liquidation", job, work)

@@ -1,6 +1,6 @@
 pragma circom 2.1.0;
 
-// AccountMargin(A, k, d): one account's side of ZKPM-1 (spec sections 3 and 5),
+// AccountMargin(A, k, d): one account's side of ZKPM-2 (spec sections 3 and 5),
 // shared by MarginCheck (one account) and MarginBatch (K accounts):
 //   the account's commitment (spec section 5) from its fields, the rows of its
 //   slots proven in the instrument tree `tree_root`, and its status and shortfall
@@ -20,6 +20,7 @@ include "gadgets/hash_list.circom";
 include "gadgets/canonical_slots.circom";
 include "gadgets/slot_inclusion.circom";
 include "gadgets/worst_loss.circom";
+include "gadgets/directional_split.circom";
 include "gadgets/correlated_risk.circom";
 include "gadgets/liquidity_addon.circom";
 include "gadgets/floor_div_const.circom";
@@ -165,15 +166,31 @@ template AccountMargin(A, k, d) {
         worst[a] <== worstLoss[a].worst;
         _ <== worstLoss[a].Lmin;
     }
+    // ZKPM-2: each W splits into a signed directional part S and a rest U; the S are
+    // combined through rho with their signs, the U added in full
+    signal S[A];
+    signal U[A];
+    component split[A];
+    var uSum = 0;
+    for (var a = 0; a < A; a++) {
+        split[a] = DirectionalSplit(k);
+        split[a].up <== scen[a][10] + scen[a][11];
+        split[a].down <== scen[a][12] + scen[a][13];
+        split[a].W <== W[a];
+        S[a] <== split[a].S;
+        U[a] <== split[a].U;
+        _ <== split[a].Dir;
+        uSum += U[a];
+    }
     component corr = CorrelatedRisk(A, k);
     for (var a = 0; a < A; a++) {
-        corr.W[a] <== W[a];
+        corr.S[a] <== S[a];
     }
     corr.rhoUpper <== rho_upper;
     signal X;
     signal R;
     X <== corr.X;
-    R <== corr.R;
+    R <== corr.R + uSum;
 
     // ================================================= 5. liquidity add-on
     signal ND[A];

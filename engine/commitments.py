@@ -20,6 +20,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from engine.aggregation import MODEL_ID
 from engine.errors import InputError
 from engine.fixedpoint import N_SCENARIOS, to_field
 from engine.merkle import ARITY, MerklePath, SparseTree
@@ -103,12 +104,14 @@ def market_root(market: Market) -> int:
 
 
 def params_hash(params: RiskParams) -> int:
-    """hash_list([mm_factor, kappa_0..kappa_{A-1}, rho upper triangle row by row, diagonal included])."""
+    """hash_list([MODEL_ID, mm_factor, kappa_0..kappa_{A-1}, rho upper triangle row by row,
+    diagonal included]): the model's number first, so a commitment to ZKPM-2 parameters
+    can never be one to the same integers under another model."""
     n = len(params.kappa)
     if len(params.rho) != n or any(len(row) != n for row in params.rho):
         raise InputError("params.rho", f"must be {n} x {n} (one row and column per kappa entry)")
     upper = [params.rho[a][b] for a in range(n) for b in range(a, n)]
-    return hash_list([params.mm_factor, *params.kappa, *upper])
+    return hash_list([MODEL_ID, params.mm_factor, *params.kappa, *upper])
 
 
 def positions_hash(account: Account) -> int:

@@ -1,4 +1,4 @@
-"""The ZKPM-1 margin computation for one account (spec section 3), in exact integers.
+"""The ZKPM-2 margin computation for one account (spec section 3), in exact integers.
 
 This is the reference the circuit is checked against: every field of
 ``MarginResult`` is a plain Python ``int`` computed straight from the formulas of
@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from engine.aggregation import combined_risk, correlated_sum, directional_sum, split_risk
 from engine.errors import InputError
-from engine.fixedpoint import N_SCENARIOS, SCALE, fdiv, isqrt
+from engine.fixedpoint import N_SCENARIOS, SCALE, fdiv
 from engine.model import Account, InstrumentRow, Market, RiskParams
 from engine.status import Status
 
@@ -37,9 +38,14 @@ class MarginResult:
     min_sum: tuple[int, ...]  # min over s of scenario_sums[a]
     worst_scenario: tuple[int, ...]  # first s attaining min_sum[a] (0 for an asset without positions)
     W: tuple[int, ...]  # max(0, -fdiv(min_sum, SCALE)) = max(0, max_s -L[a][s])
-    X_sum: int  # sum_{a,b} rho[a][b] * W[a] * W[b]
+    D_sum: tuple[int, ...]  # (sums[10] + sums[11]) - (sums[12] + sums[13]) per asset
+    Dir: tuple[int, ...]  # fdiv(D_sum, 4 * SCALE): signed direction of the asset's risk
+    S: tuple[int, ...]  # clamp(Dir, -W, W): the directional part
+    U: tuple[int, ...]  # W - |S|: the non-directional part (no correlation credit)
+    X_sum: int  # sum_{a,b} rho[a][b] * S[a] * S[b]
     X: int  # fdiv(X_sum, SCALE)
-    R: int  # isqrt(max(0, X))
+    R_dir: int  # isqrt(max(0, X))
+    R: int  # R_dir + sum(U)
     ND: tuple[int, ...]  # sum_j q_j * delta_j per asset (scale SCALE**2)
     N_num: tuple[int, ...]  # |ND[a]| * S_a
     N: tuple[int, ...]  # fdiv(N_num, SCALE**2)
@@ -119,10 +125,12 @@ def compute_margin(market: Market, params: RiskParams, account: Account) -> Marg
     worst = [_worst(r) for r in scenario_sums]
     min_sum = tuple(m for m, _ in worst)
     W = tuple(max(0, -fdiv(m, SCALE)) for m in min_sum)
-
-    X_sum = sum(params.rho[a][b] * W[a] * W[b] for a in range(n_assets) for b in range(n_assets))
-    X = fdiv(X_sum, SCALE)
-    R = isqrt(max(0, X))
+    D_sum = tuple(directional_sum(r) for r in scenario_sums)
+    split = [split_risk(d, w) for d, w in zip(D_sum, W, strict=True)]
+    S = tuple(s for _, s, _ in split)
+    U = tuple(u for _, _, u in split)
+    X_sum = correlated_sum(S, params.rho)
+    X, R_dir, R = combined_risk(X_sum, U)
 
     spots = [market.assets[a].spot for a in range(n_assets)]
     N_num = tuple(abs(nd[a]) * spots[a] for a in range(n_assets))
@@ -143,8 +151,13 @@ def compute_margin(market: Market, params: RiskParams, account: Account) -> Marg
         min_sum=min_sum,
         worst_scenario=tuple(s for _, s in worst),
         W=W,
+        D_sum=D_sum,
+        Dir=tuple(d for d, _, _ in split),
+        S=S,
+        U=U,
         X_sum=X_sum,
         X=X,
+        R_dir=R_dir,
         R=R,
         ND=tuple(nd),
         N_num=N_num,

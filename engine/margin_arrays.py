@@ -156,8 +156,13 @@ class BatchResult:
     min_sum: Obj  # (n, A)
     worst_scenario: I64  # (n, A)
     W: Obj  # (n, A)
+    D_sum: Obj  # (n, A)
+    Dir: Obj  # (n, A)
+    S: Obj  # (n, A)
+    U: Obj  # (n, A)
     X_sum: Obj  # (n,)
     X: Obj
+    R_dir: Obj
     R: Obj
     ND: Obj  # (n, A)
     N_num: Obj
@@ -193,6 +198,8 @@ class BatchResult:
             return a.tolist()
 
         min_sum, worst, w, nd = lists(self.min_sum), lists(self.worst_scenario), lists(self.W), lists(self.ND)
+        d_sum, direction, s_dir, u_rest = lists(self.D_sum), lists(self.Dir), lists(self.S), lists(self.U)
+        r_dir = lists(self.R_dir)
         n_num, n, lq_num, lq = lists(self.N_num), lists(self.N), lists(self.LQ_num), lists(self.LQ)
         x_sum, x, r, sc_sum, sc = (
             lists(self.X_sum),
@@ -216,8 +223,13 @@ class BatchResult:
                 min_sum=tuple(min_sum[i]),
                 worst_scenario=tuple(worst[i]),
                 W=tuple(w[i]),
+                D_sum=tuple(d_sum[i]),
+                Dir=tuple(direction[i]),
+                S=tuple(s_dir[i]),
+                U=tuple(u_rest[i]),
                 X_sum=x_sum[i],
                 X=x[i],
+                R_dir=r_dir[i],
                 R=r[i],
                 ND=tuple(nd[i]),
                 N_num=tuple(n_num[i]),
@@ -252,8 +264,13 @@ class BatchResult:
             min_sum=ints(self.min_sum),
             worst_scenario=ints(self.worst_scenario),
             W=ints(self.W),
+            D_sum=ints(self.D_sum),
+            Dir=ints(self.Dir),
+            S=ints(self.S),
+            U=ints(self.U),
             X_sum=int(self.X_sum[i]),
             X=int(self.X[i]),
+            R_dir=int(self.R_dir[i]),
             R=int(self.R[i]),
             ND=ints(self.ND),
             N_num=ints(self.N_num),

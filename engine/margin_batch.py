@@ -10,7 +10,7 @@ The work splits in two stages.
    ``value = hi * 2**48 + lo`` and ``0 <= lo < 2**48``, which orders lexicographically,
    so the per-asset minimum over the scenarios (and the first scenario attaining it)
    is found on ``int64``.
-2. Per-asset and per-account formulas (``n x A`` values): ``W``, ``X``, ``R``,
+2. Per-asset and per-account formulas (``n x A`` values): ``W``, ``S``, ``U``, ``X``, ``R``,
    ``N``, ``LQ``, ``IM``, ``MM``, ``E`` on object arrays of Python ints, exact at
    any size (``X_sum`` reaches about ``2**185``).
 
@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.aggregation import DIR_DIVISOR, DOWN_MOVES, UP_MOVES
 from engine.errors import InputError
 from engine.exact_limbs import I64, Obj, SplitOperand, exact_dot, grouped_dot_split, pair_min, pair_to_int
 from engine.fixedpoint import N_SCENARIOS, SCALE
@@ -143,10 +144,19 @@ def compute_margins(
     scale = SCALE
     min_sum = pair_to_int(st.min_hi, st.min_lo)
     W = np.maximum(-(min_sum // scale), 0)
+    # the ZKPM-2 aggregation (engine/aggregation.py, the rule; the same integers here)
+    up, down = list(UP_MOVES), list(DOWN_MOVES)
+    D_sum = pair_to_int(st.scen_hi[:, :, up], st.scen_lo[:, :, up]).sum(axis=2) - pair_to_int(
+        st.scen_hi[:, :, down], st.scen_lo[:, :, down]
+    ).sum(axis=2)
+    Dir = D_sum // DIR_DIVISOR
+    S = np.minimum(np.maximum(Dir, -W), W)
+    U = W - np.abs(S)
     rho = np.array([[int(v) for v in r] for r in params.rho], dtype=object)
-    X_sum = ((W @ rho) * W).sum(axis=1) if n else np.zeros(0, dtype=object)
+    X_sum = ((S @ rho) * S).sum(axis=1) if n else np.zeros(0, dtype=object)
     X = X_sum // scale
-    R = _isqrt_nonneg(X)
+    R_dir = _isqrt_nonneg(X)
+    R = R_dir + U.sum(axis=1) if n else np.zeros(0, dtype=object)
 
     ND = pair_to_int(st.nd_hi, st.nd_lo)
     spots = _column([market.assets[a].spot for a in range(n_assets)])
@@ -175,8 +185,13 @@ def compute_margins(
         min_sum=min_sum,
         worst_scenario=st.worst,
         W=W,
+        D_sum=D_sum,
+        Dir=Dir,
+        S=S,
+        U=U,
         X_sum=X_sum,
         X=X,
+        R_dir=R_dir,
         R=R,
         ND=ND,
         N_num=N_num,

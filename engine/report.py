@@ -72,6 +72,8 @@ class AssetRisk:
     name: str
     held: bool  # the account has a position on this asset
     worst_loss: int  # W[a]
+    directional: int  # S[a]: the signed part the correlations combine (> 0 long)
+    non_directional: int  # U[a] = W[a] - |S[a]|: added in full
     worst_scenario: int  # first scenario attaining the minimum scenario sum
     scenario: str  # that scenario in words
     net_delta_notional: int  # N[a]
@@ -101,7 +103,8 @@ class Explanation:
         ratio = "n/a (MM = 0)" if self.margin_ratio is None else f"{self.margin_ratio:.4f}"
         lines.append(f"margin ratio E / MM = {ratio}; shortfall = {format_amount(r.shortfall)}")
         lines.append(
-            f"correlated scenario risk R = {format_amount(r.R)}; static charges SC = {format_amount(r.SC)}"
+            f"scenario risk R = {format_amount(r.R)} (directional, correlated: {format_amount(r.R_dir)}; "
+            f"non-directional: {format_amount(sum(r.U))}); static charges SC = {format_amount(r.SC)}"
         )
         for a in self.assets:
             if not a.held:
@@ -112,7 +115,9 @@ class Explanation:
                 else "no loss in any scenario"
             )
             lines.append(
-                f"  {a.name}: {loss}; net delta notional {format_amount(a.net_delta_notional)}, "
+                f"  {a.name}: {loss} (directional {format_amount(a.directional)}, "
+                f"non-directional {format_amount(a.non_directional)}); "
+                f"net delta notional {format_amount(a.net_delta_notional)}, "
                 f"liquidity add-on {format_amount(a.liquidity_addon)}"
             )
         lines.extend(f"  {lp.describe()}" for lp in self.liquidation)
@@ -147,6 +152,8 @@ def explain(
             name=asset_name(market, a),
             held=a in held,
             worst_loss=r.W[a],
+            directional=r.S[a],
+            non_directional=r.U[a],
             worst_scenario=r.worst_scenario[a],
             scenario=describe_scenario(r.worst_scenario[a]),
             net_delta_notional=r.N[a],

@@ -102,8 +102,16 @@ def test_the_prove_command_figures_render() -> None:
     spread = {"min": 1.92, "median": 2.06, "max": 2.2, "n": 5}
     part = {"min": 0.3, "median": 0.29, "max": 0.3, "n": 5}
     backend = {"command_seconds": spread, "witness_seconds": part, "prove_seconds": part}
-    doc = {"profile": "standard", "backends": {"arkworks": backend}, "target_seconds": 2.0, "target_met": True}
+    doc = {
+        "profile": "standard",
+        "backends": {"arkworks": backend},
+        "target_seconds": 2.0,
+        "target_met": True,
+    }
     text = "\n".join(prove_command_section(doc))
-    assert "## `zkmargin prove` as a whole command" in text and "target 2.0 s for arkworks (best run): met" in text
+    assert (
+        "## `zkmargin prove` as a whole command" in text
+        and "target 2.0 s for arkworks (best run): met" in text
+    )
     assert "| arkworks | 1.92 | 2.06 | 0.29 | 0.29 | 5 |" in text
     assert prove_command_section(None) == []

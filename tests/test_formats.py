@@ -202,7 +202,7 @@ def test_duplicate_key_names_the_repeated_key() -> None:
 
 
 def test_wrong_kind_names_the_kind_found(tmp_path: Path) -> None:
-    path = _write(tmp_path, "q.json", {"format": "zkmargin/params@1"})
+    path = _write(tmp_path, "q.json", {"format": "zkmargin/params@2"})
     with pytest.raises(InputError) as info:
         load_quotes(path, TEST)
     assert info.value.field == "quotes.format"
@@ -213,9 +213,27 @@ def test_wrong_kind_names_the_kind_found(tmp_path: Path) -> None:
 
 def test_unknown_version_rejected(tmp_path: Path) -> None:
     doc = json.loads((EXAMPLES / "params-test.json").read_text())
-    doc["format"] = "zkmargin/params@2"
-    with pytest.raises(InputError, match="zkmargin/params@1"):
+    doc["format"] = "zkmargin/params@3"
+    with pytest.raises(InputError, match="zkmargin/params@2"):
         load_params(_write(tmp_path, "p.json", doc))
+
+
+def test_a_zkpm1_params_file_is_refused_with_the_reason(tmp_path: Path) -> None:
+    """Never migrated silently: rho approved for ZKPM-1 is not approved for ZKPM-2."""
+    doc = json.loads((EXAMPLES / "params-test.json").read_text())
+    doc["format"] = "zkmargin/params@1"
+    del doc["model"]
+    with pytest.raises(InputError) as info:
+        load_params(_write(tmp_path, "p.json", doc))
+    assert info.value.field == "params.format"
+    assert "a ZKPM-1 params file" in info.value.message and '"model": "ZKPM-2"' in info.value.message
+    doc["format"] = "zkmargin/params@2"
+    for model, message in ((None, "model"), ("ZKPM-1", "must be 'ZKPM-2'")):
+        if model is not None:
+            doc["model"] = model
+        with pytest.raises(InputError, match=message) as info:
+            load_params(_write(tmp_path, "p.json", doc))
+        assert info.value.field == "params.model"
 
 
 # ------------------------------------------------------------------- round trips
@@ -241,7 +259,8 @@ def test_params_round_trip_and_resolve(tmp_path: Path) -> None:
 
 def test_params_kappa_list_and_explicit_rho(tmp_path: Path) -> None:
     doc = {
-        "format": "zkmargin/params@1",
+        "format": "zkmargin/params@2",
+        "model": "ZKPM-2",
         "mm_factor": "500000",
         "kappa": [1, 2],
         "rho": [[10**6, 0], [0, 10**6]],
@@ -254,7 +273,13 @@ def test_params_kappa_list_and_explicit_rho(tmp_path: Path) -> None:
 
 
 def test_params_kappa_missing_asset(tmp_path: Path) -> None:
-    doc = {"format": "zkmargin/params@1", "mm_factor": 1, "kappa": {"BTC": 1}, "rho": "from calibration"}
+    doc = {
+        "format": "zkmargin/params@2",
+        "model": "ZKPM-2",
+        "mm_factor": 1,
+        "kappa": {"BTC": 1},
+        "rho": "from calibration",
+    }
     params = load_params(_write(tmp_path, "p.json", doc))
     with pytest.raises(InputError) as info:
         params.resolve(("BTC", "ETH"), TEST)

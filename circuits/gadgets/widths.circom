@@ -1,6 +1,6 @@
 pragma circom 2.1.0;
 
-// Bit widths of ZKPM-1 (spec section 1 bounds), as functions of the profile.
+// Bit widths of ZKPM-2 (spec section 1 bounds), as functions of the profile.
 // Every range check in MarginCheck takes its width from here; docs/circuit.md
 // derives each one. "x has B bits (signed)" means -2^B <= x < 2^B.
 
@@ -31,11 +31,15 @@ function SCALE2_LOG_FLOOR() { return 39; }  // 2^39 <= 10^12
 function sumBits(k) { return Q_BITS() + VALUE_BITS() + clog2(k); }
 // |fdiv(sum, 10^6)|, also bounds W[a] and fdiv(value_sum, 10^6) and SC.
 function lossBits(k) { return sumBits(k) - SCALE_LOG_FLOOR(); }
-// |sum_{a,b} rho[a][b] W[a] W[b]|: A^2 terms, each < 2^20 * 2^(2 lossBits).
+// |D| = |(sum[10] + sum[11]) - (sum[12] + sum[13])| < 4 * 2^sumBits (ZKPM-2's direction);
+// its quotient by 4 * 10^6 >= 2^21 is below 2^(dirSumBits - 21) = 2^lossBits.
+function dirSumBits(k) { return sumBits(k) + 2; }
+// |sum_{a,b} rho[a][b] S[a] S[b]|: A^2 terms, each < 2^20 * 2^(2 lossBits) (|S| <= W).
 function corrSumBits(A, k) { return 2 * lossBits(k) + RHO_BITS() + clog2(A * A); }
 // |X| = |fdiv(corrSum, 10^6)|.
 function xBits(A, k) { return corrSumBits(A, k) - SCALE_LOG_FLOOR(); }
-// R = isqrt(max(0, X)) < 2^ceil(xBits / 2).
+// R_dir = isqrt(max(0, X)) < 2^ceil(xBits / 2); ZKPM-2's R = R_dir + sum_a U[a] <= sum_a W[a]
+// < A 2^lossBits <= 2^rootBits (rootBits >= lossBits + clog2(A): docs/circuit.md).
 function rootBits(A, k) { return (xBits(A, k) + 1) \ 2; }
 // |ND[a]| = |sum q * delta| < k * 2^48 * 2^24.
 function ndBits(k) { return Q_BITS() + DELTA_BITS() + clog2(k); }

@@ -51,8 +51,22 @@ class NonFinite:
         return self.text
 
 
+#: Kinds whose format moved past ``FORMAT_VERSION``: params files carry the margin model
+#: (``zkmargin/params@2`` is ZKPM-2; docs/formats.md).
+KIND_VERSIONS = {"params": 2}
+#: Tags this engine no longer reads, and why (never migrated silently).
+RETIRED_TAGS = {
+    f"{FORMAT_PREFIX}params@1": (
+        "a ZKPM-1 params file: this engine computes ZKPM-2, whose aggregation credits offsetting "
+        "positions through the signs in rho, so parameters approved for ZKPM-1 are not approved "
+        'for it; review them, then write "format": "zkmargin/params@2" and "model": "ZKPM-2" '
+        '(docs/margin-model.md, "From ZKPM-1")'
+    ),
+}
+
+
 def format_tag(kind: str) -> str:
-    return f"{FORMAT_PREFIX}{kind}@{FORMAT_VERSION}"
+    return f"{FORMAT_PREFIX}{kind}@{KIND_VERSIONS.get(kind, FORMAT_VERSION)}"
 
 
 def _pairs(path: str) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
@@ -423,6 +437,8 @@ def check_format(doc: Obj, *kinds: str) -> str:
     for kind in kinds:
         if tag == format_tag(kind):
             return kind
+    if tag in RETIRED_TAGS:
+        raise InputError(doc.sub("format"), RETIRED_TAGS[tag])
     if tag.startswith(FORMAT_PREFIX):
         got = tag[len(FORMAT_PREFIX) :].split("@")[0]
         raise InputError(

@@ -1,7 +1,9 @@
-"""The risk-parameters format (``zkmargin/params@1``).
+"""The risk-parameters format (``zkmargin/params@2``: the margin model ZKPM-2).
 
-A params file holds the governed integers hashed into ``params_hash``
-(``mm_factor``, ``kappa`` per asset, ``rho``; fixed point x 10**6) and the
+A params file names its margin model (``"model": "ZKPM-2"``; a ZKPM-1 file,
+``zkmargin/params@1``, is refused with the reason, never migrated) and holds the
+governed integers hashed into ``params_hash`` (with the model's number first:
+``mm_factor``, ``kappa`` per asset, ``rho``; fixed point x 10**6) and the
 row-building settings (``row_config``, real numbers). ``kappa`` is keyed by asset
 name (or a list in asset order); ``rho`` is a matrix in asset order or the string
 ``"from calibration"``. Names and order come from the market, so a params file is
@@ -14,10 +16,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from engine.aggregation import MODEL
 from engine.calibration.correlation import ones_rho
 from engine.errors import InputError
 from engine.fixedpoint import SCALE
-from engine.formats.json_text import Obj, as_int, as_list, check_format, emit_int, format_tag, json_type
+from engine.formats.json_text import (
+    Obj,
+    as_int,
+    as_list,
+    as_str,
+    check_format,
+    emit_int,
+    format_tag,
+    json_type,
+)
 from engine.formats.quotes import dump_row_config, read_row_config
 from engine.model import RiskParams, RowConfig
 from engine.profiles import Profile
@@ -125,6 +137,9 @@ def load_params_doc(data: dict[str, Any], root: str = "params") -> ParamsFile:
     :meth:`ParamsFile.resolve`, when the asset order is known)."""
     o = Obj(root, data)
     check_format(o, "params")
+    model = o.get("model", as_str)
+    if model != MODEL:
+        raise InputError(o.sub("model"), f"must be {MODEL!r} (the model this engine computes), got {model!r}")
     mm = o.get("mm_factor", as_int)
     if not 0 < mm <= SCALE:
         raise InputError(o.sub("mm_factor"), f"must satisfy 0 < mm_factor <= 10**6 (SCALE), got {mm}")
@@ -145,6 +160,7 @@ def dump_params(params: ParamsFile) -> dict[str, Any]:
     rho: Any = FROM_CALIBRATION if params.rho is None else [[emit_int(v) for v in row] for row in params.rho]
     return {
         "format": format_tag("params"),
+        "model": MODEL,
         "mm_factor": emit_int(params.mm_factor),
         "kappa": kappa,
         "rho": rho,

@@ -269,6 +269,64 @@ def edge_cases(profile: Profile, seed: int = 0) -> list[Case]:
         m = random_rows_market(profile, rng, extreme=False, n_rows=profile.slots + 2)
         p = dataclasses.replace(random_params(profile, rng), rho=rho_matrix(profile.assets, kind, rng))
         cases.append((m, p, account_for(m, rng, n_pos=profile.slots)))
+    cases.extend(directional_cases(profile, rng))
+    return cases
+
+
+def _directional_row(iid: int, asset: int, up: int, down: int, extreme: int = 0) -> InstrumentRow:
+    """A row whose +1 scan moves gain ``up`` and -1 moves gain ``down`` (both vol shocks),
+    with ``extreme`` lost in scenario 14 and 0 elsewhere."""
+    ra = [0] * 16
+    ra[10] = ra[11] = up
+    ra[12] = ra[13] = down
+    ra[14] = -extreme
+    return InstrumentRow(iid, asset, SCALE, SCALE, tuple(ra), 0, 0)
+
+
+def directional_cases(profile: Profile, rng: random.Random) -> list[Case]:
+    """ZKPM-2's split at its edges: hedges and doubled bets under rho 1, 0.8, 0, -1; the
+    direction clamped above (Dir > W) and below (Dir < -W), exactly at +-W, with zero
+    direction (a straddle), and |D| at its bound (every slot at |q| = |RA| = 2^48 - 1)."""
+    n = profile.assets
+    second = 1 % n
+    cases: list[Case] = []
+    assets = tuple(AssetEntry(100 * SCALE, 10**12) for _ in range(n))
+    rows = {
+        1: _directional_row(1, 0, 30 * SCALE, -30 * SCALE, 35 * SCALE),
+        2: _directional_row(2, second, 20 * SCALE, -20 * SCALE),
+        3: _directional_row(3, 0, 8 * SCALE, -2 * SCALE),  # a call: Dir 5 > W 2 when long
+        4: _directional_row(4, 0, -4 * SCALE, -4 * SCALE, 9 * SCALE),  # a short straddle: Dir 0
+        5: _directional_row(5, 0, 7 * SCALE, -7 * SCALE),  # Dir = W exactly
+        6: _directional_row(6, 0, -2 * SCALE, 8 * SCALE),  # a put: Dir -5 < -W = -2 when long
+    }
+    m = Market(profile, 5, assets, rows)
+    for corr in (SCALE, 800_000, 0, -SCALE):
+        rho = tuple(
+            tuple(SCALE if a == b else (corr if {a, b} == {0, second} else 0) for b in range(n))
+            for a in range(n)
+        )
+        p = RiskParams(SCALE // 2, (SCALE,) * n, rho)
+        for q1, q2 in ((SCALE, -SCALE), (SCALE, SCALE), (-3 * SCALE, 2 * SCALE)):
+            slots = [Slot(1, q1), Slot(2, q2)]
+            cases.append((m, p, Account(1, 2, 3, 10**9, tuple(slots) + (EMPTY_SLOT,) * (profile.slots - 2))))
+    p = RiskParams(SCALE // 2, (SCALE,) * n, rho_matrix(n, "identity", rng))
+    for held in (
+        {3: SCALE},
+        {3: -SCALE},
+        {4: SCALE},
+        {4: -SCALE},
+        {5: SCALE},
+        {5: -SCALE},
+        {3: SCALE, 4: SCALE},
+    ):
+        slots = tuple(Slot(i, q) for i, q in sorted(held.items()))
+        cases.append((m, p, Account(4, 5, 6, 0, slots + (EMPTY_SLOT,) * (profile.slots - len(slots)))))
+    big = VALUE_LIMIT - 1
+    for sign in (1, -1):
+        rows_big = {iid: _directional_row(iid, 0, sign * big, -sign * big) for iid in range(profile.slots)}
+        m_big = Market(profile, 6, assets, rows_big)
+        slots = tuple(Slot(i, Q_LIMIT - 1) for i in range(profile.slots))
+        cases.append((m_big, p, Account(7, 8, 9, 0, slots)))
     return cases
 
 

@@ -26,7 +26,7 @@ def margin_check(profile: Profile) -> CompiledCircuit:
 def intermediate_names(profile: Profile, prefix: str = "acct.") -> list[str]:
     """Named signals of AccountMargin compared with the engine (those the optimiser keeps),
     under ``prefix`` (MarginCheck's component ``acct``; ``acct[i].`` in MarginBatch)."""
-    per_asset = ["W", "worst", "N", "LQ"]
+    per_asset = ["W", "worst", "S", "U", "N", "LQ"]
     names = [f"{n}[{a}]" for n in per_asset for a in range(profile.assets)]
     return [prefix + n for n in [*names, "X", "R", "SC", "MM", "E"]]
 
@@ -36,6 +36,8 @@ def expected_intermediates(result: MarginResult, profile: Profile, prefix: str =
     for a in range(profile.assets):
         values[f"W[{a}]"] = result.W[a]
         values[f"worst[{a}]"] = result.worst_scenario[a]
+        values[f"S[{a}]"] = result.S[a]
+        values[f"U[{a}]"] = result.U[a]
         values[f"N[{a}]"] = result.N[a]
         values[f"LQ[{a}]"] = result.LQ[a]
     values.update(X=result.X, R=result.R, SC=result.SC, MM=result.MM, E=result.E)

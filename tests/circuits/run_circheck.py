@@ -56,6 +56,7 @@ MAINS = {
     "SlotInclusion": ("slot_inclusion", "2"),
     "CanonicalSlots": ("canonical_slots", "4, 4"),
     "WorstLoss": ("worst_loss", "4"),
+    "DirectionalSplit": ("directional_split", "4"),
     "CorrelatedRisk": ("correlated_risk", "2, 4"),
     "LiquidityAddOn": ("liquidity_addon", "4"),
     "MarginStatus": ("margin_status", "16"),

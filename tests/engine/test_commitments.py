@@ -301,8 +301,10 @@ def test_market_rejects_wrong_asset_count() -> None:
 def test_params_hash_order() -> None:
     rho = ((SCALE, 11, 12), (11, SCALE, 13), (12, 13, SCALE))
     params = RiskParams(mm_factor=600_000, kappa=(1, 2, 3), rho=rho)
-    expected = hash_list([600_000, 1, 2, 3, SCALE, 11, 12, SCALE, 13, SCALE])
+    expected = hash_list([2, 600_000, 1, 2, 3, SCALE, 11, 12, SCALE, 13, SCALE])  # 2: ZKPM-2
     assert params_hash(params) == expected
+    # the same integers under ZKPM-1 (no model number) commit to something else
+    assert params_hash(params) != hash_list([600_000, 1, 2, 3, SCALE, 11, 12, SCALE, 13, SCALE])
 
 
 def test_params_hash_changes_with_every_field() -> None:
@@ -319,7 +321,7 @@ def test_params_hash_changes_with_every_field() -> None:
     ]
     assert len({base, *(params_hash(v) for v in variants)}) == len(variants) + 1
     # Negative correlation is hashed as p - x.
-    assert base == hash_list([500_000, 10, 20, SCALE, FIELD_P - 300_000, SCALE])
+    assert base == hash_list([2, 500_000, 10, 20, SCALE, FIELD_P - 300_000, SCALE])
 
 
 def test_params_hash_rejects_bad_rho_shape() -> None:

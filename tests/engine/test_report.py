@@ -74,12 +74,20 @@ def test_explain_worked_example() -> None:
     assert a0.scenario == "spot -3 scan, vol unchanged (extreme, weighted by w_ext)"
     assert (a1.worst_loss, a1.worst_scenario, a1.scenario) == (12 * U, 2, "spot +1/3 scan, vol up")
     assert a1.net_delta_notional == 60 * U
-    assert ex.margin_ratio == pytest.approx(85 * U / 65_644_341)
+    assert (a0.directional, a0.non_directional, a1.directional, a1.non_directional) == (
+        60 * U,
+        10 * U,
+        0,
+        12 * U,
+    )
+    assert ex.margin_ratio == pytest.approx(85 * U / 68_820_000)
     assert ex.status == "restricted"
     text = ex.to_text()
     assert "status: restricted" in text
     assert "worst loss 70.00 in scenario 15" in text
-    assert "margin ratio E / MM = 1.2949" in text
+    assert "(directional 60.00, non-directional 10.00)" in text
+    assert "scenario risk R = 82.00 (directional, correlated: 60.00; non-directional: 22.00)" in text
+    assert "margin ratio E / MM = 1.2351" in text
 
 
 def test_explain_without_positions_has_no_ratio() -> None:

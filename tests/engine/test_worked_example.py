@@ -39,15 +39,22 @@ def test_rows_are_the_documented_ones() -> None:
 
 def test_worked_example_numbers() -> None:
     r = compute_margin(MARKET, PARAMS, ACCOUNT)
+    both_long = compute_margin(
+        MARKET, PARAMS, replace(ACCOUNT, slots=(Slot(1, S), Slot(2, 10 * S), *ACCOUNT.slots[2:]))
+    )
+    assert both_long.R == 4_032_679_010 + 212_500_000  # the same legs both long: no credit
     assert r.W == (2_100_000_000, 2_362_500_000)
     assert r.worst_scenario == (15, 14)
-    assert r.X == 17_929_406_250_000_000_000
-    assert r.R == 4_234_312_960
+    assert r.D_sum == (8_000 * S * S, -9_000 * S * S)
+    assert (r.Dir, r.S) == ((2_000 * S, -2_250 * S), (2_000 * S, -2_250 * S))
+    assert r.U == (100 * S, 112_500_000)
+    assert r.X == 1_862_500_000_000_000_000
+    assert (r.R_dir, r.R) == (1_364_734_406, 1_577_234_406)
     assert r.N == (20_000_000_000, 15_000_000_000)
     assert r.LQ == (4_000_000, 5_625_000)
     assert r.SC == 350_000_000
-    assert r.IM == 4_593_937_960
-    assert r.MM == 3_445_453_470
+    assert r.IM == 1_936_859_406
+    assert r.MM == 1_452_644_554
     assert r.E == 10_000_000_000
     assert (r.status, r.shortfall) == (0, 0)
 
@@ -55,12 +62,12 @@ def test_worked_example_numbers() -> None:
 @pytest.mark.parametrize(
     ("equity", "status", "shortfall"),
     [
-        (4_593_937_960, 0, 0),  # E = IM
-        (4_593_937_959, 1, 0),  # one unit below IM
-        (3_445_453_470, 1, 0),  # E = MM
-        (3_445_453_469, 2, 1),  # one unit below MM
-        (0, 2, 3_445_453_470),  # E = 0 is not yet insolvent
-        (-1, 3, 3_445_453_471),
+        (1_936_859_406, 0, 0),  # E = IM
+        (1_936_859_405, 1, 0),  # one unit below IM
+        (1_452_644_554, 1, 0),  # E = MM
+        (1_452_644_553, 2, 1),  # one unit below MM
+        (0, 2, 1_452_644_554),  # E = 0 is not yet insolvent
+        (-1, 3, 1_452_644_555),
     ],
 )
 def test_status_boundaries(equity: int, status: int, shortfall: int) -> None:

@@ -151,7 +151,7 @@ def _run_page(dm: Book, accounts: list[Account], tmp_path: Path, **more: Any) ->
     case = {
         "profiles": profiles_json(),
         "market": _market_doc(dm),
-        "params": {"format": "zkmargin/params@1", **dump_risk_params(dm.params)},
+        "params": {"format": "zkmargin/params@2", "model": "ZKPM-2", **dump_risk_params(dm.params)},
         "accounts": [dump_account(LabeledAccount(a)) for a in accounts],
         "spots": [],
         **more,

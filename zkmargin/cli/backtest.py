@@ -44,7 +44,7 @@ def _date(option: str, text: str | None) -> dt.date | None:
     type=IN_FILE,
     default=DEFAULT_PARAMS,
     show_default=True,
-    help="params file (zkmargin/params@1): mm_factor, kappa, row settings",
+    help="params file (zkmargin/params@2, ZKPM-2): mm_factor, kappa, row settings",
 )
 @click.option(
     "--out",

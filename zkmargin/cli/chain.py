@@ -313,7 +313,9 @@ def post_market_command(opts: ChainOptions, root: int, epoch: int) -> None:
 
 @chain_group.command("set-params")
 @click.option("--params-hash", type=FIELD_INT, default=None, help="the hash itself (decimal or 0x-hex)")
-@click.option("--params", "params_path", type=IN_FILE, default=None, help="params file (zkmargin/params@1)")
+@click.option(
+    "--params", "params_path", type=IN_FILE, default=None, help="params file (zkmargin/params@2, ZKPM-2)"
+)
 @click.option(
     "--market", "market_path", type=IN_FILE, default=None, help="with --params: the market it is resolved for"
 )

@@ -26,7 +26,9 @@ ACCOUNTS_PER_PIECE = 20_000
 
 @click.command("margin")
 @click.option("--market", "market_path", type=IN_FILE, required=True, help="market file (zkmargin/market@1)")
-@click.option("--params", "params_path", type=IN_FILE, required=True, help="params file (zkmargin/params@1)")
+@click.option(
+    "--params", "params_path", type=IN_FILE, required=True, help="params file (zkmargin/params@2, ZKPM-2)"
+)
 @click.argument("accounts_paths", metavar="ACCOUNTS_FILE...", nargs=-1, required=True, type=IN_FILE)
 @click.option("--json", "as_json", is_flag=True, help="print the report as JSON instead of a table")
 @click.option("--out", "out_path", type=OUT_FILE, help="write the report (zkmargin/report@1) here")
@@ -100,7 +102,9 @@ def _parse_trade(text: str, market: Market) -> tuple[int, int]:
 
 @click.command("explain")
 @click.option("--market", "market_path", type=IN_FILE, required=True, help="market file (zkmargin/market@1)")
-@click.option("--params", "params_path", type=IN_FILE, required=True, help="params file (zkmargin/params@1)")
+@click.option(
+    "--params", "params_path", type=IN_FILE, required=True, help="params file (zkmargin/params@2, ZKPM-2)"
+)
 @click.argument("account_path", metavar="ACCOUNT", type=IN_FILE)
 @click.option("--select", help="label or account id, when ACCOUNT is a file of several accounts")
 @click.option(

@@ -46,7 +46,9 @@ def market_group() -> None:
 
 @market_group.command("build")
 @click.option("--quotes", "quotes_path", type=IN_FILE, required=True, help="quotes file (zkmargin/quotes@1)")
-@click.option("--params", "params_path", type=IN_FILE, required=True, help="params file (zkmargin/params@1)")
+@click.option(
+    "--params", "params_path", type=IN_FILE, required=True, help="params file (zkmargin/params@2, ZKPM-2)"
+)
 @click.option(
     "--profile", "profile_name", type=click.Choice(list(PROFILES)), required=True, help="circuit profile"
 )

@@ -227,7 +227,7 @@ def operator_group() -> None:
 @click.option("--snapshots", type=_IN_DIR, help="folder of quote snapshots (zkmargin/quotes@1), watched")
 @click.option("--once", type=_IN_FILE, help="process this one snapshot file and exit")
 @click.option("--accounts", type=_IN_FILE, help="accounts file (zkmargin/accounts@1)")
-@click.option("--params", type=_IN_FILE, help="params file (zkmargin/params@1)")
+@click.option("--params", type=_IN_FILE, help="params file (zkmargin/params@2, ZKPM-2)")
 @click.option(
     "--profile", type=click.Choice(sorted(PROFILES)), help="circuit profile (default: the deployment's)"
 )
