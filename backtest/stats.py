@@ -12,6 +12,10 @@
 * Procyclicality of the IM path: peak-to-trough ratio (highest IM over lowest), the
   largest relative IM increase over 1, 5 and 30 days, and the IM change through each
   crash window.
+* Tail size: the expected shortfall of the losses at 97.5 % (the mean of the worst
+  ``ceil(n * 2.5 %)`` losses) against mean IM, and the size of each breach (loss / IM
+  that day: largest and mean over the breaches).
+* The same breaches tested at 99.5 % (Kupiec at ``p = 0.005``), a sensitivity.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import chi2
 
+from backtest.validation import ES_LEVEL, P_TAIL
+
 TRAFFIC_WINDOW = 250
 GREEN_MAX, YELLOW_MAX = 4, 9
 #: Crash windows of the 2017-2022 data: first and last day.
@@ -32,7 +38,7 @@ CRASHES: dict[str, tuple[dt.date, dt.date]] = {
     "covid-2020-03": (dt.date(2020, 3, 5), dt.date(2020, 3, 20)),
     "may-2021": (dt.date(2021, 5, 10), dt.date(2021, 5, 25)),
     "luna-2022-05": (dt.date(2022, 5, 5), dt.date(2022, 5, 20)),
-    "ftx-2022-11": (dt.date(2022, 11, 5), dt.date(2022, 11, 14)),
+    "ftx-2022-11": (dt.date(2022, 11, 6), dt.date(2022, 11, 20)),
 }
 
 
@@ -131,6 +137,40 @@ def crash_change(dates: Sequence[dt.date], im: ArrayLike, window: tuple[dt.date,
     return float(a[idx].max() / a[idx[0]] - 1.0)
 
 
+def expected_shortfall(loss: ArrayLike, level: float = ES_LEVEL) -> float:
+    """Empirical expected shortfall: the mean of the worst ``ceil(n (1 - level))`` losses
+    (at least one), so 400 days at 97.5 % average the 10 largest."""
+    a = np.sort(np.asarray(loss, dtype=np.float64))[::-1]
+    if a.size == 0:
+        raise ValueError("expected_shortfall: no losses")
+    if not 0 < level < 1:
+        raise ValueError(f"expected_shortfall: level must satisfy 0 < level < 1, got {level}")
+    k = max(1, math.ceil(round(a.size * (1 - level), 9)))
+    return float(a[:k].mean())
+
+
+def breach_sizes(im: ArrayLike, loss: ArrayLike) -> tuple[float | None, float | None]:
+    """Largest and mean loss / IM over the breaches (days with loss > IM > 0); None, None
+    without a breach."""
+    im_a, loss_a = np.asarray(im, dtype=np.float64), np.asarray(loss, dtype=np.float64)
+    hit = (loss_a > im_a) & (im_a > 0)
+    if not hit.any():
+        return None, None
+    ratio = loss_a[hit] / im_a[hit]
+    return float(ratio.max()), float(ratio.mean())
+
+
+def window_breaches(
+    dates: Sequence[dt.date], im: ArrayLike, loss: ArrayLike, window: tuple[dt.date, dt.date]
+) -> tuple[int, int, float | None]:
+    """Breaches, days and the largest loss / IM of the days within the window."""
+    idx = [i for i, d in enumerate(dates) if window[0] <= d <= window[1]]
+    im_a, loss_a = np.asarray(im, dtype=np.float64)[idx], np.asarray(loss, dtype=np.float64)[idx]
+    ok = im_a > 0
+    worst = float(np.max(loss_a[ok] / im_a[ok])) if ok.any() else None
+    return int(np.sum(loss_a > im_a)), len(idx), worst
+
+
 @dataclass(frozen=True)
 class Summary:
     """Statistics of one model on one portfolio at one MPOR."""
@@ -150,6 +190,10 @@ class Summary:
     increase_5d: float
     increase_30d: float
     crashes: dict[str, float | None]
+    kupiec_tail: TestResult  # the same breaches at P_TAIL (99.5 %)
+    expected_shortfall: float
+    breach_max: float | None  # loss / IM
+    breach_mean: float | None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -172,6 +216,13 @@ class Summary:
             "largest_increase_5d": self.increase_5d,
             "largest_increase_30d": self.increase_30d,
             "crash_im_change": self.crashes,
+            "kupiec_995_lr": self.kupiec_tail.statistic,
+            "kupiec_995_p": self.kupiec_tail.p_value,
+            "kupiec_995_too_many": too_many(self.breaches, self.days, P_TAIL),
+            "expected_shortfall_975": self.expected_shortfall,
+            "es_over_mean_im": self.expected_shortfall / self.mean_im if self.mean_im else None,
+            "breach_loss_over_im_max": self.breach_max,
+            "breach_loss_over_im_mean": self.breach_mean,
         }
 
 
@@ -184,6 +235,7 @@ def summarise(
     if n == 0:
         raise ValueError("summarise: no days")
     ind, cc = christoffersen(hits.tolist(), p)
+    largest, mean = breach_sizes(im_a, loss_a)
     return Summary(
         days=n,
         breaches=int(hits.sum()),
@@ -200,4 +252,8 @@ def summarise(
         increase_5d=largest_increase(im_a, 5),
         increase_30d=largest_increase(im_a, 30),
         crashes={name: crash_change(dates, im_a, w) for name, w in CRASHES.items()},
+        kupiec_tail=kupiec_pof(int(hits.sum()), n, P_TAIL),
+        expected_shortfall=expected_shortfall(loss_a),
+        breach_max=largest,
+        breach_mean=mean,
     )

@@ -19,6 +19,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -70,6 +71,11 @@ class BacktestRun:
     history: dict[str, AssetHistory]
     apc: ApcConfig = dataclasses.field(default_factory=ApcConfig)
     seconds: float = 0.0
+    horizons: dict[str, int] = dataclasses.field(default_factory=dict)  # liquidity horizon per portfolio
+    asset_horizons: dict[str, int] = dataclasses.field(default_factory=dict)
+    stresses: dict[str, Any] = dataclasses.field(default_factory=dict)  # backtest.stresses.run_stresses
+    z_fit: dict[str, Any] | None = None  # backtest.fit_z.fit_z's evidence, when run
+    z: float = 3.0  # the scan range's standard deviations of the run
 
 
 def _instrument_ids(portfolios: Sequence[Portfolio]) -> dict[tuple[str, str, float | None, int | None], int]:

@@ -11,7 +11,14 @@ import pytest
 from tests.test_cli_engine import EXAMPLES, run_cli
 
 CSV = EXAMPLES / "data" / "crypto-daily-closes.csv"
-REPORT_FILES = {"report.html", "report.md", "figures.json", "crashes.png", "coverage_procyclicality.png"}
+REPORT_FILES = {
+    "report.html",
+    "report.md",
+    "figures.json",
+    "breaches.csv",
+    "crashes.png",
+    "coverage_procyclicality.png",
+}
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +48,23 @@ def test_the_report_is_complete(report: Path) -> None:
     assert names >= REPORT_FILES
     assert len([n for n in names if n.startswith("im_vs_loss_")]) == 8
     figs = json.loads((report / "figures.json").read_text())
-    assert figs["mpors"] == [1, 2]
+    assert figs["mpors"] == [1, 2, 3, 5]  # the sensitivities and the basket's 3-day horizon
+    assert figs["default_model"] == "garch_apc"
+    assert figs["liquidity_horizon_rule"]["portfolios"]["multi-asset-long-short"] == 3
+    assert figs["liquidity_horizon_rule"]["portfolios"]["btc-eth-pair"] == 1
+    for key in ("whole", "in_sample", "out_of_sample"):
+        assert set(figs[key]) >= {"window", "results", "aggregate", "liquidity_horizon"}
+    assert figs["whole"]["results"] == figs["results"]
+    assert figs["in_sample"]["results"]["1"]["garch"] == figs["results"]["1"]["garch"]  # all of 2020-H1
+    basket = figs["whole"]["liquidity_horizon"]["garch_apc"]["multi-asset-long-short"]
+    assert basket == figs["results"]["3"]["garch_apc"]["multi-asset-long-short"]
+    assert basket["expected_shortfall_975"] > 0 and "kupiec_995_p" in basket
+    stress = figs["stresses"]["results"]["btc-eth-pair"]
+    assert stress["corr_-0.5"]["worst_loss"] > stress["corr_0"]["worst_loss"] > 0
+    assert figs["stresses"]["results"]["long-spot-btc"]["joint_-50%"]["worst_loss"] == pytest.approx(
+        5e5, rel=1e-6
+    )
+    assert set(figs["pair_crash_breaches"]["1"]["garch_apc"]) >= {"luna-2022-05", "ftx-2022-11"}
     assert set(figs["results"]["1"]) == {"fixed", "trailing30", "ewma", "garch", "garch_apc", "garch_emir"}
     covid = figs["results"]["1"]["garch"]["levered-long-perp-eth"]
     assert covid["days"] > 150 and 0.9 < covid["coverage"] <= 1.0
@@ -50,7 +73,46 @@ def test_the_report_is_complete(report: Path) -> None:
     assert fixed["breaches"] > covid["breaches"]
     html = (report / "report.html").read_text()
     assert "data:image/png;base64," in html and "Kupiec" in html
+    assert "<meta name='viewport' content='width=device-width, initial-scale=1'>" in html
+    assert "overflow-x:auto" in html and "img{max-width:100%" in html
+    body = html.split("<body>", 1)[1]
+    first = body.split("</p>", 1)[0]
+    assert "id='summary'" in first and "The default model is garch_apc" in first
+    assert figs["summary"] in (report / "report.md").read_text()
+    assert "Targets:" in figs["summary"] and "in sample" in figs["summary"]
     assert "Kupiec" in (report / "report.md").read_text()
+
+
+def test_breaches_csv_recomputes_the_figures(report: Path) -> None:
+    """An auditor's check: coverage and Kupiec of figures.json from breaches.csv alone."""
+    import csv
+    import math
+
+    from scipy.stats import chi2
+
+    figs = json.loads((report / "figures.json").read_text())
+    counts: dict[tuple[str, str, str], list[int]] = {}
+    with open(report / "breaches.csv", newline="") as f:
+        reader = csv.reader(f)
+        assert next(reader) == ["date", "model", "portfolio", "mpor", "loss", "im", "breach"]
+        for day, model, portfolio, mpor, loss, im, breach in reader:
+            assert len(day) == 10 and day[4] == "-"
+            assert "e" not in loss.lower() and "e" not in im.lower()  # plain decimals
+            assert breach == ("1" if float(loss) > float(im) else "0")
+            c = counts.setdefault((mpor, model, portfolio), [0, 0])
+            c[0] += 1
+            c[1] += int(breach)
+    assert len(counts) == 4 * 6 * 8
+    for (mpor, model, portfolio), (n, x) in counts.items():
+        stats = figs["results"][mpor][model][portfolio]
+        assert (stats["days"], stats["breaches"]) == (n, x)
+        assert stats["coverage"] == pytest.approx(1 - x / n)
+        p, phat = 0.01, x / n
+        null = (n - x) * math.log(1 - p) + (x * math.log(p) if x else 0.0)
+        alt = ((n - x) * math.log(1 - phat) if x < n else 0.0) + (x * math.log(phat) if x else 0.0)
+        lr = max(0.0, -2 * (null - alt))
+        assert stats["kupiec_lr"] == pytest.approx(lr, abs=1e-9)
+        assert stats["kupiec_p"] == pytest.approx(chi2.sf(lr, 1), abs=1e-12)
 
 
 def _bad(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], history: Path = CSV) -> str:
@@ -64,6 +126,7 @@ def _bad(tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], h
 
 def test_bad_input_exits_2_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "unknown model gar;" in _bad(tmp_path, capsys, ["--models", "garch,gar"])
+    assert "--fit-z" in _bad(tmp_path, capsys, ["--models", "garch", "--fit-z"])
     assert "--end" in _bad(tmp_path, capsys, ["--start", "2021-01-01", "--end", "2020-01-01"])
     gap = tmp_path / "nonpositive.csv"
     gap.write_text("date,BTC\n2020-01-01,100\n2020-01-02,-5\n")

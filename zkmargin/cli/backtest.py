@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import time
 from collections.abc import Sequence
@@ -9,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from backtest.validation import DEFAULT_MODEL, SENSITIVITY_MPORS
 from engine.errors import InputError
 from zkmargin.cli.options import IN_FILE
 from zkmargin.cli.render import console
@@ -58,13 +60,28 @@ def _date(option: str, text: str | None) -> dt.date | None:
     "mpors",
     type=click.IntRange(1, 10),
     multiple=True,
-    help="margin period of risk in days; repeat for several (default: 1 and 2)",
+    help="margin period of risk in days; repeat for several (default: "
+    + ", ".join(map(str, SENSITIVITY_MPORS))
+    + "); each portfolio's liquidity horizon is always added",
 )
 @click.option(
     "--models",
     "models_text",
     default=None,
-    help="comma-separated models (default: fixed,trailing30,ewma,garch,garch_apc,garch_emir)",
+    help=f"comma-separated models (default: all; the default model is {DEFAULT_MODEL})",
+)
+@click.option(
+    "--stress-every",
+    type=click.IntRange(0, 10_000),
+    default=1,
+    show_default=True,
+    help="run the hypothetical stresses on every N-th margined day (0: none)",
+)
+@click.option(
+    "--fit-z",
+    is_flag=True,
+    help=f"also fit z on the in-sample window ({DEFAULT_MODEL}, smallest z on 2.0..3.5 with every "
+    "portfolio >= 99%% at its liquidity horizon) and report the evidence",
 )
 @click.option("--start", "start_text", help="first day margined (ISO date)")
 @click.option("--end", "end_text", help="last day margined (ISO date)")
@@ -77,11 +94,15 @@ def backtest_cmd(
     models_text: str | None,
     start_text: str | None,
     end_text: str | None,
+    stress_every: int,
+    fit_z: bool,
 ) -> None:
     """Backtest the margin models on real closes: coverage, procyclicality, report.
 
     Walks every model forward day by day with no look-ahead and reports coverage
-    (Kupiec, Christoffersen, traffic light), procyclicality and cost.
+    (Kupiec, Christoffersen, traffic light) at each portfolio's liquidity horizon, in
+    sample and out of sample, expected shortfall and breach sizes, hypothetical stresses,
+    procyclicality and cost; breaches.csv holds every day's loss and IM.
 
     \b
     Example:
@@ -89,10 +110,13 @@ def backtest_cmd(
     """
     from tqdm import tqdm
 
+    from backtest.fit_z import fit_z as fit_z_on
     from backtest.history import load_history
     from backtest.models import MODELS
     from backtest.portfolios import load_portfolios
     from backtest.report import write_report
+    from backtest.stresses import run_stresses
+    from backtest.validation import asset_horizon, portfolio_horizon
     from backtest.walk import BacktestRun, Walk
     from engine.calibration.procyclicality import ApcConfig
     from engine.formats import load_params
@@ -103,6 +127,8 @@ def backtest_cmd(
         raise InputError(
             "--models", f"unknown model {unknown[0] if unknown else '(none)'}; known: {', '.join(MODELS)}"
         )
+    if fit_z and DEFAULT_MODEL not in models:
+        raise InputError("--fit-z", f"needs the default model {DEFAULT_MODEL} in --models")
     start, end = _date("--start", start_text), _date("--end", end_text)
     if start and end and end < start:
         raise InputError("--end", f"must not be before --start ({start}), got {end}")
@@ -112,18 +138,30 @@ def backtest_cmd(
     history = load_history(history_path, list(portfolios.assets))
     # the params' anti-procyclicality tools when it names them, else the default set
     apc = params.row_config.apc or ApcConfig()
-    walk = Walk(history, portfolios, params, apc, tuple(sorted(set(mpors))) or (1, 2), models)
+    depths = {a: s.depth for a, s in portfolios.assets.items()}
+    asset_horizons = {a: asset_horizon(d) for a, d in depths.items()}
+    horizons = {p.name: portfolio_horizon(p.assets, depths) for p in portfolios.portfolios}
+    chosen = set(mpors) or set(SENSITIVITY_MPORS)
+    walk = Walk(history, portfolios, params, apc, tuple(sorted(chosen | set(horizons.values()))), models)
     days = walk.calendar(start, end)
     if not days:
         raise InputError("--start", "no day with closes between --start and --end")
     with tqdm(total=len(days), unit="day", desc="backtest", disable=None) as bar:
         series = walk.run(start, end, progress=bar.update)
-    run = BacktestRun(models, walk.mpors, portfolios.portfolios, series, walk.paths, history, apc)
-    run.seconds = time.perf_counter() - began
     if not any(s.dates for s in series.values()):
         raise InputError(
             "--history", "no day could be margined: too little history for the portfolios' assets"
         )
+    run = BacktestRun(models, walk.mpors, portfolios.portfolios, series, walk.paths, history, apc)
+    run.horizons, run.asset_horizons, run.z = horizons, asset_horizons, params.row_config.z
+    if stress_every and DEFAULT_MODEL in models:
+        run.stresses = run_stresses(walk, series, DEFAULT_MODEL, horizons, every=stress_every)
+    if fit_z:
+        fit_walk = copy.copy(walk)  # the same forecast paths, one model at the horizons only
+        fit_walk.models, fit_walk.mpors = (DEFAULT_MODEL,), tuple(sorted(set(horizons.values())))
+        run.z_fit = fit_z_on(fit_walk, horizons)
+        console.print(f"fitted z on the in-sample window: {run.z_fit['chosen']}")
+    run.seconds = time.perf_counter() - began
     figs = write_report(run, out_dir)
     for h, by_model in figs["aggregate"].items():
         for m, agg in by_model.items():
@@ -136,5 +174,6 @@ def backtest_cmd(
                     f"median max 5d rise {100 * agg['median_largest_increase_5d']:.1f}%"
                 )
     console.print(
-        f"wrote [bold]{out_dir}[/bold] (report.html, report.md, figures.json) in {run.seconds:.0f} s"
+        f"wrote [bold]{out_dir}[/bold] (report.html, report.md, figures.json, breaches.csv) "
+        f"in {run.seconds:.0f} s; default model {DEFAULT_MODEL}"
     )
