@@ -1,6 +1,6 @@
 """Black-76 option values and deltas, vectorised with numpy (spec section 4).
 
-ZKPM-1 values every option with Black-76 on a forward equal to the spot and a zero
+ZKPM-2 values every option with Black-76 on a forward equal to the spot and a zero
 interest rate, so the discount factor is 1 and the formulas are
 
     d1 = (ln(F / K) + sigma**2 * T / 2) / (sigma * sqrt(T)),   d2 = d1 - sigma * sqrt(T)

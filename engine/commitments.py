@@ -1,4 +1,4 @@
-"""Hashes and commitments of ZKPM-1 (spec section 5), all with circomlib Poseidon.
+"""Hashes and commitments of ZKPM-2 (spec section 5), all with circomlib Poseidon.
 
 Every value is mapped into the BN254 scalar field with ``to_field`` (``x mod p``)
 before hashing, so a negative number ``-x`` is hashed as ``p - x``. Bounds are not

@@ -1,4 +1,4 @@
-"""Fixed-point arithmetic and the input bounds of ZKPM-1 (spec section 1).
+"""Fixed-point arithmetic and the input bounds of ZKPM-2 (spec section 1).
 
 Every money amount, price, ratio and correlation is an ``int`` equal to the real
 value times ``SCALE``. Python floats never touch a margin number.

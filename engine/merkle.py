@@ -1,4 +1,4 @@
-"""The 4-ary Poseidon Merkle tree of ZKPM-1 (spec section 5), sparse, for any leaves.
+"""The 4-ary Poseidon Merkle tree of ZKPM-2 (spec section 5), sparse, for any leaves.
 
 Node ``Poseidon4(c0, c1, c2, c3)`` of its children in index order; an empty leaf is 0
 and an empty subtree's root is the root of all-zero leaves. The instrument tree

@@ -1,6 +1,6 @@
 """The one way amounts are shown to people.
 
-Every amount of ZKPM-1 is an integer in units of 10^-6 of the quote currency. People see
+Every amount of ZKPM-2 is an integer in units of 10^-6 of the quote currency. People see
 it rounded down (toward minus infinity) to the cent, with thousands separators and the
 currency named: ``-27,500.00 USD``. Raw integers appear only in JSON output.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from engine.fixedpoint import SCALE
 
-#: The quote currency every amount is in (ZKPM-1 margins one quote currency).
+#: The quote currency every amount is in (ZKPM-2 margins one quote currency).
 QUOTE_CURRENCY = "USD"
 
 _UNITS_PER_CENT = SCALE // 100

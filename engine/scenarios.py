@@ -1,4 +1,4 @@
-"""The 16 ZKPM-1 risk scenarios, scan ranges and volatility shocks (spec section 4).
+"""The 16 ZKPM-2 risk scenarios, scan ranges and volatility shocks (spec section 4).
 
 Choices this module makes where the spec leaves room (kept equal in every consumer):
 

@@ -1,4 +1,4 @@
-"""The public signals of a ZKPM-1 proof, in their one order (docs/margin-model.md section 6).
+"""The public signals of a ZKPM-2 proof, in their one order (docs/margin-model.md section 6).
 
 The circuit declares the inputs in this order, snarkjs lists the outputs first, and the
 prover, the proof bundles, the gate and the audit all read them by this order.

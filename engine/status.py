@@ -1,4 +1,4 @@
-"""The four margin statuses of ZKPM-1 section 3, in one place for engine, CLI, chain and keeper."""
+"""The four margin statuses of ZKPM-2 section 3, in one place for engine, CLI, chain and keeper."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Input validation for ZKPM-1 (spec sections 1 and 2).
+"""Input validation for ZKPM-2 (spec sections 1 and 2).
 
 Every check raises :class:`engine.errors.InputError` naming the offending field by
 its path (``account.slots[2].q``, ``params.rho[0][1]``) and stating the bound in

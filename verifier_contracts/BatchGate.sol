@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 import {GateBase} from "./GateBase.sol";
 
 /// @title BatchGate
-/// @notice The gate of ZKPM-1 batch proofs (spec sections 6b and 7b). The operator posts one
+/// @notice The gate of ZKPM-2 batch proofs (spec sections 6b and 7b). The operator posts one
 ///         accounts root per update (one transaction whatever the number of accounts); the
 ///         oracle and governance post markets and parameters as for every gate (GateBase).
 ///         Anyone may submit a `MarginBatch` proof of up to K accounts: `attestBatch` records

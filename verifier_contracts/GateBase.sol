@@ -2,7 +2,7 @@
 pragma solidity ^0.8.24;
 
 /// @title GateBase
-/// @notice What every ZKPM-1 gate shares (spec section 7): the roles, the market roots the
+/// @notice What every ZKPM-2 gate shares (spec section 7): the roles, the market roots the
 ///         oracle posts with strictly increasing epochs and their freshness, the parameters
 ///         hash governance sets, and the checks every proof goes through before a verifier.
 ///         `BatchGate` (K accounts per proof over a posted accounts root) builds on it.

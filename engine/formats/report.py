@@ -14,6 +14,7 @@ import tempfile
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
+from engine.aggregation import MODEL
 from engine.commitments import commitment, commitments
 from engine.errors import InputError
 from engine.formats.account import LabeledAccount
@@ -226,6 +227,8 @@ def dump_explanation(
                 "name": part.name,
                 "held": part.held,
                 "worst_loss": emit_int(part.worst_loss),
+                "directional": emit_int(part.directional),
+                "non_directional": emit_int(part.non_directional),
                 "worst_scenario": part.worst_scenario,
                 "scenario": part.scenario,
                 "net_delta_notional": emit_int(part.net_delta_notional),
@@ -241,7 +244,10 @@ def dump_explanation(
         "label": acc.label,
         "account_id": emit_int(acc.account.account_id),
         **_dump_margin_numbers(r),
+        "model": MODEL,
         "r": emit_int(r.R),
+        "r_directional": emit_int(r.R_dir),
+        "r_non_directional": emit_int(sum(r.U)),
         "sc": emit_int(r.SC),
         "assets": assets,
         "what_if": None,

@@ -61,7 +61,7 @@ class CircuitSpec:
 
 
 def margin_spec(profile: Profile) -> CircuitSpec:
-    """The ZKPM-1 margin circuit ``MarginCheck(A, k, d)`` for a profile."""
+    """The ZKPM-2 margin circuit ``MarginCheck(A, k, d)`` for a profile."""
     return CircuitSpec(
         label=f"margin-{profile.name}",
         template_file=MARGIN_TEMPLATE_FILE,

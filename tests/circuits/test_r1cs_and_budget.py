@@ -56,3 +56,19 @@ def test_witness_length_is_checked() -> None:
 def test_standard_profile_fits_a_2_16_setup_with_room() -> None:
     circuit = margin_check(PROFILES["standard"])
     assert circuit.n_constraints + circuit.r1cs.n_pub_in + circuit.r1cs.n_pub_out < 2**16 - 4096
+
+
+#: MarginCheck's constraints under ZKPM-1 (measured at the last ZKPM-1 commit); issue 28
+#: allows ZKPM-2 at most 1.15 times as many per account and profile.
+ZKPM1_CONSTRAINTS = {"test": 15_904, "demo": 31_261, "standard": 58_233}
+ZKPM2_CAP = 1.15
+
+
+def test_zkpm2_costs_at_most_15_percent_more_per_account_test_profile() -> None:
+    assert margin_check(TEST).n_constraints <= ZKPM2_CAP * ZKPM1_CONSTRAINTS["test"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["demo", "standard"])
+def test_zkpm2_costs_at_most_15_percent_more_per_account(name: str) -> None:
+    assert margin_check(PROFILES[name]).n_constraints <= ZKPM2_CAP * ZKPM1_CONSTRAINTS[name]

@@ -108,7 +108,7 @@ class LazyGroup(click.Group):
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="zkmargin")
 def cli() -> None:
-    """Zero-knowledge verified portfolio margin (ZKPM-1).
+    """Zero-knowledge verified portfolio margin (ZKPM-2).
 
     Exit codes: 0 done, 1 a check failed, 2 bad input.
 

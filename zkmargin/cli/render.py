@@ -161,12 +161,23 @@ def print_explanation(doc: Mapping[str, Any], out: Console | None = None) -> Non
     ratio = "inf" if doc["ratio"] is None else f"{doc['ratio']:.3f}"
     out.print(f"account [bold]{escape(name)}[/bold]: {status_text(doc['status'])}  E/MM {ratio}")
     summary = Table(title=f"margin ({QUOTE_CURRENCY})", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("equity", "IM", "MM", "shortfall", "R (scenarios)", "SC (static)"):
+    for col in ("equity", "IM", "MM", "shortfall", "R (scenarios)", "of it correlated", "SC (static)"):
         summary.add_column(col, justify="right", no_wrap=True)
-    summary.add_row(*(money_amount(int(doc[k])) for k in ("equity", "im", "mm", "shortfall", "r", "sc")))
+    summary.add_row(
+        *(money_amount(int(doc[k])) for k in ("equity", "im", "mm", "shortfall", "r", "r_directional", "sc"))
+    )
     out.print(summary)
     parts = Table(title="per asset", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("asset", "worst loss", "scenario", "LQ", "liq. below", "liq. above"):
+    for col in (
+        "asset",
+        "worst loss",
+        "directional",
+        "non-dir.",
+        "scenario",
+        "LQ",
+        "liq. below",
+        "liq. above",
+    ):
         parts.add_column(col, justify="left" if col in ("asset", "scenario") else "right")
     for a in doc["assets"]:
         if not a["held"]:
@@ -176,6 +187,8 @@ def print_explanation(doc: Mapping[str, Any], out: Console | None = None) -> Non
         parts.add_row(
             escape(a["name"]),
             money_amount(int(a["worst_loss"])),
+            money_amount(int(a["directional"])),
+            money_amount(int(a["non_directional"])),
             escape(scenario),
             money_amount(int(a["liquidity_addon"])),
             "now" if now else spot_text(a["liquidation_below"]),
