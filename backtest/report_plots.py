@@ -45,7 +45,7 @@ def plots(run: BacktestRun, stats: Stats, folder: Path) -> dict[str, str]:
     import matplotlib.pyplot as plt
 
     def concise(ax: Any) -> None:
-        locator = mdates.AutoDateLocator(maxticks=6)
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=6)  # 5 years: no interval warning
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
 

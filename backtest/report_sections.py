@@ -309,15 +309,23 @@ def _z_fit(run: BacktestRun) -> Section | None:
     )
     names = [p.name for p in run.portfolios]
     t = Table(["z", "all >= 99%", *names], [])
-    for row in fit["table"]:
+    rows = [(f"{row['z']:g}", row) for row in fit["table"]]
+    if "evaluation" in fit:
+        rows.append((f"{fit['chosen']:g}, out of sample {fit['evaluation_window'][0]}..", fit["evaluation"]))
+    for label, row in rows:
         t.rows.append(
             [
-                f"{row['z']:g}",
+                label,
                 "yes" if row["all_at_least_99"] else "no",
-                *[_pct(row["coverage"].get(n)) for n in names],
+                *[
+                    f"{_pct(row['coverage'].get(n))} (Kupiec p {_num(row['kupiec_p'].get(n), 3)})"
+                    for n in names
+                ],
             ]
         )
-    sec.tables.append(("in-sample coverage at the liquidity horizon per z", t))
+    sec.tables.append(
+        ("coverage at the liquidity horizon per z, in sample (the last row: evaluated only)", t)
+    )
     return sec
 
 

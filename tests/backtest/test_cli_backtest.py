@@ -204,6 +204,33 @@ def test_a_failure_while_writing_leaves_the_old_report(
     assert [p.name for p in tmp_path.iterdir()] == ["report"]
 
 
+def test_fit_z_on_the_in_sample_part_of_a_short_window(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "report"
+    argv = [
+        "backtest",
+        "--history",
+        str(CSV),
+        "--out",
+        str(out),
+        "--models",
+        "trailing30,garch_apc",
+        "--mpor",
+        "1",
+    ]
+    argv += ["--start", "2020-11-01", "--end", "2021-01-31", "--fit-z", "--stress-every", "0"]
+    code, _, err = run_cli(argv, capsys)
+    assert code == 0, err
+    fit = json.loads((out / "figures.json").read_text())["z_fit"]
+    assert fit["window"] == ["2020-11-01", "2020-12-31"] and fit["evaluation_window"][0] == "2021-01-01"
+    assert [row["z"] for row in fit["table"]] == [2.0, 2.25, 2.5, 2.75, 3.0, 3.25, 3.5]
+    assert fit["chosen"] in fit["grid"] or fit["chosen"] is None
+    assert "Fitting z on the in-sample window" in (out / "report.md").read_text()
+    (tmp_path / "bad").mkdir()
+    assert "in-sample window" in _bad(tmp_path / "bad", capsys, ["--start", "2021-06-01", "--fit-z"])
+
+
 @pytest.mark.circuit  # needs node_modules (playwright-core) and chromium, as the browser audit
 def test_the_report_opens_in_the_browser_without_errors(report: Path, tmp_path: Path) -> None:
     """A smoke test: the HTML report loads in headless Chromium with no console or page error

@@ -200,7 +200,7 @@ def test_fit_z_picks_the_smallest_z_with_every_portfolio_covered() -> None:
     losses = [24.0 if i in (3, 50, 120) else 0.0 for i in range(200)] + [1e9]
 
     def run(start: dt.date | None = None, end: dt.date | None = None, progress: object = None) -> dict:
-        assert (start, end) == window
+        assert (start, end) in (window, later)
         im = [10 * walk.params.row_config.z] * len(dates)
         return {
             (DEFAULT_MODEL, p.name): Series(dates, {1: im}, {1: im}, {1: losses})
@@ -209,8 +209,12 @@ def test_fit_z_picks_the_smallest_z_with_every_portfolio_covered() -> None:
 
     original = walk.params
     walk.run = run  # type: ignore[method-assign]
-    fit = fit_z(walk, {"spot": 1, "pair": 1}, grid=(3.0, 2.0, 2.25, 2.5), window=window)
+    later = (dt.date(2021, 1, 1), dt.date(2021, 7, 20))
+    fit = fit_z(walk, {"spot": 1, "pair": 1}, grid=(3.0, 2.0, 2.25, 2.5), window=window, evaluate=later)
     assert fit["chosen"] == 2.5
+    assert fit["table"][0]["breaches"]["spot"] == 3
+    assert fit["table"][0]["kupiec_p"]["spot"] == pytest.approx(kupiec_pof(3, 200).p_value)
+    assert fit["evaluation"]["z"] == 2.5 and fit["evaluation_window"] == ["2021-01-01", "2021-07-20"]
     assert [row["z"] for row in fit["table"]] == [2.0, 2.25, 2.5, 3.0]
     assert fit["table"][0]["coverage"]["pair"] == pytest.approx(1 - 3 / 200)  # 24 > 20: 3 breaches
     assert fit["table"][1]["coverage"]["pair"] == pytest.approx(1 - 3 / 200)  # 24 > 22.5

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from backtest.validation import DEFAULT_MODEL, SENSITIVITY_MPORS
+from backtest.validation import DEFAULT_MODEL, IN_SAMPLE, OUT_OF_SAMPLE, SENSITIVITY_MPORS
 from engine.errors import InputError
 from zkmargin.cli.options import IN_FILE
 from zkmargin.cli.render import console
@@ -132,6 +132,12 @@ def backtest_cmd(
     start, end = _date("--start", start_text), _date("--end", end_text)
     if start and end and end < start:
         raise InputError("--end", f"must not be before --start ({start}), got {end}")
+    # --fit-z fits on the in-sample part of --start..--end and evaluates on the rest
+    fit_window = (max(IN_SAMPLE[0], start or IN_SAMPLE[0]), min(IN_SAMPLE[1], end or IN_SAMPLE[1]))
+    later = (max(OUT_OF_SAMPLE[0], start or OUT_OF_SAMPLE[0]), min(OUT_OF_SAMPLE[1], end or OUT_OF_SAMPLE[1]))
+    evaluate = later if later[0] <= later[1] else None
+    if fit_z and fit_window[1] < fit_window[0]:
+        raise InputError("--fit-z", f"needs days in the in-sample window {IN_SAMPLE[0]}..{IN_SAMPLE[1]}")
     began = time.perf_counter()
     portfolios = load_portfolios(portfolios_path)
     params = load_params(params_path)
@@ -159,7 +165,7 @@ def backtest_cmd(
     if fit_z:
         fit_walk = copy.copy(walk)  # the same forecast paths, one model at the horizons only
         fit_walk.models, fit_walk.mpors = (DEFAULT_MODEL,), tuple(sorted(set(horizons.values())))
-        run.z_fit = fit_z_on(fit_walk, horizons)
+        run.z_fit = fit_z_on(fit_walk, horizons, window=fit_window, evaluate=evaluate)
         console.print(f"fitted z on the in-sample window: {run.z_fit['chosen']}")
     run.seconds = time.perf_counter() - began
     figs = write_report(run, out_dir)
