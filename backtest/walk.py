@@ -185,20 +185,27 @@ class Walk:
         return params
 
     def row_config(self, day: _Day, model: str, mpor: int = 1) -> RowConfig:
-        """The params' row settings with the model's forecasts, the scan horizon set to the
-        MPOR, and per-asset settings of the day's assets only."""
+        """The params' row settings with the model's forecasts (and an APC model's charged
+        scan volatilities), the scan horizon set to the MPOR, and per-asset settings of the
+        day's assets only."""
         base = self.params.row_config
         keep = set(day.assets)
         forecast: dict[str, float] = {}
+        scan_vol: dict[str, float] = {}
         for a in day.assets:
+            i = self.index[a][day.t]
             path = self.paths[a].for_model(model)
             if path is not None:
-                forecast[a] = float(path[self.index[a][day.t]])
+                forecast[a] = float(path[i])
+            charged = self.paths[a].scan_vol_for(model)
+            if charged is not None:
+                scan_vol[a] = float(charged[i])
         return dataclasses.replace(
             base,
             haircut={k: v for k, v in base.haircut.items() if k in keep},
             borrow={k: v for k, v in base.borrow.items() if k in keep},
             forecast=forecast,
+            scan_vol=scan_vol,
             h_days=float(mpor),
         )
 

@@ -22,8 +22,10 @@ Choices the spec leaves open (see also :mod:`engine.scenarios`):
   ``T <= 0`` (expired, or expiring on ``as_of``) is valued at intrinsic value, also in
   every scenario. The vol-shock ``t`` is the whole number of days to expiry.
 * Scan range: ``sigma_eff = max(sigma_a, forecast_a)`` where ``forecast_a`` is
-  ``config.forecast[name]`` when given, else :func:`engine.calibration.volatility.forecast_vol`
-  of the quote's ``history`` when it has one (at least 30 closes), else absent.
+  ``config.forecast[name]`` when given, else :func:`engine.calibration.forecast.asset_forecast`
+  of the quote's ``history`` when it has one (at least 30 closes), else absent; with
+  anti-procyclicality tools (``config.apc``) the charged ``config.scan_vol[name]``
+  replaces ``sigma_eff`` (given, or from the quote's history).
 * Static charges per unit, as fractions of the asset's spot: spot long
   ``config.haircut[name]`` (default 0.02), spot short ``config.borrow[name]``
   (default 0.02), perp long and short ``perp_charge``, option long 0, option short
@@ -42,7 +44,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from engine.black76 import DAYS_PER_YEAR, black76_delta, black76_price
-from engine.calibration.volatility import forecast_vol
+from engine.calibration.forecast import AssetForecast, asset_forecast
 from engine.errors import InputError
 from engine.fixedpoint import (
     DELTA_MAX,
@@ -78,32 +80,48 @@ def _rint(x: FloatArray) -> FloatArray:
 # ------------------------------------------------------------- asset inputs
 
 
-def _history_forecast(quote: AssetQuote, field: str) -> float:
+def _history_fit(quote: AssetQuote, config: RowConfig, field: str) -> AssetForecast:
     try:
-        return forecast_vol(quote.history)
+        return asset_forecast(quote.history, apc=config.apc, implied=quote.vol, field="history")
     except InputError as err:
-        raise InputError(f"{field}.history", err.message) from None
+        raise InputError(f"{field}.{err.field}", err.message) from None
 
 
 def effective_vol(quote: AssetQuote, config: RowConfig, field: str = "quote") -> float:
-    """``sigma_eff = max(sigma_a, forecast_a)`` (see the module docstring)."""
+    """The scan volatility charged: ``config.scan_vol[name]`` when given (the value after
+    the anti-procyclicality tools), else ``sigma_eff = max(sigma_a, forecast_a)`` (see
+    the module docstring)."""
+    charged = config.scan_vol.get(quote.name)
+    if charged is not None:
+        return float(charged)
     forecast = config.forecast.get(quote.name)
     if forecast is None and quote.history:
-        forecast = _history_forecast(quote, field)
+        fit = _history_fit(quote, config, field)
+        if fit.charged is not None:
+            return fit.charged
+        forecast = fit.forecast
     return quote.vol if forecast is None else max(quote.vol, float(forecast))
 
 
 def with_forecasts(quotes: Sequence[AssetQuote], config: RowConfig) -> RowConfig:
-    """``config`` with a forecast for every quote that has a price history and none yet:
-    the one :func:`effective_vol` fits to it (the same rows follow). A market file written
-    with the result states every forecast its scan ranges used, so its rows can be
-    recomputed from the file alone (``zkmargin market check``, the browser audit)."""
-    fitted = {
-        q.name: _history_forecast(q, f"quotes[{a}]")
+    """``config`` with a forecast (and, with anti-procyclicality tools, the charged scan
+    volatility) for every quote that has a price history and no forecast yet: the ones
+    :func:`effective_vol` fits to it (the same rows follow). A market file written with the
+    result states every volatility its scan ranges used, so its rows can be recomputed
+    from the file alone (``zkmargin market check``, the browser audit)."""
+    fits = {
+        q.name: _history_fit(q, config, f"quotes[{a}]")
         for a, q in enumerate(quotes)
-        if q.history and q.name not in config.forecast
+        if q.history and q.name not in config.forecast and q.name not in config.scan_vol
     }
-    return replace(config, forecast={**config.forecast, **fitted}) if fitted else config
+    if not fits:
+        return config
+    charged = {n: f.charged for n, f in fits.items() if f.charged is not None}
+    return replace(
+        config,
+        forecast={**config.forecast, **{n: f.forecast for n, f in fits.items()}},
+        scan_vol={**config.scan_vol, **charged},
+    )
 
 
 def asset_scan_ranges(quotes: Sequence[AssetQuote], config: RowConfig) -> tuple[float, ...]:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from engine.calibration.procyclicality import ApcConfig
+from engine.calibration.apc import ApcConfig
 from engine.profiles import Profile
 
 InstrumentKind = Literal["spot", "perp", "call", "put"]
@@ -138,4 +138,7 @@ class RowConfig:
     haircut: Mapping[str, float] = field(default_factory=dict)  # per asset; default 0.02
     borrow: Mapping[str, float] = field(default_factory=dict)  # per asset; default 0.02
     forecast: Mapping[str, float] = field(default_factory=dict)  # vol forecast per asset
-    apc: ApcConfig | None = None  # anti-procyclicality tools on forecasts from history
+    # the scan volatility charged per asset after the anti-procyclicality tools; where
+    # given it replaces max(vol, forecast) (spec section 4)
+    scan_vol: Mapping[str, float] = field(default_factory=dict)
+    apc: ApcConfig | None = None  # anti-procyclicality tools on the charged scan volatility

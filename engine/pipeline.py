@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine.calibration.procyclicality import ApcConfig
+from engine.calibration.apc import ApcConfig
 from engine.errors import InputError
 from engine.fixedpoint import Q_LIMIT, SCALE, fdiv
 from engine.formats import LabeledAccount, MarketFile, QuotesFile, dump_explanation, make_market_file
@@ -20,7 +20,7 @@ from engine.model import Market, RiskParams, RowConfig, Slot
 from engine.profiles import Profile
 
 if TYPE_CHECKING:
-    from engine.calibration.calibrate import Calibration
+    from engine.calibration.calibrate import Calibration, OwnCloses
 
 #: From this many accounts on, margins use the vectorised batch path.
 BATCH_THRESHOLD = 8
@@ -46,14 +46,16 @@ def price_market(
     epoch: int,
     closes: Mapping[str, Sequence[float]] | None = None,
     day_gaps: Sequence[int] | None = None,
+    own: Mapping[str, OwnCloses] | None = None,
 ) -> PricedMarket:
-    """Calibrate (from ``closes``, with their ``day_gaps``, or the quotes' histories), build
+    """Calibrate (from ``closes``, with their ``day_gaps``, each asset's forecast from its
+    own closes ``own`` when given; or from the quotes' histories), build
     the rows, resolve params. The market file records every volatility forecast used, also
     those fitted to a single quote's history (``with_forecasts``)."""
     from engine.market_builder import build_market, with_forecasts
 
     check_config_assets(params.row_config, quotes.asset_names)
-    cal = calibration_for(quotes, closes, day_gaps, params.row_config.apc)
+    cal = calibration_for(quotes, closes, day_gaps, params.row_config.apc, own)
     config = with_forecasts(quotes.assets, cal.row_config(params.row_config) if cal else params.row_config)
     market = build_market(profile, epoch, quotes.assets, quotes.instruments, config, quotes.as_of)
     rho = cal.rho_for(quotes.asset_names, profile.assets) if cal else None
@@ -63,7 +65,7 @@ def price_market(
 
 def check_config_assets(config: RowConfig, names: Sequence[str]) -> None:
     """Per-asset row settings may only name quoted assets."""
-    for key in ("haircut", "borrow", "forecast"):
+    for key in ("haircut", "borrow", "forecast", "scan_vol"):
         mapping: Mapping[str, float] = getattr(config, key)
         for asset in mapping:
             if asset not in names:
@@ -78,17 +80,19 @@ def calibration_for(
     closes: Mapping[str, Sequence[float]] | None,
     day_gaps: Sequence[int] | None = None,
     apc: ApcConfig | None = None,
+    own: Mapping[str, OwnCloses] | None = None,
 ) -> Calibration | None:
     """Calibrate from the history CSV when given, else from the quotes' own histories
     when every asset has one of the same length; ``None`` without history."""
     from engine.calibration.calibrate import calibrate
 
+    implied = {q.name: q.vol for q in quotes.assets}
     if closes is not None:
-        return calibrate(closes, day_gaps=day_gaps, apc=apc)
+        return calibrate(closes, day_gaps=day_gaps, apc=apc, own=own, implied=implied)
     lengths = {len(q.history) for q in quotes.assets}
     if len(lengths) == 1 and lengths.pop() > 0:
         try:
-            return calibrate({q.name: list(q.history) for q in quotes.assets}, apc=apc)
+            return calibrate({q.name: list(q.history) for q in quotes.assets}, apc=apc, implied=implied)
         except InputError as err:
             raise InputError(
                 "quotes.assets[].history", f"cannot calibrate from the quoted histories: {err}"

@@ -407,7 +407,8 @@ def validate_row_config(config: RowConfig, path: str = "config") -> None:
                 raise InputError(
                     f"{path}.{name}.{asset}", f"must satisfy 0 <= {name} <= 1 (fraction of spot), got {v}"
                 )
-    for asset, value in config.forecast.items():
-        v = _finite(f"{path}.forecast.{asset}", value)
-        if not v >= 0.0:
-            raise InputError(f"{path}.forecast.{asset}", f"a volatility forecast must be >= 0, got {v}")
+    for key in ("forecast", "scan_vol"):
+        for asset, value in getattr(config, key).items():
+            v = _finite(f"{path}.{key}.{asset}", value)
+            if not v >= 0.0:
+                raise InputError(f"{path}.{key}.{asset}", f"a volatility must be >= 0, got {v}")

@@ -1,15 +1,19 @@
 """Calibration from daily closes: volatility forecasts and the correlation matrix.
 
+:func:`load_histories` reads each asset's own closes (its forecast) and the dates on
+which every chosen asset has a close (the correlation); :func:`calibrate_histories`
+calibrates from them.
+
 :func:`load_closes_csv` reads the project's price-history CSV format: a header
 ``date,<asset>,<asset>,...``, then one row per day with an ISO date (strictly
 increasing) and a close per asset, the cell empty before the asset was listed.
 Only dates on which every chosen asset has a close are kept, so the series come
 back aligned.
 
-:func:`calibrate` turns aligned closes into what section 4 of the spec needs: per
-asset the EWMA and GARCH(1,1) forecasts and their maximum (the scan-range
-forecast), and the EWMA correlation of log returns projected to the nearest
-correlation matrix, also as integers ``rho x SCALE``.
+:func:`calibrate` turns closes into what section 4 of the spec needs: per asset the
+EWMA and GARCH(1,1) forecasts and their maximum (the scan-range forecast) from the
+asset's own history, and the EWMA correlation of the common dates' log returns
+projected to the nearest correlation matrix, also as integers ``rho x SCALE``.
 """
 
 from __future__ import annotations
@@ -25,16 +29,10 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
+from engine.calibration.apc import ApcConfig
 from engine.calibration.correlation import FixedRho, ewma_correlation, nearest_correlation, to_fixed_rho
-from engine.calibration.procyclicality import ApcConfig
-from engine.calibration.volatility import (
-    GARCH_MIN_CLOSES,
-    GarchFit,
-    combined_forecast,
-    ewma_vol,
-    garch_vol,
-    log_returns,
-)
+from engine.calibration.forecast import AssetForecast, asset_forecast
+from engine.calibration.volatility import GARCH_MIN_CLOSES, GarchFit, log_returns
 from engine.errors import InputError
 from engine.fixedpoint import SCALE, SPOT_LIMIT
 from engine.model import RowConfig
@@ -44,8 +42,13 @@ from engine.model import RowConfig
 class Calibration:
     """Forecasts and correlations for ``assets`` (in that order).
 
-    ``correlation_ewma`` is the raw EWMA estimate, ``correlation`` its nearest
-    correlation matrix, ``rho`` the latter as integers x SCALE (not padded).
+    Each asset's forecast is from its own history (:func:`engine.calibration.forecast.asset_forecast`;
+    ``closes[a]`` closes); the correlation from the ``n_closes`` dates on which every asset
+    has a close. ``correlation_ewma`` is the raw EWMA estimate, ``correlation`` its nearest
+    correlation matrix, ``rho`` the latter as integers x SCALE (not padded). With
+    anti-procyclicality tools, ``charged`` holds each asset's charged scan volatility;
+    ``lookback_years`` says how much of the tools' ten-year look-back each asset's history
+    holds (less than 10 where it is shorter).
     """
 
     assets: tuple[str, ...]
@@ -56,6 +59,10 @@ class Calibration:
     correlation_ewma: NDArray[np.float64]
     correlation: NDArray[np.float64]
     rho: FixedRho
+    closes: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    charged: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    lookback_years: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    apc: ApcConfig | None = None
 
     def rho_for(self, names: Sequence[str], size: int) -> FixedRho:
         """``rho x SCALE`` for the assets ``names`` in that order (e.g. quote order),
@@ -67,9 +74,22 @@ class Calibration:
         return to_fixed_rho(self.correlation[np.ix_(idx, idx)], size)
 
     def row_config(self, base: RowConfig | None = None) -> RowConfig:
-        """``base`` (default ``RowConfig()``) with ``forecast`` set from this calibration."""
+        """``base`` (default ``RowConfig()``) with ``forecast`` (and, with the tools,
+        ``scan_vol``) set from this calibration."""
         base = RowConfig() if base is None else base
-        return dataclasses.replace(base, forecast={**base.forecast, **self.forecast})
+        return dataclasses.replace(
+            base,
+            forecast={**base.forecast, **self.forecast},
+            scan_vol={**base.scan_vol, **self.charged},
+        )
+
+
+@dataclass(frozen=True)
+class OwnCloses:
+    """One asset's own closes (oldest first) and the days between them."""
+
+    closes: Sequence[float]
+    day_gaps: Sequence[int] | None = None
 
 
 def calibrate(
@@ -77,11 +97,14 @@ def calibrate(
     lam: float = 0.94,
     day_gaps: Sequence[int] | None = None,
     apc: ApcConfig | None = None,
+    own: Mapping[str, OwnCloses] | None = None,
+    implied: Mapping[str, float] | None = None,
 ) -> Calibration:
-    """Calibrate from aligned daily closes (oldest first, same dates for every asset);
-    ``day_gaps`` (:attr:`ClosesTable.day_gaps`) scales returns over gaps to one day;
-    with ``apc`` the forecast is the one after the anti-procyclicality tools, computed over
-    the whole history (:func:`engine.calibration.volatility_paths.apc_forecast`)."""
+    """Calibrate from aligned daily closes (oldest first, same dates for every asset; the
+    correlation's) and, per asset, its own history ``own`` (default: its aligned closes),
+    from which its forecast comes; ``day_gaps`` (:attr:`ClosesTable.day_gaps`) scales
+    returns over gaps to one day. With ``apc`` and an ``implied`` volatility per asset
+    (the quotes'), the charged scan volatility after the tools is computed too."""
     if not closes_by_asset:
         raise InputError("closes_by_asset", "needs at least one asset")
     names = tuple(closes_by_asset)
@@ -96,34 +119,39 @@ def calibrate(
             "closes_by_asset", f"needs at least {GARCH_MIN_CLOSES} closes per asset, got {n_closes}"
         )
     returns = []
-    ewma: dict[str, float] = {}
-    garch: dict[str, GarchFit] = {}
+    fits: dict[str, AssetForecast] = {}
     for name in names:
-        closes = closes_by_asset[name]
-        try:
-            returns.append(log_returns(closes, field=f"closes_by_asset[{name}]", day_gaps=day_gaps))
-            ewma[name] = ewma_vol(closes, lam, day_gaps)
-            garch[name] = garch_vol(closes, day_gaps)
-        except InputError as err:
-            if err.field.startswith("closes_by_asset"):
-                raise
-            raise InputError(f"closes_by_asset[{name}]", err.message) from None
-    forecast = {n: combined_forecast(ewma[n], garch[n]) for n in names}
-    if apc is not None:
-        from engine.calibration.volatility_paths import apc_forecast
-
-        forecast = {n: apc_forecast(closes_by_asset[n], apc, day_gaps) for n in names}
+        where = f"closes_by_asset[{name}]"
+        series = own[name] if own is not None and name in own else OwnCloses(closes_by_asset[name], day_gaps)
+        returns.append(log_returns(closes_by_asset[name], field=where, day_gaps=day_gaps))
+        vol = None if implied is None else implied.get(name)
+        fits[name] = asset_forecast(series.closes, series.day_gaps, apc, vol, field=where)
     raw = ewma_correlation(np.column_stack(returns), lam)
     corr = nearest_correlation(raw)
     return Calibration(
         assets=names,
         n_closes=n_closes,
-        ewma=ewma,
-        garch=garch,
-        forecast=forecast,
+        ewma={n: f.ewma for n, f in fits.items()},
+        garch={n: f.garch for n, f in fits.items()},
+        forecast={n: f.forecast for n, f in fits.items()},
         correlation_ewma=raw,
         correlation=corr,
         rho=to_fixed_rho(corr),
+        closes={n: f.n_closes for n, f in fits.items()},
+        charged={n: f.charged for n, f in fits.items() if f.charged is not None},
+        lookback_years={n: f.lookback_years for n, f in fits.items()},
+        apc=apc,
+    )
+
+
+def calibrate_histories(
+    histories: Histories, apc: ApcConfig | None = None, implied: Mapping[str, float] | None = None
+) -> Calibration:
+    """:func:`calibrate` with each asset's forecast from its own closes and the correlation
+    from the common dates (:func:`load_histories`)."""
+    own = {name: OwnCloses(t.closes[name], t.day_gaps) for name, t in histories.own.items()}
+    return calibrate(
+        histories.common.closes, day_gaps=histories.common.day_gaps, apc=apc, own=own, implied=implied
     )
 
 
@@ -264,3 +292,22 @@ def load_closes_csv(
 ) -> dict[str, list[float]]:
     """Aligned closes per asset (oldest first) from the CSV; see :func:`load_closes_table`."""
     return dict(load_closes_table(path, assets, start, end).closes)
+
+
+@dataclass(frozen=True)
+class Histories:
+    """The closes a calibration needs: each asset on its own dates (its forecast), and the
+    dates on which every asset has a close (the correlation)."""
+
+    own: Mapping[str, ClosesTable]
+    common: ClosesTable
+
+
+def load_histories(
+    path: str | Path, assets: Sequence[str] | None = None, end: dt.date | None = None
+) -> Histories:
+    """:func:`load_closes_table` once per asset (its own dates) and once for the common
+    dates, every close up to ``end``."""
+    common = load_closes_table(path, assets, end=end)
+    own = {name: load_closes_table(path, [name], end=end) for name in common.closes}
+    return Histories(own=own, common=common)

@@ -194,8 +194,3 @@ def combined_forecast(ewma: float, garch: GarchFit) -> float:
     """The engine's forecast from its two models: the larger of EWMA and GARCH(1,1), or
     EWMA alone when the GARCH fit is degenerate."""
     return ewma if garch.degenerate else max(ewma, garch.forecast)
-
-
-def forecast_vol(closes: Sequence[float], lam: float = 0.94, day_gaps: Sequence[int] | None = None) -> float:
-    """The engine's volatility forecast (:func:`combined_forecast`), annualised."""
-    return combined_forecast(ewma_vol(closes, lam, day_gaps), garch_vol(closes, day_gaps))

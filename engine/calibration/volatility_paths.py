@@ -12,14 +12,16 @@ not enough history). The engine's own estimators define the numbers:
   ``refit_days`` (20) and its variance filtered daily with the latest parameters in
   between (monthly re-estimation with a daily variance update, as in production; a daily
   refit over years would take minutes).
-* ``apc_forecast``: today's forecast after the anti-procyclicality tools
-  (:mod:`engine.calibration.procyclicality`), which need the path because they look back.
+* ``charged_path``: the scan volatility charged, ``max(implied, forecast)`` through the
+  anti-procyclicality tools (:mod:`engine.calibration.procyclicality`), which need the
+  path because they look back.
+
+:mod:`engine.calibration.forecast` takes one asset's value on its last date from these.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,7 +35,6 @@ from engine.calibration.volatility import (
     GarchFit,
     combined_forecast,
     garch_fit_returns,
-    log_returns,
 )
 
 FloatArray = NDArray[np.float64]
@@ -81,6 +82,33 @@ def _fit_forecast_variance(fit: GarchFit, returns: FloatArray) -> float:
     return fit.forecast * fit.forecast / DAYS_PER_YEAR
 
 
+def _garch_block(returns: FloatArray, ewma: FloatArray, start: int, stop: int) -> tuple[GarchFit, FloatArray]:
+    """The re-estimate made at date ``start`` (on every return up to it) and the forecast
+    rule's values for dates start..stop-1, its variance filtered daily in between."""
+    fit = garch_fit_returns(returns[:start])
+    v = _filter_from(fit, returns, start, stop, _fit_forecast_variance(fit, returns[:start]))
+    garch_vol = np.sqrt(DAYS_PER_YEAR * v)
+    out = np.empty(stop - start)
+    for k, date_index in enumerate(range(start, stop)):
+        e = ewma[date_index]
+        g = _at(fit, float(garch_vol[k]))
+        out[k] = combined_forecast(e, g) if not math.isnan(e) else g.forecast
+    return _at(fit, float(garch_vol[-1])), out
+
+
+def _at(fit: GarchFit, forecast: float) -> GarchFit:
+    return GarchFit(fit.omega, fit.alpha, fit.beta, forecast, fit.log_likelihood, fit.converged)
+
+
+def refit_date(index: int, refit_days: int = REFIT_DAYS) -> int:
+    """The date index of the latest GARCH re-estimate at or before date ``index``: every
+    ``refit_days`` dates from the first with 30 closes (the 30th, 50th, 70th... close)."""
+    first = GARCH_MIN_CLOSES - 1
+    if index < first:
+        raise ValueError(f"no GARCH fit before date index {first}")
+    return first + (index - first) // refit_days * refit_days
+
+
 def garch_path(
     returns: FloatArray, ewma: FloatArray, refit_days: int = REFIT_DAYS
 ) -> tuple[FloatArray, int, int]:
@@ -88,40 +116,28 @@ def garch_path(
     refits and of degenerate ones."""
     n_dates = returns.size + 1
     out = np.full(n_dates, np.nan)
-    first = GARCH_MIN_CLOSES - 1  # the first date with 30 closes behind it
     refits = degenerate = 0
-    for start in range(first, n_dates, refit_days):
+    for start in range(GARCH_MIN_CLOSES - 1, n_dates, refit_days):
         stop = min(start + refit_days, n_dates)
-        fit = garch_fit_returns(returns[:start])
+        fit, out[start:stop] = _garch_block(returns, ewma, start, stop)
         refits += 1
-        if fit.degenerate:
-            degenerate += 1
-        v = _filter_from(fit, returns, start, stop, _fit_forecast_variance(fit, returns[:start]))
-        garch_vol = np.sqrt(DAYS_PER_YEAR * v)
-        for k, date_index in enumerate(range(start, stop)):
-            e = ewma[date_index]
-            g = GarchFit(
-                fit.omega, fit.alpha, fit.beta, float(garch_vol[k]), fit.log_likelihood, fit.converged
-            )
-            out[date_index] = combined_forecast(e, g) if not math.isnan(e) else g.forecast
+        degenerate += fit.degenerate
     return out, refits, degenerate
 
 
-def apc_path(garch: FloatArray, returns: FloatArray, apc: ApcConfig) -> FloatArray:
-    """``garch`` (a path from :func:`garch_path`) through the APC tools, from its first
-    defined value; the tools see the return ending on each date (none on the first)."""
-    ending = np.concatenate(([0.0], returns))
-    out = np.full_like(garch, np.nan)
-    valid = ~np.isnan(garch)
-    if valid.any():
-        i0 = int(np.argmax(valid))
-        out[i0:] = apply_apc(garch[i0:], ending[i0:], apc, DAYS_PER_YEAR)
-    return out
+def garch_last(returns: FloatArray, ewma: FloatArray, refit_days: int = REFIT_DAYS) -> tuple[GarchFit, float]:
+    """The last date's value of :func:`garch_path` (the same numbers) from one fit: the
+    latest re-estimate (its ``forecast`` filtered to the last date) and the rule's value."""
+    last = returns.size
+    fit, values = _garch_block(returns, ewma, refit_date(last, refit_days), last + 1)
+    return fit, float(values[-1])
 
 
-def apc_forecast(closes: Sequence[float], apc: ApcConfig, day_gaps: Sequence[int] | None = None) -> float:
-    """The forecast of the last close after the APC tools (at least 30 closes)."""
-    returns = log_returns(closes, min_closes=GARCH_MIN_CLOSES, day_gaps=day_gaps)
-    ewma = ewma_path(returns)
-    garch, _, _ = garch_path(returns, ewma)
-    return float(apc_path(garch, returns, apc)[-1])
+def charged_path(
+    forecast: FloatArray, implied: FloatArray, returns: FloatArray, apc: ApcConfig
+) -> FloatArray:
+    """The scan volatility charged at every date: ``max(implied, forecast)`` through the APC
+    tools (:func:`engine.calibration.procyclicality.apply_apc`), from the first date where
+    both are defined; the tools see the return ending on each date (none on the first)."""
+    ending = np.concatenate(([np.nan], returns))
+    return apply_apc(np.maximum(implied, forecast), ending, apc, DAYS_PER_YEAR)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, cast
 
-from engine.calibration.procyclicality import ApcConfig
+from engine.calibration.apc import ApcConfig
 from engine.errors import InputError
 from engine.formats.json_text import (
     Obj,
@@ -43,7 +43,7 @@ ROW_SCALARS = (
     "short_option_min",
 )
 #: Per-asset RowConfig settings.
-ROW_PER_ASSET = ("haircut", "borrow", "forecast")
+ROW_PER_ASSET = ("haircut", "borrow", "forecast", "scan_vol")
 
 
 @dataclass(frozen=True)
@@ -232,7 +232,8 @@ def dump_row_config(config: RowConfig) -> dict[str, Any]:
     out: dict[str, Any] = {key: getattr(config, key) for key in ROW_SCALARS}
     for key in ROW_PER_ASSET:
         mapping: Mapping[str, float] = getattr(config, key)
-        out[key] = dict(mapping)
+        if mapping or key != "scan_vol":  # scan_vol only where the tools set it
+            out[key] = dict(mapping)
     if config.apc is not None:
         out["apc"] = dump_apc(config.apc)
     return out

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TextIO
 
 from engine.aggregation import MODEL
+from engine.calibration.apc import LOOKBACK_YEARS
 from engine.commitments import commitment, commitments
 from engine.errors import InputError
 from engine.formats.account import LabeledAccount
@@ -174,7 +175,11 @@ def load_report_doc(data: dict[str, Any], root: str = "report") -> list[dict[str
 
 
 def dump_calibration(cal: Calibration) -> dict[str, Any]:
-    """Forecasts and correlation of a calibration (real numbers; ``rho`` x 10**6)."""
+    """Forecasts and correlation of a calibration (real numbers; ``rho`` x 10**6).
+
+    ``n_closes`` counts the common dates (the correlation's), ``closes`` each asset's own
+    closes (its forecast's); ``lookback_years`` is the part of the anti-procyclicality
+    tools' ten-year look-back (``lookback_years_required``) each history holds."""
     return {
         "format": format_tag("calibration"),
         "assets": list(cal.assets),
@@ -191,6 +196,10 @@ def dump_calibration(cal: Calibration) -> dict[str, Any]:
             for name, fit in cal.garch.items()
         },
         "forecast": dict(cal.forecast),
+        "closes": dict(cal.closes),
+        **({"charged": dict(cal.charged)} if cal.charged else {}),
+        "lookback_years_required": LOOKBACK_YEARS,
+        "lookback_years": dict(cal.lookback_years),
         "correlation_ewma": [[float(x) for x in row] for row in cal.correlation_ewma],
         "correlation": [[float(x) for x in row] for row in cal.correlation],
         "rho": [[emit_int(v) for v in row] for row in cal.rho],

@@ -108,37 +108,3 @@ def test_apc_tools_lower_the_rise_and_raise_the_calm() -> None:
     assert np.max(buffered[storm] / sigma[storm]) >= 1.0
     with pytest.raises(Exception, match=r"apc\.buffer"):
         ApcConfig(buffer=2.0)
-
-
-def test_apc_is_a_governed_option_of_market_build(tmp_path: Path) -> None:
-    """A params file's row_config.apc makes market build's forecast the one after the tools
-    (the same function the backtest uses), and the market file records the settings."""
-    import json
-
-    from engine.calibration.calibrate import load_closes_table
-    from engine.calibration.volatility_paths import apc_forecast
-    from engine.formats import load_market, load_quotes
-    from engine.pipeline import price_market
-    from engine.profiles import PROFILES
-
-    quotes = load_quotes(ROOT / "examples" / "quotes.json", PROFILES["demo"])
-    params_doc = json.loads((ROOT / "examples" / "params.json").read_text())
-    params_doc["row_config"]["apc"] = {"speed_limit": 0.05, "floor": True}
-    path = tmp_path / "params.json"
-    path.write_text(json.dumps(params_doc))
-    params = load_params(path)
-    assert params.row_config.apc == ApcConfig(speed_limit=0.05, floor=True)
-    table = load_closes_table(CSV, assets=quotes.asset_names, end=quotes.as_of)
-    priced = price_market(quotes, params, PROFILES["demo"], 1, dict(table.closes), table.day_gaps)
-    for name in quotes.asset_names:
-        expected = apc_forecast(table.closes[name], params.row_config.apc, table.day_gaps)
-        assert priced.file.config.forecast[name] == pytest.approx(expected)
-    from engine.formats import dump_market
-
-    out = tmp_path / "market.json"
-    out.write_text(json.dumps(dump_market(priced.file)))
-    assert load_market(out).config.apc == params.row_config.apc
-    params_doc["row_config"]["apc"] = {"buffer": 3}
-    path.write_text(json.dumps(params_doc))
-    with pytest.raises(Exception, match=r"params\.row_config\.apc\.buffer"):
-        load_params(path)

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from engine.calibration.calibrate import load_closes_csv, load_closes_table
+from engine.calibration.forecast import forecast_vol
 from engine.calibration.volatility import (
     ewma_variance,
     ewma_vol,
-    forecast_vol,
     garch_fit_returns,
     garch_vol,
     log_returns,
@@ -73,8 +73,27 @@ def test_garch_respects_constraints_and_forecasts_one_day_ahead() -> None:
 
 
 def test_forecast_is_the_larger_model() -> None:
-    closes = _closes(_simulate_garch(600, 5e-5, 0.15, 0.8, 4))
-    assert forecast_vol(closes) == max(ewma_vol(closes), garch_vol(closes).forecast)
+    """On a re-estimation date (the 30th close, then every 20th) the forecast is the larger
+    of EWMA and a GARCH fit on every return to date."""
+    closes = _closes(_simulate_garch(609, 5e-5, 0.15, 0.8, 4))  # 610 closes: 30 + 29 x 20
+    expected = max(ewma_vol(closes), garch_vol(closes).forecast)
+    assert forecast_vol(closes) == pytest.approx(expected, rel=1e-12)
+
+
+def test_between_refits_the_latest_fit_is_filtered() -> None:
+    """Five closes after a re-estimation, GARCH keeps that date's parameters and filters
+    its variance through the five new returns (monthly re-estimation, daily update)."""
+    from engine.calibration.forecast import asset_forecast
+
+    closes = _closes(_simulate_garch(614, 5e-5, 0.15, 0.8, 4))
+    fit = garch_vol(closes[:610])
+    v = fit.forecast**2 / 365.0
+    for r in log_returns(closes)[-5:]:
+        v = fit.omega + fit.alpha * r * r + fit.beta * v
+    got = asset_forecast(closes)
+    assert (got.garch.alpha, got.garch.beta) == (fit.alpha, fit.beta)
+    assert got.garch.forecast == pytest.approx(math.sqrt(365.0 * v), rel=1e-12)
+    assert got.forecast == pytest.approx(max(ewma_vol(closes), got.garch.forecast), rel=1e-12)
 
 
 def test_real_2022_forecasts_are_sane() -> None:
@@ -116,17 +135,17 @@ def _arch_loglik(returns: np.ndarray) -> tuple[float, float]:
 
 
 def test_a_short_sample_gives_a_degenerate_fit_and_ewma_is_used() -> None:
-    """AVAX's first 103 closes (2020, across its 69-day gap): no clustering to find; the
+    """AVAX's first 110 closes (2020, across its 69-day gap): no clustering to find; the
     fit is flagged degenerate and the forecast falls back to EWMA."""
     table = load_closes_table(REAL_CSV, assets=["AVAX"])
-    closes, gaps = table.closes["AVAX"][:103], table.day_gaps[:102]
+    closes, gaps = table.closes["AVAX"][:110], table.day_gaps[:109]
     assert max(gaps) == 70  # 2020-07-14 to 2020-09-22
     returns = log_returns(closes, day_gaps=gaps)
     fit = garch_fit_returns(returns)
     arch_ll, arch_alpha = _arch_loglik(returns)
     assert fit.degenerate and arch_alpha < 1e-3  # arch finds no clustering either
     assert fit.log_likelihood <= arch_ll + 1e-6
-    assert forecast_vol(closes, day_gaps=gaps) == ewma_vol(closes, day_gaps=gaps)
+    assert forecast_vol(closes, day_gaps=gaps) == pytest.approx(ewma_vol(closes, day_gaps=gaps), rel=1e-12)
 
 
 def test_a_longer_sample_matches_the_arch_optimum() -> None:

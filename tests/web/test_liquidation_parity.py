@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import pytest
 
-from engine.calibration.volatility import forecast_vol
+from engine.calibration.forecast import forecast_vol
 from engine.formats.account import LabeledAccount, dump_account
 from engine.formats.market import dump_market, make_market_file
 from engine.formats.params import ParamsFile, dump_risk_params

@@ -183,7 +183,7 @@ export function readSource(source, market) {
   const config = Object.fromEntries(
     Object.entries(ROW_DEFAULTS).map(([key, dflt]) => [key, cfg[key] == null ? dflt : real(cfg[key], `${at}.row_config.${key}`)]),
   );
-  for (const key of ["haircut", "borrow", "forecast"]) config[key] = perAsset(cfg[key], `${at}.row_config.${key}`);
+  for (const key of ["haircut", "borrow", "forecast", "scan_vol"]) config[key] = perAsset(cfg[key], `${at}.row_config.${key}`);
   if (!Array.isArray(source.instruments)) throw new AuditInputError(`${at}.instruments`, "expected a list");
   const instruments = new Map();
   source.instruments.forEach((spec, j) => {
@@ -218,6 +218,8 @@ export function readSource(source, market) {
  */
 export function assetScanRange(source, a) {
   const q = source.quotes[a];
+  const charged = source.config.scan_vol[q.name]; // after the anti-procyclicality tools
+  if (charged !== undefined) return scanRange(charged, source.config);
   const forecast = source.config.forecast[q.name];
   if (forecast === undefined && q.hasHistory) return null;
   return scanRange(forecast === undefined ? q.vol : Math.max(q.vol, forecast), source.config);

@@ -72,19 +72,19 @@ def market_build(
       zkmargin market build --quotes examples/quotes.json --params examples/params.json \\
         --profile demo --epoch 1 --history examples/data/closes-excerpt.csv --out market.json
     """
-    from engine.calibration.calibrate import load_closes_table
+    from engine.calibration.calibrate import OwnCloses, load_histories
     from engine.commitments import params_hash
     from engine.pipeline import price_market
 
     profile = get_profile(profile_name)
     quotes = load_quotes(quotes_path, profile)
     params = load_params(params_path)
-    # only closes up to the quotes' as_of: a market must not see the future (spec section 4)
-    table = (
-        load_closes_table(history_path, assets=quotes.asset_names, end=quotes.as_of) if history_path else None
-    )
-    closes = dict(table.closes) if table else None
-    priced = price_market(quotes, params, profile, epoch, closes, table.day_gaps if table else None)
+    # only closes up to the quotes' as_of: a market must not see the future (spec section 4);
+    # each asset's forecast from its own closes, the correlation from the common dates
+    h = load_histories(history_path, quotes.asset_names, end=quotes.as_of) if history_path else None
+    closes = dict(h.common.closes) if h else None
+    own = {a: OwnCloses(t.closes[a], t.day_gaps) for a, t in h.own.items()} if h else None
+    priced = price_market(quotes, params, profile, epoch, closes, h.common.day_gaps if h else None, own)
     write_json_atomic(out_path, dump_market(priced.file))
     print_market(priced.file, priced.risk, params_hash(priced.risk), priced.calibration)
     console.print(f"wrote [bold]{out_path}[/bold]")
@@ -131,15 +131,17 @@ def market_check(market_path: Path, as_json: bool) -> None:
 def calibrate_cmd(history_path: Path, assets_text: str | None, as_json: bool, out_path: Path | None) -> None:
     """Volatility forecasts (EWMA, GARCH(1,1)) and correlation from closes.
 
+    Each asset's forecast is from its own closes, the correlation from the dates on which
+    every chosen asset has a close.
+
     \b
     Example:
       zkmargin calibrate --history examples/data/closes-excerpt.csv --assets BTC,ETH
     """
-    from engine.calibration.calibrate import calibrate, load_closes_table
+    from engine.calibration.calibrate import calibrate_histories, load_histories
 
     assets = _parse_assets(assets_text)
-    table = load_closes_table(history_path, assets=assets)
-    cal = calibrate(table.closes, day_gaps=table.day_gaps)
+    cal = calibrate_histories(load_histories(history_path, assets))
     doc = dump_calibration(cal)
     if out_path is not None:
         write_json_atomic(out_path, doc)

@@ -131,13 +131,14 @@ class MarginTable:
 
 
 def print_calibration(cal: Calibration) -> None:
-    table = Table(title=f"volatility forecasts ({cal.n_closes} closes)")
-    for col in ("asset", "EWMA", "GARCH", "forecast", "alpha", "beta"):
+    table = Table(title=f"volatility forecasts (each asset's own closes; correlation: {cal.n_closes} common)")
+    for col in ("asset", "closes", "EWMA", "GARCH", "forecast", "alpha", "beta"):
         table.add_column(col, justify="left" if col == "asset" else "right")
     for name in cal.assets:
         fit = cal.garch[name]
         table.add_row(
             escape(name),
+            str(cal.closes.get(name, cal.n_closes)),
             f"{cal.ewma[name]:.1%}",
             f"{fit.forecast:.1%}",
             f"{cal.forecast[name]:.1%}",

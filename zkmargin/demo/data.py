@@ -17,7 +17,7 @@ import numpy as np
 
 from engine.calibration.calibrate import Calibration, calibrate
 from engine.calibration.correlation import nearest_correlation, to_fixed_rho
-from engine.calibration.volatility import forecast_vol
+from engine.calibration.forecast import forecast_vol
 from engine.fixedpoint import SCALE
 from engine.margin import compute_margin
 from engine.market_builder import build_market
