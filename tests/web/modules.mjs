@@ -3,7 +3,7 @@
 // A request: {fn: "money" | "fdiv" | "isqrt" | "vkeySha256" | "loadAccount" | "normCdf" | "black76", args: [...]}.
 import { readFile } from "node:fs/promises";
 import { loadAccount, parseJson } from "../../web/src/files.js";
-import { fdiv, isqrt } from "../../web/src/margin.js";
+import { fdiv, isqrt } from "../../web/src/fixedpoint.js";
 import { money } from "../../web/src/money.js";
 import { black76Delta, black76Price, normCdf } from "../../web/src/pricing.js";
 import { vkeySha256 } from "../../web/src/vkey.js";

@@ -37,7 +37,8 @@ function slotOf(text) {
     const tags = {
       "zkmargin/account@1": "account",
       "zkmargin/market@1": "market",
-      "zkmargin/params@1": "params",
+      "zkmargin/params@2": "params",
+      "zkmargin/params@1": "params", // read, then refused with the reason (files.js)
       "zkmargin/proof@1": "proof",
       "zkmargin/batch-proof@1": "proof",
       "zkmargin/accounts-tree@1": "accountsTree",

@@ -7,6 +7,8 @@
 // read exactly; elsewhere a JSON number beyond 2**53 is refused (zkmargin writes those as
 // strings), never rounded.
 
+import { MODEL } from "./aggregation.js";
+import { SCALE } from "./fixedpoint.js";
 import { FIELD_P } from "./hashes.js";
 
 export class AuditInputError extends Error {
@@ -95,8 +97,17 @@ function list(value, field, length) {
   return value;
 }
 
+// Tags the page no longer reads, and why: never migrated silently (as the engine).
+const RETIRED = {
+  "zkmargin/params@1":
+    "a ZKPM-1 params file: this audit computes ZKPM-2, whose aggregation credits offsetting " +
+    "positions through the signs in rho, so parameters approved for ZKPM-1 are not approved " +
+    'for it; the venue publishes them as "format": "zkmargin/params@2" with "model": "ZKPM-2"',
+};
+
 function tagged(doc, kinds, what) {
   object(doc, what);
+  if (Object.hasOwn(RETIRED, doc.format)) fail(`${what}.format`, RETIRED[doc.format]);
   if (!kinds.includes(doc.format)) {
     fail(`${what}.format`, `expected ${kinds.map((k) => JSON.stringify(k)).join(" or ")}, got ${brief(doc.format)}`);
   }
@@ -104,7 +115,6 @@ function tagged(doc, kinds, what) {
 }
 
 const TWO = (bits) => 1n << BigInt(bits);
-export const SCALE = 1_000_000n;
 
 // ------------------------------------------------------------------ market
 
@@ -167,7 +177,10 @@ function matrix(value, field) {
 
 /** The governed integers resolved to the profile's A entries against the market's assets. */
 export function loadParams(doc, market) {
-  tagged(doc, ["zkmargin/params@1"], "params");
+  tagged(doc, ["zkmargin/params@2"], "params");
+  if (doc.model !== MODEL) {
+    fail("params.model", `must be ${JSON.stringify(MODEL)} (the model this audit computes), got ${brief(doc.model)}`);
+  }
   const A = market.profile.assets;
   const names = market.assets.filter((a) => a.name !== null).map((a) => a.name);
   const mmFactor = int(doc.mm_factor, "params.mm_factor");

@@ -1,4 +1,4 @@
-// ZKPM-1 section 5 in the browser: Poseidon (circomlib's, BN254, from poseidon-lite) and
+// ZKPM-2 section 5 in the browser: Poseidon (circomlib's, BN254, from poseidon-lite) and
 // every hash the audit recomputes. Inputs are BigInt; signed values enter the field as
 // x mod p, as the circuit sees them.
 import { poseidon2 } from "poseidon-lite/poseidon2";
@@ -7,6 +7,7 @@ import { poseidon4 } from "poseidon-lite/poseidon4";
 import { poseidon5 } from "poseidon-lite/poseidon5";
 import { poseidon7 } from "poseidon-lite/poseidon7";
 import { poseidon16 } from "poseidon-lite/poseidon16";
+import { MODEL_ID } from "./aggregation.js";
 
 export const FIELD_P =
   21888242871839275222246405745257275088548364400416034343698204186575808495617n;
@@ -21,7 +22,7 @@ const BY_WIDTH = { 2: poseidon2, 3: poseidon3, 4: poseidon4, 5: poseidon5, 7: po
 
 export function poseidon(inputs) {
   const fn = BY_WIDTH[inputs.length];
-  if (!fn) throw new Error(`no Poseidon of ${inputs.length} inputs is used by ZKPM-1`);
+  if (!fn) throw new Error(`no Poseidon of ${inputs.length} inputs is used by the model`);
   return fn(inputs.map(toField));
 }
 
@@ -92,12 +93,15 @@ export function marketHashes(market) {
   return { treeRoot, assetHash: assets, marketRoot: poseidon([treeRoot, assets, market.epoch]) };
 }
 
-/** hash_list([mm_factor, kappa..., rho's upper triangle row by row, diagonal included]). */
+/**
+ * hash_list([MODEL_ID, mm_factor, kappa..., rho's upper triangle row by row, diagonal
+ * included]): the model's number first, so ZKPM-2 parameters never hash as another model's.
+ */
 export function paramsHash(params) {
   const n = params.kappa.length;
   const upper = [];
   for (let a = 0; a < n; a++) for (let b = a; b < n; b++) upper.push(params.rho[a][b]);
-  return hashList([params.mmFactor, ...params.kappa, ...upper]);
+  return hashList([MODEL_ID, params.mmFactor, ...params.kappa, ...upper]);
 }
 
 /** Poseidon5(account_id, nonce, salt, cash, hash_list(id_0, q_0, ..., id_{k-1}, q_{k-1})). */

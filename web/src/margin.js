@@ -1,36 +1,21 @@
-// ZKPM-1 section 3 in BigInt: the margin of one account, a second implementation written
+// ZKPM-2 section 3 in BigInt: the margin of one account, a second implementation written
 // from the spec (the Python engine is the first; tests/web checks the two agree on every
-// parity account). No floating point anywhere.
+// parity account). No floating point anywhere; the cross-asset rule is aggregation.js's.
 
-export const SCALE = 1_000_000n;
+import { combinedRisk, correlatedSum, directionalSum, splitRisk } from "./aggregation.js";
+import { fdiv, SCALE } from "./fixedpoint.js";
+
 export const SCENARIOS = 16;
 export const STATUS_NAMES = ["healthy", "restricted", "liquidatable", "insolvent"];
-
-/** floor(n / d) for d > 0, rounding toward minus infinity. */
-export function fdiv(n, d) {
-  if (d <= 0n) throw new RangeError("fdiv needs a positive divisor");
-  const q = n / d;
-  return n % d !== 0n && n < 0n ? q - 1n : q;
-}
-
-/** floor(sqrt(n)) for n >= 0 (Newton's method on integers). */
-export function isqrt(n) {
-  if (n < 0n) throw new RangeError("isqrt of a negative number");
-  if (n < 2n) return n;
-  let x = 1n << BigInt((n.toString(2).length + 1) >> 1);
-  for (;;) {
-    const y = (x + n / x) >> 1n;
-    if (y >= x) return x;
-    x = y;
-  }
-}
 
 const max = (a, b) => (a > b ? a : b);
 const abs = (a) => (a < 0n ? -a : a);
 
 /**
  * The margin of `account` in `market` under resolved `params` (A kappas, A x A rho).
- * Returns every number of section 3 plus, per asset, the first worst scenario.
+ * Returns every number of section 3 plus, per asset, the first worst scenario: per asset
+ * the worst loss W, the raw directional sum D, the signed direction Dir, the directional part S and the rest U; the
+ * correlated sum X, R's directional part Rdir and R = Rdir + sum U.
  */
 export function computeMargin(market, params, account) {
   const n = market.profile.assets;
@@ -62,9 +47,11 @@ export function computeMargin(market, params, account) {
     // max over s of -L[a][s] = -fdiv(min_s sum, SCALE): fdiv is monotone
     W.push(max(0n, -fdiv(assetSums[worst], SCALE)));
   }
-  let xSum = 0n;
-  for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) xSum += params.rho[a][b] * W[a] * W[b];
-  const R = isqrt(max(0n, fdiv(xSum, SCALE)));
+  const D = sums.map(directionalSum);
+  const split = D.map((d, a) => splitRisk(d, W[a]));
+  const S = split.map((x) => x.S);
+  const U = split.map((x) => x.U);
+  const { X, Rdir, R } = combinedRisk(correlatedSum(S, params.rho), U);
   const LQ = [];
   for (let a = 0; a < n; a++) {
     const N = fdiv(abs(nd[a]) * market.assets[a].spot, SCALE * SCALE);
@@ -75,5 +62,22 @@ export function computeMargin(market, params, account) {
   const MM = fdiv(IM * params.mmFactor, SCALE);
   const E = account.cash + fdiv(valueSum, SCALE);
   const status = E < 0n ? 3 : E < MM ? 2 : E < IM ? 1 : 0;
-  return { W, worstScenario, R, LQ, SC, IM, MM, E, status, shortfall: max(0n, MM - E) };
+  return {
+    W,
+    worstScenario,
+    D,
+    Dir: split.map((x) => x.Dir),
+    S,
+    U,
+    X,
+    Rdir,
+    R,
+    LQ,
+    SC,
+    IM,
+    MM,
+    E,
+    status,
+    shortfall: max(0n, MM - E),
+  };
 }
