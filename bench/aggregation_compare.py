@@ -19,7 +19,7 @@ computed here in exact integers, so only the aggregation differs; the liquidity 
 * ``joint_<N>`` and ``joint_<N>_stress`` (SPAN 2 / Prisma style): every asset of the
   portfolio moved together by the last ``N`` common days' returns, each scaled by the
   asset's volatility today over its volatility then (filtered historical simulation,
-  ``sigma_eff = max(proxy, garch_apc forecast)``) and by ``sqrt(MPOR)``; options
+  ``sigma_eff``: the ``garch_apc`` charged scan volatility) and by ``sqrt(MPOR)``; options
   revalued by the engine's own pricer (``engine.market_builder.value_at_spots``) under
   the engine's vol-up and vol-down shocks; ``_stress`` adds each asset alone moved by
   its scan range (the hedge fails) and all assets moved together by it. ``IM = worst
@@ -151,7 +151,8 @@ def joint_names() -> list[str]:
 
 
 def sigma_eff(walk: Walk, asset: str, i: int) -> float:
-    """The scan volatility of the model at the asset's date index ``i`` (NaN if undefined)."""
+    """The model's charged scan volatility at the asset's date index ``i`` (its ``garch_apc``
+    path, the implied proxy where that is larger; NaN where undefined)."""
     p = walk.paths[asset]
     return float(max(p.realised30[i], p.garch_apc[i]))
 
