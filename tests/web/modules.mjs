@@ -1,8 +1,9 @@
 // Single functions of the page's modules, for the unit tests:
 //   node modules.mjs requests.json -> one answer per request ({ok, value} or {ok: false, error})
-// A request: {fn: "money" | "fdiv" | "isqrt" | "vkeySha256" | "loadAccount" | "normCdf" | "black76", args: [...]}.
+// A request: {fn: "money" | "fdiv" | "isqrt" | "vkeySha256" | "loadAccount" | "loadParams" | "normCdf" | "black76",
+// args: [...]}.
 import { readFile } from "node:fs/promises";
-import { loadAccount, parseJson } from "../../web/src/files.js";
+import { loadAccount, loadParams, parseJson } from "../../web/src/files.js";
 import { fdiv, isqrt } from "../../web/src/fixedpoint.js";
 import { money } from "../../web/src/money.js";
 import { black76Delta, black76Price, normCdf } from "../../web/src/pricing.js";
@@ -18,6 +19,12 @@ const FNS = {
   loadAccount: (text, slots) => {
     const a = loadAccount(parseJson(text, "account"), { slots });
     return a.slots.map((s) => [s.instrumentId.toString(), s.q.toString()]);
+  },
+  // a params file against a market of named assets in `slots` asset slots, no calibration
+  loadParams: (text, names, slots) => {
+    const market = { profile: { assets: slots }, assets: names.map((name) => ({ name })), calibratedRho: null };
+    const p = loadParams(parseJson(text, "params"), market);
+    return { mm_factor: p.mmFactor.toString(), kappa: p.kappa.map(String), rho: p.rho.map((row) => row.map(String)) };
   },
 };
 const out = [];

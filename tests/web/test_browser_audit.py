@@ -190,8 +190,9 @@ def test_the_honest_audit_passes_every_check(made: Made) -> None:
 
 @pytest.mark.parametrize("who", ["honest", "healthy, on chain"])
 def test_the_page_shows_the_cli_audit_numbers(made: Made, who: str) -> None:
-    """The margin panel shows the very amounts of `zkmargin audit --json`, in the CLI's money format,
-    and the liquidation prices as the CLI prints them."""
+    """The margin panel shows the very amounts of `zkmargin audit --json`, in the CLI's money format:
+    R and its two parts, per asset the worst loss, its directional part with its side and the
+    non-directional rest; and the liquidation prices as the CLI prints them."""
     from engine.money import money
     from zkmargin.cli.render import spot_text
 
@@ -216,6 +217,25 @@ def test_the_page_shows_the_cli_audit_numbers(made: Made, who: str) -> None:
     assert shown["initial margin (IM)"] == money(int(doc["im"]))
     assert shown["maintenance margin (MM)"] == money(int(doc["mm"]))
     assert shown["shortfall"] == money(int(doc["shortfall"]))
+    why = doc["explanation"]
+    assert shown["scenario risk R"] == money(int(why["r"]))
+    assert shown["directional, correlated"] == money(int(why["r_directional"]))
+    assert shown["non-directional"] == money(int(why["r_non_directional"]))
+    worst = sum(int(a["worst_loss"]) for a in why["assets"])
+    assert shown["credit for offsets"] == money(worst - int(why["r"]))
+    parts = {row[0]: row[1:4] for row in made.results[who]["assets"]}
+    assert set(parts) <= {a["name"] for a in why["assets"]}
+    for a in why["assets"]:
+        if a["name"] not in parts:  # an asset slot the market leaves unnamed: nothing held
+            assert int(a["worst_loss"]) == 0, a
+            continue
+        s = int(a["directional"])
+        side = "" if s == 0 else " long" if s > 0 else " short"
+        assert parts[a["name"]] == [
+            money(int(a["worst_loss"])),
+            money(s) + side,
+            money(int(a["non_directional"])),
+        ], a["name"]
     held = [a for a in doc["explanation"]["assets"] if a["held"]]
     assert held and made.results[who]["liquidation"] == [
         [a["name"], spot_text(a["spot"])]
@@ -281,6 +301,7 @@ def test_a_phone_sized_page_fetches_the_files_from_urls(made: Made) -> None:
     assert failed(phone) == set() and len(phone["checks"]) == 9
     assert any(cell not in ("now", "-") for row in phone["liquidation"] for cell in row[2:])
     assert phone["scrollWidth"] <= 390  # nothing wider than the screen
+    assert phone["assets"] and all(len(row) == 6 for row in phone["assets"])  # every part shown
 
 
 def test_files_dropped_at_once_are_each_recognised(made: Made) -> None:

@@ -1,7 +1,8 @@
 """Unit tests of the page's modules under node: the money format, floor division and
 integer square root against Python's, the normal distribution function against scipy's and
 Black-76 against the engine's, the verification-key digest against prover/keys/vkey.py, and the
-account reader's errors (each names the field and the rule)."""
+account and params readers' errors (each names the field and the rule; a ZKPM-1 params file
+is refused with the reason, as the engine refuses it)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
 from scipy.special import ndtr
 
 from engine.black76 import black76_delta, black76_price
+from engine.errors import InputError
+from engine.formats.params import load_params_doc
 from engine.money import money
 from prover.keys.vkey import vkey_sha256
 from tests.web.node import run_mjs
@@ -136,3 +140,43 @@ def test_account_slots_are_canonical_and_errors_name_the_field(tmp_path: Path) -
     assert got[0] == {"ok": True, "value": [["1", "-3"], ["5", "2"], ["0", "0"], ["0", "0"]]}
     for (_, message), answer in zip(cases[1:], got[1:], strict=True):
         assert not answer["ok"] and message in answer["error"], (message, answer)
+
+
+PARAMS = {
+    "format": "zkmargin/params@2",
+    "model": "ZKPM-2",
+    "mm_factor": 500000,
+    "kappa": {"BTC": 7, "ETH": 9},
+    "rho": [[1000000, -400000], [-400000, 1000000]],
+}
+
+
+def test_params_name_their_model_and_a_zkmargin_1_file_is_refused_with_the_reason(tmp_path: Path) -> None:
+    """The page reads what the engine reads and refuses what it refuses, naming the field."""
+
+    def variant(**change: Any) -> dict[str, Any]:
+        return {k: v for k, v in {**PARAMS, **change}.items() if v is not None}
+
+    refused = [
+        (variant(format="zkmargin/params@1"), "params.format: a ZKPM-1 params file"),
+        (variant(format="zkmargin/params@1", model=None), "params.format: a ZKPM-1 params file"),
+        (variant(model=None), 'params.model: must be "ZKPM-2"'),
+        (variant(model="ZKPM-1"), 'params.model: must be "ZKPM-2"'),
+        (variant(format="zkmargin/params@3"), "params.format: expected"),
+    ]
+    docs = [PARAMS] + [doc for doc, _ in refused]
+    got = call([{"fn": "loadParams", "args": [json.dumps(d), ["BTC", "ETH"], 3]} for d in docs], tmp_path)
+    assert got[0] == {
+        "ok": True,
+        "value": {
+            "mm_factor": "500000",
+            "kappa": ["7", "9", "0"],
+            "rho": [["1000000", "-400000", "0"], ["-400000", "1000000", "0"], ["0", "0", "1000000"]],
+        },
+    }
+    for (doc, message), answer in zip(refused, got[1:], strict=True):
+        assert not answer["ok"] and answer["error"].startswith(message), (message, answer)
+        with pytest.raises(InputError):  # the engine refuses it too
+            load_params_doc(doc)
+    load_params_doc(PARAMS)
+    assert "ZKPM-2" in got[1]["error"] and "credits offsetting positions" in got[1]["error"]

@@ -116,6 +116,22 @@ function cells(tr, texts) {
   return tr;
 }
 
+/** The same cells, each labelled with its column's heading (the phone layout shows it). */
+function labelled(tr, table, texts) {
+  cells(tr, texts);
+  const heads = [...table.tHead.rows[0].cells].map((th) => th.textContent);
+  [...tr.cells].forEach((td, i) => {
+    td.dataset.label = heads[i];
+  });
+  return tr;
+}
+
+/** The directional part with its sign in words: long gains when the spot rises. */
+function directionText(s) {
+  if (s === 0n) return money(0n);
+  return `${money(s)} ${s > 0n ? "long" : "short"}`;
+}
+
 /** A cell over `span` columns that says why there is no figure. */
 function why(tr, span, text) {
   const td = document.createElement("td");
@@ -157,7 +173,9 @@ function renderMargin(margin, files) {
   }
   const { market, account } = files;
   const status = STATUS_NAMES[margin.status];
-  const liquidity = margin.LQ.reduce((a, b) => a + b, 0n);
+  const total = (xs) => xs.reduce((a, b) => a + b, 0n);
+  const worst = total(margin.W);
+  // [term, value, a part of the row above]
   const rows = [
     ["account", `${account.accountId}${account.label ? ` (${account.label})` : ""}`],
     ["status", status],
@@ -166,27 +184,42 @@ function renderMargin(margin, files) {
     ["maintenance margin (MM)", money(margin.MM)],
     ["shortfall", money(margin.shortfall)],
     ["scenario risk R", money(margin.R)],
-    ["liquidity add-on", money(liquidity)],
+    ["directional, correlated", money(margin.Rdir), true],
+    ["non-directional", money(total(margin.U)), true],
+    ["sum of worst losses", money(worst)],
+    ["credit for offsets", money(worst - margin.R)],
+    ["liquidity add-on", money(total(margin.LQ))],
     ["static charges", money(margin.SC)],
   ];
   const dl = $("summary");
   dl.replaceChildren();
-  for (const [term, value] of rows) {
+  for (const [term, value, part] of rows) {
     const dt = document.createElement("dt");
     dt.textContent = term;
     const dd = document.createElement("dd");
     dd.textContent = value;
     dd.dataset.field = term;
+    if (part) dt.className = dd.className = "part";
     if (term === "status") dd.className = `status-${status}`;
     dl.append(dt, dd);
   }
-  const body = $("assets").tBodies[0];
+  const table = $("assets");
+  const body = table.tBodies[0];
   body.replaceChildren();
   market.assets.forEach((asset, a) => {
     if (asset.name === null) return;
     const held = margin.W[a] !== 0n || margin.LQ[a] !== 0n;
-    const texts = [asset.name, money(margin.W[a]), held ? SCENARIO_NAMES[margin.worstScenario[a]] : "-", money(margin.LQ[a])];
-    body.append(cells(document.createElement("tr"), texts));
+    const texts = [
+      asset.name,
+      money(margin.W[a]),
+      directionText(margin.S[a]),
+      money(margin.U[a]),
+      held ? SCENARIO_NAMES[margin.worstScenario[a]] : "-",
+      money(margin.LQ[a]),
+    ];
+    const tr = labelled(document.createElement("tr"), table, texts);
+    tr.dataset.asset = asset.name;
+    body.append(tr);
   });
   renderLiquidation(files);
   box.hidden = false;
