@@ -233,7 +233,7 @@ def test_the_page_shows_the_cli_audit_numbers(made: Made, who: str) -> None:
         side = "" if s == 0 else " long" if s > 0 else " short"
         assert parts[a["name"]] == [
             money(int(a["worst_loss"])),
-            money(s) + side,
+            money(abs(s)) + side,
             money(int(a["non_directional"])),
         ], a["name"]
     held = [a for a in doc["explanation"]["assets"] if a["held"]]

@@ -126,10 +126,13 @@ function labelled(tr, table, texts) {
   return tr;
 }
 
-/** The directional part with its sign in words: long gains when the spot rises. */
+/**
+ * The directional part as its size and its sign in words (long: S > 0, lost when the spot
+ * falls; short: S < 0), so its size reads against the worst loss it is a part of.
+ */
 function directionText(s) {
   if (s === 0n) return money(0n);
-  return `${money(s)} ${s > 0n ? "long" : "short"}`;
+  return s > 0n ? `${money(s)} long` : `${money(-s)} short`;
 }
 
 /** A cell over `span` columns that says why there is no figure. */
