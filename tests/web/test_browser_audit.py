@@ -1,7 +1,8 @@
 """The browser audit (web/, ``zkmargin audit web``) in headless Chromium, on the files the
 demo made on anvil: the honest audit passes every check, on chain too; each failure is
 shown as the check that failed (wrong salt, altered position, another account, stale
-market, a file that breaks a bound, a missing file); a phone-sized viewport; no console
+market, a file that breaks a bound, a ZKPM-1 params file, a missing file); a phone-sized
+viewport; no console
 error, and no request leaves the page's origin except to the RPC URL the user gave."""
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def _variants(user: Path, keeper: Path, work: Path) -> dict[str, dict[str, Path]
     stale_file = dataclasses.replace(mf, market=old, market_root=MarketCommitments(old).market_root)
     stale = _write(work / "stale-market.json", dump_market(stale_file))
     too_big = _write(work / "too-big.json", {**account, "cash": str(2**80)})
+    params = json.loads((user / "params.json").read_text())
+    zkpm1 = _write(work / "zkpm1-params.json", {**params, "format": "zkmargin/params@1"})
     return {
         "honest": honest,
         "wrong salt": {**honest, "account": wrong_salt},
@@ -75,6 +78,7 @@ def _variants(user: Path, keeper: Path, work: Path) -> dict[str, dict[str, Path]
         "another account": {**honest, "account": stranger},
         "stale market": {**honest, "market": stale},
         "bound broken": {**honest, "account": too_big},
+        "ZKPM-1 params": {**honest, "params": zkpm1},
         "missing file": {k: v for k, v in honest.items() if k != "vkey"},
     }
 
@@ -291,6 +295,9 @@ def test_a_file_that_breaks_a_bound_names_the_field(made: Made) -> None:
     result = made.results["bound broken"]
     assert [c["name"] for c in result["checks"]] == ["account file"]
     assert "account.cash: must satisfy |cash| < 2**80" in result["checks"][0]["detail"]
+    zkpm1 = made.results["ZKPM-1 params"]
+    assert [c["name"] for c in zkpm1["checks"]] == ["params file"]
+    assert "params.format: a ZKPM-1 params file: this audit computes ZKPM-2" in zkpm1["checks"][0]["detail"]
     missing = made.results["missing file"]
     assert failed(missing) == {"files"} and "vkey" in missing["checks"][0]["detail"]
 
