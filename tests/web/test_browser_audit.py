@@ -2,8 +2,7 @@
 demo made on anvil: the honest audit passes every check, on chain too; each failure is
 shown as the check that failed (wrong salt, altered position, another account, stale
 market, a file that breaks a bound, a ZKPM-1 params file, a missing file); a phone-sized
-viewport; no console
-error, and no request leaves the page's origin except to the RPC URL the user gave."""
+viewport; no console error, and no request leaves the page's origin except to the RPC URL the user gave."""
 
 from __future__ import annotations
 
