@@ -25,8 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from backtest.portfolios import Portfolio
-from backtest.walk import Series, Walk, _Day
-from engine.fixedpoint import SCALE
+from backtest.walk import Series, Walk, _Day, loss_over
 from engine.market_builder import asset_scan_ranges, build_rows
 from engine.model import AssetQuote, InstrumentSpec
 
@@ -52,11 +51,7 @@ def _moved(day: _Day, moves: Mapping[str, float]) -> list[AssetQuote]:
 def _loss(
     walk: Walk, day: _Day, portfolio: Portfolio, now: Mapping[int, int], later: Mapping[int, int]
 ) -> float:
-    change = 0
-    for leg in portfolio.legs:
-        iid = day.specs[leg.key].instrument_id
-        change += walk.units(day, leg) * (later[iid] - now[iid])
-    return -change / SCALE**2
+    return loss_over(walk.account(day, portfolio), now, later)
 
 
 def day_stresses(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -119,6 +119,28 @@ class _Day:
             else:
                 spec = InstrumentSpec(iid, f"{asset}-{kind}", asset, kind)  # type: ignore[arg-type]
             self.specs[key] = spec
+
+
+def loss_over(account: Account, marks_now: Mapping[int, int], marks_later: Mapping[int, int]) -> float:
+    """The portfolio's loss from one day to a later one, in quote units: its value then
+    minus its value later, every instrument at its mark (funding and fees left out)."""
+    change = sum(
+        s.q * (marks_later[s.instrument_id] - marks_now[s.instrument_id]) for s in account.slots if s.q
+    )
+    return -change / SCALE**2
+
+
+@dataclass(frozen=True)
+class WalkDay:
+    """A margined date of the walk: its epoch, what no model changes, the portfolios whose
+    assets all trade that day, the marks MPOR days later (None without closes then) and
+    the day's risk parameters."""
+
+    epoch: int
+    day: _Day
+    todo: list[Portfolio]
+    later: dict[int, dict[int, int] | None]
+    params: RiskParams
 
 
 class Walk:
@@ -271,6 +293,24 @@ class Walk:
         days = sorted({d for a in self.asset_order for d in self.history[a].dates})
         return [d for d in days if (start is None or d >= start) and (end is None or d <= end)]
 
+    def days(
+        self, start: dt.date | None, end: dt.date | None, progress: Callable[[int], None] | None = None
+    ) -> Iterator[WalkDay]:
+        """Every margined date from ``start`` to ``end``: one with a portfolio whose assets
+        all trade and a close at least one MPOR later (``progress`` counts calendar days)."""
+        for epoch, t in enumerate(self.calendar(start, end)):
+            if progress is not None:
+                progress(1)
+            assets = self.active(t)
+            todo = [p for p in self.file.portfolios if assets and set(p.assets) <= set(assets)]
+            if not todo:
+                continue
+            day = _Day(self, t, assets)
+            later = {h: self.marks_later(day, t + dt.timedelta(days=h)) for h in self.mpors}
+            if all(v is None for v in later.values()):
+                continue
+            yield WalkDay(epoch, day, todo, later, self.risk_params(day))
+
     def run(
         self,
         start: dt.date | None = None,
@@ -284,18 +324,9 @@ class Walk:
             for m in self.models
             for p in self.file.portfolios
         }
-        for epoch, t in enumerate(self.calendar(start, end)):
-            if progress is not None:
-                progress(1)
-            assets = self.active(t)
-            todo = [p for p in self.file.portfolios if assets and set(p.assets) <= set(assets)]
-            if not todo:
-                continue
-            day = _Day(self, t, assets)
-            later = {h: self.marks_later(day, t + dt.timedelta(days=h)) for h in self.mpors}
-            if all(v is None for v in later.values()):
-                continue
-            params = self.risk_params(day)
+        for wd in self.days(start, end, progress):
+            epoch, day, params = wd.epoch, wd.day, wd.params
+            t = day.t
             markets = {
                 (m, h): self.market(day, m, epoch, h)
                 for m in self.models
@@ -304,19 +335,12 @@ class Walk:
             }
             any_market = next(iter(markets.values())) if markets else self.market(day, "trailing30", epoch, 1)
             marks_now = {iid: row.mark for iid, row in any_market.rows.items()}
-            for p in todo:
+            for p in wd.todo:
                 account = self.account(day, p)
-                losses = {}
-                for h, marks in later.items():
-                    if marks is None:
-                        losses[h] = float("nan")
-                        continue
-                    change = sum(
-                        s.q * (marks[s.instrument_id] - marks_now[s.instrument_id])
-                        for s in account.slots
-                        if s.q
-                    )
-                    losses[h] = -change / SCALE**2
+                losses = {
+                    h: float("nan") if marks is None else loss_over(account, marks_now, marks)
+                    for h, marks in wd.later.items()
+                }
                 for m in self.models:
                     s = series[(m, p.name)]
                     s.dates.append(t)

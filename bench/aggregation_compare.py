@@ -51,7 +51,7 @@ from backtest.history import AssetHistory, load_history
 from backtest.portfolios import Leg, Portfolio, PortfolioFile, load_portfolios
 from backtest.stats import CRASHES, kupiec_pof
 from backtest.validation import SAMPLES, in_window
-from backtest.walk import Walk, _Day
+from backtest.walk import Walk, _Day, loss_over
 from engine.calibration.procyclicality import ApcConfig
 from engine.fileio import write_json_atomic
 from engine.fixedpoint import SCALE, fdiv, isqrt
@@ -267,30 +267,19 @@ def walk_candidates(walk: Walk, start: dt.date | None, end: dt.date | None) -> d
     names = [*scenario_candidates(), *joint_names()]
     tracks = {(p.name, h): Track(im={c: [] for c in names}) for p in walk.file.portfolios for h in walk.mpors}
     residuals = Residuals(walk)
-    for epoch, t in enumerate(walk.calendar(start, end)):
-        assets = walk.active(t)
-        todo = [p for p in walk.file.portfolios if assets and set(p.assets) <= set(assets)]
-        if not todo:
-            continue
-        day = _Day(walk, t, assets)
-        later = {h: walk.marks_later(day, t + dt.timedelta(days=h)) for h in walk.mpors}
-        if all(v is None for v in later.values()):
-            continue
-        params = walk.risk_params(day)
-        for h, marks in later.items():
+    for wd in walk.days(start, end):
+        day, params = wd.day, wd.params
+        for h, marks in wd.later.items():
             if marks is None:
                 continue
-            market = walk.market(day, MODEL, epoch, h)
+            market = walk.market(day, MODEL, wd.epoch, h)
             now = {iid: row.mark for iid, row in market.rows.items()}
-            for p in todo:
+            for p in wd.todo:
                 account = walk.account(day, p)
-                change = sum(
-                    s.q * (marks[s.instrument_id] - now[s.instrument_id]) for s in account.slots if s.q
-                )
                 result = compute_margin(market, params, account)
                 track = tracks[(p.name, h)]
-                track.dates.append(t)
-                track.loss.append(-change / SCALE**2)
+                track.dates.append(day.t)
+                track.loss.append(loss_over(account, now, marks))
                 for name, im in candidate_ims(walk, residuals, day, p, result, params.rho, h).items():
                     track.im[name].append(im)
     return tracks
