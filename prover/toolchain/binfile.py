@@ -12,10 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from prover.curve import SCALAR_FIELD
 from prover.errors import ProverError
-
-BN254_R = SCALAR_FIELD  # the prime every circuit and key file of the project must carry
 
 
 def read_sections(fh: BinaryIO, path: Path, magic: bytes) -> dict[int, tuple[int, int]]:

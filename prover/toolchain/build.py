@@ -33,8 +33,9 @@ from engine.formats.json_text import loads_json
 from engine.paths import cache_root
 from engine.profiles import Profile
 from engine.signals import BATCH_PUBLIC_INPUTS, PUBLIC_INPUTS
+from prover.curve import SCALAR_FIELD
 from prover.errors import ProverError
-from prover.toolchain.binfile import BN254_R, read_r1cs_info
+from prover.toolchain.binfile import read_r1cs_info
 from prover.toolchain.tools import Toolchain, find_toolchain, rel_to, run_tool, strip_ansi
 
 PRAGMA = "pragma circom 2.2.3;"
@@ -317,7 +318,7 @@ def _compile(spec: CircuitSpec, tools: Toolchain, key: str, out: Path, timeout: 
     if build_key(spec, tools) != key:  # someone edited a source mid-compile: the output is of unknown sources
         raise ProverError(f"circuit sources changed while compiling {spec.label}: run again")
     info = read_r1cs_info(out / "main.r1cs")
-    if info.prime != BN254_R:
+    if info.prime != SCALAR_FIELD:
         raise ProverError(f"{spec.label}: r1cs is not over the BN254 scalar field")
     return {
         "format": MANIFEST_FORMAT,

@@ -29,8 +29,6 @@ from py_ecc.optimized_bn128 import (
     add,
     b,
     b2,
-    curve_order,
-    field_modulus,
     final_exponentiate,
     is_inf,
     is_on_curve,
@@ -40,10 +38,11 @@ from py_ecc.optimized_bn128 import (
     pairing,
 )
 
+from prover.curve import BASE_FIELD, SCALAR_FIELD
 from prover.verification import bn254_fast
 
-R = curve_order  # scalar field: public inputs must be below it
-P = field_modulus  # base field: point coordinates must be below it
+R = SCALAR_FIELD  # scalar field: public inputs must be below it
+P = BASE_FIELD  # base field: point coordinates must be below it
 
 G1Point = tuple[FQ, FQ, FQ]
 G2Point = tuple[FQ2, FQ2, FQ2]

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from prover.curve import SCALAR_FIELD
 from prover.errors import ProverError
-from prover.toolchain.binfile import BN254_R, read_ptau_info, read_r1cs_info, required_power
+from prover.toolchain.binfile import read_ptau_info, read_r1cs_info, required_power
 from prover.toolchain.tools import strip_ansi
 
 from .conftest import Toy
@@ -52,7 +53,7 @@ def test_r1cs_header_matches_snarkjs_r1cs_info(toy: Toy) -> None:
         assert match, out
         return int(match.group(1))
 
-    assert info.prime == BN254_R
+    assert info.prime == SCALAR_FIELD
     assert info.constraints == field("Constraints") == toy.build.constraints
     assert info.wires == field("Wires")
     assert info.public_inputs == field("Public Inputs") == 3
