@@ -27,6 +27,7 @@ See ``examples/zkmargin.toml``. A flag given on the command line always wins.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -54,6 +55,16 @@ KEYS: dict[str, tuple[str | None, type]] = {
     "operator.poll": (None, float),
     "operator.confirmations": (None, int),
 }
+
+#: The range of each number, as its command-line flag has it: (low, high), low open for floats.
+BOUNDS: dict[str, tuple[int, int]] = {
+    "operator.workers": (1, 64),
+    "operator.confirmations": (1, 1000),
+    "operator.poll": (0, 86400),
+}
+
+#: The largest settings file read (a real one is well under a kilobyte).
+MAX_SETTINGS_BYTES = 1 << 20
 
 DEFAULTS: dict[str, Any] = {
     "prover.backend": "auto",
@@ -106,12 +117,7 @@ def load_settings(path: Path | None = None) -> Settings:
 
 @cache
 def _load(path: Path) -> Settings:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(str(path), f"cannot read the settings file: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(str(path), f"not valid TOML: {exc}") from None
+    data = parse_settings_text(read_settings_text(path), str(path))
     values: dict[str, Any] = {}
     for section, table in data.items():
         if not isinstance(table, dict):
@@ -121,23 +127,88 @@ def _load(path: Path) -> Settings:
             if name not in KEYS:
                 known = ", ".join(sorted(KEYS))
                 raise InputError(f"{path.name}:{name}", f"unknown setting; known: {known}")
-            values[name] = _typed(f"{path.name}:{name}", raw, KEYS[name][1], path.parent)
+            values[name] = _typed(f"{path.name}:{name}", raw, name, path.parent)
     return Settings(values, path)
 
 
-def _typed(where: str, raw: Any, kind: type, base: Path) -> Any:
+def read_settings_text(path: Path) -> str:
+    """The settings file's text, checked as every file zkmargin reads is before it is parsed:
+    at most :data:`MAX_SETTINGS_BYTES`, UTF-8, nested at most 64 levels deep."""
+    root = str(path)
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_SETTINGS_BYTES + 1)
+    except OSError as exc:
+        raise InputError(root, f"cannot read the settings file: {exc.strerror or exc}") from None
+    if len(raw) > MAX_SETTINGS_BYTES:
+        raise InputError(root, f"the settings file is larger than {MAX_SETTINGS_BYTES:,} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InputError(root, "the settings file is not UTF-8 text") from None
+    check_toml_nesting(text, root)
+    return text
+
+
+def parse_settings_text(text: str, root: str) -> dict[str, Any]:
+    """``tomllib.loads`` after :func:`check_toml_nesting`; its errors name ``root``."""
+    check_toml_nesting(text, root)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(root, f"not valid TOML: {exc}") from None
+    except RecursionError:  # the scan refuses every text that could get here
+        raise InputError(root, "not valid TOML: nested too deeply") from None
+
+
+#: What the nesting scan of a TOML text looks at: strings (multi-line, basic, literal) and
+#: comments, which it skips whole, and the brackets of arrays, inline tables and headers.
+_TOML_TOKEN = re.compile(
+    r'"""(?:[^\\]|\\.)*?"""'  # multi-line basic string
+    r"|'''.*?'''"  # multi-line literal string
+    r'|"(?:[^"\\\n]|\\.)*"'  # basic string, one line
+    r"|'[^'\n]*'"  # literal string, one line
+    r"|#[^\n]*"  # comment
+    r"|[\[\]{}]",
+    re.DOTALL,
+)
+
+
+def check_toml_nesting(text: str, root: str, limit: int | None = None) -> None:
+    """Refuse TOML text whose arrays and inline tables nest deeper than ``limit`` (by default
+    the bound of every JSON file, 64), by a scan of the raw text that does not recurse:
+    Python's TOML parser recurses once per level, so a deep file would exhaust its stack."""
+    if limit is None:
+        from engine.formats.json_text import MAX_NESTING  # only now: it imports the formats
+
+        limit = MAX_NESTING
+    depth = 0
+    for match in _TOML_TOKEN.finditer(text):
+        token = match.group()
+        if token in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                raise InputError(root, f"not valid TOML: nested deeper than {limit} levels")
+        elif token in ("]", "}"):
+            depth = max(depth - 1, 0)
+
+
+def _typed(where: str, raw: Any, name: str, base: Path) -> Any:
+    kind = KEYS[name][1]
     if kind is Path:
         if not isinstance(raw, str) or not raw:
             raise InputError(where, "must be a non-empty path string")
         p = Path(raw).expanduser()
         return p if p.is_absolute() else base / p
     if kind is int:
-        if isinstance(raw, bool) or not isinstance(raw, int) or raw < 1:
-            raise InputError(where, f"must be an integer >= 1, got {raw!r}")
+        low, high = BOUNDS.get(name, (1, 2**63 - 1))
+        if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
+            raise InputError(where, f"must be an integer >= {low} and <= {high}, got {raw!r}")
         return raw
     if kind is float:
-        if isinstance(raw, bool) or not isinstance(raw, int | float) or not 0 < float(raw) < 86400:
-            raise InputError(where, f"must be a number of seconds in (0, 86400), got {raw!r}")
+        low, high = BOUNDS[name]
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or not low < float(raw) < high:
+            raise InputError(where, f"must be a number of seconds in ({low}, {high}), got {raw!r}")
         return float(raw)
     if not isinstance(raw, str) or not raw:
         raise InputError(where, "must be a non-empty string")

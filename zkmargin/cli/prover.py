@@ -213,6 +213,7 @@ def prove_cmd(
     from prover.offline.prove_account import prove_account
     from zkmargin.cli.head_start import head_start
 
+    resolve_prover(prover_backend_flag)  # a bad settings file is refused before any compile
     head = head_start(market_path, ptau, batch, no_worker, prover_backend_flag)
     try:
         mf = load_market(market_path)
