@@ -134,6 +134,8 @@ def from_rpc(
     accounts in :data:`ROLE_NAMES` order, then the ``recorded`` addresses (a deployment
     file's), then the addresses of the private ``keys`` given. Every role in ``senders``
     must have an address; the others not found stand at :data:`NO_ACCOUNT`."""
+    if not isinstance(url, str):
+        raise ChainError(f"not an RPC URL: {url!r} (expected an http:// or https:// string)")
     if url.startswith(("ws://", "wss://")):
         raise ChainError("WebSocket URLs need an async client; use the node's HTTP URL")
     if not url.startswith(("http://", "https://")):

@@ -18,6 +18,7 @@ from tests.contracts.toy_prover import BATCH_TOY_SIZE, BatchToyProofSource
 from verifier_contracts.chain import (
     NO_ACCOUNT,
     SIGNING_ROLES,
+    Chain,
     ChainError,
     free_port,
     from_rpc,
@@ -28,6 +29,7 @@ from verifier_contracts.deployment import (
     Deployment,
     DeploymentError,
     NoGate,
+    NotAGate,
     load_deployment,
     open_gate,
     save_deployment,
@@ -161,3 +163,49 @@ def test_signing_keys_come_from_the_environment() -> None:
 def test_from_rpc_refuses_what_is_not_a_node(url: str, message: str) -> None:
     with pytest.raises(ChainError, match=message):
         from_rpc(url)
+
+
+#: Contract creation code that leaves ``runtime`` at the new address (CODECOPY and RETURN).
+def _creation(runtime: bytes) -> bytes:
+    return (
+        bytes([0x60, len(runtime), 0x60, 0x0C, 0x60, 0x00, 0x39, 0x60, len(runtime), 0x60, 0x00, 0xF3])
+        + runtime
+    )
+
+
+#: A contract whose every call reverts with no data (as the Groth16 verifier does for any
+#: function but its own) and one whose every call stops and returns nothing.
+REVERTS = bytes.fromhex("60006000fd")
+RETURNS_NOTHING = bytes.fromhex("00")
+
+
+def deploy_code(chain: Chain, runtime: bytes) -> str:
+    """Deploy a contract with this runtime code; its address."""
+    tx = chain.w3.eth.send_transaction({"from": chain.roles.owner, "data": _creation(runtime)})
+    address = chain.w3.eth.wait_for_transaction_receipt(tx)["contractAddress"]
+    assert chain.w3.eth.get_code(address) == runtime
+    return str(address)
+
+
+def test_open_gate_refuses_a_contract_that_is_not_a_batch_gate(bare: GateEnv) -> None:
+    """The verifier's address (or any other contract) where the gate should be: NotAGate,
+    naming the address and what failed, before any command reads or sends anything."""
+    chain, gate = bare.chain, bare.gate
+    verifier = gate.verifier()
+    with pytest.raises(
+        NotAGate,
+        match=rf"the contract at {verifier} on embedded .* is not a BatchGate: its batchSize\(\) reverts",
+    ):
+        open_gate(chain, verifier)
+    silent = deploy_code(chain, RETURNS_NOTHING)
+    with pytest.raises(
+        NotAGate, match=f"{silent} .* is not a BatchGate: its batchSize.. returns no BatchGate answer"
+    ):
+        open_gate(chain, silent)
+    deployment = Deployment(
+        chain_id=chain.w3.eth.chain_id, chain="rpc", gate=deploy_code(chain, REVERTS), verifier=verifier,
+        block_number=1, max_market_age=3600,
+    )  # fmt: skip
+    with pytest.raises(NotAGate, match="is not a BatchGate"):
+        open_gate(chain, deployment)
+    assert isinstance(open_gate(chain, gate.address), type(gate))
