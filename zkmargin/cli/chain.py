@@ -27,11 +27,20 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from engine.fixedpoint import FIELD_P, ID_LIMIT
+from engine.fixedpoint import FIELD_P
 from engine.money import money
 from engine.status import Status
 from verifier_contracts.constants import DEFAULT_MAX_MARKET_AGE
-from zkmargin.cli.options import IN_FILE, THROWAWAY_CHAINS, chain_option, chain_target, rpc_option
+from zkmargin.cli.options import (
+    IN_FILE,
+    SECONDS_UINT64,
+    THROWAWAY_CHAINS,
+    UINT64,
+    BoundedInt,
+    chain_option,
+    chain_target,
+    rpc_option,
+)
 from zkmargin.cli.render import CliError, console, err_console
 from zkmargin.settings import load_settings
 
@@ -47,29 +56,6 @@ EPHEMERAL_NOTE = (
 )
 
 
-class BoundedInt(click.ParamType):
-    """An integer written in decimal or 0x-hex, with ``low <= x < high`` (named in the error)."""
-
-    name = "integer"
-
-    def __init__(self, low: int, high: int, bound_text: str) -> None:
-        self.low, self.high, self.bound_text = low, high, bound_text
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            number = value
-        else:
-            try:
-                number = int(str(value).strip(), 0)
-            except ValueError:
-                self.fail(f"{value!r} is not a decimal or 0x-hex integer", param, ctx)
-        if not self.low <= number < self.high:
-            self.fail(f"must satisfy {self.bound_text}, got {value}", param, ctx)
-        return number
-
-
-#: Account ids and epochs: ``0 <= x < 2**64`` (docs/margin-model.md section 1).
-UINT64 = BoundedInt(0, ID_LIMIT, "0 <= x < 2**64")
 #: Roots, hashes and commitments: non-zero BN254 scalar-field elements.
 FIELD_INT = BoundedInt(1, FIELD_P, "0 < x < r (the BN254 scalar field)")
 
@@ -240,7 +226,11 @@ def node_command(port: int, block_time: int) -> None:
     help="K of the verifier's circuit (default: the profile's; needed with --verifier-sol)",
 )
 @click.option(
-    "--max-market-age", type=int, default=DEFAULT_MAX_MARKET_AGE, show_default=True, help="seconds (>= 1)"
+    "--max-market-age",
+    type=SECONDS_UINT64,
+    default=DEFAULT_MAX_MARKET_AGE,
+    show_default=True,
+    help="seconds a posted market stays fresh (1 <= x < 2**64)",
 )
 @click.pass_obj
 def deploy_command(
@@ -264,12 +254,11 @@ def deploy_command(
     from verifier_contracts.deployment import Deployment, save_deployment
     from verifier_contracts.gate import deploy_verifier
 
-    if max_market_age < 1:
-        raise CliError(f"--max-market-age must be at least 1 second, got {max_market_age}")
     if batch_size is None:
         if profile is None:
             raise CliError("--verifier-sol needs --batch-size K (the K of its batch circuit)")
         batch_size = get_profile(profile).batch_size
+    _check_writable(opts.deployment_file)  # every option before the first transaction
     source = _verifier_source(verifier_sol, profile)
     with connect(opts.target(None)) as chain:
         verifier, v_result = deploy_verifier(chain, source)
@@ -294,6 +283,16 @@ def deploy_command(
     console.print(f"deployment written to {path}")
     if chain.kind in THROWAWAY_CHAINS:
         err_console.print(EPHEMERAL_NOTE.format(kind=chain.kind))
+
+
+def _check_writable(path: Path) -> None:
+    """The deployment file can be written where --deployment says (checked before a deploy
+    spends any gas: afterwards, a gate without its file is lost to the later commands)."""
+    folder = path.absolute().parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        raise CliError(f"--deployment {path}: cannot write there ({folder} is not a writable folder)")
 
 
 @chain_group.command("post-market")

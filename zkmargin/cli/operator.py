@@ -33,7 +33,7 @@ from engine.errors import CheckFailed
 from engine.formats import load_params
 from engine.profiles import PROFILES, get_profile
 from zkmargin.cli.live import live_progress
-from zkmargin.cli.options import chain_target, prover_backend, prover_option, rpc_option
+from zkmargin.cli.options import BoundedFloat, chain_target, prover_backend, prover_option, rpc_option
 from zkmargin.cli.render import CliError, console, print_job_log
 from zkmargin.keeper.job_log import JobLog
 from zkmargin.keeper.states import JOB_STATES
@@ -244,22 +244,26 @@ def operator_group() -> None:
 @click.option("--workers", type=click.IntRange(1, 64), help="worker processes of --cluster local (default 1)")
 @click.option(
     "--lease-seconds",
-    type=click.FloatRange(1, 86400),
+    type=BoundedFloat(1, 86400, unit="seconds"),
     default=600.0,
     show_default=True,
     help="a job's lease on a worker runs out after this long; it is then proved elsewhere",
 )
-@click.option("--poll", type=float, help="seconds between looks at --snapshots (default 5)")
+@click.option(
+    "--poll",
+    type=BoundedFloat(0, 86400, low_open=True, high_open=True, unit="seconds"),
+    help="seconds between looks at --snapshots (default 5)",
+)
 @click.option(
     "--max-fee-gwei",
-    type=click.FloatRange(0.001, 1e6),
+    type=BoundedFloat(0.001, 1e6, unit="gwei"),
     default=1000.0,
     show_default=True,
     help="fee cap of liquidations (maxFeePerGas); replacements bump fees 12.5 % up to it",
 )
 @click.option(
     "--replace-after",
-    type=click.FloatRange(0.1, 3600),
+    type=BoundedFloat(0.1, 3600, unit="seconds"),
     default=12.0,
     show_default=True,
     help="seconds a liquidation may wait unmined before it is replaced with higher fees",
@@ -269,7 +273,9 @@ def operator_group() -> None:
     type=click.IntRange(1, 1000),
     help="blocks a liquidation needs before it is final (default 2); until then it is re-checked",
 )
-@click.option("--max-snapshots", type=click.IntRange(min=1), help="stop after processing this many snapshots")
+@click.option(
+    "--max-snapshots", type=click.IntRange(1, 2**63 - 1), help="stop after processing this many snapshots"
+)
 @click.option("--exit-when-idle", is_flag=True, help="stop when --snapshots holds no new snapshot")
 @click.option(
     "--json", "as_json", is_flag=True, help="print a JSON summary (snapshots, proofs per second) at the end"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -17,6 +18,70 @@ FC = TypeVar("FC", bound=Callable[..., Any])
 IN_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 #: A file to write (its folder is created).
 OUT_FILE = click.Path(dir_okay=False, writable=True, path_type=Path)
+
+
+# ---------------------------------------------------------------------- numbers
+
+
+class BoundedInt(click.ParamType):
+    """An integer written in decimal or 0x-hex, with ``low <= x < high`` (named in the error)."""
+
+    name = "integer"
+
+    def __init__(self, low: int, high: int, bound_text: str) -> None:
+        self.low, self.high, self.bound_text = low, high, bound_text
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        else:
+            try:
+                number = int(str(value).strip(), 0)
+            except ValueError:
+                self.fail(f"{value!r} is not a decimal or 0x-hex integer", param, ctx)
+        if not self.low <= number < self.high:
+            self.fail(f"must satisfy {self.bound_text}, got {value}", param, ctx)
+        return number
+
+
+class BoundedFloat(click.ParamType):
+    """A finite number in a range, ``[low, high]`` or with open ends: NaN and the infinities
+    are refused (click's FloatRange lets NaN through every bound), and the error names the
+    range (and what the number counts, ``unit``)."""
+
+    name = "number"
+
+    def __init__(
+        self, low: float, high: float, *, low_open: bool = False, high_open: bool = False, unit: str = ""
+    ) -> None:
+        self.low, self.high, self.low_open, self.high_open = low, high, low_open, high_open
+        self.unit = unit
+
+    @property
+    def bound_text(self) -> str:
+        left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+        of = f" of {self.unit}" if self.unit else ""
+        return f"a finite number{of} in {left}{self.low:g}, {self.high:g}{right}"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, bool):
+            self.fail(f"must be {self.bound_text}, got {value!r}", param, ctx)
+        try:
+            number = float(value if isinstance(value, int | float) else str(value).strip())
+        except (ValueError, OverflowError):
+            self.fail(f"must be {self.bound_text}, got {value!r}", param, ctx)
+        above = number > self.low if self.low_open else number >= self.low
+        below = number < self.high if self.high_open else number <= self.high
+        if not (math.isfinite(number) and above and below):
+            self.fail(f"must be {self.bound_text}, got {value}", param, ctx)
+        return number
+
+
+#: Account ids and epochs: ``0 <= x < 2**64`` (docs/margin-model.md section 1).
+UINT64 = BoundedInt(0, 2**64, "0 <= x < 2**64")
+#: Seconds a gate setting counts (a ``uint64`` of the contract, never 0).
+SECONDS_UINT64 = BoundedInt(1, 2**64, "1 <= x < 2**64 seconds (a uint64 of the gate)")
+
 
 json_option = click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
 
