@@ -10,8 +10,9 @@ import {GateBase} from "./GateBase.sol";
 ///         Anyone may submit a `MarginBatch` proof of up to K accounts: `attestBatch` records
 ///         each entry's status, `liquidateBatch` also opens a liquidation case for each entry
 ///         of status 2 (liquidatable) or 3 (insolvent).
-/// @dev A batch is accepted only against the latest accounts root, the latest market root while
-///      it is fresh, and the current parameters hash. The verifier's public signals are
+/// @dev A batch is accepted only against the latest accounts root, the latest market root until
+///      the expiry fixed when it was posted, and the current parameters hash, and only with
+///      proof points on their curves (GateBase: a cheap revert, not burnt precompile gas). The verifier's public signals are
 ///      assembled here: [accounts root, market root, params hash, count, words], the roots
 ///      from storage, `count` = the number of entries given, and the entries (then zeros up
 ///      to K) two per word, word j = entry[2j] + 2**126 entry[2j+1]. An entry packs one
@@ -304,7 +305,7 @@ contract BatchGate is GateBase {
         for (uint256 i = 0; i < n; ++i) {
             if (entries[i] >= ENTRY_LIMIT) revert EntryOutOfRange(i, entries[i]);
         }
-        _checkProofCoordinates(proof);
+        _checkProofPoints(proof);
         uint256 aRoot = accountsRoot;
         if (aRoot == 0) revert NoAccounts();
         if (roots[0] != aRoot) revert WrongAccountsRoot(aRoot, roots[0]);

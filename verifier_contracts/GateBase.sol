@@ -7,8 +7,10 @@ pragma solidity ^0.8.24;
 ///         hash governance sets, and the checks every proof goes through before a verifier.
 ///         `BatchGate` (K accounts per proof over a posted accounts root) builds on it.
 /// @dev Hardening: each posted epoch is 1 to MAX_EPOCH_STEP above the last (no single post
-///      can stop later posts) and a root is posted once; proof coordinates are checked below
-///      q before a verifier runs (a cheap revert instead of burnt precompile gas).
+///      can stop later posts) and a root is posted once; a market's expiry is fixed when it
+///      is posted (a later change of the maximum age neither revives nor shortens it); proof
+///      coordinates are checked below q, and A, C on G1 and B on the twist, before a verifier
+///      runs (a cheap revert instead of all the gas the pairing precompile burns on failure).
 abstract contract GateBase {
     /// @notice BN254 scalar field order r: every public signal must be below it.
     uint256 public constant SNARK_SCALAR_FIELD =
@@ -16,6 +18,12 @@ abstract contract GateBase {
     /// @notice BN254 base field modulus q: every proof coordinate must be below it.
     uint256 public constant BASE_FIELD_MODULUS =
         21888242871839275222246405745257275088696311157297823662689037894645226208583;
+    /// @dev b' = 3 / (9 + u) of the twist y^2 = x^3 + b' over Fq2 = Fq[u] / (u^2 + 1),
+    ///      where G2 lives: its c0 and c1.
+    uint256 internal constant TWIST_B0 =
+        19485874751759354771024239261021720505790618469301721065564631296452457478373;
+    uint256 internal constant TWIST_B1 =
+        266929791119991161246907387137283842545076965332900288569378510910307636690;
     /// @notice Largest step between two posted epochs: no single post can move the epoch so
     ///         far (2**64 - 1, say) that every later post would revert.
     uint64 public constant MAX_EPOCH_STEP = 1000;
@@ -46,11 +54,22 @@ abstract contract GateBase {
         uint256[2] c;
     }
 
-    /// @notice The latest market posted by the oracle and the freshness rule.
+    /// @notice Proof points, as `ProofNotOnCurve` names them.
+    uint8 public constant POINT_A = 0;
+    uint8 public constant POINT_B = 1;
+    uint8 public constant POINT_C = 2;
+
+    /// @notice The latest market posted by the oracle and the parameters version, in one slot
+    ///         (one read per proof).
+    /// @param epoch The market epoch.
+    /// @param postedAt The block timestamp of the post.
+    /// @param expiresAt The last second the market is fresh: postedAt plus the maximum age in
+    ///        force when it was posted (capped at 2**64 - 1). Fixed at the post.
+    /// @param paramsVersion How many times governance has set the parameters hash.
     struct Market {
         uint64 epoch;
         uint64 postedAt;
-        uint64 maxAge;
+        uint64 expiresAt;
         uint32 paramsVersion;
     }
 
@@ -67,6 +86,8 @@ abstract contract GateBase {
     /// @notice The current risk-parameters hash (0 until governance sets it).
     uint256 public paramsHash;
     Market internal market;
+    /// @dev Seconds a market stays fresh, for markets posted from now on.
+    uint64 internal maxAge;
     /// @notice The epoch at which each market root was posted (0: never). A root is posted
     ///         once: an old root re-posted under a new epoch would make old proofs valid again.
     mapping(uint256 => uint64) public rootEpoch;
@@ -93,12 +114,16 @@ abstract contract GateBase {
     error RootAlreadyPosted(uint256 root, uint64 epoch);
     /// @notice A proof coordinate is not below the base field modulus q.
     error ProofNotInField(uint256 value);
+    /// @notice A proof point is not on its curve: `point` is POINT_A or POINT_C (not on G1,
+    ///         y^2 = x^3 + 3) or POINT_B (not on the twist of G2).
+    error ProofNotOnCurve(uint8 point);
     /// @notice No market has been posted yet.
     error NoMarket();
     /// @notice Governance has not set a parameters hash yet.
     error ParamsNotSet();
-    /// @notice The latest market is older than the maximum age.
-    error StaleMarket(uint64 postedAt, uint64 maxAge, uint256 timestamp);
+    /// @notice The latest market expired: `timestamp` is past `expiresAt`, its post time plus
+    ///         the maximum age in force when it was posted.
+    error StaleMarket(uint64 postedAt, uint64 expiresAt, uint256 timestamp);
     /// @notice The proof was made against another market root than the latest one.
     error WrongMarketRoot(uint256 latest, uint256 given);
     /// @notice The proof was made against another parameters hash than the current one.
@@ -116,7 +141,8 @@ abstract contract GateBase {
     event RoleSet(Role indexed role, address indexed previous, address indexed account);
     /// @notice The oracle posted a market root.
     event MarketPosted(uint64 indexed epoch, uint256 root, uint64 postedAt);
-    /// @notice Governance changed the maximum market age (seconds).
+    /// @notice Governance changed the maximum market age (seconds) of markets posted from now
+    ///         on.
     event MaxMarketAgeSet(uint64 previous, uint64 maxAge);
     /// @notice Governance changed the parameters hash; `version` counts the changes.
     event ParamsSet(uint256 previous, uint256 paramsHash, uint32 version);
@@ -138,7 +164,7 @@ abstract contract GateBase {
         governance = governance_;
         oracle = oracle_;
         operator = operator_;
-        market.maxAge = maxMarketAge_;
+        maxAge = maxMarketAge_;
         emit OwnershipTransferred(address(0), msg.sender);
         emit RoleSet(Role.Governance, address(0), governance_);
         emit RoleSet(Role.Oracle, address(0), oracle_);
@@ -181,7 +207,8 @@ abstract contract GateBase {
 
 
     /// @notice Post a new market root; epochs strictly increase, by at most MAX_EPOCH_STEP
-    ///         a post, and a root is never posted twice.
+    ///         a post, and a root is never posted twice. The market is fresh until its post
+    ///         time plus the maximum age in force now, whatever governance sets later.
     /// @param root The market root (spec section 5), a nonzero field element never posted before.
     /// @param epoch The market epoch, greater than the latest one by 1 to MAX_EPOCH_STEP.
     function postMarket(uint256 root, uint64 epoch) external only(Role.Oracle) {
@@ -195,15 +222,19 @@ abstract contract GateBase {
         marketRoot = root;
         m.epoch = epoch;
         m.postedAt = uint64(block.timestamp);
+        m.expiresAt = _expiry(block.timestamp, maxAge);
         emit MarketPosted(epoch, root, uint64(block.timestamp));
     }
 
 
-    /// @notice Set how many seconds a posted market stays fresh.
-    function setMaxMarketAge(uint64 maxAge) external only(Role.Governance) {
-        if (maxAge == 0) revert InvalidMaxMarketAge();
-        emit MaxMarketAgeSet(market.maxAge, maxAge);
-        market.maxAge = maxAge;
+    /// @notice Set how many seconds a market posted from now on stays fresh. The latest
+    ///         market keeps the expiry it was posted with: raising the age cannot revive a
+    ///         stale market (and its old proofs), lowering it does not cut short a market that
+    ///         provers are working against. To end a market early, the oracle posts a new one.
+    function setMaxMarketAge(uint64 newMaxAge) external only(Role.Governance) {
+        if (newMaxAge == 0) revert InvalidMaxMarketAge();
+        emit MaxMarketAgeSet(maxAge, newMaxAge);
+        maxAge = newMaxAge;
     }
 
 
@@ -226,9 +257,17 @@ abstract contract GateBase {
     }
 
 
-    /// @notice Seconds a posted market stays fresh.
+    /// @notice The latest market's epoch and the last second (block timestamp) it is fresh,
+    ///         fixed when it was posted; (0, 0) before the first post.
+    function marketExpiry() external view returns (uint64 epoch, uint64 expiresAt) {
+        Market memory m = market;
+        return (m.epoch, m.expiresAt);
+    }
+
+
+    /// @notice Seconds a market posted from now on stays fresh.
     function maxMarketAge() external view returns (uint64) {
-        return market.maxAge;
+        return maxAge;
     }
 
 
@@ -245,7 +284,7 @@ abstract contract GateBase {
         root = marketRoot;
         if (root == 0) revert NoMarket();
         Market memory m = market;
-        if (!_isFresh(m)) revert StaleMarket(m.postedAt, m.maxAge, block.timestamp);
+        if (!_isFresh(m)) revert StaleMarket(m.postedAt, m.expiresAt, block.timestamp);
         if (claimed != root) revert WrongMarketRoot(root, claimed);
         epoch = m.epoch;
     }
@@ -259,9 +298,14 @@ abstract contract GateBase {
     }
 
 
-    /// @dev Every coordinate of the proof below q: a non-canonical one would otherwise burn
-    ///      all the gas forwarded to the pairing precompile before the proof is refused.
-    function _checkProofCoordinates(Proof calldata proof) internal pure {
+    /// @dev Every coordinate of the proof below q, then A and C on G1 and B on the twist:
+    ///      the pairing precompile consumes all the gas it is given when a point is invalid,
+    ///      so an invalid point would cost nearly the whole gas limit before the proof is
+    ///      refused. (0, 0), and (0, 0, 0, 0) for B, is the point at infinity, as the
+    ///      precompile encodes it: valid, left to the pairing. G1 has cofactor 1, so on the
+    ///      curve is in the group; B's subgroup membership is left to the precompile (a check
+    ///      here would cost a scalar multiplication on the twist).
+    function _checkProofPoints(Proof calldata proof) internal pure {
         for (uint256 i = 0; i < 2; ++i) {
             if (proof.a[i] >= BASE_FIELD_MODULUS) revert ProofNotInField(proof.a[i]);
             if (proof.c[i] >= BASE_FIELD_MODULUS) revert ProofNotInField(proof.c[i]);
@@ -269,12 +313,48 @@ abstract contract GateBase {
                 if (proof.b[i][j] >= BASE_FIELD_MODULUS) revert ProofNotInField(proof.b[i][j]);
             }
         }
+        if (!_onG1(proof.a[0], proof.a[1])) revert ProofNotOnCurve(POINT_A);
+        if (!_onTwist(proof.b[0][1], proof.b[0][0], proof.b[1][1], proof.b[1][0])) revert ProofNotOnCurve(POINT_B);
+        if (!_onG1(proof.c[0], proof.c[1])) revert ProofNotOnCurve(POINT_C);
     }
 
 
-    /// @dev True while the latest market is at most `maxAge` seconds old.
+    /// @dev (x, y), coordinates below q, satisfies y^2 = x^3 + 3 or is (0, 0).
+    function _onG1(uint256 x, uint256 y) internal pure returns (bool) {
+        uint256 q = BASE_FIELD_MODULUS;
+        if (x | y == 0) return true;
+        return mulmod(y, y, q) == addmod(mulmod(mulmod(x, x, q), x, q), 3, q);
+    }
+
+
+    /// @dev (x0 + x1 u, y0 + y1 u), coordinates below q, satisfies y^2 = x^3 + b' over
+    ///      Fq2 (u^2 = -1) or is all zeros.
+    function _onTwist(uint256 x0, uint256 x1, uint256 y0, uint256 y1) internal pure returns (bool) {
+        uint256 q = BASE_FIELD_MODULUS;
+        if (x0 | x1 | y0 | y1 == 0) return true;
+        // x^2 = (x0^2 - x1^2) + 2 x0 x1 u
+        uint256 s0 = addmod(mulmod(x0, x0, q), q - mulmod(x1, x1, q), q);
+        uint256 s1 = mulmod(addmod(x0, x0, q), x1, q);
+        // x^3 + b' = x^2 x + b'
+        uint256 r0 = addmod(addmod(mulmod(s0, x0, q), q - mulmod(s1, x1, q), q), TWIST_B0, q);
+        uint256 r1 = addmod(addmod(mulmod(s0, x1, q), mulmod(s1, x0, q), q), TWIST_B1, q);
+        // y^2
+        uint256 t0 = addmod(mulmod(y0, y0, q), q - mulmod(y1, y1, q), q);
+        uint256 t1 = mulmod(addmod(y0, y0, q), y1, q);
+        return t0 == r0 && t1 == r1;
+    }
+
+
+    /// @dev True until the latest market's expiry second has passed.
     function _isFresh(Market memory m) internal view returns (bool) {
-        return block.timestamp - m.postedAt <= m.maxAge;
+        return block.timestamp <= m.expiresAt;
+    }
+
+
+    /// @dev `postedAt + age`, capped at 2**64 - 1 (an age near 2**64 means "never expires").
+    function _expiry(uint256 postedAt, uint64 age) internal pure returns (uint64) {
+        uint256 end = postedAt + age;
+        return end > type(uint64).max ? type(uint64).max : uint64(end);
     }
 
 

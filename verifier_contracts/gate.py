@@ -88,14 +88,22 @@ class TxResult:
         return [name for name, _ in self.events]
 
 
+#: ``ProofNotOnCurve``'s ``point`` (GateBase's POINT_A, POINT_B, POINT_C), as the snarkjs
+#: proof names it.
+PROOF_POINTS = ("pi_a", "pi_b", "pi_c")
+
+
 @dataclass(frozen=True)
 class MarketInfo:
-    """The gate's latest market (``latestMarket``)."""
+    """The gate's latest market (``latestMarket``, ``marketExpiry``): fresh up to and
+    including the block timestamp ``expires_at``, fixed when it was posted (its post time
+    plus the maximum age in force then; a later ``setMaxMarketAge`` does not move it)."""
 
     root: int
     epoch: int
     posted_at: int
     fresh: bool
+    expires_at: int
 
 
 def _field_int(value: Any, what: str) -> int:
@@ -147,6 +155,9 @@ def decode_revert(
     required = args.get("required")
     if name == "Unauthorized" and isinstance(required, int) and required in Role._value2member_map_:
         args["required"] = Role(required).name.lower()
+    point = args.get("point")
+    if name == "ProofNotOnCurve" and isinstance(point, int) and 0 <= point < len(PROOF_POINTS):
+        args["point"] = PROOF_POINTS[point]
     return GateRevert(name, args, function, contract)
 
 
@@ -327,13 +338,20 @@ class GateClient:
         return bool(self.contract.functions.isLiquidatable(account_id).call())
 
     def latest_market(self) -> MarketInfo:
-        root, epoch, posted_at, fresh = self.contract.functions.latestMarket().call()
-        return MarketInfo(int(root), int(epoch), int(posted_at), bool(fresh))
+        fns = self.contract.functions
+        for _ in range(3):  # two views: read again if a post came between them
+            root, epoch, posted_at, fresh = fns.latestMarket().call()
+            expiry_epoch, expires_at = fns.marketExpiry().call()
+            if expiry_epoch == epoch:
+                break
+        return MarketInfo(int(root), int(epoch), int(posted_at), bool(fresh), int(expires_at))
 
     def params_hash(self) -> int:
         return int(self.contract.functions.paramsHash().call())
 
     def max_market_age(self) -> int:
+        """Seconds a market posted from now on stays fresh (the latest market keeps the
+        expiry it was posted with: ``latest_market().expires_at``)."""
         return int(self.contract.functions.maxMarketAge().call())
 
     def verifier(self) -> str:

@@ -59,9 +59,11 @@ class GateEnv:
         return batch_calldata(bundle["proof"], bundle["public_signals"])
 
 
-def deploy_env(chain: Chain, proofs: BatchToyProofSource, *, setup: bool = True) -> GateEnv:
+def deploy_env(
+    chain: Chain, proofs: BatchToyProofSource, *, setup: bool = True, max_age: int = MAX_AGE
+) -> GateEnv:
     verifier, _ = deploy_verifier(chain, proofs.verifier_sol)
-    gate, _ = BatchGate.deploy(chain, verifier, BATCH_TOY_SIZE, max_market_age=MAX_AGE)
+    gate, _ = BatchGate.deploy(chain, verifier, BATCH_TOY_SIZE, max_market_age=max_age)
     if setup:
         gate.post_market(ROOT_1, 1)
         gate.set_params(PARAMS_1)

@@ -55,3 +55,24 @@ def test_decode_revert_names_the_error_and_its_arguments() -> None:
     assert (err.error, err.error_args) == ("WrongParams", {"current": 5, "given": 6})
     assert "liquidateBatch: BatchGate reverted with WrongParams(current=5, given=6)" in str(err)
     assert decode_revert(abi, b"\x01\x02\x03\x04").error == "UnknownRevert"
+
+
+@pytest.mark.parametrize(("point", "name"), [(0, "pi_a"), (1, "pi_b"), (2, "pi_c")])
+def test_an_off_curve_refusal_names_the_proof_point(point: int, name: str) -> None:
+    abi = compile_gate("BatchGate").abi
+    data = keccak(text="ProofNotOnCurve(uint8)")[:4] + encode(["uint8"], [point])
+    err = decode_revert(abi, data, "liquidateBatch")
+    assert (err.error, err.error_args) == ("ProofNotOnCurve", {"point": name})
+    assert str(err) == f"liquidateBatch: BatchGate reverted with ProofNotOnCurve(point={name})"
+
+
+def test_a_stale_market_refusal_carries_the_expiry() -> None:
+    abi = compile_gate("BatchGate").abi
+    data = keccak(text="StaleMarket(uint64,uint64,uint256)")[:4] + encode(
+        ["uint64", "uint64", "uint256"], [100, 700, 701]
+    )
+    err = decode_revert(abi, data)
+    assert (err.error, err.error_args) == (
+        "StaleMarket",
+        {"postedAt": 100, "expiresAt": 700, "timestamp": 701},
+    )

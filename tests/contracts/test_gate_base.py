@@ -15,6 +15,7 @@ from engine.fixedpoint import FIELD_P
 from tests.contracts.conftest import (
     ACCOUNTS_2,
     BOB,
+    HEALTHY,
     LIQUIDATABLE,
     MAX_AGE,
     PARAMS_1,
@@ -22,10 +23,13 @@ from tests.contracts.conftest import (
     ROOT_1,
     ROOT_2,
     GateEnv,
+    deploy_env,
     rejected,
     untouched,
 )
+from tests.contracts.toy_prover import BatchToyProofSource
 from verifier_contracts.batch_gate import BatchCall
+from verifier_contracts.chain import embedded
 from verifier_contracts.gate import GateRevert, Role
 
 Q = 21888242871839275222246405745257275088696311157297823662689037894645226208583
@@ -35,17 +39,74 @@ def test_stale_market(env: GateEnv) -> None:
     call = env.call([LIQUIDATABLE])
     env.chain.advance_time(MAX_AGE + 1)
     err = rejected(lambda: env.gate.liquidate_batch(call), "StaleMarket")
-    assert err.error_args["maxAge"] == MAX_AGE
+    posted_at = env.gate.latest_market().posted_at
+    assert (err.error_args["postedAt"], err.error_args["expiresAt"]) == (posted_at, posted_at + MAX_AGE)
+    assert err.error_args["timestamp"] > posted_at + MAX_AGE
     rejected(lambda: env.gate.attest_batch(call), "StaleMarket")
     untouched(env, BOB)
 
 
-def test_market_exactly_max_age_is_still_fresh(env: GateEnv) -> None:
-    posted_at = env.gate.latest_market().posted_at
+def test_market_is_fresh_through_its_expiry_second_and_stale_the_next(env: GateEnv) -> None:
+    market = env.gate.latest_market()
+    assert market.expires_at == market.posted_at + MAX_AGE
     # On the embedded chain the next block after advance_time(s) is at latest + s.
-    env.chain.advance_time(MAX_AGE - (env.chain.now() - posted_at))
+    env.chain.advance_time(market.expires_at - env.chain.now())
     result = env.gate.liquidate_batch(env.call([LIQUIDATABLE]))
-    assert env.chain.w3.eth.get_block(result.block_number)["timestamp"] == posted_at + MAX_AGE
+    assert env.chain.w3.eth.get_block(result.block_number)["timestamp"] == market.expires_at
+    env.chain.advance_time(1)  # the next block: expires_at + 1
+    err = rejected(lambda: env.gate.attest_batch(env.call([HEALTHY])), "StaleMarket")
+    assert err.error_args["timestamp"] == market.expires_at + 1
+    assert not env.gate.latest_market().fresh
+
+
+def test_raising_the_age_does_not_revive_a_stale_market(proofs: BatchToyProofSource) -> None:
+    """The review's scenario: a gate of age 600, a market, a proven batch, 700 s later the
+    liquidation is refused; governance then raises the age to 1,000,000 s. The market
+    keeps the expiry it was posted with, so the same call is still refused and no case
+    opens; a market posted after the raise gets the new age."""
+    env = deploy_env(embedded(), proofs, max_age=600)
+    call = env.call([LIQUIDATABLE])
+    env.chain.advance_time(700)
+    rejected(lambda: env.gate.liquidate_batch(call), "StaleMarket")
+    raised = env.gate.set_max_market_age(1_000_000)
+    assert raised.events == [("MaxMarketAgeSet", {"previous": 600, "maxAge": 1_000_000})]
+    err = rejected(lambda: env.gate.liquidate_batch(call), "StaleMarket")
+    posted_at = env.gate.latest_market().posted_at
+    assert err.error_args["expiresAt"] == posted_at + 600
+    assert not env.gate.latest_market().fresh and not env.gate.is_liquidatable(BOB)
+    untouched(env, BOB)
+
+    env.gate.post_market(ROOT_2, 2)
+    market = env.gate.latest_market()
+    assert market.fresh and market.expires_at == market.posted_at + 1_000_000
+    env.chain.advance_time(700)
+    opened = env.gate.liquidate_batch(env.call([LIQUIDATABLE], root=ROOT_2))
+    assert "LiquidationsOpened" in opened.event_names()
+
+
+def test_lowering_the_age_applies_to_markets_posted_after_it(env: GateEnv) -> None:
+    """A change of the age applies to markets posted after it: the latest market keeps its
+    expiry (provers working against it are not cut short), the next one gets the new age."""
+    before = env.gate.latest_market()
+    env.gate.set_max_market_age(60)
+    assert env.gate.max_market_age() == 60
+    env.chain.advance_time(61)
+    assert env.gate.latest_market() == before  # fresh, same expiry
+    env.gate.liquidate_batch(env.call([LIQUIDATABLE]))
+    env.gate.post_market(ROOT_2, 2)
+    market = env.gate.latest_market()
+    assert market.expires_at == market.posted_at + 60
+    env.chain.advance_time(62)
+    rejected(lambda: env.gate.attest_batch(env.call([HEALTHY], root=ROOT_2)), "StaleMarket")
+
+
+def test_an_age_near_2_64_never_expires(env: GateEnv) -> None:
+    """postedAt + maxAge would overflow 64 bits: the expiry is capped at 2**64 - 1."""
+    env.gate.set_max_market_age(2**64 - 1)
+    env.gate.post_market(ROOT_2, 2)
+    assert env.gate.latest_market().expires_at == 2**64 - 1
+    env.chain.advance_time(10**9)
+    assert env.gate.latest_market().fresh
 
 
 def test_proof_against_previous_market_root(env: GateEnv) -> None:
@@ -171,6 +232,62 @@ def test_non_canonical_proof_coordinate_reverts_cheaply(
     untouched(env, BOB)
 
 
+def _with_point(call: BatchCall, where: int, point: list[Any]) -> BatchCall:
+    """``call`` with proof point ``where`` (0: A, 1: B, 2: C) replaced by ``point``."""
+    points: list[Any] = json.loads(json.dumps(call.proof))
+    points[where] = point
+    return BatchCall(tuple(points), call.roots, call.entries)  # type: ignore[arg-type]
+
+
+def _mined_gas(env: GateEnv, call: BatchCall, gas: int) -> int:
+    """Mine ``liquidateBatch`` with a ``gas`` limit and without the client's simulation; it
+    must revert; the gas it used."""
+    fn = env.gate.contract.functions.liquidateBatch(call.proof, call.roots, call.entries)
+    tx_hash = fn.transact({"from": env.chain.roles.liquidator, "gas": gas})
+    receipt = env.chain.w3.eth.wait_for_transaction_receipt(tx_hash)
+    assert receipt["status"] == 0
+    return int(receipt["gasUsed"])
+
+
+@pytest.mark.parametrize(("where", "name"), [(0, "pi_a"), (2, "pi_c")])
+def test_a_g1_point_off_the_curve_reverts_cheaply(env: GateEnv, where: int, name: str) -> None:
+    """(1, 3) has coordinates below q but is not on y^2 = x^3 + 3: the pairing precompile
+    would consume all the gas it is given (1,940,111 of a 2,000,000 limit before this
+    check); the gate refuses it first, naming the point, in well under 100k gas."""
+    call = env.call([LIQUIDATABLE])
+    forged = _with_point(call, where, [1, 3])
+    err = rejected(lambda: env.gate.liquidate_batch(forged), "ProofNotOnCurve")
+    assert err.error_args == {"point": name}
+    assert f"ProofNotOnCurve(point={name})" in str(err)
+    assert _mined_gas(env, forged, 2_000_000) < 100_000
+    rejected(lambda: env.gate.liquidate_batch(forged, gas=60_000), "ProofNotOnCurve")
+    untouched(env, BOB)
+    assert "LiquidationsOpened" in env.gate.liquidate_batch(call).event_names()  # the genuine one
+
+
+def test_a_g2_point_off_the_twist_reverts_cheaply(env: GateEnv) -> None:
+    call = env.call([LIQUIDATABLE])
+    b = [list(pair) for pair in call.proof[1]]
+    b[0][1] = (b[0][1] + 1) % Q  # x's c0 moved: off the twist
+    forged = _with_point(call, 1, b)
+    err = rejected(lambda: env.gate.liquidate_batch(forged), "ProofNotOnCurve")
+    assert err.error_args == {"point": "pi_b"}
+    assert _mined_gas(env, forged, 2_000_000) < 100_000
+    untouched(env, BOB)
+
+
+def test_points_at_infinity_pass_the_curve_checks_and_fail_the_pairing(env: GateEnv) -> None:
+    """(0, 0) (and all zeros for B) is the point at infinity as the precompile encodes it:
+    valid input, so the pairing runs and returns false (no gas burnt) and the proof is
+    refused as invalid, as the verifier alone would refuse it."""
+    call = env.call([LIQUIDATABLE])
+    for where, point in ((0, [0, 0]), (1, [[0, 0], [0, 0]]), (2, [0, 0])):
+        forged = _with_point(call, where, point)
+        rejected(lambda forged=forged: env.gate.liquidate_batch(forged), "InvalidProof")
+        assert _mined_gas(env, forged, 2_000_000) < 600_000
+    untouched(env, BOB)
+
+
 def test_a_refused_proof_is_never_mined(env: GateEnv) -> None:
     """The wrappers (and so `zkmargin chain attest/liquidate`) simulate before sending:
     a bad batch is refused locally with its custom error and costs no transaction."""
@@ -186,14 +303,16 @@ def test_a_refused_proof_is_never_mined(env: GateEnv) -> None:
 
 def test_market_epochs_and_age(env: GateEnv) -> None:
     gate = env.gate
+    gate.set_max_market_age(60)
+    assert gate.max_market_age() == 60
     posted = gate.post_market(ROOT_2, 5)
     assert posted.event_names() == ["MarketPosted"]
     market = gate.latest_market()
-    assert (market.root, market.epoch) == (ROOT_2, 5)
+    assert (market.root, market.epoch, market.fresh) == (ROOT_2, 5, True)
     assert market.posted_at == env.chain.w3.eth.get_block(posted.block_number)["timestamp"]
-    gate.set_max_market_age(60)
-    assert gate.max_market_age() == 60
-    env.chain.advance_time(61)
+    assert market.expires_at == market.posted_at + 60
+    # embedded: advance_time(s) mines a block at latest + s - 1, the block views read
+    env.chain.advance_time(62)
     assert not gate.latest_market().fresh
 
 

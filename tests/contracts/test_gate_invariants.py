@@ -2,14 +2,16 @@
 the embedded py-evm chain, with real Groth16 proofs of the toy batch circuit).
 
 Every step is a call by a random sender with random arguments: postMarket, setParams,
-postAccounts, liquidateBatch, closeLiquidation, setRole. A model predicts, for each call,
+setMaxMarketAge, postAccounts, liquidateBatch, closeLiquidation, setRole, or a jump of
+chain time. A model predicts, for each call,
 whether the gate must accept it and what it records, and after every step the gate's
 state must equal the model's:
 
 * no one but the oracle, governance, the operator and the owner changes market roots,
   parameters, the accounts root or roles;
-* a batch is accepted only against the latest market root, the current parameters and
-  the latest accounts root; a case opens only for a status-2/3 entry whose case is not
+* a batch is accepted only against the latest market root while it is fresh, the current
+  parameters and the latest accounts root; a market's expiry is its post time plus the
+  maximum age in force when it was posted, whatever governance sets later; a case opens only for a status-2/3 entry whose case is not
   open, and a closed case only on a later market or accounts epoch (otherwise the entry
   is skipped, the batch still accepted);
 * no single post stops later posts (each epoch 1 to MAX_EPOCH_STEP above the last, a root
@@ -42,6 +44,7 @@ from tests.contracts.conftest import (
     GateEnv,
     deploy_env,
 )
+from tests.contracts.conftest import MAX_AGE as DEPLOYED_AGE
 from tests.contracts.toy_prover import batch_toy_proof_source
 from verifier_contracts.chain import embedded
 from verifier_contracts.gate import GateRevert, Role
@@ -54,6 +57,10 @@ ACCOUNT_STEPS = [0, 1, 2, 1000, 1001]
 IDS = [ALICE, BOB]
 SENDERS = ["owner", "governance", "oracle", "operator", "liquidator", "user"]
 MAX_EPOCH_STEP = 1000
+# Ages and time jumps far apart: a step's own blocks (a second or so each, at most a minute
+# in all) never move a market across its expiry, so the model needs no exact timestamps.
+AGES = [600, 1_000_500]
+JUMPS = [1000, 2_000_000]
 
 
 @dataclass
@@ -67,6 +74,13 @@ class Model:
     accounts_posted: set[int] = field(default_factory=lambda: {ACCOUNTS_1})
     open_cases: set[int] = field(default_factory=set)
     closed_at: dict[int, tuple[int, int]] = field(default_factory=dict)  # (market, accounts epoch)
+    max_age: int = DEPLOYED_AGE  # for markets posted from now on
+    market_age: int = DEPLOYED_AGE  # the age the latest market was posted with
+    jumped: int = 0  # seconds of time jumps since the latest market was posted
+
+    @property
+    def fresh(self) -> bool:
+        return self.jumped <= self.market_age
 
 
 class GateMachine(RuleBasedStateMachine):
@@ -104,6 +118,20 @@ class GateMachine(RuleBasedStateMachine):
         if ok:
             m.epoch, m.root = epoch, root
             m.posted.add(root)
+            m.market_age, m.jumped = m.max_age, 0
+
+    @rule(sender=st.sampled_from(SENDERS), age=st.sampled_from(AGES))
+    def set_max_market_age(self, sender: str, age: int) -> None:
+        """Only governance; it changes the age of markets posted later, not the latest's."""
+        ok = sender == "governance"
+        self._expect(lambda: self.env.gate.set_max_market_age(age, sender=self._sender(sender)), ok)
+        if ok:
+            self.model.max_age = age
+
+    @rule(seconds=st.sampled_from(JUMPS))
+    def time_passes(self, seconds: int) -> None:
+        self.env.chain.advance_time(seconds)
+        self.model.jumped += seconds
 
     @rule(sender=st.sampled_from(SENDERS), value=st.sampled_from(PARAMS))
     def set_params(self, sender: str, value: int) -> None:
@@ -153,7 +181,7 @@ class GateMachine(RuleBasedStateMachine):
         params = m.params if current_params else next(p for p in PARAMS if p != m.params)
         accounts = m.accounts_root if latest_accounts else ACCOUNTS_1
         call = self.env.call([BatchEntry(account, status, 1)], accounts=accounts, root=root, params=params)
-        ok = root == m.root and params == m.params and accounts == m.accounts_root
+        ok = root == m.root and params == m.params and accounts == m.accounts_root and m.fresh
         self._expect(lambda: self.env.gate.liquidate_batch(call, sender=self._sender(sender)), ok)
         if not ok or status < 2 or account in m.open_cases:
             return
@@ -163,8 +191,9 @@ class GateMachine(RuleBasedStateMachine):
 
     @rule(sender=st.sampled_from(SENDERS), account=st.sampled_from(IDS), status=st.sampled_from([2, 3]))
     def liquidate_with_a_valid_proof(self, sender: str, account: int, status: int) -> None:
-        """Anyone, a status-2/3 proof on the latest roots and current parameters: accepted,
-        and a case opens unless one is open, or was closed at these epochs."""
+        """Anyone, a status-2/3 proof on the latest roots and current parameters: accepted
+        while the market is fresh, and a case opens unless one is open, or was closed at
+        these epochs."""
         self.liquidate(sender, account, status, latest_root=True, current_params=True, latest_accounts=True)
 
     @rule(account=st.sampled_from(IDS))
@@ -203,6 +232,8 @@ class GateMachine(RuleBasedStateMachine):
         gate, m = self.env.gate, self.model
         market = gate.latest_market()
         assert (market.root, market.epoch) == (m.root, m.epoch)
+        assert (market.expires_at - market.posted_at, market.fresh) == (m.market_age, m.fresh)
+        assert gate.max_market_age() == m.max_age
         assert gate.params_hash() == m.params
         assert gate.accounts_root() == (m.accounts_root, m.accounts_epoch)
         roles = gate.role_holders()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import secrets
 import shutil
 import subprocess
@@ -29,7 +30,7 @@ from verifier_contracts.solc import node_binary
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 BATCH_CIRCUIT = FIXTURES / "batch_toy.circom"
 BATCH_TOY_SIZE = 4
-PTAU_POWER = 5  # a few constraints and at most 8 public signals fit easily
+PTAU_POWER = 5  # a few constraints and at most 8 public signals fit easily (K = 4)
 TIMEOUT = 300
 
 ProofBundle = dict[str, Any]
@@ -66,6 +67,14 @@ def build_dir(circuit: Path = BATCH_CIRCUIT) -> Path:
     return solc_cache_dir().parent / "test-gate-toy" / digest[:32]
 
 
+def _ptau_power(circuit: Path) -> int:
+    """The smallest powers of tau (at least PTAU_POWER) for the toy circuit's W + 3
+    constraints and W + 4 public signals, W read from its ``main`` line."""
+    found = re.search(r"BatchToy\((\d+)\);", circuit.read_text(encoding="utf-8"))
+    words = int(found.group(1)) if found else 2
+    return max(PTAU_POWER, (2 * words + 8).bit_length())
+
+
 def _build(target: Path, circuit: Path = BATCH_CIRCUIT) -> None:
     """Compile, set up and export a toy circuit into ``target`` (atomically)."""
     name = circuit.stem
@@ -88,7 +97,7 @@ def _build(target: Path, circuit: Path = BATCH_CIRCUIT) -> None:
             ],
             project_root(),
         )
-        _snarkjs("powersoftau", "new", "bn128", str(PTAU_POWER), "pot0.ptau", cwd=work)
+        _snarkjs("powersoftau", "new", "bn128", str(_ptau_power(circuit)), "pot0.ptau", cwd=work)
         _snarkjs(
             "powersoftau", "contribute", "pot0.ptau", "pot1.ptau", f"-e={secrets.token_hex(16)}", cwd=work
         )
@@ -148,7 +157,10 @@ def _built(circuit: Path) -> Path:
 
 @dataclass
 class BatchToyProofSource(ToyBuild):
-    """Proofs of the toy batch circuit (K = 4) for any roots and entries."""
+    """Proofs of the toy batch circuit (K = ``size``, 4 unless made by
+    :func:`batch_toy_proof_source_of`) for any roots and entries."""
+
+    size: int = BATCH_TOY_SIZE
 
     def prove(
         self, accounts_root: int, market_root: int, params_hash: int, entries: list[int]
@@ -156,7 +168,7 @@ class BatchToyProofSource(ToyBuild):
         """A genuine proof of ``[accounts_root, market_root, params_hash, len(entries),
         words]``, the entries and zeros two per word as the gate packs them; ``entries`` may
         hold anything (the toy proves no margin; words are reduced mod r)."""
-        padded = [*entries, *[0] * (BATCH_TOY_SIZE - len(entries))]
+        padded = [*entries, *[0] * (self.size - len(entries))]
         words = [w % FIELD_P for w in pack_words(padded)]
         key = (accounts_root, market_root, params_hash, len(entries), *words)
         if key not in self._proofs:
@@ -175,3 +187,19 @@ class BatchToyProofSource(ToyBuild):
 def batch_toy_proof_source() -> BatchToyProofSource:
     """Build (or reuse from the cache) the toy batch circuit and return its proof source."""
     return BatchToyProofSource(_built(BATCH_CIRCUIT))
+
+
+@cache
+def batch_toy_proof_source_of(size: int) -> BatchToyProofSource:
+    """The toy batch circuit with K = ``size`` (its source written under the cache, built
+    once): the gate's gas at any K with the verifier of ceil(K / 2) + 4 public signals."""
+    if size == BATCH_TOY_SIZE:
+        return batch_toy_proof_source()
+    source = BATCH_CIRCUIT.read_text(encoding="utf-8").replace(
+        "BatchToy(2);", f"BatchToy({(size + 1) // 2});"
+    )
+    circuit = build_dir().parent / f"source-K{size}" / BATCH_CIRCUIT.name
+    if not circuit.is_file() or circuit.read_text(encoding="utf-8") != source:
+        circuit.parent.mkdir(parents=True, exist_ok=True)
+        circuit.write_text(source, encoding="utf-8")
+    return BatchToyProofSource(_built(circuit), size=size)
