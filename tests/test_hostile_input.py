@@ -553,6 +553,39 @@ CASES: list[tuple[str, list[str], str]] = [
         ],
         "'--lease-seconds': must be a finite number of seconds in [1, 86400], got inf",
     ),
+    # amounts in units: exact arithmetic on 1e99999999 overflowed (exit 70), on 1e999990 ran
+    # for minutes, and 1e-9999999999 became a cash of 0
+    (
+        "account new, cash 1e99999999",
+        ["account", "new", "--market", "{market}", "--id", "5", "--out", "{out}", "--cash", "1e99999999"],
+        "--cash: must be below 10**1000 units in size, got '1e99999999'",
+    ),
+    (
+        "account new, cash 1e999990",
+        ["account", "new", "--market", "{market}", "--id", "5", "--out", "{out}", "--cash", "1e999990"],
+        "--cash: must be below 10**1000 units in size, got '1e999990'",
+    ),
+    (
+        "account new, cash 1e-9999999999",
+        ["account", "new", "--market", "{market}", "--id", "5", "--out", "{out}", "--cash", "1e-9999999999"],
+        "--cash: has more than 6 decimals: '1e-9999999999'",
+    ),
+    (
+        "explain, trade size 1e5000",
+        [
+            "explain",
+            "--market",
+            "{market}",
+            "--params",
+            "{params}",
+            "{accounts}",
+            "--select",
+            "alice-hedged-btc",
+            "--trade",
+            "BTC-PERP:1e5000",
+        ],
+        "--trade: must be below 10**1000 units in size, got '1e5000'",
+    ),
     # a deployment whose gate is not a BatchGate, on a node
     (
         "chain status, gate a contract that reverts (as the verifier does)",

@@ -62,7 +62,8 @@ def account_new(
     from engine.fixedpoint import FIELD_P
     from engine.formats import LabeledAccount, dump_account, load_accounts_doc, load_market
     from engine.formats.json_text import as_int
-    from engine.human import instrument_by_name, parse_units
+    from engine.human import instrument_by_name
+    from zkmargin.cli.options import units_value
 
     market = load_market(market_path).market
     parsed: list[dict[str, object]] = []
@@ -71,14 +72,14 @@ def account_new(
         if not sep or not name:
             raise InputError(f"--position[{i}]", f"must be NAME:SIZE such as BTC-PERP:-2.5, got {text!r}")
         iid = instrument_by_name(f"--position[{i}]", name, market)
-        parsed.append({"instrument_id": iid, "q": parse_units(f"--position[{i}]", size)})
+        parsed.append({"instrument_id": iid, "q": units_value(f"--position[{i}]", size)})
     doc: dict[str, object] = {
         "format": "zkmargin/account@1",
         **({"label": label} if label else {}),
         "account_id": as_int("--id", account_id),
         "nonce": as_int("--nonce", nonce),
         "salt": str(secrets.randbelow(FIELD_P)),
-        "cash": parse_units("--cash", cash),
+        "cash": units_value("--cash", cash),
         "positions": parsed,
     }
     (account,) = load_accounts_doc(doc, market)  # every bound of the account format, then write

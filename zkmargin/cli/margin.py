@@ -82,7 +82,8 @@ def margin_cmd(
 def _parse_trade(text: str, market: Market) -> tuple[int, int]:
     """``ID:Q`` (integer id, ``Q`` x 10**6) or ``NAME:SIZE`` (the market's instrument name,
     a size in units such as ``-2.5``)."""
-    from engine.human import instrument_by_name, parse_units
+    from engine.human import instrument_by_name
+    from zkmargin.cli.options import units_value
 
     ref, sep, size = text.partition(":")
     bad = InputError(
@@ -97,7 +98,7 @@ def _parse_trade(text: str, market: Market) -> tuple[int, int]:
             return as_int("--trade", ref), as_int("--trade", size)
         except InputError:
             raise bad from None
-    return instrument_by_name("--trade", ref, market), parse_units("--trade", size)
+    return instrument_by_name("--trade", ref, market), units_value("--trade", size)
 
 
 @click.command("explain")

@@ -77,6 +77,35 @@ class BoundedFloat(click.ParamType):
         return number
 
 
+#: Amounts in units (``--cash``, ``--position``, ``--trade``) of 10**1000 or more are refused
+#: before they are scaled (the scaled integer would pass the 4,300 digits Python prints);
+#: below, the engine refuses what passes the field's own bound (``|cash| < 2**80``).
+UNITS_LIMIT_EXPONENT = 1000
+
+
+def units_value(field: str, text: str) -> int:
+    """A number of units (``-2.5``) as an exact integer x 10**6 (``engine.human.parse_units``),
+    once its size is known to be sane: ``1e99999999`` would overflow the exact arithmetic
+    (or build a number of a million digits), and ``1e-9999999999`` would underflow to 0."""
+    from decimal import Decimal, InvalidOperation
+
+    from engine.errors import InputError
+    from engine.human import DECIMALS, parse_units
+
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        value = Decimal(0)  # parse_units names the problem
+    if value.is_finite() and value != 0:
+        if value.adjusted() >= UNITS_LIMIT_EXPONENT:
+            raise InputError(
+                field, f"must be below 10**{UNITS_LIMIT_EXPONENT} units in size, got {text.strip()[:40]!r}"
+            )
+        if value.adjusted() < -DECIMALS:
+            raise InputError(field, f"has more than {DECIMALS} decimals: {text.strip()[:40]!r}")
+    return parse_units(field, text)
+
+
 #: Account ids and epochs: ``0 <= x < 2**64`` (docs/margin-model.md section 1).
 UINT64 = BoundedInt(0, 2**64, "0 <= x < 2**64")
 #: Seconds a gate setting counts (a ``uint64`` of the contract, never 0).
