@@ -91,13 +91,15 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     roles_list.write_text(json.dumps(good_deployment | {"roles": ["a", "b"]}))
     rpc_number = folder / "rpc-number.json"
     rpc_number.write_text(json.dumps(good_deployment | {"rpc_url": 12345}))
+    not_text = folder / "not-text.sol"
+    not_text.write_bytes(bytes(range(128, 256)))
     short_oracle = folder / "short-oracle.json"
     short_oracle.write_text(json.dumps(good_deployment | {"roles": {"oracle": "0x1234"}}))
     return {
         "folder": folder, "market": market, "deep": deep, "deep_array": deep_array, "bad_gate": bad_gate,
         "dup": dup, "huge": huge, "jump": jump, "not_a_log": not_a_log, "deep_toml": deep_toml,
         "many_workers": many_workers, "latin1_toml": latin1_toml, "roles_list": roles_list,
-        "rpc_number": rpc_number, "short_oracle": short_oracle,
+        "rpc_number": rpc_number, "short_oracle": short_oracle, "not_text": not_text,
     }  # fmt: skip
 
 
@@ -200,6 +202,23 @@ CASES: list[tuple[str, list[str], str]] = [
             "{out}",
         ],
         "nested deeper than 64 levels",
+    ),
+    (
+        "prove, deep market",
+        [
+            "prove",
+            "--market",
+            "{deep}",
+            "--params",
+            "{params}",
+            "--account",
+            "{accounts}",
+            "--select",
+            "alice-hedged-btc",
+            "--out",
+            "{out}",
+        ],
+        "market: not valid JSON: nested deeper than 64 levels",
     ),
     (
         "verify, deep bundle",
@@ -356,6 +375,22 @@ CASES: list[tuple[str, list[str], str]] = [
             "4",
         ],
         "accounts-test.json is not a writable folder)",
+    ),
+    (
+        "chain deploy, verifier source not UTF-8",
+        [
+            "chain",
+            "--chain",
+            "embedded",
+            "--deployment",
+            "{out}",
+            "deploy",
+            "--verifier-sol",
+            "{not_text}",
+            "--batch-size",
+            "4",
+        ],
+        "not-text.sol: not UTF-8 text (a Solidity source)",
     ),
     # keeper options and job logs
     (

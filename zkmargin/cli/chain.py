@@ -126,6 +126,8 @@ def _verifier_source(verifier_sol: Path | None, profile: str | None) -> str:
         return verifier_sol.read_text(encoding="utf-8")
     except OSError as exc:
         raise CliError(f"cannot read verifier source {verifier_sol}: {exc}") from None
+    except UnicodeDecodeError:
+        raise CliError(f"--verifier-sol {verifier_sol}: not UTF-8 text (a Solidity source)") from None
 
 
 def _status_json(gate: BatchGate, ids: tuple[int, ...]) -> dict[str, Any]:

@@ -9,7 +9,6 @@ in its usual order.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,6 +48,7 @@ def head_start(
     if no_worker:
         return None
     try:
+        from engine.formats.json_text import loads_json  # the nesting check first
         from engine.profiles import get_profile
         from prover.backends.choice import SNARKJS, resolve_backend
         from prover.backends.node_worker import NodeWorker
@@ -59,7 +59,7 @@ def head_start(
 
         if ptau_named(ptau):
             return None
-        profile = get_profile(json.loads(market_path.read_text(encoding="utf-8"))["profile"])
+        profile = get_profile(loads_json(market_path.read_text(encoding="utf-8"), "market")["profile"])
         artifacts = find_artifacts(batch_spec(profile) if batch else profile.name)
         if artifacts is None or artifacts.setup is None:
             return None
