@@ -4,6 +4,7 @@ portfolio's liquidity horizon, the issue's target checks, and ``figures.json``."
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -23,6 +24,8 @@ Stats = dict[int, dict[str, dict[str, Summary]]]  # MPOR -> model -> portfolio
 PAIR = "btc-eth-pair"
 TARGET_MPORS = (1, 2)
 TARGET_SECONDS = 120.0
+#: Kupiec must not reject on at least this share of the portfolios (the issue: 6 of 8).
+KUPIEC_SHARE = 0.75
 
 
 def summaries(run: BacktestRun, window: Any = None) -> Stats:
@@ -118,10 +121,12 @@ def targets(run: BacktestRun, samples: dict[str, Stats]) -> dict[str, Any]:
     out["coverage_99"] = {"lowest": lowest, "met": bool(lowest) and all(v >= 0.99 for v in lowest.values())}
     passing = {f"mpor {h}": sum(not s.kupiec.rejected() for s in samples["whole"][h][m].values()) for h in hs}
     n = len(run.portfolios)
+    needed = math.ceil(KUPIEC_SHARE * n)  # the issue's 6 of 8
     out["kupiec_6_of_8"] = {
         "not_rejected": passing,
         "of": n,
-        "met": all(v >= min(6, n) for v in passing.values()),
+        "needed": needed,
+        "met": all(v >= needed for v in passing.values()),
     }
     pair = samples["whole"][1][m].get(PAIR) if 1 in run.mpors else None
     var = _var99(run, PAIR, 1) if pair is not None else None

@@ -347,7 +347,8 @@ def load_walk(mpors: Sequence[int] = MPORS, end: dt.date | None = None) -> Walk:
     """The walk of the example files plus the long/long pair; with ``end``, the closes
     after ``end`` + the longest MPOR are not read (a short run fits no GARCH on them)."""
     file = load_portfolios(PORTFOLIOS)
-    file = PortfolioFile(file.assets, (*file.portfolios, LONG_LONG_PAIR))
+    if LONG_LONG not in {p.name for p in file.portfolios}:
+        file = PortfolioFile(file.assets, (*file.portfolios, LONG_LONG_PAIR))
     params = load_params(PARAMS)
     history = load_history(CSV, list(file.assets))
     if end is not None:

@@ -46,7 +46,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_the_report_is_complete(report: Path) -> None:
     names = {p.name for p in report.iterdir()}
     assert names >= REPORT_FILES
-    assert len([n for n in names if n.startswith("im_vs_loss_")]) == 8
+    assert len([n for n in names if n.startswith("im_vs_loss_")]) == 9  # one per portfolio
     figs = json.loads((report / "figures.json").read_text())
     assert figs["mpors"] == [1, 2, 3, 5]  # the sensitivities and the basket's 3-day horizon
     assert figs["default_model"] == "garch_apc"
@@ -102,7 +102,7 @@ def test_breaches_csv_recomputes_the_figures(report: Path) -> None:
             c = counts.setdefault((mpor, model, portfolio), [0, 0])
             c[0] += 1
             c[1] += int(breach)
-    assert len(counts) == 4 * 6 * 8
+    assert len(counts) == 4 * 6 * 9  # MPORs x models x portfolios
     for (mpor, model, portfolio), (n, x) in counts.items():
         stats = figs["results"][mpor][model][portfolio]
         assert (stats["days"], stats["breaches"]) == (n, x)

@@ -222,3 +222,36 @@ def test_fit_z_picks_the_smallest_z_with_every_portfolio_covered() -> None:
     assert walk.params is original
     with pytest.raises(ValueError, match="garch"):
         fit_z(walk, {"spot": 2, "pair": 1})  # the walk has no MPOR 2
+
+
+def test_fit_z_also_needs_coverage_at_mpor_2_and_reports_the_worst_year() -> None:
+    """Horizon 1 covers at every z; MPOR 2 breaches 3 of 200 days until z = 2.5: the fit
+    covers the targets' MPORs too, so it picks 2.5, and the worst year is only evidence."""
+    from backtest.fit_z import fit_periods, fit_z
+
+    walk = _walk()
+    walk.mpors = (1, 2)
+    window = (dt.date(2019, 11, 1), dt.date(2020, 5, 18))  # 200 days
+    dates = [window[0] + dt.timedelta(days=i) for i in range(200)]
+    calm = [0.0] * 200
+    rough = [24.0 if i in (3, 50, 120) else 0.0 for i in range(200)]
+
+    def run(start: dt.date | None = None, end: dt.date | None = None, progress: object = None) -> dict:
+        im = [10 * walk.params.row_config.z] * len(dates)
+        return {
+            (DEFAULT_MODEL, p.name): Series(dates, {1: im, 2: im}, {1: im, 2: im}, {1: calm, 2: rough})
+            for p in walk.file.portfolios
+        }
+
+    walk.run = run  # type: ignore[method-assign]
+    fit = fit_z(walk, {"spot": 1, "pair": 1}, grid=(2.0, 2.5), window=window, evaluate=None)
+    assert fit["chosen"] == 2.5
+    first = fit["table"][0]
+    assert first["coverage"]["spot"] == 1.0  # at the horizon
+    assert first["lowest_coverage_any_mpor"]["spot"] == pytest.approx(1 - 3 / 198)  # MPOR 2: 2 days end out
+    assert not first["all_at_least_99"]
+    assert fit_periods(window) == [window]  # 61 days of 2019 join 2020
+    assert fit_periods((dt.date(2018, 1, 1), dt.date(2019, 3, 1))) == [
+        (dt.date(2018, 1, 1), dt.date(2018, 12, 31)),
+        (dt.date(2019, 1, 1), dt.date(2019, 3, 1)),
+    ]

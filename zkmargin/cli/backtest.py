@@ -110,6 +110,7 @@ def backtest_cmd(
     """
     from tqdm import tqdm
 
+    from backtest.fit_z import FIT_MPORS
     from backtest.fit_z import fit_z as fit_z_on
     from backtest.history import load_history
     from backtest.models import MODELS
@@ -165,8 +166,9 @@ def backtest_cmd(
     run.seconds = time.perf_counter() - began  # the backtest itself; the z fit is timed apart
     if fit_z:
         fit_began = time.perf_counter()
-        fit_walk = copy.copy(walk)  # the same forecast paths, one model at the horizons only
-        fit_walk.models, fit_walk.mpors = (DEFAULT_MODEL,), tuple(sorted(set(horizons.values())))
+        fit_walk = copy.copy(walk)  # the same forecast paths, one model at the MPORs the fit covers
+        fit_walk.models = (DEFAULT_MODEL,)
+        fit_walk.mpors = tuple(sorted(set(horizons.values()) | set(FIT_MPORS)))
         run.z_fit = fit_z_on(fit_walk, horizons, window=fit_window, evaluate=evaluate)
         run.z_fit["seconds"] = round(time.perf_counter() - fit_began, 1)
         console.print(f"fitted z on the in-sample window: {run.z_fit['chosen']}")
