@@ -216,7 +216,8 @@ def _stresses(run: BacktestRun) -> Section:
     sec = Section(
         f"Hypothetical stresses beyond history ({DEFAULT_MODEL}, IM at the liquidity horizon)",
         [
-            "Every margined day: a joint -50% move of every asset; the hedge failing (one asset moves by its "
+            "Every margined day: a joint -50% and a joint +50% move of every asset (the long books' and the "
+            "short books' crash); the hedge failing (one asset moves by its "
             "scan range, the others by the stressed correlation (0 or -0.5) times theirs, worst leader and "
             "direction); vol x3 (options revalued at three times the implied proxy). Revalued by the engine's "
             "row builder. A ratio above 1 is a stressed loss the IM does not cover."

@@ -3,6 +3,8 @@ builder (``engine.market_builder.build_rows``, the pricer the walk uses) on ever
 margined day, and the stressed loss set against that day's IM.
 
 * ``joint_-50%``: every asset's spot halves at once (options keep their vol).
+* ``joint_+50%``: every asset's spot rises by half at once: the short books' crash (a
+  squeeze), which the -50% move turns into a gain.
 * ``corr_0`` and ``corr_-0.5`` (portfolios of two assets or more: the pair, the basket):
   the hedge fails. One asset, the leader, moves by its scan range ``m_a`` (the default
   model's, at the portfolio's liquidity horizon) up or down; every other asset ``b``
@@ -29,10 +31,10 @@ from backtest.walk import Series, Walk, _Day, loss_over
 from engine.market_builder import asset_scan_ranges, build_rows
 from engine.model import AssetQuote, InstrumentSpec
 
-JOINT_MOVE = -0.5
+JOINT_MOVES = {"joint_-50%": -0.5, "joint_+50%": 0.5}
 STRESSED_CORRELATIONS = (0.0, -0.5)
 VOL_FACTOR = 3.0
-STRESSES = ("joint_-50%", "corr_0", "corr_-0.5", "vol_x3")
+STRESSES = ("joint_-50%", "joint_+50%", "corr_0", "corr_-0.5", "vol_x3")
 
 
 def _marks(
@@ -61,16 +63,19 @@ def day_stresses(
     (None where a stress does not apply: the correlation ones on a single asset)."""
     specs = list(day.specs.values())
     now = _marks(walk, day, day.quotes, specs)
-    joint = _marks(walk, day, _moved(day, {a: JOINT_MOVE for a in day.assets}), specs)
+    joint = {
+        name: _marks(walk, day, _moved(day, {a: move for a in day.assets}), specs)
+        for name, move in JOINT_MOVES.items()
+    }
     vol_specs = [dataclasses.replace(s, vol=VOL_FACTOR * s.vol) if s.vol is not None else s for s in specs]
     vol_quotes = [dataclasses.replace(q, vol=VOL_FACTOR * q.vol) for q in day.quotes]
     vol = _marks(walk, day, vol_quotes, vol_specs)
     out: dict[str, dict[str, float | None]] = {}
     for p in portfolios:
         res: dict[str, float | None] = {
-            "joint_-50%": _loss(walk, day, p, now, joint),
-            "vol_x3": _loss(walk, day, p, now, vol),
+            name: _loss(walk, day, p, now, marks) for name, marks in joint.items()
         }
+        res["vol_x3"] = _loss(walk, day, p, now, vol)
         assets = p.assets
         ranges = dict(
             zip(

@@ -166,7 +166,7 @@ def _walk(models: tuple[str, ...] = (DEFAULT_MODEL,)) -> Walk:
 def test_stresses_on_a_calm_synthetic_history() -> None:
     """Both assets at the 5% minimum scan range: the failed hedge loses 2M x 5% with rho* = 0
     and 2M x (5% + 0.5 x 5%) with rho* = -0.5; a joint -50% halves the spot and nets out of
-    the pair; perps have no vol risk."""
+    the pair, a joint +50% is the long spot's gain; perps have no vol risk."""
     from backtest.stresses import day_stresses, run_stresses
     from backtest.walk import _Day
 
@@ -175,6 +175,8 @@ def test_stresses_on_a_calm_synthetic_history() -> None:
     day = _Day(walk, t, walk.active(t))
     res = day_stresses(walk, day, walk.file.portfolios, DEFAULT_MODEL, {"spot": 1, "pair": 1})
     assert res["spot"]["joint_-50%"] == pytest.approx(500_000, abs=0.05)
+    assert res["spot"]["joint_+50%"] == pytest.approx(-500_000, abs=0.05)
+    assert res["pair"]["joint_+50%"] == pytest.approx(0, abs=0.05)
     assert res["spot"]["corr_0"] is None and res["spot"]["vol_x3"] == 0
     assert res["pair"]["joint_-50%"] == pytest.approx(0, abs=0.05)
     assert res["pair"]["corr_0"] == pytest.approx(100_000, abs=0.05)
