@@ -19,6 +19,7 @@ from backtest.validation import (
     sample_mask,
 )
 from backtest.walk import BacktestRun
+from engine.calibration.apc import LOOKBACK_RETURNS
 
 Stats = dict[int, dict[str, dict[str, Summary]]]  # MPOR -> model -> portfolio
 PAIR = "btc-eth-pair"
@@ -189,6 +190,11 @@ def figures(run: BacktestRun, samples: dict[str, Stats]) -> dict[str, Any]:
         "seconds": round(run.seconds, 1),
         "z": run.z,
         "apc": dataclasses.asdict(run.apc),
+        "apc_lookback": {
+            "years_required": LOOKBACK_RETURNS / 365.0,
+            "years_used": {a: round(p.lookback_years, 2) for a, p in run.paths.items()},
+            "note": "the tools' ten-year look-back holds all of each asset's history where it is shorter",
+        },
         "scan_horizon": "h_days = MPOR",
         "garch_refits": {
             a: {"refits": p.refits, "degenerate": p.degenerate_fits} for a, p in run.paths.items()

@@ -50,6 +50,8 @@ def test_the_report_is_complete(report: Path) -> None:
     figs = json.loads((report / "figures.json").read_text())
     assert figs["mpors"] == [1, 2, 3, 5]  # the sensitivities and the basket's 3-day horizon
     assert figs["default_model"] == "garch_apc"
+    lookback = figs["apc_lookback"]
+    assert lookback["years_required"] == 10 and 0 < lookback["years_used"]["BTC"] < 10  # 2017-2022
     assert figs["liquidity_horizon_rule"]["portfolios"]["multi-asset-long-short"] == 3
     assert figs["liquidity_horizon_rule"]["portfolios"]["btc-eth-pair"] == 1
     for key in ("whole", "in_sample", "out_of_sample"):
