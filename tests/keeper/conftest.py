@@ -8,6 +8,7 @@ import pytest
 
 from prover.keys.artifacts import CircuitArtifacts, prepare_artifacts
 from prover.toolchain.build import batch_spec
+from verifier_contracts.chain import Chain, anvil
 
 from .edges import EdgeRecorder
 from .keeper_env import PROFILE
@@ -17,6 +18,14 @@ from .keeper_env import PROFILE
 def artifacts() -> CircuitArtifacts:
     """The test profile's batch circuit (K = 4) and keys (built and set up once, cached)."""
     return prepare_artifacts(batch_spec(PROFILE))
+
+
+@pytest.fixture(scope="module")
+def chain() -> Iterator[Chain]:
+    """anvil on a free port, one per test module (a module whose drills revert or reset the
+    chain starts a fresh one per test with its own ``chain`` fixture)."""
+    with anvil() as c:
+        yield c
 
 
 @pytest.fixture(autouse=True)

@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
@@ -38,11 +37,12 @@ from engine.margin import compute_margin
 from prover.backends.native import native_available
 from prover.keys.artifacts import CircuitArtifacts
 from prover.statements.batch_bundle import BatchBundle
-from verifier_contracts.chain import Chain, anvil
+from verifier_contracts.chain import Chain
 from verifier_contracts.gate import Role
 from zkmargin.keeper.job_log import JobLog
 from zkmargin.keeper.keeper import Keeper, KeeperSettings
-from zkmargin.keeper.pool import ProofTask, ProverPool
+from zkmargin.keeper.pool import ProverPool
+from zkmargin.keeper.proof_queue import ProofTask
 from zkmargin.keeper.snapshots import read_snapshot, scan_folder
 from zkmargin.keeper.transactions import DurableTxs
 from zkmargin.keeper.tx_store import SignedTx
@@ -183,12 +183,6 @@ def test_status_of_an_empty_log(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------- real proofs (most on anvil)
-
-
-@pytest.fixture(scope="module")
-def chain() -> Iterator[Chain]:
-    with anvil() as c:
-        yield c
 
 
 def _gate(chain: Chain, artifacts: CircuitArtifacts, scenario: Scenario, folder: Path) -> GateOnAnvil:

@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from prover.keys.artifacts import CircuitArtifacts
-from verifier_contracts.chain import Chain, anvil
+from verifier_contracts.chain import Chain
 
 from .keeper_env import (
     accounts_of,
@@ -39,12 +38,6 @@ from .keeper_env import (
 )
 
 ACTIVE = ("pending", "proving", "proved", "submitted")
-
-
-@pytest.fixture
-def chain() -> Iterator[Chain]:
-    with anvil() as c:
-        yield c
 
 
 def _kill_when(args: list[str], log_file: Path, db: Path, reached: tuple[str, ...]) -> dict[str, int]:

@@ -19,9 +19,10 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,11 +36,13 @@ from engine.margin import compute_margin
 from prover.keys.artifacts import CircuitArtifacts
 from prover.statements.batch_bundle import BatchBundle
 from prover.verification.verify_py import verify_groth16
-from verifier_contracts.chain import Chain, anvil
+from verifier_contracts.chain import Chain
+from zkmargin.keeper import pool as pool_module
 from zkmargin.keeper.job_log import JobLog
 from zkmargin.keeper.job_store import Job
 from zkmargin.keeper.keeper import Keeper, KeeperSettings
-from zkmargin.keeper.pool import ProofTask, ProverPool
+from zkmargin.keeper.pool import ProverPool
+from zkmargin.keeper.proof_queue import ProofTask
 from zkmargin.keeper.snapshots import read_snapshot
 from zkmargin.keeper.transactions import DurableTxs
 
@@ -170,7 +173,20 @@ def test_a_lease_in_the_log_that_nobody_holds_runs_out(tmp_path: Path, artifacts
     assert job.attempts == 2 and job.proved_by != "tcp://ghost:1" and pool.lost_leases == 1
 
 
-def test_jobs_are_leased_in_priority_order(tmp_path: Path, artifacts: CircuitArtifacts) -> None:
+def test_jobs_are_leased_in_priority_order(
+    tmp_path: Path, artifacts: CircuitArtifacts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One worker proves the jobs one at a time, in batch order, whatever order they were
+    enqueued in. The head's part of each lease (the job's circuit input) is made slow, as on
+    a busy machine: a job the head holds between the queue and its lease keeps the pool from
+    being idle, so none is left unproved when the pool closes."""
+    build = pool_module.prepare_batch
+
+    def slow_build(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.3)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(pool_module, "prepare_batch", slow_build)
     drill = _drill(tmp_path)
     with ProverPool(artifacts, drill.db, 1) as pool:
         pool.enqueue(drill.task, reversed(drill.log.jobs.select()))  # the order given does not matter
@@ -208,12 +224,6 @@ def test_a_scheduler_and_two_workers_in_their_own_processes(
 
 
 # ------------------------------------------------- through the keeper, on anvil
-
-
-@pytest.fixture(scope="module")
-def chain() -> Iterator[Chain]:
-    with anvil() as c:
-        yield c
 
 
 @pytest.mark.anvil

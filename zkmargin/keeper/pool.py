@@ -21,31 +21,25 @@ job is proved, and so submitted, once. Bad input or a proof that disagrees with 
 engine fails the job at once, with the reason. After a crash of the head, ``JobStore.recover``
 puts every ``proving`` job back to ``pending`` (its lease died with the head).
 
-The queue holds jobs, not markets: a job is proved against its snapshot's *current*
-:class:`ProofTask`, the one last given to :meth:`ProverPool.enqueue`. When the keeper
-re-posts a snapshot's market under a new epoch it enqueues the new task; queued jobs are
-then proved against the new market, and a proof of the old one is dropped (the job goes
-back to ``pending`` and is proved again).
+Which jobs wait, in what order, against which market, and which are leased is the pool's
+queue (``zkmargin/keeper/proof_queue.py``); this module is the cluster's side: leasing,
+sending, and what comes back.
 """
 
 from __future__ import annotations
 
-import heapq
 import json
 import logging
 import os
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.accounts_tree import AccountsTree
-from engine.commitments import MarketCommitments
 from engine.errors import InputError
-from engine.model import Account, Market, RiskParams
 from prover.backends.choice import AUTO, resolve_backend
 from prover.backends.remote import ProvingPlugin, RemoteProof, prove_on_worker
 from prover.errors import ProofMismatch, ProverError
@@ -55,6 +49,7 @@ from prover.statements.prove_batch import BatchWork, finish_batch, prepare_batch
 from zkmargin.keeper.cluster import LOCAL, ProvingCluster
 from zkmargin.keeper.job_log import JobLog
 from zkmargin.keeper.job_store import Job
+from zkmargin.keeper.proof_queue import Flight, ProofQueue, ProofTask
 
 logger = logging.getLogger("zkmargin.keeper.pool")
 
@@ -64,19 +59,6 @@ DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_LEASE_SECONDS = 600.0
 _TICK = 0.2  # seconds between looks at the cluster when nothing happens
 _SWEEP_EVERY = 5.0  # seconds between looks at the log's leases for ones nobody holds
-
-
-@dataclass(frozen=True)
-class ProofTask:
-    """Everything the head needs to build the inputs of one snapshot's jobs."""
-
-    snapshot_id: str
-    market: Market
-    commitments: MarketCommitments
-    params: RiskParams
-    accounts: Mapping[int, Account]
-    tree: AccountsTree  # the accounts tree whose root is posted on the gate
-    accounts_epoch: int  # the gate's accounts epoch of that root
 
 
 @dataclass(frozen=True)
@@ -91,28 +73,6 @@ class ProofTiming:
     prove_seconds: float
     head_seconds: float  # on the head: lease, input, checks, bundle, log
     finished_at: float
-
-
-@dataclass
-class _Flight:
-    """A leased job: its proof is being made on ``worker``."""
-
-    job: Job  # as claimed: state proving, attempts = this lease's attempt
-    worker: str
-    task: ProofTask
-    work: BatchWork
-    future: Any
-    head_seconds: float
-
-    @property
-    def attempt(self) -> int:
-        return self.job.attempts
-
-    @property
-    def expiry(self) -> float:
-        """When the lease runs out, as the log holds it."""
-        assert self.job.lease_expiry is not None
-        return self.job.lease_expiry
 
 
 class ProverPool:
@@ -150,12 +110,8 @@ class ProverPool:
         self.timings: list[ProofTiming] = []
         self.late = 0  # proofs back after their lease was lost: dropped
         self.lost_leases = 0
-        self._tasks: dict[str, ProofTask] = {}  # snapshot id -> its current market
-        self._order: dict[str, int] = {}  # snapshot id -> order it was first enqueued
-        self._heap: list[tuple[int, int, str, str]] = []  # (snapshot order, batch, kind, sid)
-        self._queued: dict[tuple[str, int, str], Job] = {}
-        self._flights: dict[tuple[str, int, str], _Flight] = {}
-        self._late_futures: dict[Any, _Flight] = {}
+        self._queue = ProofQueue()
+        self._late_futures: dict[Any, Flight] = {}
         self._done: queue.Queue[Any] = queue.Queue()
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -208,15 +164,12 @@ class ProverPool:
             self._thread.join(timeout=60)
             self._thread = None
         if self._log is not None:
-            for flight in list(self._flights.values()):
+            for flight in self._queue.flights():
                 self._log.jobs.release(flight.job, flight.attempt, "the keeper stopped while it was proved")
                 flight.future.cancel()
             self._log.close()
             self._log = None
-        with self._lock:
-            self._flights.clear()
-            self._queued.clear()
-            self._heap.clear()
+        self._queue.clear()
         self.cluster.close()
 
     def __enter__(self) -> ProverPool:
@@ -230,37 +183,21 @@ class ProverPool:
     def enqueue(self, task: ProofTask, jobs: Iterable[Job]) -> int:
         """Make ``task`` its snapshot's current market and queue the ``pending`` jobs of that
         snapshot not already queued or leased; returns how many were queued."""
-        count = 0
-        with self._lock:
-            self._tasks[task.snapshot_id] = task
-            order = self._order.setdefault(task.snapshot_id, len(self._order))
-            for job in jobs:
-                if job.state != "pending" or job.snapshot_id != task.snapshot_id:
-                    continue
-                if job.key in self._queued or job.key in self._flights:
-                    continue
-                self._queued[job.key] = job
-                heapq.heappush(self._heap, (order, job.batch, job.kind, job.snapshot_id))
-                count += 1
+        count = self._queue.enqueue(task, jobs)
         self._wake.set()
         return count
 
     def current_task(self, snapshot_id: str) -> ProofTask | None:
-        with self._lock:
-            return self._tasks.get(snapshot_id)
+        return self._queue.current_task(snapshot_id)
 
     def idle(self) -> bool:
-        """True when nothing is queued or being proved."""
-        with self._lock:
-            return not self._queued and not self._flights
+        """True when nothing is queued or being proved (nor its lease or proof being
+        handled by the head)."""
+        return self._queue.idle()
 
     def leases(self) -> dict[str, int]:
         """Jobs leased per worker address now."""
-        with self._lock:
-            out: dict[str, int] = {}
-            for flight in self._flights.values():
-                out[flight.worker] = out.get(flight.worker, 0) + 1
-            return out
+        return self._queue.leases()
 
     # ----------------------------------------------------------- dispatching
 
@@ -281,19 +218,9 @@ class ProverPool:
         if self.on_change is not None:
             self.on_change()
 
-    def _next_job(self) -> Job | None:
-        with self._lock:
-            while self._heap:
-                _, batch, kind, sid = heapq.heappop(self._heap)
-                job = self._queued.pop((sid, batch, kind), None)
-                if job is not None:
-                    return job
-        return None
-
     def _dispatch(self, log: JobLog) -> None:
-        with self._lock:
-            if not self._queued:
-                return
+        if not self._queue.waiting():
+            return
         workers = self.cluster.workers()
         if not workers:
             if not self._waiting_logged:
@@ -304,10 +231,13 @@ class ProverPool:
         busy = self.leases()
         for address, info in sorted(workers.items()):
             for _ in range(max(0, info.threads - busy.get(address, 0))):
-                job = self._next_job()
+                job = self._queue.take()
                 if job is None:
                     return
-                self._lease(log, job, address)
+                try:
+                    self._lease(log, job, address)
+                finally:
+                    self._queue.done(job.key)
 
     def _lease(self, log: JobLog, job: Job, worker: str) -> None:
         started = time.perf_counter()
@@ -344,9 +274,8 @@ class ProverPool:
             logger.warning("%s: could not be sent to %s (%s); it waits", claimed.label, worker, exc)
             self._release_again(log, claimed, claimed.attempts, f"could not be sent to {worker}: {exc}")
             return
-        flight = _Flight(claimed, worker, task, work, future, time.perf_counter() - started)
-        with self._lock:
-            self._flights[job.key] = flight
+        flight = Flight(claimed, worker, task, work, future, time.perf_counter() - started)
+        self._queue.fly(flight)
         future.add_done_callback(self._on_done)
         logger.debug("%s: leased to %s (attempt %d)", claimed.label, worker, claimed.attempts)
 
@@ -374,19 +303,19 @@ class ProverPool:
                 future = self._done.get_nowait()
             except queue.Empty:
                 return
-            with self._lock:
-                flight = next((f for f in self._flights.values() if f.future is future), None)
-                if flight is not None:
-                    del self._flights[flight.job.key]
+            flight = self._queue.land(future)
             if flight is None:
                 late = self._late_futures.pop(future, None)
                 if late is not None and future.status == "finished":
                     self._late_proof(late, future)
                 continue
-            self._finish(log, flight)
+            try:
+                self._finish(log, flight)
+            finally:
+                self._queue.done(flight.job.key)
             self._changed()
 
-    def _late_proof(self, flight: _Flight, future: Any) -> None:
+    def _late_proof(self, flight: Flight, future: Any) -> None:
         """A proof back after its lease ran out: dropped (the lease was released, so the
         attempt guard of ``JobStore.store_proof`` would refuse it as well)."""
         remote: RemoteProof = future.result()
@@ -398,7 +327,7 @@ class ProverPool:
             remote.worker,
         )
 
-    def _finish(self, log: JobLog, flight: _Flight) -> None:
+    def _finish(self, log: JobLog, flight: Flight) -> None:
         job, attempt = flight.job, flight.attempt
         future = flight.future
         if future.status != "finished":
@@ -450,7 +379,7 @@ class ProverPool:
             )
         logger.info("%s: proved in %.2f s on %s", job.label, remote.seconds, remote.worker)
 
-    def _retry(self, log: JobLog, flight: _Flight, why: str) -> None:
+    def _retry(self, log: JobLog, flight: Flight, why: str) -> None:
         """A lease that ended without a proof: prove again elsewhere, or fail as retryable."""
         job, attempt = flight.job, flight.attempt
         if attempt >= self.max_attempts:
@@ -478,14 +407,12 @@ class ProverPool:
         now = time.time()
         if now - self._swept >= _SWEEP_EVERY:
             self._swept = now
-            with self._lock:
-                held = set(self._flights)
+            held = self._queue.leased_keys()
             for job in log.jobs.select(state="proving"):
                 if job.key not in held and job.lease_expiry is not None and job.lease_expiry < now:
                     self.lost_leases += 1
                     self._release_again(log, job, job.attempts, f"lease of {job.lease_worker} ran out")
-        with self._lock:
-            flights = list(self._flights.values())
+        flights = self._queue.flights()
         if not flights:
             return
         workers = self.cluster.workers()
@@ -493,10 +420,8 @@ class ProverPool:
             gone = flight.worker not in workers
             if not gone and now < flight.expiry:
                 continue
-            with self._lock:
-                if self._flights.get(flight.job.key) is not flight:
-                    continue
-                del self._flights[flight.job.key]
+            if not self._queue.drop(flight):
+                continue
             self.lost_leases += 1
             if gone:
                 flight.future.cancel()
@@ -504,7 +429,10 @@ class ProverPool:
             else:
                 self._late_futures[flight.future] = flight  # its proof, if it comes, is dropped
                 why = f"lease of {self.lease_seconds:g} s ran out"
-            self._retry(log, flight, why)
+            try:
+                self._retry(log, flight, why)
+            finally:
+                self._queue.done(flight.job.key)
 
 
 def _entries_text(entries: Iterable[object]) -> str:

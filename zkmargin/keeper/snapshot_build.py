@@ -23,7 +23,7 @@ from verifier_contracts.batch_gate import BatchGate
 from zkmargin.keeper.accounts_source import AccountsSource
 from zkmargin.keeper.errors import KeeperError, SnapshotFailed, short
 from zkmargin.keeper.job_log import JobLog
-from zkmargin.keeper.pool import ProofTask
+from zkmargin.keeper.proof_queue import ProofTask
 from zkmargin.keeper.snapshot_store import Snapshot
 from zkmargin.keeper.snapshots import SnapshotFile
 
