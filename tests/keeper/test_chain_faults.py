@@ -5,21 +5,30 @@ with a clear error (never exit 0 with liquidations lost).
 * a reorganisation after a liquidation was confirmed (``evm_snapshot`` / ``evm_revert``):
   the liquidation is not final yet, its receipt vanishes, the keeper settles it again;
 * a chain reset with the gate redeployed at the same address (``anvil_reset``): the keeper
-  refuses to go on against a gate its job log does not describe.
+  refuses to go on against a gate its job log does not describe;
+* a deep reorganisation that takes the market and accounts posts with the liquidation: the
+  keeper posts them again (the recorded postMarket, same bytes) and liquidates again,
+  while it runs or, for a snapshot already ``done``, on the next run;
+* anvil restarted on the same port and the gate redeployed at the same address (a new
+  genesis block): the job log is bound to the chain it was written against, and refused;
+* a base fee far above the cap just before ``postMarket``: the post waits at the cap and
+  goes out once the base fee falls.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from prover.keys.artifacts import CircuitArtifacts
-from verifier_contracts.chain import Chain, anvil
+from verifier_contracts.chain import Chain, _stop, _wait_for_anvil, anvil, anvil_command, free_port
 
 from .keeper_env import (
     AS_OF,
@@ -172,3 +181,166 @@ def test_a_base_fee_spike_before_the_market_is_posted_is_met_with_replacements(
     con.close()
     assert len(posts) >= 2 and len(set(posts)) == 1, posts  # replaced, one nonce
     assert "postMarket epoch 1: replacement tx" in log_file.read_text()
+
+
+# ------------------------------------------------------------------ issue 29's drills
+
+#: Two liquidatable accounts of the scenario (statuses 2 and 3): one batch of K = 4.
+TWO_LIQUIDATABLE = [4, 7]
+
+
+def _mine_while(chain: Chain, proc: subprocess.Popen[bytes], every: float, timeout: float) -> None:
+    """Mine a block every ``every`` seconds while ``proc`` runs (as a live chain would)."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        chain._rpc("evm_mine", [])
+        time.sleep(every)
+
+
+def _opened_ids(env_gate: object) -> list[int]:
+    return sorted(e["id"] for e in liquidation_events(env_gate))  # type: ignore[arg-type]
+
+
+def test_a_reorg_that_removes_the_posts_is_posted_and_liquidated_again(
+    tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts
+) -> None:
+    """Snapshot of the chain right after set-params; the keeper posts, proves and liquidates
+    (3 confirmations asked); once the job is confirmed the chain goes back to the snapshot
+    (no market, no accounts root, no case) and mines a block every 0.3 s. The keeper sees
+    its posts gone, posts them again (the recorded postMarket, same bytes), sends its
+    recorded liquidation again, and exits 0 with both accounts liquidated once; a second
+    run skips the snapshot only because the chain holds it."""
+    scenario = write_scenario(tmp_path, shock=False, book=TWO_LIQUIDATABLE)
+    env = deploy_gate(chain, artifacts, scenario.risk, tmp_path)
+    expected = sorted(scenario.liquidatable(0))
+    assert len(expected) == 2
+    db = tmp_path / "op.sqlite"
+    log_file = tmp_path / "run.log"
+    before_posts = chain._rpc("evm_snapshot", [])
+    args = run_args(scenario, env, db, "--once", scenario.quotes[0], confirmations=3)
+    with operator_process(args, log_file) as proc:
+        assert wait_for(lambda: job_states(db).get("confirmed", 0) == 1, 180), log_file.read_text()[-3000:]
+        assert proc.poll() is None and _opened_ids(env.gate) == expected
+        post_tx = status_json(db)["snapshots"][0]["post_tx"]
+        assert chain._rpc("evm_revert", [before_posts]) is True
+        assert env.gate.latest_market().epoch == 0 and env.gate.accounts_root() == (0, 0)
+        _mine_while(chain, proc, 0.3, 180)
+        assert proc.returncode == 0, log_file.read_text()[-3000:]
+    text = log_file.read_text()
+    assert "the chain was reorganised under the keeper: posting again" in text
+    assert _opened_ids(env.gate) == expected  # each once, after the reorganisation
+    assert env.gate.latest_market().epoch == 1 and env.gate.accounts_root()[1] == 1
+    assert chain.w3.eth.get_transaction_receipt(post_tx)["status"] == 1  # the same post, again
+    (snap,) = status_json(db)["snapshots"]
+    (job,) = status_json(db)["job_list"]
+    assert snap["state"] == "done" and job["state"] == "confirmed" and job["final"] is True
+    again = tmp_path / "again.log"
+    assert run_operator(args, again) == 0, again.read_text()[-3000:]
+    assert "already done, skipped" in again.read_text()
+    assert _opened_ids(env.gate) == expected
+
+
+@pytest.mark.anvil_slow  # ~40 s: two runs; the rule is unit-tested in test_already_done.py
+def test_a_done_snapshot_the_chain_lost_is_processed_again(
+    tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts
+) -> None:
+    """The run ends (done, final at 1 confirmation); then a reorganisation deeper than that
+    takes everything back to before the posts. The next run does not skip the snapshot:
+    the gate lacks its market root, so it is processed again and both are liquidated."""
+    scenario = write_scenario(tmp_path, shock=False, book=TWO_LIQUIDATABLE)
+    env = deploy_gate(chain, artifacts, scenario.risk, tmp_path)
+    expected = sorted(scenario.liquidatable(0))
+    db = tmp_path / "op.sqlite"
+    before_posts = chain._rpc("evm_snapshot", [])
+    args = run_args(scenario, env, db, "--once", scenario.quotes[0])
+    assert run_operator(args, tmp_path / "1.log") == 0
+    assert _opened_ids(env.gate) == expected
+    assert chain._rpc("evm_revert", [before_posts]) is True
+    assert _opened_ids(env.gate) == [] and env.gate.latest_market().epoch == 0
+    second = tmp_path / "2.log"
+    assert run_operator(args, second) == 0, second.read_text()[-3000:]
+    text = second.read_text()
+    assert "done in the job log, but the gate no longer holds the market root" in text
+    assert "already done, skipped" not in text
+    assert _opened_ids(env.gate) == expected and env.gate.latest_market().epoch == 1
+    (job,) = status_json(db)["job_list"]
+    assert job["state"] == "confirmed" and job["final"] is True
+
+
+@contextmanager
+def _anvil_on(port: int) -> Iterator[Chain]:
+    proc = subprocess.Popen(
+        [*anvil_command(port), "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        yield _wait_for_anvil(proc, f"http://127.0.0.1:{port}")
+    finally:
+        _stop(proc)
+
+
+@pytest.mark.anvil_slow  # ~40 s: two anvils, one keeper run; the rule is unit-tested
+def test_a_job_log_is_refused_on_a_restarted_chain_with_the_gate_at_the_same_address(
+    tmp_path: Path, artifacts: CircuitArtifacts
+) -> None:
+    """The snapshot is done (both liquidated); anvil restarts on the same port, the gate is
+    redeployed at the same address and the deployment file rewritten. The same run with the
+    same job log stops with exit 2 naming the genesis block and asking for a new --db:
+    nothing is skipped as done on a chain that never saw it."""
+    scenario = write_scenario(tmp_path, shock=False, book=TWO_LIQUIDATABLE)
+    db = tmp_path / "op.sqlite"
+    port = free_port()
+    with _anvil_on(port) as first:
+        env = deploy_gate(first, artifacts, scenario.risk, tmp_path)
+        args = run_args(scenario, env, db, "--once", scenario.quotes[0])
+        assert run_operator(args, tmp_path / "1.log") == 0
+        assert len(liquidation_events(env.gate)) == 2
+    with _anvil_on(port) as second:
+        again = deploy_gate(second, artifacts, scenario.risk, tmp_path)  # the same deployment.json
+        assert again.gate.address == env.gate.address
+        log_file = tmp_path / "2.log"
+        code = run_operator(args, log_file)
+        text = log_file.read_text()
+        assert code == 2, text[-3000:]
+        assert "written against another chain or gate: genesis hash" in text
+        assert "use a new --db" in text and "already done" not in text
+        assert again.gate.latest_market().epoch == 0 and liquidation_events(again.gate) == []
+        # a new job log on the new chain does the work
+        fresh = tmp_path / "fresh.sqlite"
+        args_fresh = run_args(scenario, again, fresh, "--once", scenario.quotes[0])
+        assert run_operator(args_fresh, tmp_path / "3.log") == 0
+        assert len(liquidation_events(again.gate)) == 2
+
+
+@pytest.mark.anvil_slow  # ~30 s; the rule (a refused attempt at the cap sent again) is unit-tested
+def test_a_post_waiting_at_the_fee_cap_goes_out_when_the_base_fee_falls(
+    tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts
+) -> None:
+    """The base fee is 100000 gwei as the keeper posts its market under a 50 gwei cap: the
+    replacement at the cap is refused too and the post waits. The base fee falls back to
+    1 gwei and blocks come every 0.5 s: the waiting post goes out, and the run liquidates."""
+    scenario = write_scenario(tmp_path, shock=False, book=TWO_LIQUIDATABLE)
+    env = deploy_gate(chain, artifacts, scenario.risk, tmp_path)
+    db = tmp_path / "op.sqlite"
+    log_file = tmp_path / "run.log"
+    args = run_args(scenario, env, db, "--once", scenario.quotes[0])
+    args += ["--max-fee-gwei", "50", "--replace-after", "0.5"]
+    chain._rpc("anvil_setNextBlockBaseFeePerGas", [_gwei(100000)])
+    with operator_process(args, log_file) as proc:
+        assert wait_for(lambda: "at 50 gwei refused for its fee too" in log_file.read_text(), 120), (
+            log_file.read_text()[-3000:]
+        )
+        time.sleep(2)
+        assert proc.poll() is None and env.gate.latest_market().epoch == 0  # waiting at the cap
+        chain._rpc("anvil_setNextBlockBaseFeePerGas", [_gwei(1)])
+        _mine_while(chain, proc, 0.5, 120)
+        assert proc.returncode == 0, log_file.read_text()[-3000:]
+    assert "at the fee cap sent: the base fee fell" in log_file.read_text()
+    assert env.gate.latest_market().epoch == 1
+    assert _opened_ids(env.gate) == sorted(scenario.liquidatable(0))
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    posts = con.execute("SELECT sender, nonce FROM txs WHERE purpose LIKE 'postMarket%'").fetchall()
+    con.close()
+    assert len(posts) >= 2 and len(set(posts)) == 1, posts  # replaced, one nonce

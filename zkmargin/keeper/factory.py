@@ -40,7 +40,8 @@ def open_keeper(
     backend: str = AUTO,
 ) -> Iterator[Keeper]:
     """A keeper on the job log ``db`` (opened, or created, and recovered after a crash: jobs
-    caught proving go back to pending), its prover pool started on ``workers`` of ``cluster``,
+    caught proving go back to pending) and bound to ``chain`` and ``gate`` (or checked against
+    them: :meth:`Keeper.bind_chain`), its prover pool started on ``workers`` of ``cluster``,
     its transactions signed with ``keys`` (else by the node); the pool and the log are
     closed when the block ends, however it ends."""
     log = JobLog(db)
@@ -57,6 +58,7 @@ def open_keeper(
     txs = DurableTxs(chain, gate.artifact.abi, keys=keys)
     keeper = Keeper(settings, log, gate, chain.roles, pool, txs)
     try:
+        keeper.bind_chain()  # before anything the log calls done is skipped
         pool.start()
         yield keeper
     finally:

@@ -289,16 +289,19 @@ class JobStore:
             ("proved",), "pending", "bundle = NULL, reason = ?", "snapshot_id = ?", (reason, snapshot_id)
         )
 
-    def retry_failed(self, snapshot_id: str) -> int:
-        """Jobs of ``snapshot_id`` that failed for a reason a later run can fix go back to
-        ``pending`` (keeping the reason until they move on); returns how many."""
+    def retry_failed(self, snapshot_id: str, *, every: bool = False) -> int:
+        """Jobs of ``snapshot_id`` that failed for a reason a later run can fix (``every``:
+        every failed job, for a snapshot the chain no longer holds) go back to ``pending``
+        (keeping the reason until they move on); returns how many."""
         sets = "bundle = NULL, retryable = 0, attempts = 0"
-        return self._move(("failed",), "pending", sets, "snapshot_id = ? AND retryable = 1", (snapshot_id,))
+        where = "snapshot_id = ?" if every else "snapshot_id = ? AND retryable = 1"
+        return self._move(("failed",), "pending", sets, where, (snapshot_id,))
 
-    def reopen(self, job: Job, reason: str) -> bool:
+    def reopen(self, job: Job, reason: str, *, final_too: bool = False) -> bool:
         """A confirmed, not final job whose receipt vanished (a reorg) goes back to
-        ``submitted``: it keeps its transaction hash and is settled again."""
-        where = f"{_KEY} AND final = 0"
+        ``submitted``: it keeps its transaction hash and is settled again. ``final_too``:
+        a final one as well (a reorganisation deeper than the confirmations, found later)."""
+        where = _KEY if final_too else f"{_KEY} AND final = 0"
         return (
             self._move(("confirmed",), "submitted", "final = 0, reason = ?", where, (reason, *job.key)) == 1
         )

@@ -53,6 +53,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from eth_utils import keccak
+
 from engine.batch_statement import BatchEntry, capped_shortfall
 from engine.batching import liquidation_batches
 from engine.commitments import MarketCommitments
@@ -64,10 +66,10 @@ from verifier_contracts.batch_gate import BatchGate
 from verifier_contracts.chain import Roles
 from zkmargin.keeper.accounts_source import AccountsSource
 from zkmargin.keeper.errors import KeeperError, SnapshotFailed, short
-from zkmargin.keeper.job_log import JobLog
+from zkmargin.keeper.job_log import ChainBinding, JobLog
 from zkmargin.keeper.liquidations import Liquidations
 from zkmargin.keeper.pool import ProverPool
-from zkmargin.keeper.posting import Posting
+from zkmargin.keeper.posting import Posting, missing_market, missing_posts
 from zkmargin.keeper.snapshot_build import Prepared, build_snapshot, next_epoch
 from zkmargin.keeper.snapshot_store import Snapshot
 from zkmargin.keeper.snapshots import SnapshotFile, scan_folder
@@ -132,6 +134,8 @@ class Keeper:
         pool.on_change = self._wake.set
         self._reposts: Counter[str] = Counter()  # re-posts per snapshot in this run
         self._incomplete: set[str] = set()  # snapshots left incomplete in this run
+        self._held: set[str] = set()  # done snapshots found on chain in this run
+        self._held_epoch = 0  # the gate's market epoch when they were
         self.accounts = AccountsSource(settings.accounts_path, log, settings.profile.accounts_depth)
         self.posting = Posting(log, gate, roles, txs, settings.fees)
         self.liquidations = Liquidations(
@@ -161,6 +165,10 @@ class Keeper:
         processed = 0
         logger.info("watching %s for quote snapshots (every %.1f s)", folder, poll)
         while True:
+            latest = self.gate.latest_market().epoch
+            if latest < self._held_epoch:  # the gate went back: every done one is looked at again
+                self._held.clear()
+            self._held_epoch = latest
             fresh = [
                 s
                 for s in scan_folder(folder)
@@ -181,8 +189,112 @@ class Keeper:
                 time.sleep(poll)
 
     def _finished(self, snap: SnapshotFile) -> bool:
+        """Done (and still on chain: see :meth:`still_done`) or failed."""
         record = self.log.snapshots.get(snap.snapshot_id)
-        return record is not None and record.state in ("done", "failed")
+        if record is None or record.state not in ("done", "failed"):
+            return False
+        if record.state == "failed" or record.snapshot_id in self._held:
+            return True
+        return self.still_done(record, snap.path.name)
+
+    # ------------------------------------------------------- the chain under the log
+
+    def chain_here(self) -> ChainBinding:
+        """The chain and gate this keeper runs on, as a job log records them."""
+        w3 = self.txs.w3
+        genesis = w3.eth.get_block(0)
+        code = bytes(w3.eth.get_code(w3.to_checksum_address(self.gate.address)))
+        deployed = self.settings.deployment_block
+        return ChainBinding(
+            chain_id=int(w3.eth.chain_id),
+            genesis_hash="0x" + bytes(genesis["hash"]).hex(),
+            gate=w3.to_checksum_address(self.gate.address),
+            deployment_block=f"{deployed[0]}:{deployed[1].lower()}" if deployed else "",
+            gate_code_hash="0x" + keccak(code).hex(),
+        )
+
+    def bind_chain(self) -> None:
+        """Bind the job log to this chain on its first use (a log of an earlier version,
+        written without a binding, is bound now, with a warning: its done snapshots are
+        checked against the gate before any is skipped); on every later use, stop
+        (``KeeperError``) unless it is the same chain and gate."""
+        here = self.chain_here()
+        recorded = self.log.chain_binding()
+        if recorded is None:
+            self.log.bind_chain(here)
+            if self.log.snapshots.all():
+                logger.warning(
+                    "job log %s records no chain (an earlier version wrote it): bound now to chain %d "
+                    "(genesis %s), gate %s; its done snapshots are checked against the gate before "
+                    "any is skipped",
+                    self.log.path,
+                    here.chain_id,
+                    short(here.genesis_hash),
+                    here.gate,
+                )
+            else:
+                logger.info(
+                    "job log %s bound to chain %d (genesis %s), gate %s",
+                    self.log.path,
+                    here.chain_id,
+                    short(here.genesis_hash),
+                    here.gate,
+                )
+            return
+        differs = recorded.differences(here)
+        if differs:
+            raise KeeperError(
+                f"the job log {self.log.path} was written against another chain or gate: "
+                + "; ".join(differs)
+                + "; the chain was reset or replaced, or the gate redeployed: nothing it records "
+                "holds here; use a new --db for this chain"
+            )
+
+    def lost_on_chain(self, record: Snapshot) -> str | None:
+        """What the chain no longer holds of a snapshot the log calls ``done`` (None: all
+        of it): its market root under its epoch, and each confirmed job's liquidation
+        (its receipt, or every account of the batch with a case open or proven at this
+        epoch or later on the gate)."""
+        if not record.epoch:
+            return None  # failed before it was built
+        missing = missing_market(self.gate, record.market_root, record.epoch)
+        if missing is not None:
+            return missing
+        for job in self.log.jobs.select(record.snapshot_id, state="confirmed"):
+            receipt = self.txs.receipt(job.tx_hash) if job.tx_hash else None
+            if receipt is not None and receipt["status"] == 1:
+                continue
+            records = self.gate.statuses_of(job.account_ids).values()
+            if all(r.liquidation_open or r.proven_epoch >= record.epoch for r in records):
+                continue  # confirmed without its own tx (cases found open), or proven since
+            return f"the liquidation of {job.label} (tx {short(job.tx_hash or '-')}) is not on chain"
+        return None
+
+    def still_done(self, record: Snapshot, name: str) -> bool:
+        """True when the chain holds what the log says of the ``done`` snapshot ``record``;
+        else (a reorganisation deeper than the confirmations removed a post or a
+        liquidation) it goes back to ``new`` (``done -> new``), its vanished liquidations
+        to ``submitted`` and its failed jobs to ``pending``, to be processed again."""
+        lost = self.lost_on_chain(record)
+        if lost is None:
+            self._held.add(record.snapshot_id)
+            return True
+        logger.warning(
+            "snapshot %s: done in the job log, but %s: the chain was reorganised under the log; "
+            "processing it again (epoch %d)",
+            name,
+            lost,
+            record.epoch,
+        )
+        for job in self.log.jobs.select(record.snapshot_id, state="confirmed"):
+            receipt = self.txs.receipt(job.tx_hash) if job.tx_hash else None
+            if receipt is None or receipt["status"] != 1:
+                self.log.jobs.reopen(
+                    job, f"tx {job.tx_hash} no longer on chain: settled again", final_too=True
+                )
+        self.log.jobs.retry_failed(record.snapshot_id, every=True)
+        self.log.snapshots.set_state(record.snapshot_id, "new")
+        return False
 
     # ------------------------------------------------------- one snapshot
 
@@ -192,6 +304,12 @@ class Keeper:
         started = time.perf_counter()
         self.check_deployment()
         existing = self.log.snapshots.get(snap.snapshot_id)
+        if (
+            existing is not None
+            and existing.state == "done"
+            and not self.still_done(existing, snap.path.name)
+        ):
+            existing = self.log.snapshots.get(snap.snapshot_id)
         if existing is not None and existing.state in ("done", "failed"):
             logger.info("snapshot %s: already %s, skipped", snap.path.name, existing.state)
             state = "failed" if existing.state == "failed" else "skipped"  # a failure stays one
@@ -363,10 +481,11 @@ class Keeper:
         while True:
             self._wake.clear()
             now = time.monotonic()
-            if lq.stale_seen or now - checked >= CHAIN_CHECK_EVERY:
-                # the chain's own state (deployment block, market age): at most once a second
+            if lq.stale_seen or lq.chain_moved or now - checked >= CHAIN_CHECK_EVERY:
+                # the chain's own state (deployment block, posts, market age): once a second
                 checked = now
                 self.check_deployment()
+                self._check_posts(p)
                 if self._refresh_due(p, max_age):
                     self._repost(p)
             for job in self.log.jobs.select(sid, state="proved"):
@@ -382,6 +501,27 @@ class Keeper:
             if self.pool.idle():
                 self.pool.enqueue(p.task(), active)  # pending jobs nobody holds (a safety net)
             self._wake.wait(self.settings.poll)
+
+    def _check_posts(self, p: Prepared) -> None:
+        """The gate must still hold the snapshot's market root (its epoch) and accounts root:
+        a reorganisation that removed a post gets it made again (the recorded transaction
+        sent again, same bytes, or a new one), ``posted -> new -> posted``, before any
+        liquidation goes out (proofs bind the roots, not the blocks: they stand)."""
+        self.liquidations.chain_moved = False
+        missing = missing_posts(self.gate, p)
+        if missing is None:
+            return
+        sid = p.record.snapshot_id
+        logger.warning("%s: %s: the chain was reorganised under the keeper: posting again", p.label, missing)
+        self.log.snapshots.set_state(sid, "new")
+        record = self.log.snapshots.get(sid)
+        assert record is not None
+        p.record = record
+        self._ensure_posted(p)
+        self.posting.ensure_accounts(p, self.tree_path())
+        record = self.log.snapshots.get(sid)
+        assert record is not None
+        p.record = record
 
     # ------------------------------------------------------- a market going stale
 

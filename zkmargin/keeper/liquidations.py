@@ -15,7 +15,12 @@
   receipt (a reorg) puts it back to ``submitted``;
 * **market moved**: refused because the market went stale, or mined and reverted for the old
   root after a re-post: back to ``pending``, proven against the fresh market (with no
-  re-post left, failed as retryable).
+  re-post left, failed as retryable);
+* **chain moved**: a receipt that vanished, a liquidation to be sent again, or one refused
+  or reverted for the roots it was proven against, while the gate no longer holds the
+  snapshot's posts (:func:`zkmargin.keeper.posting.missing_posts`): nothing is sent, and
+  ``chain_moved`` tells the keeper to post them again first; one mined and reverted for
+  those roots goes back to ``pending``.
 
 Every move of a job is an edge of :data:`zkmargin.keeper.states.JOB_TRANSITIONS`.
 """
@@ -38,6 +43,7 @@ from zkmargin.keeper.errors import short
 from zkmargin.keeper.job_log import JobLog
 from zkmargin.keeper.job_store import Job
 from zkmargin.keeper.pool import ProverPool
+from zkmargin.keeper.posting import missing_posts
 from zkmargin.keeper.snapshot_build import Prepared
 from zkmargin.keeper.transactions import DurableTxs, FeePolicy
 from zkmargin.keeper.tx_store import SignedTx
@@ -46,6 +52,8 @@ logger = logging.getLogger("zkmargin.keeper.operator")
 
 #: What became of an account of a confirmed batch (``Job.outcome``).
 OPENED, ALREADY_OPEN, CLOSED_AT_EPOCH = "opened", "open", "closed"
+#: The gate's errors for a proof whose roots are not (or no longer) the gate's.
+ROOT_ERRORS = ("WrongMarketRoot(", "WrongAccountsRoot(", "NoAccounts(", "NoMarket(")
 
 
 class Liquidations:
@@ -74,6 +82,19 @@ class Liquidations:
         self.max_reposts = max_reposts
         self.reposts = reposts  # the keeper's re-posts per snapshot in this run
         self.stale_seen = False  # the gate refused a liquidation with StaleMarket
+        #: the gate may have lost the snapshot's posts (a receipt vanished, a liquidation was
+        #: held back for them): the keeper checks them, and posts them again, before going on
+        self.chain_moved = False
+
+    def hold_back(self, p: Prepared, job: Job, what: str) -> bool:
+        """True (and ``chain_moved`` set) when the gate lacks the snapshot's posts: ``what``
+        (a liquidation of ``job``) must wait until the keeper has posted them again."""
+        missing = missing_posts(self.gate, p)
+        if missing is None:
+            return False
+        self.chain_moved = True
+        logger.warning("%s: %s held back: %s", job.label, what, missing)
+        return True
 
     def _prove_again(self, p: Prepared) -> None:
         self.pool.enqueue(p.task(), self.log.jobs.select(p.record.snapshot_id, state="pending"))
@@ -103,6 +124,8 @@ class Liquidations:
         except GateRevert as exc:
             if self.market_moved(p, job, str(exc), expect=expect):
                 return
+            if any(e in str(exc) for e in ROOT_ERRORS) and self.hold_back(p, job, "liquidation"):
+                return  # sent once the posts are back
             self.log.jobs.transition(job, "failed", expect=expect, reason=str(exc))
             logger.error("%s: liquidation refused: %s", job.label, exc)
             return
@@ -191,6 +214,8 @@ class Liquidations:
             if self.confirmations <= 1:
                 self.log.jobs.mark_final(job)
             return
+        if self.hold_back(p, job, f"re-sending tx {short(newest.tx_hash)}"):
+            return  # never sent against a gate that lost the roots it was proven against
         if self.txs.w3.eth.get_transaction_count(newest.sender) > newest.nonce:  # type: ignore[arg-type]
             logger.warning(
                 "%s: tx %s is gone, its nonce used: signing a new one", job.label, short(newest.tx_hash)
@@ -242,6 +267,7 @@ class Liquidations:
                 short(job.tx_hash),
             )
             self.log.jobs.reopen(job, reason=f"receipt of {job.tx_hash} vanished (reorg); settled again")
+            self.chain_moved = True  # did the reorganisation take the posts too?
             return
         depth = self.txs.w3.eth.block_number - int(receipt["blockNumber"]) + 1
         if depth >= self.confirmations and self.log.jobs.mark_final(job):
@@ -253,10 +279,15 @@ class Liquidations:
         """A liquidation refused because the market went stale, or ``mined`` and reverted
         for the old root after a re-post: back to ``pending`` to be proven against the fresh
         market, or, with no re-post left, failed as retryable. False for any other reason
-        (a simulation refused with WrongMarketRoot means another root is on the gate)."""
+        (a simulation refused with WrongMarketRoot means another root is on the gate). A
+        mined one reverted for its roots (``ROOT_ERRORS``: the gate lacked them when it was
+        mined, say after a reorganisation) is proven again too, once the posts are checked."""
         stale = "StaleMarket(" in reason
-        if not stale and not (mined and "WrongMarketRoot(" in reason):
+        lost = mined and any(e in reason for e in ROOT_ERRORS)
+        if not stale and not lost:
             return False
+        if lost:
+            self.chain_moved = True
         sid = p.record.snapshot_id
         if stale and self.reposts[sid] >= self.max_reposts:
             why = (

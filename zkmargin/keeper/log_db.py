@@ -56,7 +56,7 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
 CREATE TABLE IF NOT EXISTS meta (
     key         TEXT PRIMARY KEY,
-    value       TEXT NOT NULL          -- format: zkmargin/joblog@2
+    value       TEXT NOT NULL          -- format: zkmargin/joblog@2; chain: the chain binding (JSON)
 );
 CREATE TABLE IF NOT EXISTS commitments (
     state       BLOB PRIMARY KEY,      -- sha256 of an account's committed state (accounts_source)
@@ -191,6 +191,16 @@ class LogDatabase:
         finally:
             self._depth = 0
         self._db.execute("COMMIT")
+
+    def meta(self, key: str) -> str | None:
+        """The value of ``key`` in the ``meta`` table (``None`` if unset)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set ``key`` in the ``meta`` table (one transaction)."""
+        with self.transaction() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     def read(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
         """A query outside any write."""

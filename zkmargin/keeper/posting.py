@@ -30,6 +30,36 @@ logger = logging.getLogger("zkmargin.keeper.operator")
 GAS_HEADROOM = 1.25  # gas limit = estimate x this, for postMarket / postAccounts
 
 
+def missing_market(gate: BatchGate, market_root: int, epoch: int) -> str | None:
+    """None when the gate holds ``market_root`` under ``epoch`` (its ``rootEpoch``), else
+    what it holds instead: a reorganisation or a reset removed the post."""
+    held = int(gate.contract.functions.rootEpoch(market_root).call())
+    if held == epoch:
+        return None
+    latest = gate.latest_market()
+    return (
+        f"the gate no longer holds the market root {short(market_root)} of epoch {epoch} "
+        f"(it is at market epoch {latest.epoch})"
+    )
+
+
+def missing_posts(gate: BatchGate, p: Prepared) -> str | None:
+    """None when the gate still holds what a snapshot in progress was posted and proven
+    against (its market root under its epoch; its accounts root as the latest), else what
+    it lacks (a reorganisation removed a post)."""
+    missing = missing_market(gate, p.commitments.market_root, p.epoch)
+    if missing is not None:
+        return missing
+    if p.accounts_epoch:  # once the accounts root was made the gate's (step 3)
+        root, epoch = gate.accounts_root()
+        if root != p.tree.root:
+            return (
+                f"the gate's accounts root is {short(root)} (accounts epoch {epoch}), not "
+                f"{short(p.tree.root)} posted as accounts epoch {p.accounts_epoch}"
+            )
+    return None
+
+
 class Posting:
     """Posts of the oracle (market roots) and of the operator (the accounts root)."""
 

@@ -64,17 +64,22 @@ JOB_TRANSITIONS: Mapping[tuple[str, str], Edge] = {
         "mined with BatchAccepted, or every case found open on chain", ("tx_hash", "outcome", "reason")
     ),
     ("submitted", "pending"): Edge(
-        "refused for a stale market, or mined and reverted for the old root after a re-post: "
-        "proven again against the fresh market",
+        "refused for a stale market, or mined and reverted for the old root after a re-post (or "
+        "for roots a reorganisation had removed): proven again against the fresh market",
         ("bundle", "reason"),
     ),
     ("submitted", "failed"): Edge(
         "reverted (the gate's error decoded) or mined without the expected events", ("reason", "retryable")
     ),
     ("confirmed", "confirmed"): Edge("final: its block has the confirmations asked for", ("final",)),
-    ("confirmed", "submitted"): Edge("its receipt vanished (a reorg): settled again", ("final", "reason")),
+    ("confirmed", "submitted"): Edge(
+        "its receipt vanished (a reorg; also for a final job of a done snapshot the chain no "
+        "longer holds): settled again",
+        ("final", "reason"),
+    ),
     ("failed", "pending"): Edge(
-        "a later run proves again a job that failed for a reason it can fix",
+        "a later run proves again a job that failed for a reason it can fix, or any failed job "
+        "of a done snapshot the chain no longer holds",
         ("bundle", "retryable", "attempts"),
     ),
 }
@@ -88,11 +93,16 @@ SNAPSHOT_TRANSITIONS: Mapping[tuple[str, str], Edge] = {
     ("new", "failed"): Edge("it cannot be processed: bad input, superseded, a refused post", ("reason",)),
     ("posted", "posted"): Edge("its jobs are made: the accounts counted", ("accounts",)),
     ("posted", "new"): Edge(
-        "its market re-posted under a new epoch before it went stale (or a post recorded again)",
+        "its market re-posted under a new epoch before it went stale (or a post recorded again), "
+        "or a reorganisation removed its post: posted again under its epoch",
         ("epoch", "market_root", "post_tx"),
     ),
     ("posted", "done"): Edge("each job final, or failed for a reason another run cannot fix"),
     ("posted", "failed"): Edge("it cannot be processed any further (the reason recorded)", ("reason",)),
+    ("done", "new"): Edge(
+        "the chain no longer holds its market root or a liquidation the log calls confirmed (a "
+        "reorganisation deeper than the confirmations): processed again under its epoch"
+    ),
 }
 
 

@@ -42,6 +42,9 @@ logger = logging.getLogger("zkmargin.keeper.transactions")
 _ALREADY_SEEN = ("already known", "nonce too low", "already imported", "known transaction")
 #: How nodes refuse a transaction whose fee is too low for the next block (or to replace one).
 _FEE_TOO_LOW = ("less than block base fee", "underpriced", "fee too low", "max fee per gas less than")
+#: Seconds between broadcasts of a transaction at the fee cap that the node refused for its
+#: fee: it goes out as soon as the base fee falls below the cap.
+RETRY_AT_CAP_EVERY = 1.0
 
 
 @dataclass(frozen=True)
@@ -228,7 +231,8 @@ class DurableTxs:
         again if the node lost it, and replaced with higher fees (``policy``; ``record`` is
         called with each replacement before it is sent) when it waited ``replace_after``
         seconds or the node refused its fee (``sent`` False); at the fee cap it waits for fees
-        to fall (a warning every ``report_every`` seconds). A nonce taken by a transaction
+        to fall (a warning every ``report_every`` seconds), sending a refused attempt again
+        every ``RETRY_AT_CAP_EVERY`` seconds until the node takes it. A nonce taken by a transaction
         not among ``attempts`` raises :class:`TxError`."""
         family = list(attempts)
         newest = family[-1]
@@ -237,7 +241,7 @@ class DurableTxs:
             if newest.created_at
             else time.monotonic()
         )
-        reported = time.monotonic()
+        reported = retried = time.monotonic()
         while True:
             for tx in reversed(family):
                 receipt = self.receipt(tx.tx_hash)
@@ -252,6 +256,10 @@ class DurableTxs:
                 )
             if sent and not any(self.known(tx.tx_hash) for tx in family):
                 sent = self.broadcast(newest)  # the node lost it (restart, reorg, eviction)
+                if sent:  # out again: it waits replace_after from now before it is replaced
+                    since = time.monotonic()
+                    time.sleep(self.poll)
+                    continue
             if not sent or time.monotonic() - since > policy.replace_after:
                 fees = policy.next_fees(self.fees_of(newest), self.pending_base_fee())
                 if fees is not None:
@@ -270,6 +278,18 @@ class DurableTxs:
                         "sent" if sent else "refused for its fee too",
                     )
                     continue
+                if not sent and time.monotonic() - retried >= RETRY_AT_CAP_EVERY:
+                    # at the cap and refused: the same bytes again once the base fee fell
+                    retried = time.monotonic()
+                    sent = self.broadcast(newest)
+                    if sent:
+                        since = time.monotonic()
+                        logger.info(
+                            "%s: tx %s at the fee cap sent: the base fee fell",
+                            attempts[0].purpose,
+                            newest.tx_hash,
+                        )
+                        continue
                 if time.monotonic() - reported > report_every:
                     reported = time.monotonic()
                     logger.warning(
