@@ -33,10 +33,10 @@ FUTURE_TOLERANCE_DAYS = 1
 
 
 @dataclass
-class Built:
-    """One snapshot's market, parameters and accounts, before it is recorded."""
+class SnapshotContents:
+    """One snapshot's market, parameters and accounts (what :class:`Built` and
+    :class:`Prepared` both hold)."""
 
-    as_of: dt.date
     market: Market
     commitments: MarketCommitments
     params: RiskParams
@@ -47,18 +47,25 @@ class Built:
 
 
 @dataclass
-class Prepared:
-    """One snapshot, built: its log record, market, parameters and accounts."""
+class Built(SnapshotContents):
+    """One snapshot's contents, before it is recorded."""
+
+    as_of: dt.date
+
+
+@dataclass
+class _Source:
+    """Where a prepared snapshot comes from: its file and its record in the job log."""
 
     snapshot: SnapshotFile
     record: Snapshot
-    market: Market
-    commitments: MarketCommitments
-    params: RiskParams
-    params_hash: int
-    accounts: list[LabeledAccount]
-    tree: AccountsTree
-    batch: AccountBatch  # the accounts' slots and cash, for margins
+
+
+@dataclass
+class Prepared(SnapshotContents, _Source):
+    """One snapshot, built: its file and log record (first: a dataclass lays out the fields
+    of its last base first), then its contents."""
+
     accounts_epoch: int = 0  # the gate's accounts epoch of ``tree``, once posted
 
     @property
@@ -112,7 +119,7 @@ def build_snapshot(
             f"the gate's parameters hash {short(on_chain)} is not the params file's {short(ph)} "
             "for this market: governance must setParams first"
         )
-    return Built(quotes.as_of, market, mc, risk, ph, loaded.accounts, loaded.tree, loaded.batch)
+    return Built(market, mc, risk, ph, loaded.accounts, loaded.tree, loaded.batch, as_of=quotes.as_of)
 
 
 def check_not_stale(log: JobLog, snap: SnapshotFile, as_of: dt.date) -> None:
