@@ -31,6 +31,8 @@ from zkmargin.keeper.job_log import ChainBinding, JobLog
 from zkmargin.keeper.job_store import Job
 from zkmargin.keeper.keeper import Keeper, KeeperSettings
 from zkmargin.keeper.liquidations import Liquidations
+from zkmargin.keeper.snapshots import SnapshotFile, read_snapshot
+from zkmargin.keeper.status import SnapshotOutcome
 from zkmargin.keeper.transactions import DurableTxs, FeePolicy
 from zkmargin.keeper.tx_store import SignedTx
 
@@ -172,9 +174,9 @@ def test_a_log_of_an_earlier_version_is_bound_on_first_use_with_a_warning(
 # ------------------------------------------------------------------ a done snapshot
 
 
-def _confirmed_job(log: JobLog, tx_hash: str) -> Job:
+def _confirmed_job(log: JobLog, tx_hash: str, sid: str = "s") -> Job:
     """A job taken to confirmed and final by the stores' own edges."""
-    (job,) = [j for j in log.jobs.select("s") if j.state == "pending"][:1]
+    (job,) = [j for j in log.jobs.select(sid) if j.state == "pending"][:1]
     held = log.jobs.claim(job, "w", 60)
     assert held is not None and log.jobs.store_proof(held, held.attempts, "{}", "w", 1.0)
     proved = log.jobs.get(job.key)
@@ -189,16 +191,16 @@ def _confirmed_job(log: JobLog, tx_hash: str) -> Job:
     return final
 
 
-def _done_snapshot(log: JobLog) -> None:
-    log.snapshots.add("s", "q.json", 1, MARKET_ROOT, as_of="2026-11-20")
-    log.snapshots.set_state("s", "posted")
+def _done_snapshot(log: JobLog, sid: str = "s") -> None:
+    log.snapshots.add(sid, "q.json", 1, MARKET_ROOT, as_of="2026-11-20")
+    log.snapshots.set_state(sid, "posted")
     log.jobs.add(
-        "s", "liquidate", [[BatchEntry(5001, 2, 1), BatchEntry(5002, 3, 2)], [BatchEntry(5003, 2, 0)]]
+        sid, "liquidate", [[BatchEntry(5001, 2, 1), BatchEntry(5002, 3, 2)], [BatchEntry(5003, 2, 0)]]
     )
-    _confirmed_job(log, "0xaa")
-    (other,) = log.jobs.select("s", state="pending")
+    _confirmed_job(log, "0xaa", sid)
+    (other,) = log.jobs.select(sid, state="pending")
     assert log.jobs.transition(other, "failed", reason="NoAccounts()")  # a chain fault, not retryable
-    log.snapshots.set_state("s", "done")
+    log.snapshots.set_state(sid, "done")
 
 
 def _state(log: JobLog) -> tuple[str, list[tuple[str, bool]]]:
@@ -251,6 +253,33 @@ def test_a_done_snapshot_whose_liquidation_alone_vanished_is_settled_again(log: 
     assert record is not None
     assert not keeper.still_done(record, "q.json")  # the root is there, the receipt is not
     assert _state(log) == ("new", [("submitted", False), ("pending", False)])
+
+
+def test_the_folder_loop_skips_a_done_snapshot_only_while_the_chain_holds_it(
+    log: JobLog, tmp_path: Path
+) -> None:
+    folder = tmp_path / "snapshots"
+    folder.mkdir()
+    path = folder / "q.json"
+    path.write_bytes(b'{"as_of": "2026-11-20"}')
+    snap = read_snapshot(path)
+    _done_snapshot(log, snap.snapshot_id)
+    gate, chain = FakeGate(), FakeChain()
+    chain.receipts["0xaa"] = {"status": 1}
+    keeper = _keeper(log, gate, chain)
+    processed: list[str] = []
+
+    def process(s: SnapshotFile) -> SnapshotOutcome:
+        processed.append(s.snapshot_id)
+        return SnapshotOutcome(s.snapshot_id, s.source, "done")
+
+    keeper.process = process  # type: ignore[method-assign]
+    assert keeper.run_folder(folder, poll=0.01, exit_when_idle=True) == 0  # held: skipped
+    gate.root_epochs = {}  # the gate went back (a reorganisation): every done one looked at again
+    assert keeper.run_folder(folder, poll=0.01, max_snapshots=1) == 1
+    assert processed == [snap.snapshot_id]
+    record = log.snapshots.get(snap.snapshot_id)
+    assert record is not None and record.state == "new"
 
 
 # ------------------------------------------------------------------ liquidations held back

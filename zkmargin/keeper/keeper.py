@@ -41,6 +41,13 @@ could be re-posted, a prover that kept crashing) it stays ``posted``, the run re
 After a crash, ``JobStore.recover`` re-queues jobs caught ``proving``, and a ``submitted``
 job is settled from its recorded transaction: receipt if mined, wait if pending, the same
 signed bytes again if the node never saw them, and never a second liquidation.
+
+Nothing the log calls done is taken on trust. The log is bound to its chain
+(:meth:`Keeper.bind_chain`: another chain or gate stops the keeper); a ``done`` snapshot is
+skipped only while the gate holds its market root and each confirmed liquidation
+(:meth:`Keeper.still_done`; else ``done -> new`` and it is processed again); while jobs run,
+a gate that lost the snapshot's posts (a reorganisation) gets them again before any
+liquidation goes out (:meth:`Keeper._check_posts`).
 """
 
 from __future__ import annotations
