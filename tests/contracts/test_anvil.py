@@ -114,6 +114,8 @@ def test_cli_flow_over_rpc(proofs: BatchToyProofSource, tmp_path: Path) -> None:
         assert first["liquidation_open"] is True and first["status_name"] == "liquidatable"
         assert second["proven"] and not second["liquidation_open"] and second["current"]
         assert status["market"]["epoch"] == 1 and status["accounts_root"]["epoch"] == 1
+        market_info = status["market"]
+        assert market_info["expires_at"] == market_info["posted_at"] + market_info["max_age"]
         assert status["batch_size"] == BATCH_TOY_SIZE
         again = _run([*base, "liquidate", "--bundle", str(bundle)])
         assert "0 liquidation case(s) opened, 1 skipped" in again

@@ -158,6 +158,7 @@ def _status_json(gate: BatchGate, ids: tuple[int, ...]) -> dict[str, Any]:
             "epoch": market.epoch,
             "posted_at": market.posted_at,
             "fresh": market.fresh,
+            "expires_at": market.expires_at,
             "max_age": gate.max_market_age(),
         },
         "accounts_root": {"root": str(root), "epoch": epoch},
@@ -471,7 +472,8 @@ def status_command(opts: ChainOptions, ids: tuple[int, ...], as_json: bool) -> N
     console.print(f"[bold]gate[/bold] {summary['gate']} (verifier {summary['verifier']})")
     console.print(
         f"market epoch {market['epoch']} root {market['root']} "
-        f"({'fresh' if market['fresh'] else 'STALE'}, max age {market['max_age']} s)",
+        f"({'fresh' if market['fresh'] else 'STALE'} until {market['expires_at']}; "
+        f"the max age for new markets {market['max_age']} s)",
         markup=False,
         highlight=False,
         soft_wrap=True,
