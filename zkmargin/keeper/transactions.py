@@ -257,6 +257,9 @@ class DurableTxs:
             if sent and not any(self.known(tx.tx_hash) for tx in family):
                 sent = self.broadcast(newest)  # the node lost it (restart, reorg, eviction)
                 if sent:  # out again: it waits replace_after from now before it is replaced
+                    logger.info(
+                        "%s: recorded tx %s sent again (the node had lost it)", newest.purpose, newest.tx_hash
+                    )
                     since = time.monotonic()
                     time.sleep(self.poll)
                     continue
