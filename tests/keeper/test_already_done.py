@@ -391,3 +391,26 @@ def test_a_refused_attempt_at_the_fee_cap_is_sent_again_until_the_node_takes_it(
     tx, got = txs.follow([at_cap], policy, no_replacement, sent=False)
     assert tx == at_cap and got == {"status": 1}
     assert tries == ["0xcap"] * 4  # the same bytes, again until they went out
+
+
+def test_the_refresh_reads_the_expiry_the_market_was_posted_with() -> None:
+    """Governance raised the max age after the post: the market still expires when it was
+    posted to, so the keeper re-posts before that expiry, not before the raised one."""
+    from verifier_contracts.gate import MarketInfo
+
+    now = int(time.time())
+    posted_at = now - 590  # posted with a 600 s age: 10 s left
+    market = MarketInfo(MARKET_ROOT, 1, posted_at, True, posted_at + 600)
+    keeper: Any = SimpleNamespace(
+        _reposts=Counter(),
+        settings=SimpleNamespace(max_reposts=3, refresh_before=30.0),
+        log=SimpleNamespace(jobs=SimpleNamespace(select=lambda sid: [SimpleNamespace(state="pending")])),
+        liquidations=SimpleNamespace(stale_seen=False),
+        gate=SimpleNamespace(latest_market=lambda: market),
+        txs=SimpleNamespace(w3=SimpleNamespace(eth=SimpleNamespace(get_block=lambda _: {"timestamp": now}))),
+    )
+    snapshot: Any = SimpleNamespace(record=SimpleNamespace(snapshot_id=1), epoch=1)
+    assert Keeper._refresh_due(keeper, snapshot, 1_000_000)  # the raised age would leave days
+    later = MarketInfo(MARKET_ROOT, 1, now - 10, True, now - 10 + 1_000_000)  # posted after the raise
+    keeper.gate = SimpleNamespace(latest_market=lambda: later)
+    assert not Keeper._refresh_due(keeper, snapshot, 1_000_000)

@@ -534,7 +534,9 @@ class Keeper:
 
     def _refresh_due(self, p: Prepared, max_age: int) -> bool:
         """Re-post now? Jobs wait to be submitted, re-posts are left, and the gate called the
-        market stale or less than ``refresh_before`` (at most half of ``max_age``) is left."""
+        market stale or less than ``refresh_before`` (at most half of the market's life) is
+        left before its expiry, fixed when it was posted (a later ``max_age`` is for new
+        markets; ``max_age`` serves only a gate that reports no expiry)."""
         sid = p.record.snapshot_id
         if self._reposts[sid] >= self.settings.max_reposts:
             return False
@@ -547,8 +549,9 @@ class Keeper:
             return False  # not ours: superseded, found when it is posted or submitted
         block_time = int(self.txs.w3.eth.get_block("latest")["timestamp"])
         next_block_time = max(block_time, int(time.time()))
-        left = latest.posted_at + max_age - next_block_time
-        return left < min(self.settings.refresh_before, max_age / 2)
+        expires_at = latest.expires_at or latest.posted_at + max_age
+        left = expires_at - next_block_time
+        return left < min(self.settings.refresh_before, (expires_at - latest.posted_at) / 2)
 
     def _repost(self, p: Prepared) -> None:
         """``posted -> new -> posted``: the snapshot's market again under the next epoch; jobs
