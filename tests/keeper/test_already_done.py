@@ -414,3 +414,29 @@ def test_the_refresh_reads_the_expiry_the_market_was_posted_with() -> None:
     later = MarketInfo(MARKET_ROOT, 1, now - 10, True, now - 10 + 1_000_000)  # posted after the raise
     keeper.gate = SimpleNamespace(latest_market=lambda: later)
     assert not Keeper._refresh_due(keeper, snapshot, 1_000_000)
+
+
+def test_the_first_attempt_is_signed_within_the_fee_cap() -> None:
+    """The node suggests 500 gwei in a fee spike; with a 50 gwei cap the first signature
+    holds 50 (replacements already respected the cap), and without a cap the node's stand."""
+    from eth_account import Account
+
+    key = Account.create()
+    w3 = SimpleNamespace(to_checksum_address=lambda a: a)
+    txs = DurableTxs(SimpleNamespace(w3=w3, tester=None), [], keys=[key])  # type: ignore[arg-type]
+
+    def build_transaction(params: dict[str, Any]) -> dict[str, Any]:
+        return params | {
+            "to": key.address,
+            "value": 0,
+            "data": "0x",
+            "chainId": 31337,
+            "maxFeePerGas": 500 * 10**9,
+            "maxPriorityFeePerGas": 2 * 10**9,
+        }
+
+    fn: Any = SimpleNamespace(build_transaction=build_transaction)
+    capped = txs.sign(fn, key.address, 100_000, "post", nonce=0, max_fee_wei=50 * 10**9)
+    assert txs.fees_of(capped) == (50 * 10**9, 2 * 10**9)
+    free = txs.sign(fn, key.address, 100_000, "post", nonce=0)
+    assert txs.fees_of(free) == (500 * 10**9, 2 * 10**9)

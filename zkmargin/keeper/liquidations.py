@@ -130,7 +130,11 @@ class Liquidations:
             logger.error("%s: liquidation refused: %s", job.label, exc)
             return
         signed = self.txs.sign(
-            fn, liquidator, self._gas_limit(), f"liquidateBatch {job.batch} epoch {p.epoch}"
+            fn,
+            liquidator,
+            self._gas_limit(),
+            f"liquidateBatch {job.batch} epoch {p.epoch}",
+            max_fee_wei=self.fees.max_fee_wei,
         )
         self.log.txs.record(signed)
         if not self.log.jobs.transition(job, "submitted", expect=expect, tx_hash=signed.tx_hash):

@@ -134,9 +134,11 @@ class DurableTxs:
         *,
         nonce: int | None = None,
         fees: tuple[int, int] | None = None,
+        max_fee_wei: int | None = None,
     ) -> SignedTx:
         """Build and sign ``fn`` from ``sender`` with the next nonce (or ``nonce``, for a
-        replacement) and the node's fees (or ``fees``: maxFeePerGas, maxPriorityFeePerGas);
+        replacement) and the node's fees (or ``fees``: maxFeePerGas, maxPriorityFeePerGas),
+        the node's held to ``max_fee_wei`` (the keeper's fee cap, the first attempt's too);
         nothing is sent."""
         if nonce is None:
             nonce = self.w3.eth.get_transaction_count(sender, "pending")  # type: ignore[arg-type]
@@ -146,6 +148,9 @@ class DurableTxs:
         tx: dict[str, Any] = dict(fn.build_transaction(params))  # type: ignore[arg-type]
         if "maxFeePerGas" in tx:
             tx["type"] = 2
+            if fees is None and max_fee_wei is not None and int(tx["maxFeePerGas"]) > max_fee_wei:
+                tx["maxFeePerGas"] = max_fee_wei
+                tx["maxPriorityFeePerGas"] = min(int(tx["maxPriorityFeePerGas"]), max_fee_wei)
         key = self.keys.get(self.w3.to_checksum_address(sender))
         if key is not None:
             raw = "0x" + bytes(key.sign_transaction(tx).raw_transaction).hex()
@@ -313,7 +318,9 @@ class DurableTxs:
     ) -> tuple[SignedTx, Mapping[str, Any]]:
         """Sign ``fn``, ``record`` it, send it, and :meth:`follow` it (fee replacements
         included) until one attempt is mined."""
-        signed = replace(self.sign(fn, sender, gas, purpose), created_at=time.time())
+        signed = replace(
+            self.sign(fn, sender, gas, purpose, max_fee_wei=policy.max_fee_wei), created_at=time.time()
+        )
         record(signed)
         return self.follow([signed], policy, record, sent=self.broadcast(signed))
 
