@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ["engine", "backtest", "prover", "verifier_contracts", "zkmargin"]
+LAYERS = ["engine", "backtest", "cascade", "prover", "verifier_contracts", "zkmargin"]
 
 #: zkmargin's parts, lowest first: a module imports only from its own part and those before
 #: it. A part is a module file or a folder (every module below it), relative to the root.

@@ -49,6 +49,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "backtest_cmd",
         "Backtest the margin models on real closes: coverage, procyclicality, report.",
     ),
+    "stress": (
+        "zkmargin.cli.stress",
+        "stress_group",
+        "Stress tests of the venue: liquidation cascades through a crash.",
+    ),
     "build": (
         "zkmargin.cli.prover",
         "build_cmd",
