@@ -55,7 +55,7 @@ def plots(runs: Sequence[tuple[str, RunResult]], folder: Path) -> list[tuple[str
         (
             "price.png",
             "index",
-            "venue price index (log change from the first step): exogenous (grey) and with the liquidations' impact, each model",
+            "venue price index (log change from the first step): exogenous (black, dashed) and with the liquidations' impact, each model",
         ),
         (
             "liquidations.png",
@@ -69,7 +69,7 @@ def plots(runs: Sequence[tuple[str, RunResult]], folder: Path) -> list[tuple[str
                 r = base[(w, m)]
                 hours = np.asarray(r.steps["hours"]) / 24.0
                 if key == "index":
-                    ax.plot(hours, r.steps["index_exo"], color="0.6", lw=2.0)
+                    ax.plot(hours, r.steps["index_exo"], color="black", lw=1.2, ls="--")
                     ax.plot(hours, r.steps["index"], color=model_colour(m), lw=0.9, label=m)
                 else:
                     ax.plot(hours, np.cumsum(r.steps[key]), color=model_colour(m), lw=0.9, label=m)
@@ -140,14 +140,14 @@ def sections(
 ) -> list[Section]:
     base, instant = _base(runs), _base(runs, "instant")
     head = ["window", "model", "liquidated", "notional liquidated", "bad debt", "insurance draw", "amplification",
-            "margin calls", "hours to stability", "bad debt if instant", "notional if instant"]  # fmt: skip
+            "margin calls", "hours to 95 % liquidated", "mean settle delay (s)", "bad debt if instant", "notional if instant"]  # fmt: skip
     rows = []
     for (w, m), r in base.items():
         f, g = r.figures, instant[(w, m)].figures if (w, m) in instant else None
         rows.append([
             w, m, f"{f['liquidated_accounts']} / {f['accounts']}", _usd(f["liquidated_notional"]), _usd(f["bad_debt"]),
             _usd(f["insurance_draw"]), f"{f['amplification']:.3f}" if f["amplification"] is not None else "-",
-            str(f["margin_calls"]), f"{f['time_to_stability_h']:.0f}",
+            str(f["margin_calls"]), f"{f['hours_to_95pct']:.0f}", f"{f['mean_settle_delay_s']:.1f}",
             _usd(g["bad_debt"]) if g else "-", _usd(g["liquidated_notional"]) if g else "-",
         ])  # fmt: skip
     summary = Section(
@@ -181,16 +181,26 @@ def sections(
     return [summary, sweep]
 
 
-def write_report(runs: Sequence[tuple[str, RunResult]], setup: dict[str, Any], out: Path) -> dict[str, Any]:
-    """Write every report file into ``out`` (replacing it) and return the figures."""
+def write_report(
+    runs: Sequence[tuple[str, RunResult]],
+    setup: dict[str, Any],
+    out: Path,
+    skill: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write every report file into ``out`` (replacing it) and return the figures; ``skill``
+    (``cascade.skill.forecast_skill``) adds the forecast-skill table."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
         figs = figures(runs, setup)
+        if skill is not None:
+            figs["forecast_skill"] = skill
         (tmp / "figures.json").write_text(json.dumps(figs, indent=2) + "\n", encoding="utf-8")
         images = plots(runs, tmp)
         secs = sections(runs, setup, images)
+        if skill is not None:
+            secs.append(_skill_section(skill))
         summary = _summary(runs)
         (tmp / "report.md").write_text(markdown(TITLE, secs, summary), encoding="utf-8")
         (tmp / "report.html").write_text(page(TITLE, summary, secs, tmp), encoding="utf-8")
@@ -219,3 +229,22 @@ def _summary(runs: Sequence[tuple[str, RunResult]]) -> str:
         f"keeper liquidated {liq} accounts in all with {_usd(bad)} USD of bad debt ({_usd(bad_i)} USD with "
         f"instant settlement); the largest amplification of the price fall was {amp:.3f}."
     )
+
+
+def _skill_section(skill: dict[str, Any]) -> Section:
+    head = ["model", "QLIKE", "MSE x1e6", "breaches", "rate", "beyond every forecast"]
+    tables = []
+    for label, caption in (("all", "every day"), ("crash", "the crash windows' days")):
+        rows = [
+            [m, f"{r[label]['qlike']:.3f}", f"{r[label]['mse_x1e6']:.2f}", str(r[label]["breaches"]),
+             f"{100 * r[label]['breach_rate']:.2f}%", f"{100 * r[label]['beyond_share']:.0f}%"]
+            for m, r in skill["models"].items()
+        ]  # fmt: skip
+        tables.append((f"forecast skill, {caption}", Table(head, rows)))
+    text = (
+        "Each model's charged volatility at a close against the next day's return, pooled over the assets "
+        f"({skill['days']} days, {skill['crash_days']} in the crash windows): QLIKE (ln h + r^2/h) and MSE of the "
+        f"variance, lower is better; a breach is |r| > {skill['z']:g} forecast standard deviations, and 'beyond "
+        "every forecast' is the share of a model's breaches that exceeded every model's forecast of the day before."
+    )
+    return Section("Forecast skill", [text], tables)

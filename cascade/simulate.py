@@ -39,7 +39,7 @@ from cascade.ledger import Ledger, ints
 from cascade.population import Population, opening_equity, units
 from cascade.prices import DAYS_PER_YEAR, PricePath, decay_factor, interpolate, log_impact
 from cascade.screen import Screen
-from cascade.venue import Venue
+from cascade.venue import Venue, margin_status
 from engine.fixedpoint import SCALE
 from engine.status import Status
 
@@ -108,7 +108,7 @@ def simulate(walk: Walk, path: PricePath, pop: Population, p: CascadeParams) -> 
     if p.model == "fixed":
         im0 = venue.fixed(asset, q, path.spots[0])[0]
     else:
-        res = venue.margins(t0, p.model, path.spots[0], 0, ids, q, ints([0] * n))
+        res = venue.margins(t0, p.model, path.spots[0], 0, ids, q, np.zeros(n, dtype=object))
         im0 = np.array([v / SCALE for v in res.IM.tolist()])
     equity = opening_equity(pop, im0)
     cash = ints(np.rint(equity * SCALE).astype(np.int64).tolist()) - _value(q, asset, _marks(path.spots[0]))
@@ -128,6 +128,7 @@ def simulate(walk: Walk, path: PricePath, pop: Population, p: CascadeParams) -> 
     ever_called = np.zeros(n, dtype=bool)
     liquidated_at = np.full(n, -1, dtype=np.int64)
     J = np.zeros(len(path.assets))
+    delays: list[float] = []
     rec: dict[str, list[Any]] = {
         k: []
         for k in (
@@ -143,7 +144,7 @@ def simulate(walk: Walk, path: PricePath, pop: Population, p: CascadeParams) -> 
         info = path.dates[int(path.info[k])]
         marks = _marks(spots)
         idx = np.flatnonzero(state == OPEN)
-        status, gap, im_e = _margin(
+        status, gap, im_e = margin_status(
             venue, screen, p.model, info, spots, marks, k, ids, asset, q, ledger.cash, idx, p.restore
         )
         rec["exact"].append(0 if screen is None else screen.last_exact)
@@ -170,10 +171,12 @@ def simulate(walk: Walk, path: PricePath, pop: Population, p: CascadeParams) -> 
             dq_r = -np.rint(q[red_idx] * cut[:, None]).astype(np.int64)
         else:
             dq_r = np.zeros((0, q.shape[1]), dtype=np.int64)
+        waiting = keeper.pending
         settle, tau = keeper.due(now, until)
         if k == steps:
             rest = keeper.drain()
             settle, tau = np.concatenate((settle, rest)), np.concatenate((tau, np.full(rest.size, now)))
+        delays.extend((tau - liquidated_at[settle] * step_s).tolist())
         later = path.spots[min(k + 1, steps)]
         pre_l = interpolate(x, later, (tau - now) / step_s) * np.exp(J)[None, :]  # (m, A)
         dq_l = -q[settle]
@@ -197,10 +200,11 @@ def simulate(walk: Walk, path: PricePath, pop: Population, p: CascadeParams) -> 
             if screen is not None:
                 screen.stale[red_idx] = True
         state[settle] = CLOSED
-        payers = np.flatnonzero(state == OPEN)
-        equity_now = ledger.cash[payers] + _value(q[payers], asset[payers], _marks(spots * hit))
-        positive = ints([max(int(e), 0) for e in equity_now.tolist()])
-        bad = ledger.absorb(settle, positive, payers)
+        bad = 0
+        if settle.size and min(ledger.cash[settle].tolist()) < 0:
+            payers = np.flatnonzero(state == OPEN)
+            equity_now = ledger.cash[payers] + _value(q[payers], asset[payers], _marks(spots * hit))
+            bad = ledger.absorb(settle, np.maximum(equity_now, 0), payers)
         J = (J + delta) * decay
         res_cash, res_units = ledger.residuals(
             np.bincount(ids.ravel(), q.ravel(), len(units0)).astype(np.int64)
@@ -210,7 +214,7 @@ def simulate(walk: Walk, path: PricePath, pop: Population, p: CascadeParams) -> 
             ("index", float(weights @ np.log(spots / path.spots[0]))), ("spots", spots.tolist()),
             ("found", int(liq.size)), ("settled", int(settle.size)), ("liquidated_notional", liq_notional),
             ("bad_debt", bad / SCALE), ("calls", new_calls), ("topup", float(sum(deposits.tolist())) / SCALE),
-            ("reduced_notional", red_notional), ("queue", keeper.pending), ("residual_cash", res_cash),
+            ("reduced_notional", red_notional), ("queue", waiting), ("residual_cash", res_cash),
             ("residual_units", res_units),
         ):  # fmt: skip
             rec[key].append(value)
@@ -249,12 +253,25 @@ def simulate(walk: Walk, path: PricePath, pop: Population, p: CascadeParams) -> 
         "opening_equity": float(equity.sum()),
         "opening_gross": float(pop.gross().sum()),
         "accounts_called": int(ever_called.sum()),
+        "hours_to_95pct": _hours_to_share(rec["liquidated_notional"], step_s, 0.95),
         "max_queue": max(rec["queue"]),
+        "mean_settle_delay_s": float(np.mean(delays)) if delays else 0.0,
+        "max_settle_delay_s": float(np.max(delays)) if delays else 0.0,
         "exact_margins": int(sum(rec["exact"])),
         "conserved": all(c == 0 for c in rec["residual_cash"]) and all(u == 0 for u in rec["residual_units"]),
         "seconds": round(time.perf_counter() - began, 3),
     }
     return RunResult(p, path.window, n, figures, rec, liquidated_at)
+
+
+def _hours_to_share(notional: list[float], step_s: float, share: float) -> float:
+    """Hours from the first liquidation until ``share`` of the run's notional liquidated is settled."""
+    total = np.cumsum(notional)
+    if not total.size or total[-1] <= 0:
+        return 0.0
+    first = int(np.flatnonzero(total > 0)[0])
+    reached = int(np.searchsorted(total, share * total[-1]))
+    return (reached - first) * step_s / 3600.0
 
 
 def _flow(dq: IntArray, asset: IntArray, prices: FloatArray) -> FloatArray:
@@ -272,50 +289,3 @@ def _fill(prices: FloatArray, asset: IntArray) -> IntArray:
         return np.zeros(asset.shape, dtype=np.int64)
     px = np.take_along_axis(prices, np.maximum(asset, 0), axis=1)
     return np.where(asset >= 0, np.rint(px * SCALE), 0).astype(np.int64)
-
-
-def _margin(
-    venue: Venue,
-    screen: Screen | None,
-    model: str,
-    info: Any,
-    spots: FloatArray,
-    marks: IntArray,
-    epoch: int,
-    ids: IntArray,
-    asset: IntArray,
-    q: IntArray,
-    cash: NDArray[np.object_],
-    idx: IntArray,
-    restore: float,
-) -> tuple[NDArray[np.int8], NDArray[np.object_], FloatArray]:
-    """Status of the open accounts ``idx``, the deposit that lifts E to ``(1 + restore) * IM``
-    (x SCALE, exact for the engine's models) and E / IM."""
-    m = idx.size
-    if model == "fixed":
-        im, mm = venue.fixed(asset[idx], q[idx], spots)
-        e = np.array([int(c) for c in cash[idx].tolist()], dtype=np.float64) / SCALE
-        e = e + (np.where(asset[idx] >= 0, q[idx] / SCALE * spots[np.maximum(asset[idx], 0)], 0.0)).sum(
-            axis=1
-        )
-        status = np.full(m, Status.HEALTHY, dtype=np.int8)
-        status[e < im] = Status.RESTRICTED
-        status[e < mm] = Status.LIQUIDATABLE
-        status[e < 0] = Status.INSOLVENT
-        gap = ints(np.ceil(np.maximum((1 + restore) * im - e, 0) * SCALE).astype(np.int64).tolist())
-        return status, gap + 1, np.where(im > 0, e / np.where(im > 0, im, 1), 1.0)
-    status = np.full(m, Status.HEALTHY, dtype=np.int8)
-    gap = ints([0] * m)
-    ratio = np.ones(m)
-    todo = np.arange(m) if screen is None else screen.needs(idx, info, spots, cash, q, marks, asset)
-    if todo.size:
-        res = venue.margins(info, model, spots, epoch, ids[idx[todo]], q[idx[todo]], cash[idx[todo]])
-        status[todo] = res.status
-        target = res.IM + (res.IM * round(restore * SCALE)) // SCALE
-        gap[todo] = np.maximum(target - res.E, 0)
-        im_f = np.array([float(v) for v in res.IM.tolist()])
-        e_f = np.array([float(v) for v in res.E.tolist()])
-        ratio[todo] = np.where(im_f > 0, e_f / np.where(im_f > 0, im_f, 1.0), 1.0)
-        if screen is not None:
-            screen.update(idx[todo], info, spots, res, venue.rho(info))
-    return status, gap, ratio

@@ -8,24 +8,29 @@ scan volatility (``Walk.row_config``), the day's EWMA correlation and ``kappa``
 on every asset of the window; the book depth ``D_a`` of the portfolio file times the run's
 depth factor is the depth both the liquidity add-on and the price impact use. The
 ``fixed`` model is the backtest's fixed fraction of notional (``Walk.fixed_fraction``'s
-rule for spot and perp legs)."""
+rule for spot and perp legs). ``margin_status`` gives one step's status of the open
+accounts, the engine margining those the screen cannot prove healthy."""
 
 from __future__ import annotations
 
 import datetime as dt
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from backtest.walk import Walk, _Day
+from cascade.ledger import ints
 from cascade.population import SLOTS
+from cascade.screen import Screen
 from engine.fixedpoint import SCALE
 from engine.margin_arrays import AccountBatch, BatchResult, MarketTables
 from engine.margin_batch import compute_margins
 from engine.market_builder import build_market
 from engine.model import AssetQuote, InstrumentSpec, Market, RiskParams, RowConfig
 from engine.profiles import Profile
+from engine.status import Status
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -100,3 +105,50 @@ class Venue:
     def rho(self, t: dt.date) -> FloatArray:
         """The day's correlation matrix as floats (the engine's fixed-point one / SCALE)."""
         return np.array(self._day(t)[1].rho, dtype=np.float64) / SCALE
+
+
+def margin_status(
+    venue: Venue,
+    screen: Screen | None,
+    model: str,
+    info: Any,
+    spots: FloatArray,
+    marks: IntArray,
+    epoch: int,
+    ids: IntArray,
+    asset: IntArray,
+    q: IntArray,
+    cash: NDArray[np.object_],
+    idx: IntArray,
+    restore: float,
+) -> tuple[NDArray[np.int8], NDArray[np.object_], FloatArray]:
+    """Status of the open accounts ``idx``, the deposit that lifts E to ``(1 + restore) * IM``
+    (x SCALE, exact for the engine's models) and E / IM."""
+    m = idx.size
+    if model == "fixed":
+        im, mm = venue.fixed(asset[idx], q[idx], spots)
+        e = np.array([int(c) for c in cash[idx].tolist()], dtype=np.float64) / SCALE
+        e = e + (np.where(asset[idx] >= 0, q[idx] / SCALE * spots[np.maximum(asset[idx], 0)], 0.0)).sum(
+            axis=1
+        )
+        status = np.full(m, Status.HEALTHY, dtype=np.int8)
+        status[e < im] = Status.RESTRICTED
+        status[e < mm] = Status.LIQUIDATABLE
+        status[e < 0] = Status.INSOLVENT
+        short = ints(np.ceil(np.maximum((1 + restore) * im - e, 0) * SCALE).astype(np.int64).tolist())
+        return status, short + 1, np.where(im > 0, e / np.where(im > 0, im, 1), 1.0)
+    status = np.full(m, Status.HEALTHY, dtype=np.int8)
+    gap: NDArray[np.object_] = np.zeros(m, dtype=object)
+    ratio = np.ones(m)
+    todo = np.arange(m) if screen is None else screen.needs(idx, info, spots, cash, q, marks, asset)
+    if todo.size:
+        res = venue.margins(info, model, spots, epoch, ids[idx[todo]], q[idx[todo]], cash[idx[todo]])
+        status[todo] = res.status
+        target = res.IM + (res.IM * round(restore * SCALE)) // SCALE
+        gap[todo] = np.maximum(target - res.E, 0)
+        im_f = np.array([float(v) for v in res.IM.tolist()])
+        e_f = np.array([float(v) for v in res.E.tolist()])
+        ratio[todo] = np.where(im_f > 0, e_f / np.where(im_f > 0, im_f, 1.0), 1.0)
+        if screen is not None:
+            screen.update(idx[todo], info, spots, res, venue.rho(info))
+    return status, gap, ratio

@@ -147,3 +147,17 @@ def test_the_path_meets_every_close_and_uses_only_earlier_closes(world: World) -
         assert np.allclose(path.spots[6 * j], closes, rtol=1e-12)
     for k in range(1, path.steps + 1):
         assert path.dates[int(path.info[k])] < path.dates[(k + 5) // 6]  # the close before the step's day
+
+
+def test_forecast_skill_pools_every_asset_and_counts_breaches(world: World) -> None:
+    from cascade.skill import forecast_skill
+
+    skill = forecast_skill(world.walk, 2.5)
+    assert set(skill["models"]) == {"trailing30", "ewma", "garch", "garch_apc", "garch_emir"}
+    assert 0 < skill["crash_days"] < skill["days"]
+    for row in skill["models"].values():
+        assert np.isfinite(row["all"]["qlike"]) and row["all"]["mse_x1e6"] > 0
+        assert 0 <= row["crash"]["breaches"] <= row["all"]["breaches"]
+        assert 0.0 <= row["all"]["beyond_share"] <= 1.0
+    # the larger charged volatility never breaches more: garch charges max(proxy, garch)
+    assert skill["models"]["garch"]["all"]["breaches"] <= skill["models"]["trailing30"]["all"]["breaches"]

@@ -239,6 +239,7 @@ def cascade_cmd(out_dir: Path, history_path: Path, portfolios_path: Path, params
     from cascade.prices import with_shock
     from cascade.report import write_report
     from cascade.simulate import CascadeParams
+    from cascade.skill import SKILL_MODELS, forecast_skill
     from cascade.sweep import SHOCK, SWEEPS, populations_for, run_grid, window_path
     from engine.calibration.procyclicality import ApcConfig
     from engine.formats import load_params
@@ -288,7 +289,9 @@ def cascade_cmd(out_dir: Path, history_path: Path, portfolios_path: Path, params
         "median_notional": median_notional, "sweep": sweep, "windows": list(spans), "models": list(models),
         "seconds": round(seconds, 1),
     }  # fmt: skip
-    write_report(runs, setup, out_dir)
+    skill_models = [m for m in models if m in SKILL_MODELS]
+    skill = forecast_skill(walk, params.row_config.z, skill_models) if skill_models else None
+    write_report(runs, setup, out_dir, skill)
     for point, r in runs:
         if point == "base":
             f = r.figures
