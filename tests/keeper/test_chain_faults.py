@@ -201,6 +201,7 @@ def _opened_ids(env_gate: object) -> list[int]:
     return sorted(e["id"] for e in liquidation_events(env_gate))  # type: ignore[arg-type]
 
 
+@pytest.mark.anvil_slow  # 25-100 s; the rules (posts re-made, a liquidation held back until they are) are unit-tested in test_already_done.py
 def test_a_reorg_that_removes_the_posts_is_posted_and_liquidated_again(
     tmp_path: Path, chain: Chain, artifacts: CircuitArtifacts
 ) -> None:
