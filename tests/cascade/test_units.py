@@ -161,3 +161,18 @@ def test_forecast_skill_pools_every_asset_and_counts_breaches(world: World) -> N
         assert 0.0 <= row["all"]["beyond_share"] <= 1.0
     # the larger charged volatility never breaches more: garch charges max(proxy, garch)
     assert skill["models"]["garch"]["all"]["breaches"] <= skill["models"]["trailing30"]["all"]["breaches"]
+
+
+def test_a_hypothetical_shock_appends_closes_the_forecasts_can_see(world: World) -> None:
+    from cascade.prices import with_shock
+
+    shocked, first, last = with_shock(world.history, -0.3, 2)
+    for name, h in shocked.items():
+        old = world.history[name]
+        i = old.index()[first]
+        assert h.dates[: i + 1] == old.dates[: i + 1] and (last - first).days == 4
+        assert h.closes[i + 2] == pytest.approx(old.closes[i] * 0.7)  # the whole move after two days
+        assert h.closes[-1] == pytest.approx(h.closes[i + 2])  # then flat
+        assert h.returns.size == h.closes.size - 1
+    with pytest.raises(InputError, match="shock"):
+        with_shock(world.history, 0.0, 1)
