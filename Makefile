@@ -62,8 +62,8 @@ demo: setup
 	$(BIN)/zkmargin demo
 
 lint: setup
-	$(BIN)/ruff check engine backtest prover verifier_contracts zkmargin tests bench
-	$(BIN)/ruff format --check engine backtest prover verifier_contracts zkmargin tests bench
+	$(BIN)/ruff check engine backtest cascade prover verifier_contracts zkmargin tests bench
+	$(BIN)/ruff format --check engine backtest cascade prover verifier_contracts zkmargin tests bench
 	$(BIN)/mypy
 
 test: lint native-test browser

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from backtest.portfolios import Portfolio
-from backtest.walk import Series, Walk, _Day, loss_over
+from backtest.walk import MarketDay, Series, Walk, loss_over
 from engine.market_builder import asset_scan_ranges, build_rows
 from engine.model import AssetQuote, InstrumentSpec
 
@@ -38,26 +38,26 @@ STRESSES = ("joint_-50%", "joint_+50%", "corr_0", "corr_-0.5", "vol_x3")
 
 
 def _marks(
-    walk: Walk, day: _Day, quotes: Sequence[AssetQuote], specs: Sequence[InstrumentSpec]
+    walk: Walk, day: MarketDay, quotes: Sequence[AssetQuote], specs: Sequence[InstrumentSpec]
 ) -> dict[int, int]:
     config = walk.row_config(day, "trailing30", 1)
     rows = build_rows(walk.profile, list(quotes), list(specs), config, day.t)
     return {iid: row.mark for iid, row in rows.items()}
 
 
-def _moved(day: _Day, moves: Mapping[str, float]) -> list[AssetQuote]:
+def _moved(day: MarketDay, moves: Mapping[str, float]) -> list[AssetQuote]:
     """The day's quotes with each named asset's spot times ``1 + move``."""
     return [dataclasses.replace(q, spot=q.spot * (1.0 + moves.get(q.name, 0.0))) for q in day.quotes]
 
 
 def _loss(
-    walk: Walk, day: _Day, portfolio: Portfolio, now: Mapping[int, int], later: Mapping[int, int]
+    walk: Walk, day: MarketDay, portfolio: Portfolio, now: Mapping[int, int], later: Mapping[int, int]
 ) -> float:
     return loss_over(walk.account(day, portfolio), now, later)
 
 
 def day_stresses(
-    walk: Walk, day: _Day, portfolios: Sequence[Portfolio], model: str, horizon: Mapping[str, int]
+    walk: Walk, day: MarketDay, portfolios: Sequence[Portfolio], model: str, horizon: Mapping[str, int]
 ) -> dict[str, dict[str, float | None]]:
     """Stressed loss of every portfolio on one day: ``{portfolio: {stress: loss}}``
     (None where a stress does not apply: the correlation ones on a single asset)."""
@@ -141,7 +141,7 @@ def run_stresses(
     dates = sorted({d for m in im_of.values() for d in m})[::every]
     for t in dates:
         todo = [p for p in walk.file.portfolios if t in im_of[p.name]]
-        day = _Day(walk, t, walk.active(t))
+        day = MarketDay(walk, t, walk.active(t))
         for name, losses in day_stresses(walk, day, todo, model, horizon).items():
             im = im_of[name][t]
             for stress, loss in losses.items():

@@ -91,7 +91,7 @@ def backtest_profile(n_assets: int, n_instruments: int) -> Profile:
     return Profile("backtest", assets=n_assets, slots=16, depth=depth)
 
 
-class _Day:
+class MarketDay:
     """Everything about one date that no model changes."""
 
     def __init__(self, w: Walk, t: dt.date, assets: list[str]) -> None:
@@ -137,7 +137,7 @@ class WalkDay:
     the day's risk parameters."""
 
     epoch: int
-    day: _Day
+    day: MarketDay
     todo: list[Portfolio]
     later: dict[int, dict[int, int] | None]
     params: RiskParams
@@ -182,7 +182,7 @@ class Walk:
             out.append(a)
         return out
 
-    def rho(self, day: _Day) -> tuple[tuple[int, ...], ...]:
+    def rho(self, day: MarketDay) -> tuple[tuple[int, ...], ...]:
         names = day.assets
         common = set(self._returns_by_date[names[0]])
         for a in names[1:]:
@@ -195,7 +195,7 @@ class Walk:
             corr = nearest_correlation(ewma_correlation(m, 0.94))
         return to_fixed_rho(corr, size=self.profile.assets)
 
-    def risk_params(self, day: _Day) -> RiskParams:
+    def risk_params(self, day: MarketDay) -> RiskParams:
         kappa_map = self.params.kappa
         if isinstance(kappa_map, dict):
             kappa = [kappa_map.get(a, 0) for a in day.assets]
@@ -206,7 +206,7 @@ class Walk:
         validate_params(params, self.profile)
         return params
 
-    def row_config(self, day: _Day, model: str, mpor: int = 1) -> RowConfig:
+    def row_config(self, day: MarketDay, model: str, mpor: int = 1) -> RowConfig:
         """The params' row settings with the model's forecasts (and an APC model's charged
         scan volatilities), the scan horizon set to the MPOR, and per-asset settings of the
         day's assets only."""
@@ -231,7 +231,7 @@ class Walk:
             h_days=float(mpor),
         )
 
-    def market(self, day: _Day, model: str, epoch: int, mpor: int) -> Market:
+    def market(self, day: MarketDay, model: str, epoch: int, mpor: int) -> Market:
         return build_market(
             self.profile,
             epoch,
@@ -241,7 +241,7 @@ class Walk:
             day.t,
         )
 
-    def marks_later(self, day: _Day, later: dt.date) -> dict[int, int] | None:
+    def marks_later(self, day: MarketDay, later: dt.date) -> dict[int, int] | None:
         """Every instrument of ``day`` revalued on ``later`` (None without closes then)."""
         quotes = []
         for q in day.quotes:
@@ -257,16 +257,18 @@ class Walk:
 
     # ------------------------------------------------------------- portfolios
 
-    def units(self, day: _Day, leg: Leg) -> int:
+    def units(self, day: MarketDay, leg: Leg) -> int:
         """The leg's size x SCALE on the day (notional / spot units)."""
         return round(leg.notional / day.spot[leg.asset] * SCALE)
 
-    def account(self, day: _Day, portfolio: Portfolio) -> Account:
+    def account(self, day: MarketDay, portfolio: Portfolio) -> Account:
         slots = [Slot(day.specs[leg.key].instrument_id, self.units(day, leg)) for leg in portfolio.legs]
         slots = sorted((s for s in slots if s.q != 0), key=lambda s: s.instrument_id)
         return Account(0, 0, 0, 0, tuple(slots) + (EMPTY_SLOT,) * (self.profile.slots - len(slots)))
 
-    def fixed_fraction(self, day: _Day, portfolio: Portfolio, marks: dict[int, int]) -> tuple[float, float]:
+    def fixed_fraction(
+        self, day: MarketDay, portfolio: Portfolio, marks: dict[int, int]
+    ) -> tuple[float, float]:
         """The fixed-fraction model's IM and MM (quote units): a rate times the notional of
         every spot and perp leg; an option bought needs its premium, one sold its premium
         plus the rate times the underlying's notional (no netting between legs)."""
@@ -305,7 +307,7 @@ class Walk:
             todo = [p for p in self.file.portfolios if assets and set(p.assets) <= set(assets)]
             if not todo:
                 continue
-            day = _Day(self, t, assets)
+            day = MarketDay(self, t, assets)
             later = {h: self.marks_later(day, t + dt.timedelta(days=h)) for h in self.mpors}
             if all(v is None for v in later.values()):
                 continue

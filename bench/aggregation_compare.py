@@ -51,7 +51,7 @@ from backtest.history import AssetHistory, load_history
 from backtest.portfolios import Leg, Portfolio, PortfolioFile, load_portfolios
 from backtest.stats import CRASHES, kupiec_pof
 from backtest.validation import SAMPLES, in_window
-from backtest.walk import Walk, _Day, loss_over
+from backtest.walk import MarketDay, Walk, loss_over
 from engine.calibration.procyclicality import ApcConfig
 from engine.fileio import write_json_atomic
 from engine.fixedpoint import SCALE, fdiv, isqrt
@@ -181,7 +181,7 @@ class Residuals:
             self._sets[assets] = (dates, np.asarray(rows, dtype=np.float64).reshape(-1, len(assets)))
         return self._sets[assets]
 
-    def moves(self, day: _Day, assets: Sequence[str], window: int) -> np.ndarray:
+    def moves(self, day: MarketDay, assets: Sequence[str], window: int) -> np.ndarray:
         """Filtered historical log moves, ``(J, len(assets))``: the last ``window`` days up
         to the day with a return of every asset, each scaled by the asset's vol today."""
         dates, resid = self._table(tuple(assets))
@@ -190,7 +190,7 @@ class Residuals:
         return resid[max(0, end - window) : end] * now
 
 
-def stress_moves(walk: Walk, day: _Day, assets: Sequence[str], mpor: int) -> np.ndarray:
+def stress_moves(walk: Walk, day: MarketDay, assets: Sequence[str], mpor: int) -> np.ndarray:
     """Each asset alone by +-its scan range, and all together by +-it (simple moves as log)."""
     m = dict(zip(day.assets, asset_scan_ranges(day.quotes, walk.row_config(day, MODEL, mpor)), strict=True))
     rows = []
@@ -201,7 +201,7 @@ def stress_moves(walk: Walk, day: _Day, assets: Sequence[str], mpor: int) -> np.
     return np.asarray(rows, dtype=np.float64)
 
 
-def _vol_variants(walk: Walk, day: _Day, spec: InstrumentSpec) -> list[InstrumentSpec]:
+def _vol_variants(walk: Walk, day: MarketDay, spec: InstrumentSpec) -> list[InstrumentSpec]:
     """The option under the engine's vol-up and vol-down shocks (spot and perp: itself)."""
     if spec.kind not in ("call", "put") or spec.expiry is None or spec.vol is None:
         return [spec]
@@ -210,7 +210,7 @@ def _vol_variants(walk: Walk, day: _Day, spec: InstrumentSpec) -> list[Instrumen
     return [dataclasses.replace(spec, vol=spec.vol * float(f[0])) for f in (up, down)]
 
 
-def joint_loss(walk: Walk, day: _Day, portfolio: Portfolio, log_moves: np.ndarray) -> float:
+def joint_loss(walk: Walk, day: MarketDay, portfolio: Portfolio, log_moves: np.ndarray) -> float:
     """Worst portfolio loss over the joint moves x {vol up, vol down} (quote units)."""
     assets = list(portfolio.assets)
     quotes = {q.name: q for q in day.quotes}
@@ -243,7 +243,7 @@ class Track:
 def candidate_ims(
     walk: Walk,
     residuals: Residuals,
-    day: _Day,
+    day: MarketDay,
     portfolio: Portfolio,
     result: MarginResult,
     rho: Sequence[Sequence[int]],

@@ -1,7 +1,7 @@
 """The venue's margin at one step: the engine's market for a day's information and the
 step's spots, and each model's IM and MM of every account.
 
-The day's information is the backtest's (``backtest.walk``): a ``_Day`` of the walk at the
+The day's information is the backtest's (``backtest.walk``): a ``MarketDay`` of the walk at the
 close before the step (spots replaced by the step's), the model's forecast and charged
 scan volatility (``Walk.row_config``), the day's EWMA correlation and ``kappa``
 (``Walk.risk_params``). The instruments are a spot (id ``2a``) and a perp (id ``2a + 1``)
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from backtest.walk import Walk, _Day
+from backtest.walk import MarketDay, Walk
 from cascade.ledger import ints
 from cascade.population import SLOTS
 from cascade.screen import Screen
@@ -57,8 +57,8 @@ class Venue:
         self._day = lru_cache(maxsize=4)(self._day_uncached)
         self._config = lru_cache(maxsize=16)(self._config_uncached)
 
-    def _day_uncached(self, t: dt.date) -> tuple[_Day, RiskParams]:
-        day = _Day(self.walk, t, list(self.assets))
+    def _day_uncached(self, t: dt.date) -> tuple[MarketDay, RiskParams]:
+        day = MarketDay(self.walk, t, list(self.assets))
         return day, self.walk.risk_params(day)
 
     def _config_uncached(self, t: dt.date, model: str) -> RowConfig:

@@ -168,11 +168,11 @@ def test_stresses_on_a_calm_synthetic_history() -> None:
     and 2M x (5% + 0.5 x 5%) with rho* = -0.5; a joint -50% halves the spot and nets out of
     the pair, a joint +50% is the long spot's gain; perps have no vol risk."""
     from backtest.stresses import day_stresses, run_stresses
-    from backtest.walk import _Day
+    from backtest.walk import MarketDay
 
     walk = _walk()
     t = walk.history["BTC"].dates[-5]
-    day = _Day(walk, t, walk.active(t))
+    day = MarketDay(walk, t, walk.active(t))
     res = day_stresses(walk, day, walk.file.portfolios, DEFAULT_MODEL, {"spot": 1, "pair": 1})
     assert res["spot"]["joint_-50%"] == pytest.approx(500_000, abs=0.05)
     assert res["spot"]["joint_+50%"] == pytest.approx(-500_000, abs=0.05)
