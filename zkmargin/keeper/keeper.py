@@ -60,8 +60,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from eth_utils import keccak
-
 from engine.batch_statement import BatchEntry, capped_shortfall
 from engine.batching import liquidation_batches
 from engine.commitments import MarketCommitments
@@ -71,12 +69,13 @@ from engine.profiles import Profile
 from engine.status import Status
 from verifier_contracts.batch_gate import BatchGate
 from verifier_contracts.chain import Roles
+from zkmargin.keeper import chain_guard
 from zkmargin.keeper.accounts_source import AccountsSource
-from zkmargin.keeper.errors import KeeperError, SnapshotFailed, short
+from zkmargin.keeper.errors import SnapshotFailed, short
 from zkmargin.keeper.job_log import ChainBinding, JobLog
 from zkmargin.keeper.liquidations import Liquidations
 from zkmargin.keeper.pool import ProverPool
-from zkmargin.keeper.posting import Posting, missing_market, missing_posts
+from zkmargin.keeper.posting import Posting, missing_posts
 from zkmargin.keeper.snapshot_build import Prepared, build_snapshot, next_epoch
 from zkmargin.keeper.snapshot_store import Snapshot
 from zkmargin.keeper.snapshots import SnapshotFile, scan_folder
@@ -208,80 +207,20 @@ class Keeper:
 
     def chain_here(self) -> ChainBinding:
         """The chain and gate this keeper runs on, as a job log records them."""
-        w3 = self.txs.w3
-        genesis = w3.eth.get_block(0)
-        code = bytes(w3.eth.get_code(w3.to_checksum_address(self.gate.address)))
-        deployed = self.settings.deployment_block
-        return ChainBinding(
-            chain_id=int(w3.eth.chain_id),
-            genesis_hash="0x" + bytes(genesis["hash"]).hex(),
-            gate=w3.to_checksum_address(self.gate.address),
-            deployment_block=f"{deployed[0]}:{deployed[1].lower()}" if deployed else "",
-            gate_code_hash="0x" + keccak(code).hex(),
-        )
+        return chain_guard.binding_here(self.txs, self.gate, self.settings.deployment_block)
 
     def bind_chain(self) -> None:
-        """Bind the job log to this chain on its first use (a log of an earlier version,
-        written without a binding, is bound now, with a warning: its done snapshots are
-        checked against the gate before any is skipped); on every later use, stop
-        (``KeeperError``) unless it is the same chain and gate."""
-        here = self.chain_here()
-        recorded = self.log.chain_binding()
-        if recorded is None:
-            self.log.bind_chain(here)
-            if self.log.snapshots.all():
-                logger.warning(
-                    "job log %s records no chain (an earlier version wrote it): bound now to chain %d "
-                    "(genesis %s), gate %s; its done snapshots are checked against the gate before "
-                    "any is skipped",
-                    self.log.path,
-                    here.chain_id,
-                    short(here.genesis_hash),
-                    here.gate,
-                )
-            else:
-                logger.info(
-                    "job log %s bound to chain %d (genesis %s), gate %s",
-                    self.log.path,
-                    here.chain_id,
-                    short(here.genesis_hash),
-                    here.gate,
-                )
-            return
-        differs = recorded.differences(here)
-        if differs:
-            raise KeeperError(
-                f"the job log {self.log.path} was written against another chain or gate: "
-                + "; ".join(differs)
-                + "; the chain was reset or replaced, or the gate redeployed: nothing it records "
-                "holds here; use a new --db for this chain"
-            )
+        """Bind the job log to this chain, or stop on another (:mod:`.chain_guard`)."""
+        chain_guard.bind_log(self.log, self.chain_here())
 
     def lost_on_chain(self, record: Snapshot) -> str | None:
-        """What the chain no longer holds of a snapshot the log calls ``done`` (None: all
-        of it): its market root under its epoch, and each confirmed job's liquidation
-        (its receipt, or every account of the batch with a case open or proven at this
-        epoch or later on the gate)."""
-        if not record.epoch:
-            return None  # failed before it was built
-        missing = missing_market(self.gate, record.market_root, record.epoch)
-        if missing is not None:
-            return missing
-        for job in self.log.jobs.select(record.snapshot_id, state="confirmed"):
-            receipt = self.txs.receipt(job.tx_hash) if job.tx_hash else None
-            if receipt is not None and receipt["status"] == 1:
-                continue
-            records = self.gate.statuses_of(job.account_ids).values()
-            if all(r.liquidation_open or r.proven_epoch >= record.epoch for r in records):
-                continue  # confirmed without its own tx (cases found open), or proven since
-            return f"the liquidation of {job.label} (tx {short(job.tx_hash or '-')}) is not on chain"
-        return None
+        """What the chain no longer holds of a ``done`` snapshot (None: all of it)."""
+        return chain_guard.lost_on_chain(self.log, self.gate, self.txs, record)
 
     def still_done(self, record: Snapshot, name: str) -> bool:
         """True when the chain holds what the log says of the ``done`` snapshot ``record``;
         else (a reorganisation deeper than the confirmations removed a post or a
-        liquidation) it goes back to ``new`` (``done -> new``), its vanished liquidations
-        to ``submitted`` and its failed jobs to ``pending``, to be processed again."""
+        liquidation) it goes back to ``new`` to be processed again."""
         lost = self.lost_on_chain(record)
         if lost is None:
             self._held.add(record.snapshot_id)
@@ -293,13 +232,7 @@ class Keeper:
             lost,
             record.epoch,
         )
-        for job in self.log.jobs.select(record.snapshot_id, state="confirmed"):
-            receipt = self.txs.receipt(job.tx_hash) if job.tx_hash else None
-            if receipt is None or receipt["status"] != 1:
-                self.log.jobs.reopen(
-                    job, f"tx {job.tx_hash} no longer on chain: settled again", final_too=True
-                )
-        self.log.jobs.retry_failed(record.snapshot_id, every=True)
+        chain_guard.reopen_jobs(self.log, self.txs, record)
         self.log.snapshots.set_state(record.snapshot_id, "new")
         return False
 
@@ -590,19 +523,5 @@ class Keeper:
         return self.log.path.with_name(self.log.path.name + ".accounts-tree.json")
 
     def check_deployment(self) -> None:
-        """Stop (``KeeperError``) when the chain no longer holds the gate's deployment block:
-        a reset or a deep reorganisation, possibly with another gate at the same address."""
-        if self.settings.deployment_block is None:
-            return
-        number, recorded = self.settings.deployment_block
-        try:
-            block = self.txs.w3.eth.get_block(number)
-        except Exception:  # BlockNotFound, or a node that forgot it
-            block = None
-        found = None if block is None else "0x" + bytes(block["hash"]).hex()
-        if found != recorded.lower():
-            raise KeeperError(
-                f"the chain no longer holds the gate's deployment: block {number} is "
-                f"{found or 'missing'}, the deployment file recorded {recorded}; the chain was reset "
-                "or reorganised under the gate: deploy again and start a new job log"
-            )
+        """Stop when the chain no longer holds the gate's deployment block."""
+        chain_guard.check_deployment(self.txs.w3, self.settings.deployment_block)
