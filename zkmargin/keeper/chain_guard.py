@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from eth_utils import keccak
 
@@ -111,14 +110,14 @@ def reopen_jobs(log: JobLog, txs: DurableTxs, record: Snapshot) -> None:
     log.jobs.retry_failed(record.snapshot_id, every=True)
 
 
-def check_deployment(w3: Any, deployment: DeploymentBlock | None) -> None:
+def check_deployment(txs: DurableTxs, deployment: DeploymentBlock | None) -> None:
     """Stop (``KeeperError``) when the chain no longer holds the gate's deployment block:
     a reset or a deep reorganisation, possibly with another gate at the same address."""
     if deployment is None:
         return
     number, recorded = deployment
     try:
-        block = w3.eth.get_block(number)
+        block = txs.w3.eth.get_block(number)
     except Exception:  # BlockNotFound, or a node that forgot it
         block = None
     found = None if block is None else "0x" + bytes(block["hash"]).hex()

@@ -524,4 +524,4 @@ class Keeper:
 
     def check_deployment(self) -> None:
         """Stop when the chain no longer holds the gate's deployment block."""
-        chain_guard.check_deployment(self.txs.w3, self.settings.deployment_block)
+        chain_guard.check_deployment(self.txs, self.settings.deployment_block)  # no node call without a block
