@@ -9,8 +9,6 @@ HTML (:mod:`backtest.report_render`), the per-day file (:mod:`backtest.breaches`
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from backtest.report_render import markdown
 from backtest.report_render import page as _html
 from backtest.report_sections import sections, summary_paragraph
 from backtest.walk import BacktestRun
+from engine.fileio import staged_folder
 
 TITLE = "zkmargin margin backtest"
 __all__ = ["TITLE", "summaries", "write_report"]
@@ -28,11 +27,8 @@ __all__ = ["TITLE", "summaries", "write_report"]
 
 def write_report(run: BacktestRun, out: Path) -> dict[str, Any]:
     """Write every report file into ``out`` (replacing it) and return the figures."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     samples = sample_summaries(run)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_folder(out) as tmp:
         images = plots(run, samples["whole"], tmp)
         figs = figures(run, samples)
         figs["summary"] = summary_paragraph(run, samples, figs["targets"])
@@ -41,15 +37,4 @@ def write_report(run: BacktestRun, out: Path) -> dict[str, Any]:
         secs = sections(run, samples, figs["targets"], images)
         (tmp / "report.md").write_text(markdown(TITLE, secs, figs["summary"]), encoding="utf-8")
         (tmp / "report.html").write_text(_html(TITLE, figs["summary"], secs, tmp), encoding="utf-8")
-        old = None
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-        tmp.rename(out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return figs

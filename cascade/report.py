@@ -7,8 +7,6 @@ rule, ``backtest.report``)."""
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ import numpy as np
 from backtest.report_plots import model_colour
 from backtest.report_render import Section, Table, markdown, page
 from cascade.simulate import RunResult
+from engine.fileio import staged_folder
 
 TITLE = "zkmargin liquidation cascades"
 FORMAT = "zkmargin/cascade-figures@1"
@@ -189,10 +188,7 @@ def write_report(
 ) -> dict[str, Any]:
     """Write every report file into ``out`` (replacing it) and return the figures; ``skill``
     (``cascade.skill.forecast_skill``) adds the forecast-skill table."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with staged_folder(out) as tmp:
         figs = figures(runs, setup)
         if skill is not None:
             figs["forecast_skill"] = skill
@@ -204,17 +200,6 @@ def write_report(
         summary = _summary(runs)
         (tmp / "report.md").write_text(markdown(TITLE, secs, summary), encoding="utf-8")
         (tmp / "report.html").write_text(page(TITLE, summary, secs, tmp), encoding="utf-8")
-        old = None
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            out.rename(old)
-        tmp.rename(out)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return figs
 
 

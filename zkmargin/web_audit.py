@@ -21,12 +21,12 @@ import json
 import os
 import shutil
 import subprocess
-import tempfile
 import threading
 from dataclasses import asdict
 from pathlib import Path
 
 from engine.errors import ZkmarginError
+from engine.fileio import staged_folder
 from engine.paths import cache_root, project_root
 from engine.profiles import PROFILES
 from prover.paths import node_modules
@@ -122,16 +122,8 @@ def build_site(out: Path | None = None) -> Path:
         if (out / "index.html").is_file():
             return out
     out = Path(out).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".web-", dir=out.parent))
-    try:
+    with staged_folder(out) as staging:
         _write_site(staging)
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
     return out
 
 
