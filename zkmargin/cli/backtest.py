@@ -12,11 +12,8 @@ import click
 
 from backtest.validation import DEFAULT_MODEL, IN_SAMPLE, OUT_OF_SAMPLE, SENSITIVITY_MPORS
 from engine.errors import InputError
-from zkmargin.cli.options import IN_FILE
+from zkmargin.cli.options import EXAMPLE_PARAMS, EXAMPLE_PORTFOLIOS, IN_FILE, comma_names
 from zkmargin.cli.render import console
-
-DEFAULT_PORTFOLIOS = Path(__file__).resolve().parents[2] / "examples" / "backtest" / "portfolios.json"
-DEFAULT_PARAMS = Path(__file__).resolve().parents[2] / "examples" / "backtest" / "params.json"
 
 
 def _date(option: str, text: str | None) -> dt.date | None:
@@ -36,7 +33,7 @@ def _date(option: str, text: str | None) -> dt.date | None:
     "--portfolios",
     "portfolios_path",
     type=IN_FILE,
-    default=DEFAULT_PORTFOLIOS,
+    default=EXAMPLE_PORTFOLIOS,
     show_default=True,
     help="portfolio file (zkmargin/backtest-portfolios@1)",
 )
@@ -44,7 +41,7 @@ def _date(option: str, text: str | None) -> dt.date | None:
     "--params",
     "params_path",
     type=IN_FILE,
-    default=DEFAULT_PARAMS,
+    default=EXAMPLE_PARAMS,
     show_default=True,
     help="params file (zkmargin/params@2, ZKPM-2): mm_factor, kappa, row settings",
 )
@@ -122,12 +119,7 @@ def backtest_cmd(
     from engine.calibration.procyclicality import ApcConfig
     from engine.formats import load_params
 
-    models = tuple(MODELS) if models_text is None else tuple(m.strip() for m in models_text.split(","))
-    unknown = [m for m in models if m not in MODELS]
-    if unknown or not models:
-        raise InputError(
-            "--models", f"unknown model {unknown[0] if unknown else '(none)'}; known: {', '.join(MODELS)}"
-        )
+    models = comma_names("--models", models_text, tuple(MODELS), tuple(MODELS), noun="model")
     if fit_z and DEFAULT_MODEL not in models:
         raise InputError("--fit-z", f"needs the default model {DEFAULT_MODEL} in --models")
     start, end = _date("--start", start_text), _date("--end", end_text)

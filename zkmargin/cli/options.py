@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from engine.errors import InputError
 from engine.profiles import PROFILES
 from verifier_contracts.constants import THROWAWAY_CHAINS  # --chain: a chain that ends with the command
 
@@ -18,6 +19,27 @@ FC = TypeVar("FC", bound=Callable[..., Any])
 IN_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 #: A file to write (its folder is created).
 OUT_FILE = click.Path(dir_okay=False, writable=True, path_type=Path)
+
+#: The example files the backtest and the stress commands read by default.
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+EXAMPLE_HISTORY = EXAMPLES / "data" / "crypto-daily-closes.csv"
+EXAMPLE_PORTFOLIOS = EXAMPLES / "backtest" / "portfolios.json"
+EXAMPLE_PARAMS = EXAMPLES / "backtest" / "params.json"
+
+
+def comma_names(
+    option: str, text: str | None, known: tuple[str, ...], default: tuple[str, ...], noun: str = "name"
+) -> tuple[str, ...]:
+    """A comma-separated choice among ``known`` (``default`` when not given), in the order
+    given, each once; an unknown or empty name is an ``InputError`` naming the option."""
+    names = default if text is None else tuple(t.strip() for t in text.split(","))
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise InputError(
+            option,
+            f"unknown {noun} {(unknown[0] or '(empty)') if unknown else '(none)'}; known: {', '.join(known)}",
+        )
+    return tuple(dict.fromkeys(names))
 
 
 # ---------------------------------------------------------------------- numbers

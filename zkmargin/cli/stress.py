@@ -8,13 +8,16 @@ from pathlib import Path
 import click
 
 from engine.errors import InputError
-from zkmargin.cli.options import IN_FILE, BoundedFloat, BoundedInt
+from zkmargin.cli.options import (
+    EXAMPLE_HISTORY,
+    EXAMPLE_PARAMS,
+    EXAMPLE_PORTFOLIOS,
+    IN_FILE,
+    BoundedFloat,
+    BoundedInt,
+    comma_names,
+)
 from zkmargin.cli.render import console
-
-ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_HISTORY = ROOT / "examples" / "data" / "crypto-daily-closes.csv"
-DEFAULT_PORTFOLIOS = ROOT / "examples" / "backtest" / "portfolios.json"
-DEFAULT_PARAMS = ROOT / "examples" / "backtest" / "params.json"
 
 
 @click.group("stress")
@@ -25,18 +28,6 @@ def stress_group() -> None:
     Example:
       zkmargin stress cascade --out build/cascade
     """
-
-
-def _names(
-    option: str, text: str | None, known: tuple[str, ...], default: tuple[str, ...]
-) -> tuple[str, ...]:
-    names = default if text is None else tuple(t.strip() for t in text.split(",") if t.strip())
-    unknown = [n for n in names if n not in known]
-    if unknown or not names:
-        raise InputError(
-            option, f"unknown name {unknown[0] if unknown else '(none)'}; known: {', '.join(known)}"
-        )
-    return tuple(dict.fromkeys(names))
 
 
 @stress_group.command("cascade")
@@ -51,7 +42,7 @@ def _names(
     "--history",
     "history_path",
     type=IN_FILE,
-    default=DEFAULT_HISTORY,
+    default=EXAMPLE_HISTORY,
     show_default=True,
     help="daily closes CSV (date,<asset>,...)",
 )
@@ -59,7 +50,7 @@ def _names(
     "--portfolios",
     "portfolios_path",
     type=IN_FILE,
-    default=DEFAULT_PORTFOLIOS,
+    default=EXAMPLE_PORTFOLIOS,
     show_default=True,
     help="backtest portfolio file: each asset's book depth D_a and the fixed model's rates",
 )
@@ -67,7 +58,7 @@ def _names(
     "--params",
     "params_path",
     type=IN_FILE,
-    default=DEFAULT_PARAMS,
+    default=EXAMPLE_PARAMS,
     show_default=True,
     help="params file (zkmargin/params@2): mm_factor, kappa, row settings",
 )
@@ -250,12 +241,12 @@ def cascade_cmd(out_dir: Path, history_path: Path, portfolios_path: Path, params
             f"--topup-share + --reduce-share must be <= 1, got {topup_share + reduce_share:g}",
         )
     known = (*CRASHES, SHOCK)
-    windows = _names(
+    windows = comma_names(
         "--windows", windows_text, known, tuple(CRASHES) + ((SHOCK,) if shock is not None else ())
     )
     if SHOCK in windows and shock is None:
         raise InputError("--windows", "the shock window needs --shock")
-    models = _names("--models", models_text, tuple(MODELS), tuple(MODELS))
+    models = comma_names("--models", models_text, tuple(MODELS), tuple(MODELS))
     began = time.perf_counter()
     portfolios = load_portfolios(portfolios_path)
     params = load_params(params_path)
