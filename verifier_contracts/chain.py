@@ -225,9 +225,10 @@ def anvil_command(port: int) -> list[str]:
 
 
 @contextmanager
-def anvil() -> Iterator[Chain]:
-    """Start anvil on a free loopback port, yield a connection, stop it by its pid."""
-    port = free_port()
+def anvil(port: int | None = None) -> Iterator[Chain]:
+    """Start anvil on ``port`` (default: a free loopback port), yield a connection, stop it
+    by its pid."""
+    port = free_port() if port is None else port
     proc = subprocess.Popen(
         [*anvil_command(port), "--quiet"],
         stdout=subprocess.DEVNULL,

@@ -22,13 +22,12 @@ import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from prover.keys.artifacts import CircuitArtifacts
-from verifier_contracts.chain import Chain, _stop, _wait_for_anvil, anvil, anvil_command, free_port
+from verifier_contracts.chain import Chain, anvil, free_port
 
 from .keeper_env import (
     AS_OF,
@@ -268,20 +267,6 @@ def test_a_done_snapshot_the_chain_lost_is_processed_again(
     assert job["state"] == "confirmed" and job["final"] is True
 
 
-@contextmanager
-def _anvil_on(port: int) -> Iterator[Chain]:
-    proc = subprocess.Popen(
-        [*anvil_command(port), "--quiet"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    try:
-        yield _wait_for_anvil(proc, f"http://127.0.0.1:{port}")
-    finally:
-        _stop(proc)
-
-
 @pytest.mark.anvil_slow  # ~40 s: two anvils, one keeper run; the rule is unit-tested
 def test_a_job_log_is_refused_on_a_restarted_chain_with_the_gate_at_the_same_address(
     tmp_path: Path, artifacts: CircuitArtifacts
@@ -293,12 +278,12 @@ def test_a_job_log_is_refused_on_a_restarted_chain_with_the_gate_at_the_same_add
     scenario = write_scenario(tmp_path, shock=False, book=TWO_LIQUIDATABLE)
     db = tmp_path / "op.sqlite"
     port = free_port()
-    with _anvil_on(port) as first:
+    with anvil(port) as first:
         env = deploy_gate(first, artifacts, scenario.risk, tmp_path)
         args = run_args(scenario, env, db, "--once", scenario.quotes[0])
         assert run_operator(args, tmp_path / "1.log") == 0
         assert len(liquidation_events(env.gate)) == 2
-    with _anvil_on(port) as second:
+    with anvil(port) as second:
         again = deploy_gate(second, artifacts, scenario.risk, tmp_path)  # the same deployment.json
         assert again.gate.address == env.gate.address
         log_file = tmp_path / "2.log"
