@@ -133,7 +133,8 @@ def _load(path: Path) -> Settings:
 
 def read_settings_text(path: Path) -> str:
     """The settings file's text, checked as every file zkmargin reads is before it is parsed:
-    at most :data:`MAX_SETTINGS_BYTES`, UTF-8, nested at most 64 levels deep."""
+    at most :data:`MAX_SETTINGS_BYTES` and UTF-8 (its nesting is checked by
+    :func:`parse_settings_text`, before the parser sees it)."""
     root = str(path)
     try:
         with path.open("rb") as fh:
@@ -146,7 +147,6 @@ def read_settings_text(path: Path) -> str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise InputError(root, "the settings file is not UTF-8 text") from None
-    check_toml_nesting(text, root)
     return text
 
 
